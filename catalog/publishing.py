@@ -1,0 +1,65 @@
+"""From approval to a queued mirror job: the catalog entry and its job, created in the approving transaction.
+
+`prepare` is called by `submissions.services.approve` and `retry_mirror` inside their transaction; it
+enqueues the mirroring task only after that transaction commits, so a rolled-back approval queues nothing.
+"""
+
+from django.conf import settings
+from django.db import transaction
+from django.utils.text import slugify
+
+from catalog.models import Dataset, MirrorJob
+from submissions.models import fold_name
+
+MAX_SLUG_LENGTH = 90
+
+
+def repo_slug(name):
+    """Return the Hub repository name for a dataset name: lowercase ASCII, hyphens, no edges."""
+    slug = slugify(name.replace("_", " "))[:MAX_SLUG_LENGTH].strip("-")
+    return slug or "dataset"
+
+
+def unique_slug(name):
+    """Return a slug for `name` that no catalog dataset uses yet (a clash gets a numbered suffix)."""
+    base = repo_slug(name)
+    taken = set(Dataset.objects.filter(slug__startswith=base).values_list("slug", flat=True))
+    if base not in taken:
+        return base
+    number = 2
+    while f"{base}-{number}" in taken:
+        number += 1
+    return f"{base}-{number}"
+
+
+def prepare(submission):
+    """Create (or reuse) the catalog dataset and mirror job of an approved submission; enqueue after commit."""
+    dataset = Dataset.objects.filter(submission=submission).first()
+    if dataset is None:
+        slug = unique_slug(submission.name)
+        dataset = Dataset.objects.create(
+            submission=submission,
+            slug=slug,
+            name=submission.name,
+            name_key=fold_name(submission.name),
+            repo_id=f"{settings.HUB_ORGANIZATION}/{slug}",
+            hosted=submission.hosting_wanted,
+            source_url=submission.location,
+            domain=submission.domain.name if submission.domain_id else submission.suggested_domain,
+            modalities=submission.modalities,
+        )
+    job, _ = MirrorJob.objects.get_or_create(dataset=dataset)
+    if job.step in (MirrorJob.Step.FAILED, MirrorJob.Step.DONE):
+        job.step = MirrorJob.Step.PENDING
+        job.last_error = ""
+        job.finished_at = None
+        job.save(update_fields=["step", "last_error", "finished_at"])
+    transaction.on_commit(lambda: enqueue(job.pk))
+    return job
+
+
+def enqueue(job_id):
+    """Hand a mirror job to the workers."""
+    from catalog import tasks
+
+    tasks.mirror_dataset.delay(job_id)

@@ -1,0 +1,16 @@
+"""Read queries of the catalog used by more than one caller."""
+
+from catalog.models import Dataset
+from submissions.models import fold_name
+
+
+def duplicate_candidates():
+    """Return (label, folded name, source URL) of every catalog dataset, for the duplicate check."""
+    rows = Dataset.objects.values_list("name", "name_key", "repo_id", "source_url")
+    for name, name_key, repo_id, source_url in rows.iterator(chunk_size=2000):
+        yield f"dataset {repo_id} “{name}”", name_key or fold_name(name), source_url
+
+
+def dataset_with_name_key(name_key):
+    """Return a catalog dataset whose folded name is `name_key`, or None."""
+    return Dataset.objects.filter(name_key=name_key).only("name", "repo_id").first()

@@ -1,0 +1,628 @@
+"""The one HTTP client for URLs that contributors give us (location check, mirroring downloads).
+
+Every contributor-supplied URL is fetched through this module and nothing else, following the OWASP
+Server-Side Request Forgery prevention cheat sheet
+(https://cheatsheetseries.owasp.org/cheatsheets/Server_Side_Request_Forgery_Prevention_Cheat_Sheet.html):
+
+- https only, no credentials in the URL, no IP literal in an unusual numeric form (``2130706433``);
+- the host is resolved once with ``resolve()``; every address it resolves to must be a public internet address
+  (or lie in ``PORTAL_FETCH_ALLOWED_NETWORKS``), otherwise nothing is connected to;
+- the TCP connection goes to one of those checked addresses (pinned), while TLS uses the original host name
+  for SNI and certificate verification, so a DNS answer that changes between check and connect is never used;
+- redirects are followed by hand, at most ``MAX_REDIRECTS``, and each new URL passes the whole policy again;
+- short timeouts (``PORTAL_FETCH_TIMEOUT``) and a byte cap on every body read; bodies are streamed in chunks.
+
+This module must not be bypassed with another HTTP client for contributor URLs, must not send cookies or
+credentials, and must not hold a whole response body in memory. It knows nothing about submissions or the Hub.
+"""
+
+import contextlib
+import dataclasses
+import email.utils
+import hashlib
+import http.client
+import ipaddress
+import re
+import socket
+import ssl
+import time
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import quote, urljoin, urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+MAX_REDIRECTS = 5
+DEFAULT_CHUNK_SIZE = 1024 * 1024
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_URL_MAX_LENGTH = 2000
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+USER_AGENT = "DatasetPortal-fetch/1.0"
+
+# Special-purpose ranges from the IANA registries, in plain words for a curator. Python 3.11's
+# `is_global` misses several of them (6to4, NAT64, site-local, 192.0.0.0/24), so the list is explicit.
+_BLOCKED_NETWORKS = [
+    (ipaddress.ip_network(cidr), reason)
+    for cidr, reason in [
+        ("0.0.0.0/8", "an unspecified or 'this network' address"),
+        ("10.0.0.0/8", "a private network address"),
+        ("100.64.0.0/10", "a shared (carrier-grade NAT) address"),
+        ("127.0.0.0/8", "a loopback address (this machine)"),
+        ("169.254.0.0/16", "a link-local address (used by cloud metadata services)"),
+        ("172.16.0.0/12", "a private network address"),
+        ("192.0.0.0/24", "a special-purpose address"),
+        ("192.0.2.0/24", "a documentation address"),
+        ("192.88.99.0/24", "a special-purpose relay address"),
+        ("192.168.0.0/16", "a private network address"),
+        ("198.18.0.0/15", "a benchmarking address"),
+        ("198.51.100.0/24", "a documentation address"),
+        ("203.0.113.0/24", "a documentation address"),
+        ("224.0.0.0/4", "a multicast address"),
+        ("240.0.0.0/4", "a reserved address"),
+        ("::/128", "an unspecified address"),
+        ("::1/128", "a loopback address (this machine)"),
+        ("::/96", "a deprecated IPv4-compatible address"),
+        ("64:ff9b:1::/48", "a local-use translation address"),
+        ("100::/64", "a discard-only address"),
+        ("2001::/23", "a special-purpose address (such as a Teredo tunnel)"),
+        ("2001:db8::/32", "a documentation address"),
+        ("3fff::/20", "a documentation address"),
+        ("5f00::/16", "a special-purpose routing address"),
+        ("fc00::/7", "a private network address (unique local)"),
+        ("fe80::/10", "a link-local address"),
+        ("fec0::/10", "a site-local address"),
+        ("ff00::/8", "a multicast address"),
+    ]
+]
+# IPv6 forms that carry an IPv4 address: the embedded address decides.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_SIXTOFOUR = ipaddress.ip_network("2002::/16")
+_HOST_LABEL = re.compile(r"^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$")
+_NUMERIC_LABEL = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$")
+
+
+class FetchFailed(Exception):
+    """Base of every failure of this module; the message is fit for a curator to read."""
+
+
+class FetchBlocked(FetchFailed):
+    """The URL or an address it leads to is refused by the policy; nothing was fetched from it."""
+
+
+class FetchTooLarge(FetchFailed):
+    """The body is, or declares to be, larger than the caller's byte cap."""
+
+
+class FetchError(FetchFailed):
+    """A network failure, timeout, TLS error or unwanted HTTP status."""
+
+    def __init__(self, message, *, status=None, retryable=True, retry_after=None):
+        super().__init__(message)
+        self.status = status
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+@dataclasses.dataclass(frozen=True)
+class ProbeResult:
+    """What a location check learnt from the headers of a URL, without reading its body."""
+
+    final_url: str
+    status: int
+    reachable: bool
+    content_type: str
+    size: int | None
+    redirects: list[str]
+    accepts_ranges: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class DownloadResult:
+    """A finished download: where it is, how large, and its SHA-256 (hex)."""
+
+    path: Path
+    size: int
+    sha256: str
+    content_type: str
+    final_url: str
+
+
+@dataclasses.dataclass(frozen=True)
+class _Target:
+    """A URL that passed the policy, with the addresses it may be connected to."""
+
+    url: str
+    host: str
+    port: int
+    request_target: str
+    addresses: list[str]
+
+
+def resolve(host, port):
+    """Return the IP addresses (as strings) that `host` resolves to for TCP; tests may replace this."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    except socket.gaierror as exc:
+        # A temporary resolver failure heals; a name that does not exist does not.
+        retryable = exc.errno in (socket.EAI_AGAIN, getattr(socket, "EAI_SYSTEM", None))
+        raise FetchError(f"The host name {host} could not be resolved.", retryable=retryable) from exc
+    addresses = []
+    for _family, _type, _proto, _canonname, sockaddr in infos:
+        if sockaddr[0] not in addresses:
+            addresses.append(sockaddr[0])
+    return addresses
+
+
+def check_url(url):
+    """Raise FetchBlocked if the scheme, credentials, length, host or IP literal of `url` is refused."""
+    _check_static(url)
+
+
+def probe(url):
+    """Return what the headers of `url` say (status, type, size, ranges), reading no body."""
+    conn, response, final_url, redirects = _open("HEAD", url, headers={})
+    _close(conn, response)
+    result = _probe_result(response, final_url, redirects, accepts_ranges=_accepts_ranges(response))
+    if result.reachable and result.size is not None:
+        return result
+    # Many servers refuse HEAD (405), fail it, or omit the size there: ask for the first byte instead.
+    # A network failure of HEAD is raised as is, so a dead host costs one timeout, not two.
+    conn, response, final_url, redirects = _open("GET", url, headers={"Range": "bytes=0-0"})
+    try:
+        accepts = response.status == 206 or _accepts_ranges(response)
+        return _probe_result(response, final_url, redirects, accepts_ranges=accepts)
+    finally:
+        # The body may be the whole file when the server ignores Range: never read it.
+        _close(conn, response)
+
+
+class StreamResponse:
+    """A body being streamed by `stream()`; read it with `iter_chunks()`."""
+
+    def __init__(self, *, response, final_url, redirects, start, max_bytes, chunk_size):
+        self._response = response
+        self.final_url = final_url
+        self.redirects = redirects
+        self.status = response.status
+        self.content_type = _media_type(response)
+        self.resumed = response.status == 206
+        # Offset of the first byte this response delivers within the whole resource.
+        self.offset = start if self.resumed else 0
+        self._max_bytes = max_bytes
+        self._chunk_size = chunk_size
+        self._declared = _declared_length(response)
+        self.size = self._total_size(start)
+        self.bytes_read = 0
+        if self.offset > max_bytes:
+            raise FetchTooLarge(_too_large_message(max_bytes, declared=self.offset))
+        if self.size is not None and self.size > max_bytes:
+            raise FetchTooLarge(_too_large_message(max_bytes, declared=self.size))
+
+    def _total_size(self, start):
+        """Return the size of the whole resource when the headers say it."""
+        if self.resumed:
+            first, total = _content_range(self._response)
+            if first != start:
+                raise FetchError(
+                    f"The server resumed at byte {first} instead of byte {start}.",
+                    status=206,
+                    retryable=False,
+                )
+            return total
+        return self._declared
+
+    def iter_chunks(self):
+        """Yield the body in chunks of at most `chunk_size` bytes, enforcing the byte cap."""
+        while True:
+            # Never ask for more than one byte past the cap, so an oversized body is stopped at once.
+            allowed = self._max_bytes - self.offset - self.bytes_read
+            try:
+                chunk = self._response.read(min(self._chunk_size, allowed + 1))
+            except (OSError, http.client.HTTPException) as exc:
+                raise _network_error(exc, host=urlsplit(self.final_url).hostname) from exc
+            if not chunk:
+                break
+            self.bytes_read += len(chunk)
+            if self.offset + self.bytes_read > self._max_bytes:
+                raise FetchTooLarge(_too_large_message(self._max_bytes))
+            yield chunk
+        # http.client returns an empty read, not an error, when the peer closes before Content-Length.
+        if self._declared is not None and self.bytes_read < self._declared:
+            raise FetchError(
+                f"The connection closed after {self.bytes_read} of {self._declared} bytes.", retryable=True
+            )
+
+
+@contextlib.contextmanager
+def stream(url, *, max_bytes, chunk_size=DEFAULT_CHUNK_SIZE, start=0):
+    """Open `url` for a streamed GET (resuming at byte `start`), yielding a StreamResponse.
+
+    `max_bytes` caps the whole resource, including the `start` bytes already held by the caller.
+    """
+    headers = {"Range": f"bytes={start}-"} if start else {}
+    conn, response, final_url, redirects = _open("GET", url, headers=headers)
+    try:
+        if response.status not in (200, 206):
+            raise _status_error(response, host=urlsplit(final_url).hostname)
+        yield StreamResponse(
+            response=response,
+            final_url=final_url,
+            redirects=redirects,
+            start=start,
+            max_bytes=max_bytes,
+            chunk_size=chunk_size,
+        )
+    finally:
+        _close(conn, response)
+
+
+def download(
+    url,
+    dest_path,
+    *,
+    max_bytes,
+    progress: Callable[[int, int | None], None] | None = None,
+    resume=False,
+    chunk_size=DEFAULT_CHUNK_SIZE,
+):
+    """Stream `url` into `dest_path`, computing SHA-256 on the way; resume a partial file if asked.
+
+    A failed download leaves its partial file for a later `resume=True` call, except when it is too large.
+    """
+    dest_path = Path(dest_path)
+    digest = hashlib.sha256()
+    start = 0
+    if resume and dest_path.exists():
+        # The digest must cover the bytes already on disk; read them back in chunks.
+        with dest_path.open("rb") as held:
+            while block := held.read(chunk_size):
+                digest.update(block)
+                start += len(block)
+    try:
+        with stream(url, max_bytes=max_bytes, chunk_size=chunk_size, start=start) as response:
+            if not response.resumed and start:
+                digest = hashlib.sha256()
+            with dest_path.open("r+b" if response.resumed else "wb") as out:
+                out.seek(response.offset)
+                out.truncate()
+                done = response.offset
+                for chunk in response.iter_chunks():
+                    out.write(chunk)
+                    digest.update(chunk)
+                    done += len(chunk)
+                    if progress is not None:
+                        progress(done, response.size)
+    except FetchTooLarge:
+        dest_path.unlink(missing_ok=True)
+        raise
+    return DownloadResult(
+        path=dest_path,
+        size=done,
+        sha256=digest.hexdigest(),
+        content_type=response.content_type,
+        final_url=response.final_url,
+    )
+
+
+# -- policy -------------------------------------------------------------------------------------------
+
+
+def _allowed_networks():
+    """Return the networks exempt from the address block, read from settings at call time."""
+    networks = []
+    for cidr in getattr(settings, "PORTAL_FETCH_ALLOWED_NETWORKS", []) or []:
+        try:
+            networks.append(ipaddress.ip_network(cidr, strict=False))
+        except ValueError as exc:
+            raise ImproperlyConfigured(
+                f"PORTAL_FETCH_ALLOWED_NETWORKS holds {cidr!r}, not a network"
+            ) from exc
+    return networks
+
+
+def _address_problem(address, allowed):
+    """Return why `address` may not be connected to, in plain words, or None when it may."""
+    if any(address.version == net.version and address in net for net in allowed):
+        return None
+    if address.version == 6:
+        embedded = address.ipv4_mapped
+        if embedded is not None:
+            # The socket reaches the mapped IPv4 address itself, so the allow-list applies to it.
+            problem = _address_problem(embedded, allowed)
+            return None if problem is None else f"{problem} wrapped in IPv6"
+        if address in _NAT64 or address in _SIXTOFOUR:
+            # Reached through a gateway: the embedded IPv4 must be public, never merely allowed.
+            embedded = address.sixtofour or ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+            problem = _address_problem(embedded, [])
+            return None if problem is None else f"{problem} wrapped in IPv6"
+    for network, reason in _BLOCKED_NETWORKS:
+        if address.version == network.version and address in network:
+            return reason
+    if not address.is_global:
+        return "not a public internet address"
+    return None
+
+
+def _parse_ip(host):
+    """Return `host` as an IP address if it is a literal, refusing numeric forms other than dotted quads."""
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    labels = host.split(".")
+    if _NUMERIC_LABEL.match(labels[-1]):
+        # Resolvers read 2130706433, 0x7f.1 or 0177.0.0.1 as 127.0.0.1; no real host name ends in a number.
+        try:
+            meant = ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            raise FetchBlocked(f"The host {host} is not a valid host name or IP address.") from None
+        raise FetchBlocked(
+            f"The host {host} is an unusual way of writing the IP address {meant}; "
+            "write addresses as four decimal numbers, or better, use a host name."
+        )
+    return None
+
+
+def _ascii_host(host):
+    """Return `host` as a lowercase ASCII host name, or raise FetchBlocked if it is not a valid one."""
+    try:
+        ascii_host = host.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        raise FetchBlocked(f"The host {host} is not a valid host name.") from None
+    labels = ascii_host.split(".")
+    if not all(_HOST_LABEL.match(label) for label in labels):
+        raise FetchBlocked(f"The host {host} is not a valid host name.")
+    return ascii_host
+
+
+def _check_static(url):
+    """Apply the part of the policy that needs no DNS; return the host, port and IP (if a literal)."""
+    max_length = getattr(settings, "PORTAL_URL_MAX_LENGTH", DEFAULT_URL_MAX_LENGTH)
+    if not isinstance(url, str) or not url:
+        raise FetchBlocked("The address is empty.")
+    if len(url) > max_length:
+        raise FetchBlocked(f"The address is longer than {max_length} characters.")
+    if any(ord(char) <= 32 or ord(char) == 127 or char == "\\" for char in url):
+        raise FetchBlocked("The address contains spaces, control characters or backslashes.")
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise FetchBlocked("The address is not a valid URL.") from None
+    if parts.scheme.lower() != "https":
+        raise FetchBlocked("Only https:// addresses can be fetched.")
+    if "@" in parts.netloc:
+        raise FetchBlocked("The address contains a user name or password; remove them.")
+    try:
+        port = parts.port if parts.port is not None else 443
+    except ValueError:
+        port = 0
+    if not 0 < port < 65536:
+        raise FetchBlocked("The address has an invalid port number.")
+    host = (parts.hostname or "").rstrip(".")
+    if not host:
+        raise FetchBlocked("The address has no host name.")
+    ip = _parse_ip(host)
+    if ip is not None:
+        problem = _address_problem(ip, _allowed_networks())
+        if problem is not None:
+            raise FetchBlocked(f"The address {ip} is {problem}.")
+        return str(ip), port, ip
+    host = _ascii_host(host)
+    if host == "localhost" or host.endswith(".localhost"):
+        raise FetchBlocked("The host name localhost means this machine; it cannot be fetched.")
+    return host, port, None
+
+
+def _check_target(url):
+    """Apply the whole policy to `url`, resolving its host; return where it may be connected to."""
+    host, port, ip = _check_static(url)
+    if ip is not None:
+        addresses = [str(ip)]
+    else:
+        addresses = resolve(host, port)
+        if not addresses:
+            raise FetchError(f"The host name {host} has no address.", retryable=False)
+        allowed = _allowed_networks()
+        # Every address is checked, not only the first: the connection may use any of them.
+        for text in addresses:
+            address = ipaddress.ip_address(text.split("%", 1)[0])
+            problem = _address_problem(address, allowed)
+            if problem is not None:
+                raise FetchBlocked(f"The host {host} resolves to {problem} ({address}).")
+    parts = urlsplit(url)
+    # Keep existing %-escapes, encode anything else that may not travel in a request line.
+    safe = "/%:@!$&'()*+,;=-._~"
+    request_target = quote(parts.path or "/", safe=safe)
+    if parts.query:
+        request_target += "?" + quote(parts.query, safe=safe + "?")
+    return _Target(url=url, host=host, port=port, request_target=request_target, addresses=addresses)
+
+
+# -- connection --------------------------------------------------------------------------------------
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """An HTTPS connection to a checked IP address, verifying TLS against the URL's host name."""
+
+    def __init__(self, target, *, context, timeout):
+        super().__init__(target.host, target.port, timeout=timeout, context=context)
+        self._target = target
+
+    def connect(self):
+        """Connect to the first reachable checked address, then start TLS for the original host name."""
+        last_error = None
+        for address in self._target.addresses:
+            try:
+                raw = socket.create_connection((address, self.port), timeout=self.timeout)
+                break
+            except OSError as exc:
+                last_error = exc
+        else:
+            raise last_error or OSError("no address to connect to")
+        try:
+            self.sock = self._context.wrap_socket(raw, server_hostname=self.host)
+        except BaseException:
+            raw.close()
+            raise
+
+
+def _ssl_context():
+    """Return a verifying TLS context, trusting PORTAL_FETCH_CA_BUNDLE when set (tests), else system CAs."""
+    bundle = getattr(settings, "PORTAL_FETCH_CA_BUNDLE", "") or None
+    context = ssl.create_default_context(cafile=bundle)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
+def _send(target, method, headers):
+    """Send one request to `target` and return (connection, response) with headers read."""
+    timeout = float(getattr(settings, "PORTAL_FETCH_TIMEOUT", DEFAULT_TIMEOUT))
+    conn = _PinnedHTTPSConnection(target, context=_ssl_context(), timeout=timeout)
+    try:
+        conn.request(method, target.request_target, headers={"User-Agent": USER_AGENT, **headers})
+        response = conn.getresponse()
+    except (OSError, http.client.HTTPException) as exc:
+        conn.close()
+        raise _network_error(exc, host=target.host) from exc
+    return conn, response
+
+
+def _close(conn, response):
+    """Close a response and the connection it came on."""
+    # http.client hands the socket over to the response when the server closes after the body, so closing
+    # only the connection would leak it.
+    response.close()
+    conn.close()
+
+
+def _open(method, url, *, headers):
+    """Send `method` to `url`, re-checking each redirect; return (conn, response, final url, redirects)."""
+    redirects = []
+    current = url
+    while True:
+        if redirects:
+            try:
+                target = _check_target(current)
+            except FetchBlocked as exc:
+                raise FetchBlocked(f"The address redirects to {current}, which is refused: {exc}") from exc
+        else:
+            target = _check_target(current)
+        conn, response = _send(target, method, headers)
+        location = response.getheader("Location")
+        if response.status not in REDIRECT_STATUSES or not location:
+            return conn, response, current, redirects
+        _close(conn, response)
+        if len(redirects) >= MAX_REDIRECTS:
+            raise FetchError(
+                f"The address redirects more than {MAX_REDIRECTS} times.",
+                status=response.status,
+                retryable=False,
+            )
+        current = urljoin(current, location.strip())
+        redirects.append(current)
+
+
+# -- responses -----------------------------------------------------------------------------------------
+
+
+def _media_type(response):
+    """Return the response's media type, lowercase and without parameters ("" when absent)."""
+    return (response.getheader("Content-Type") or "").split(";", 1)[0].strip().lower()
+
+
+def _declared_length(response):
+    """Return Content-Length as an int, or None when absent, invalid or not applicable."""
+    value = response.getheader("Content-Length")
+    if value is None or not value.strip().isdigit():
+        return None
+    return int(value.strip())
+
+
+def _content_range(response):
+    """Return (first byte, total size or None) from a 206 response's Content-Range header."""
+    match = re.fullmatch(r"\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*", response.getheader("Content-Range") or "")
+    if match is None:
+        raise FetchError("The server sent a partial response without a valid Content-Range.", retryable=False)
+    total = None if match.group(3) == "*" else int(match.group(3))
+    return int(match.group(1)), total
+
+
+def _accepts_ranges(response):
+    """Return True when the response says the server honours byte ranges."""
+    return (response.getheader("Accept-Ranges") or "").strip().lower() == "bytes"
+
+
+def _probe_result(response, final_url, redirects, *, accepts_ranges):
+    """Build a ProbeResult from a response whose body is not read."""
+    if response.status == 206:
+        _first, size = _content_range(response)
+    elif 200 <= response.status < 300:
+        size = _declared_length(response)
+    else:
+        size = None
+    return ProbeResult(
+        final_url=final_url,
+        status=response.status,
+        reachable=200 <= response.status < 300,
+        content_type=_media_type(response),
+        size=size,
+        redirects=list(redirects),
+        accepts_ranges=accepts_ranges,
+    )
+
+
+def _retry_after(response):
+    """Return the Retry-After header in seconds (from a number or an HTTP date), or None."""
+    value = (response.getheader("Retry-After") or "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return int(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0, int(when.timestamp() - time.time()))
+
+
+def _status_error(response, *, host):
+    """Return the FetchError for an HTTP status that is not a success."""
+    status = response.status
+    retryable = status >= 500 or status in (408, 429)
+    explanation = {
+        401: "the file needs a login",
+        403: "access to the file is forbidden",
+        404: "the file was not found",
+        410: "the file is gone",
+        416: "the requested byte range is past the end of the file",
+        429: "too many requests; try again later",
+    }.get(status, "the server failed; try again later" if status >= 500 else "the request was refused")
+    return FetchError(
+        f"The server {host} answered {status} {response.reason}: {explanation}.",
+        status=status,
+        retryable=retryable,
+        retry_after=_retry_after(response),
+    )
+
+
+def _network_error(exc, *, host):
+    """Return the FetchError for a network, timeout or TLS failure."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return FetchError(
+            f"The TLS certificate of {host} could not be verified: {exc.verify_message}.", retryable=False
+        )
+    if isinstance(exc, TimeoutError):
+        return FetchError(f"The server {host} did not answer in time.", retryable=True)
+    if isinstance(exc, ssl.SSLError):
+        return FetchError(f"The secure connection to {host} failed: {exc.reason or exc}.", retryable=True)
+    if isinstance(exc, ConnectionRefusedError):
+        return FetchError(f"The server {host} refused the connection.", retryable=True)
+    return FetchError(f"The connection to {host} failed: {exc}.", retryable=True)
+
+
+def _too_large_message(max_bytes, *, declared=None):
+    """Return the curator-facing message for a body over the cap."""
+    if declared is not None:
+        return f"The file is {declared} bytes, more than the limit of {max_bytes} bytes."
+    return f"The file is larger than the limit of {max_bytes} bytes."

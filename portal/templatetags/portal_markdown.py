@@ -1,0 +1,19 @@
+"""Template filter that shows user Markdown: ``{% load portal_markdown %}{{ card_body|markdown }}``.
+
+Rendering and sanitising live in ``portal.markdown``; this module only marks its output safe and must not
+mark anything else safe.
+"""
+
+from django import template
+from django.utils.safestring import SafeString, mark_safe
+
+from portal.markdown import render_markdown
+
+register = template.Library()
+
+
+@register.filter(name="markdown", is_safe=False)
+def markdown_filter(value) -> SafeString:
+    """Render Markdown to sanitised HTML; ``None`` renders as nothing."""
+    text = "" if value is None else str(value)
+    return mark_safe(render_markdown(text))  # noqa: S308 (render_markdown sanitises with nh3)

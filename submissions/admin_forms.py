@@ -1,0 +1,102 @@
+"""Forms of the curators' actions on a submission's review page; rules and messages only."""
+
+from django import forms
+from django.contrib.auth import get_user_model
+
+from submissions.curators import CURATORS_GROUP
+from submissions.services import CHECKLIST_ITEMS
+
+MESSAGE_LIMIT = 10_000
+
+
+class MessageForm(forms.Form):
+    text = forms.CharField(
+        label="Message",
+        max_length=MESSAGE_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={"required": "Write the message; it can't be empty."},
+    )
+    public = forms.TypedChoiceField(
+        label="Who sees it",
+        choices=[("1", "The contributor (sent by e-mail)"), ("0", "Curators only (internal note)")],
+        coerce=lambda value: value == "1",
+        initial="1",
+        widget=forms.RadioSelect,
+    )
+
+
+class RequestChangesForm(forms.Form):
+    message = forms.CharField(
+        label="What should change",
+        max_length=MESSAGE_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={"required": "Say what the contributor should change; the message is required."},
+    )
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason (sent to the contributor)",
+        max_length=MESSAGE_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={
+            "required": "Give the reason for the decision; it is required and sent to the contributor."
+        },
+    )
+
+
+class ApproveForm(forms.Form):
+    override_reason = forms.CharField(
+        label="Override: why approve with unticked items",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    note = forms.CharField(
+        label="Internal note (optional)",
+        required=False,
+        max_length=MESSAGE_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    unpack_archives = forms.BooleanField(
+        label="Unpack zip and tar archives on the Hub (hosted datasets only)", required=False
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for item, label in CHECKLIST_ITEMS.items():
+            self.fields[item] = forms.BooleanField(label=label, required=False)
+        self.order_fields([*CHECKLIST_ITEMS, "override_reason", "note", "unpack_archives"])
+
+    def clean(self):
+        cleaned = super().clean()
+        unticked = [label for item, label in CHECKLIST_ITEMS.items() if not cleaned.get(item)]
+        if unticked and not cleaned.get("override_reason", "").strip():
+            raise forms.ValidationError(
+                "Tick every item of the checklist, or write why you approve anyway. Unticked: %(items)s.",
+                params={"items": "; ".join(unticked)},
+            )
+        return cleaned
+
+    def checklist_kwargs(self):
+        """Return the ticks and override reason as keyword arguments of ReviewChecklist."""
+        return {item: self.cleaned_data.get(item, False) for item in CHECKLIST_ITEMS} | {
+            "override_reason": self.cleaned_data.get("override_reason", "")
+        }
+
+
+class AssignForm(forms.Form):
+    curator = forms.ModelChoiceField(
+        label="Assign to",
+        queryset=get_user_model().objects.none(),
+        error_messages={"required": "Choose a curator.", "invalid_choice": "Choose a curator from the list."},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["curator"].queryset = (
+            get_user_model()
+            .objects.filter(is_active=True, is_staff=True, groups__name=CURATORS_GROUP)
+            .order_by("username")
+            .distinct()
+        )

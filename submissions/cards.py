@@ -1,0 +1,667 @@
+"""Parse and lint a dataset card (YAML header + Markdown body) uploaded by a contributor.
+
+`parse_card` refuses what cannot be stored (not text, not UTF-8, broken or hostile YAML) with a
+`CardRejected` whose message tells the contributor what to do; `lint_card` lists what a curator should
+know (missing licence, unknown values, missing sections) as `Finding`s and never refuses.
+The traps handled here are measured against huggingface_hub 2.4 (DESIGN.md, "Card parsing").
+This module must not touch the database, the network or the Hub; it only reads bytes and returns values.
+"""
+
+import datetime
+import hashlib
+import json
+import math
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+import yaml
+from django.conf import settings
+from huggingface_hub import DatasetCard
+from huggingface_hub.repocard import REGEX_YAML_BLOCK
+from huggingface_hub.repocard_data import DatasetCardData
+
+from submissions import carddata
+
+ALLOWED_EXTENSIONS = (".md", ".markdown", ".txt")
+DEFAULT_MAX_BYTES = 1024 * 1024
+# Without anchors the JSON grows linearly with the YAML (a little larger: quotes and braces), so twice the
+# card limit only stops a surprise; real headers with many configs' `dataset_info` run to hundreds of KiB,
+# which a 256 KiB bound would refuse although the Hub accepts them.
+DEFAULT_MAX_METADATA_BYTES = 2 * 1024 * 1024
+# Real `dataset_info.features` nest about ten levels; deeper is a RecursionError waiting to happen.
+MAX_HEADER_DEPTH = 64
+# Text with more than this share of control characters is binary that happens to decode.
+MAX_CONTROL_RATIO = 0.01
+
+WARNING = "warning"
+INFO = "info"
+
+_BINARY_SIGNATURES = {
+    b"\x89PNG\r\n\x1a\n": "a PNG image",
+    b"%PDF-": "a PDF document",
+    b"PK\x03\x04": "a ZIP archive (or a Word/OpenDocument file)",
+    b"\x1f\x8b": "a gzip archive",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"GIF8": "a GIF image",
+    b"\xd0\xcf\x11\xe0": "an old Microsoft Office document",
+}
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+# Unicode control characters (category Cc) except tab, line feed, vertical tab, form feed, carriage return.
+_CONTROL_CHARS = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+_SAFE_TAGS = frozenset(
+    "tag:yaml.org,2002:" + name for name in ("str", "int", "float", "bool", "null", "seq", "map", "timestamp")
+)
+# Class attributes of DatasetCardData: a header key with one of these names replaces a method
+# (`to_dict: 1` makes to_dict() raise TypeError) or collides with a constructor argument.
+_RESERVED_KEYS = frozenset(dir(DatasetCardData)) | {"ignore_metadata_errors"}
+
+# Section keys in the order of the Hub's dataset card template; each has the words its heading may use.
+# https://github.com/huggingface/huggingface_hub/blob/main/src/huggingface_hub/templates/datasetcard_template.md
+RECOMMENDED_SECTIONS = {
+    "description": ("description", "summary", "overview", "about", "introduction", "dataset details"),
+    "uses": ("uses", "use", "usage", "intended", "how to use", "supported tasks", "applications"),
+    "structure": ("structure", "data fields", "data instances", "data splits", "schema", "data format"),
+    "licensing": ("license", "licence", "licensing", "licenses", "licences", "terms of use"),
+    "citation": ("citation", "citations", "cite", "citing", "bibtex", "reference", "references"),
+}
+_SECTION_LABELS = {
+    "description": "a description (## Dataset Description)",
+    "uses": "its intended uses (## Uses)",
+    "structure": "its structure (## Dataset Structure)",
+    "licensing": "its licence (## Licensing Information)",
+    "citation": "how to cite it (## Citation)",
+}
+
+
+class CardRejected(Exception):
+    """A card we refuse; str(exc) is a message for the contributor and .code a stable identifier."""
+
+    def __init__(self, message: str, *, code: str):
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One remark about a card for the curator: level "warning" or "info" and a stable code."""
+
+    level: str
+    code: str
+    message: str
+
+    def to_dict(self) -> dict:
+        """Return the finding as a JSON-safe dict."""
+        return {"level": self.level, "code": self.code, "message": self.message}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Finding":
+        """Build a finding from the dict `to_dict` returned."""
+        return cls(level=data["level"], code=data["code"], message=data["message"])
+
+
+@dataclass(frozen=True)
+class ParsedCard:
+    """A card that can be stored: its text, JSON-safe metadata, body, digest and findings."""
+
+    text: str
+    metadata: dict
+    body: str
+    sha256: str
+    size: int
+    findings: list[Finding] = field(default_factory=list)
+
+
+def check_card_filename(filename: str) -> None:
+    """Refuse a filename with path parts, control characters or an extension not .md/.markdown/.txt."""
+    if not filename or not filename.strip():
+        raise CardRejected("The card has no file name. Upload a file named like README.md.", code="filename")
+    # Cf covers invisible format characters such as U+202E, which can disguise an extension.
+    if any(unicodedata.category(char) in ("Cc", "Cf") for char in filename):
+        raise CardRejected(
+            "The card's file name contains control characters. Rename the file to something like README.md.",
+            code="filename",
+        )
+    if "/" in filename or "\\" in filename or ".." in filename:
+        raise CardRejected(
+            "The card's file name must be a plain name without folders or '..'. Rename it to README.md.",
+            code="filename",
+        )
+    if PurePosixPath(filename).suffix.lower() not in ALLOWED_EXTENSIONS:
+        raise CardRejected(
+            "The card must be a .md, .markdown or .txt file. Upload the README.md of your dataset.",
+            code="extension",
+        )
+
+
+def parse_card(raw: bytes, *, filename: str, max_bytes: int | None = None) -> ParsedCard:
+    """Parse an uploaded card into text, JSON-safe metadata and body; raise CardRejected if unusable."""
+    check_card_filename(filename)
+    if max_bytes is None:
+        max_bytes = getattr(settings, "PORTAL_CARD_MAX_BYTES", DEFAULT_MAX_BYTES)
+    _check_bytes(raw, max_bytes=max_bytes)
+    text = _decode(raw)
+
+    findings: list[Finding] = []
+    first_line = 1
+    # The library's own regex, so that what we report matches what it reads.
+    match = REGEX_YAML_BLOCK.search(text)
+    if match is None:
+        reason = _why_header_ignored(text)
+        if reason is not None:
+            findings.append(
+                Finding(
+                    WARNING,
+                    "header-ignored",
+                    f"The YAML header was not read because {reason}, so the card has no metadata. "
+                    "Start the card with a line of exactly '---', the YAML lines, then a line '---'.",
+                )
+            )
+    else:
+        first_line = text.count("\n", 0, match.start(2)) + 1
+        findings.extend(_scan_header(match.group(2), first_line=first_line))
+
+    card = _load_card(text, first_line=first_line)
+    metadata, conversion_findings = _json_safe_metadata(card.data.to_dict())
+    findings.extend(conversion_findings)
+    _check_metadata_size(metadata)
+    findings.extend(lint_card(metadata, card.text))
+    return ParsedCard(
+        text=text,
+        metadata=metadata,
+        body=card.text,
+        sha256=hashlib.sha256(raw).hexdigest(),
+        size=len(raw),
+        findings=findings,
+    )
+
+
+def lint_card(metadata: dict, body: str) -> list[Finding]:
+    """List what a curator should know about a card's metadata and body; never raises for bad values."""
+    findings: list[Finding] = []
+    findings.extend(_lint_license(metadata))
+    findings.extend(_lint_languages(metadata))
+    findings.extend(
+        _lint_values(
+            metadata.get("size_categories"),
+            allowed=frozenset(carddata.size_categories()),
+            code="size-category-unknown",
+            what="size category",
+            hint="Use one of " + ", ".join(carddata.size_categories()) + ".",
+        )
+    )
+    findings.extend(
+        _lint_values(
+            metadata.get("task_categories"),
+            allowed=carddata.task_categories(),
+            code="task-category-unknown",
+            what="task category",
+            hint="Use a task from https://huggingface.co/tasks, e.g. text-classification.",
+        )
+    )
+    # The task id list is the Hub's current subtasks; older cards use retired ids, so only a note.
+    findings.extend(
+        _lint_values(
+            metadata.get("task_ids"),
+            allowed=carddata.task_ids(),
+            code="task-id-unknown",
+            what="task id",
+            hint="Check it against the Hub's task list.",
+            level=INFO,
+        )
+    )
+    pretty_name = metadata.get("pretty_name")
+    if not isinstance(pretty_name, str) or not pretty_name.strip():
+        findings.append(
+            Finding(
+                WARNING,
+                "pretty-name-missing",
+                "The header has no pretty_name. Add a readable name, e.g. 'pretty_name: Baltic Sea Buoys'.",
+            )
+        )
+    findings.extend(_lint_sections(body))
+    return findings
+
+
+def _check_bytes(raw: bytes, *, max_bytes: int) -> None:
+    if not raw.strip():
+        raise CardRejected(
+            "The card is empty. Upload the README.md of your dataset, with a YAML header and a description.",
+            code="empty",
+        )
+    if len(raw) > max_bytes:
+        raise CardRejected(
+            f"The card is {_human_size(len(raw))}, more than the limit of {_human_size(max_bytes)}. "
+            "Move long tables or lists out of the card and link to them.",
+            code="too-large",
+        )
+    for signature, kind in _BINARY_SIGNATURES.items():
+        if raw.startswith(signature):
+            raise CardRejected(
+                f"The card looks like {kind}, not text. Upload the README.md of your dataset as plain text.",
+                code="binary",
+            )
+    if raw.startswith(_UTF16_BOMS):
+        raise CardRejected(
+            "The card is saved as UTF-16. Save it as UTF-8 text and upload it again.", code="not-utf8"
+        )
+    if b"\x00" in raw:
+        raise CardRejected(
+            "The card contains NUL bytes, so it is not a text file. Upload the README.md of your dataset.",
+            code="binary",
+        )
+
+
+def _decode(raw: bytes) -> str:
+    try:
+        # utf-8-sig drops a BOM; left in place it hides the header from the Hub's regex.
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CardRejected(
+            f"The card is not UTF-8 text (invalid byte at position {exc.start}). "
+            "Save it as UTF-8 in your editor and upload it again.",
+            code="not-utf8",
+        ) from exc
+    if not text.strip():
+        raise CardRejected(
+            "The card is empty. Upload the README.md of your dataset, with a YAML header and a description.",
+            code="empty",
+        )
+    controls = len(_CONTROL_CHARS.findall(text))
+    if controls > len(text) * MAX_CONTROL_RATIO:
+        raise CardRejected(
+            "The card contains many control characters, so it looks like a binary file. "
+            "Upload the README.md of your dataset as plain text.",
+            code="binary",
+        )
+    return text
+
+
+def _why_header_ignored(text: str) -> str | None:
+    """Say why a card that starts like a YAML header has none for the library, or None if none was meant."""
+    lines = text.lstrip().splitlines()
+    if not lines or lines[0].rstrip() != "---":
+        return None
+    if lines[0] != "---":
+        return "its opening '---' line has spaces or tabs after the dashes"
+    if len(lines) > 1 and lines[1].rstrip(" \t") == "---":
+        return "it is empty (a '---' line directly followed by another)"
+    if not any(line.rstrip(" \t") == "---" for line in lines[1:]):
+        return "it has no closing '---' line"
+    return "it could not be found by the Hub's header rule"
+
+
+@dataclass
+class _Frame:
+    """One open mapping or sequence while walking the YAML events."""
+
+    kind: str
+    path: tuple[str, ...]
+    top_level: bool
+    expecting_key: bool = True
+    keys: dict[str, int] = field(default_factory=dict)
+    last_key: str = ""
+
+
+def _scan_header(header: str, *, first_line: int) -> list[Finding]:
+    """Walk the YAML events once: refuse anchors, tags, odd keys, deep nesting; report duplicate keys."""
+    findings: list[Finding] = []
+    resolver = yaml.resolver.Resolver()
+    stack: list[_Frame] = []
+    # libyaml when present: the scan must stay cheap next to the pure-Python load DatasetCard does.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        for event in yaml.parse(header, Loader=loader):
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+                raise CardRejected(
+                    f"Line {first_line + event.start_mark.line}: the YAML header uses an anchor or alias "
+                    "('&name' or '*name'). Anchors and aliases are not supported in a card; "
+                    "write the values out in full.",
+                    code="yaml-alias",
+                )
+            if isinstance(event, yaml.SequenceEndEvent | yaml.MappingEndEvent):
+                stack.pop()
+                continue
+            if not isinstance(event, yaml.ScalarEvent | yaml.SequenceStartEvent | yaml.MappingStartEvent):
+                continue
+            line = first_line + event.start_mark.line
+            _check_tag(event, line=line)
+            path: tuple[str, ...] = ()
+            if stack:
+                parent = stack[-1]
+                path = parent.path
+                if parent.kind == "map" and parent.expecting_key:
+                    findings.extend(_check_key(event, frame=parent, line=line, resolver=resolver))
+                elif parent.kind == "map":
+                    path = (*parent.path, parent.last_key)
+                if parent.kind == "map":
+                    # Only direct children alternate key/value; nested events go to their own frame.
+                    parent.expecting_key = not parent.expecting_key
+            if isinstance(event, yaml.SequenceStartEvent | yaml.MappingStartEvent):
+                kind = "map" if isinstance(event, yaml.MappingStartEvent) else "seq"
+                stack.append(_Frame(kind=kind, path=path, top_level=not stack))
+                if len(stack) > MAX_HEADER_DEPTH:
+                    raise CardRejected(
+                        f"Line {line}: the YAML header nests more than {MAX_HEADER_DEPTH} levels deep. "
+                        "Flatten the metadata.",
+                        code="yaml-too-deep",
+                    )
+    except yaml.MarkedYAMLError as exc:
+        raise _yaml_error(exc, first_line=first_line) from exc
+    except yaml.YAMLError as exc:
+        raise CardRejected(
+            f"The YAML header could not be read ({exc}). Check it with a YAML validator.", code="yaml-invalid"
+        ) from exc
+    return findings
+
+
+def _check_tag(event, *, line: int) -> None:
+    tag = event.tag
+    # "!" is the non-specific tag PyYAML gives quoted scalars; it is not written by the contributor.
+    if tag is None or tag == "!" or tag in _SAFE_TAGS:
+        return
+    shown = tag.replace("tag:yaml.org,2002:", "!!")
+    raise CardRejected(
+        f"Line {line}: the YAML header uses the tag '{shown}'. Tags (like !!python/object) are not "
+        "supported in a card; remove the tag and write a plain value.",
+        code="yaml-tag",
+    )
+
+
+def _check_key(event, *, frame: _Frame, line: int, resolver) -> list[Finding]:
+    if not isinstance(event, yaml.ScalarEvent):
+        raise CardRejected(
+            f"Line {line}: a key in the YAML header is a list or mapping. Keys must be plain text.",
+            code="yaml-key",
+        )
+    key = event.value
+    frame.last_key = key
+    if frame.top_level:
+        _check_top_level_key(event, line=line, resolver=resolver)
+    if key in frame.keys:
+        where = "at the top level" if not frame.path else "under '" + ".".join(frame.path) + "'"
+        return [
+            Finding(
+                WARNING,
+                "duplicate-key",
+                f"The header key '{key}' appears more than once {where} "
+                f"(lines {frame.keys[key]} and {line}); only the last one is used. Keep one.",
+            )
+        ]
+    frame.keys[key] = line
+    return []
+
+
+def _check_top_level_key(event, *, line: int, resolver) -> None:
+    key = event.value
+    # Plain scalars are resolved as YAML would; a quoted '1' is text and fine.
+    resolved = resolver.resolve(yaml.ScalarNode, key, event.implicit) if event.implicit[0] else None
+    if resolved is not None and resolved != "tag:yaml.org,2002:str":
+        raise CardRejected(
+            f"Line {line}: the header key '{key}' is read as a number, date or boolean. "
+            "Top-level keys must be text, such as 'license'; quote it or rename it.",
+            code="yaml-key",
+        )
+    if key in _RESERVED_KEYS:
+        raise CardRejected(
+            f"Line {line}: the header key '{key}' is reserved by the card parser. Rename it.",
+            code="yaml-key",
+        )
+
+
+def _yaml_error(exc: yaml.MarkedYAMLError, *, first_line: int) -> CardRejected:
+    mark = exc.problem_mark or exc.context_mark
+    where = f"line {first_line + mark.line}" if mark is not None else "the header"
+    problem = exc.problem or "invalid YAML"
+    return CardRejected(
+        f"The YAML header is broken at {where}: {problem}. Fix the YAML between the '---' lines "
+        "(check indentation, colons and quotes).",
+        code="yaml-invalid",
+    )
+
+
+def _load_card(text: str, *, first_line: int) -> DatasetCard:
+    try:
+        return DatasetCard(text)
+    except yaml.MarkedYAMLError as exc:
+        raise _yaml_error(exc, first_line=first_line) from exc
+    except yaml.YAMLError as exc:
+        raise CardRejected(
+            f"The YAML header could not be read ({exc}). Check it with a YAML validator.", code="yaml-invalid"
+        ) from exc
+    except ValueError as exc:
+        # The library's only ValueError here: the header parsed to a list or a scalar.
+        raise CardRejected(
+            "The YAML header must be a mapping of keys to values (like 'license: mit'), "
+            "not a list or a single value.",
+            code="yaml-not-mapping",
+        ) from exc
+    except (TypeError, AttributeError, RecursionError) as exc:
+        # Keys the scan let through can still break CardData (see DESIGN.md): say so plainly.
+        raise CardRejected(
+            "The YAML header could not be read as card metadata. Use text keys such as 'license' "
+            "and plain values.",
+            code="yaml-invalid",
+        ) from exc
+
+
+def _json_safe_metadata(metadata: dict) -> tuple[dict, list[Finding]]:
+    findings: list[Finding] = []
+    converted_keys: list[str] = []
+    safe = _json_safe(metadata, converted_keys=converted_keys)
+    for key in ("language", "languages"):
+        # YAML 1.1 reads the Norwegian code `no` as false; in a language field it can only mean `no`.
+        value = safe.get(key)
+        if value is False or (isinstance(value, list) and False in value):
+            safe[key] = "no" if value is False else ["no" if item is False else item for item in value]
+            findings.append(
+                Finding(
+                    INFO,
+                    "language-no-as-false",
+                    f"'{key}: no' is read by YAML as false; it was kept as the language code 'no' "
+                    "(Norwegian). Write it quoted, 'no', to be explicit.",
+                )
+            )
+    if converted_keys:
+        shown = ", ".join(sorted(set(converted_keys))[:5])
+        findings.append(
+            Finding(
+                INFO,
+                "key-converted",
+                f"Header keys that YAML reads as numbers, dates or booleans were kept as text: {shown}. "
+                "Quote them to be explicit.",
+            )
+        )
+    return safe, findings
+
+
+def _json_safe(value, *, converted_keys: list[str]):
+    if isinstance(value, dict):
+        result = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                # JSON (and the Hub's YAML reader) turn scalar keys into text; do the same, visibly.
+                key = _scalar_text(key)
+                converted_keys.append(key)
+            result[key] = _json_safe(item, converted_keys=converted_keys)
+        return result
+    if isinstance(value, list | tuple):
+        return [_json_safe(item, converted_keys=converted_keys) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return _scalar_text(value)
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    if isinstance(value, datetime.date | datetime.datetime):
+        return value.isoformat()
+    raise CardRejected(
+        "The YAML header holds a value that cannot be stored as card metadata. Use text, numbers, "
+        "lists and mappings only.",
+        code="yaml-invalid",
+    )
+
+
+def _scalar_text(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, datetime.date | datetime.datetime):
+        return value.isoformat()
+    if isinstance(value, float) and math.isnan(value):
+        return ".nan"
+    if isinstance(value, float) and math.isinf(value):
+        return ".inf" if value > 0 else "-.inf"
+    return str(value)
+
+
+def _check_metadata_size(metadata: dict) -> None:
+    limit = getattr(settings, "PORTAL_CARD_MAX_METADATA_BYTES", DEFAULT_MAX_METADATA_BYTES)
+    size = len(json.dumps(metadata, ensure_ascii=False).encode("utf-8"))
+    if size > limit:
+        raise CardRejected(
+            f"The YAML header is too large ({_human_size(size)} as JSON, limit {_human_size(limit)}). "
+            "Keep the header to the card's metadata and move long lists to files in the dataset.",
+            code="metadata-too-large",
+        )
+
+
+def _as_list(value) -> list:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _lint_license(metadata: dict) -> list[Finding]:
+    findings: list[Finding] = []
+    value = metadata.get("license")
+    if value is None and metadata.get("licenses") is not None:
+        value = metadata["licenses"]
+        findings.append(
+            Finding(INFO, "license-old-key", "The header uses the old key 'licenses'; use 'license'.")
+        )
+    items = [item for item in _as_list(value) if not (isinstance(item, str) and not item.strip())]
+    if not items:
+        findings.append(
+            Finding(
+                WARNING,
+                "license-missing",
+                "The header has no licence. Add one from the Hub's list, e.g. 'license: cc-by-4.0'.",
+            )
+        )
+        return findings
+    known = carddata.license_ids()
+    for item in items:
+        if not isinstance(item, str):
+            findings.append(
+                Finding(
+                    WARNING,
+                    "license-not-text",
+                    f"The licence list holds {item!r}, which is not text. Use licence ids such as 'mit'.",
+                )
+            )
+        elif item not in known:
+            hint = f" Did you mean '{item.lower()}'?" if item.lower() in known else ""
+            findings.append(
+                Finding(
+                    WARNING,
+                    "license-unknown",
+                    f"The licence '{item}' is not one the Hub knows.{hint} Use an id from "
+                    "https://huggingface.co/docs/hub/repositories-licenses, or 'other' with license_name.",
+                )
+            )
+    if "other" in items and not metadata.get("license_name"):
+        findings.append(
+            Finding(
+                INFO,
+                "license-other-unnamed",
+                "The licence is 'other' but the header has no license_name. Name the licence, link its text.",
+            )
+        )
+    return findings
+
+
+def _lint_languages(metadata: dict) -> list[Finding]:
+    findings: list[Finding] = []
+    key = "language"
+    if metadata.get("language") is None and metadata.get("languages") is not None:
+        key = "languages"
+        findings.append(
+            Finding(INFO, "language-old-key", "The header uses the old key 'languages'; use 'language'.")
+        )
+    findings.extend(
+        _lint_values(
+            metadata.get(key),
+            allowed=carddata.language_codes(),
+            code="language-unknown",
+            what="language code",
+            hint="Use ISO 639-1 (two letters, e.g. 'en') or ISO 639-3 (three letters, e.g. 'yue') codes.",
+        )
+    )
+    return findings
+
+
+def _lint_values(
+    value, *, allowed: frozenset[str], code: str, what: str, hint: str, level: str = WARNING
+) -> list[Finding]:
+    findings = []
+    for item in _as_list(value):
+        if isinstance(item, str) and item in allowed:
+            continue
+        findings.append(Finding(level, code, f"The {what} {item!r} is not one the Hub knows. {hint}"))
+    return findings
+
+
+_FENCE = re.compile(r"^ {0,3}(```|~~~)")
+_ATX_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(.+?)[ \t#]*$")
+_SETEXT_UNDERLINE = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
+_WORDS = re.compile(r"[^\W\d_]+")
+
+
+def _headings(body: str) -> list[str]:
+    """Return the Markdown headings of a body (ATX and setext), skipping fenced code blocks."""
+    headings = []
+    in_fence = None
+    previous = ""
+    for line in body.splitlines():
+        fence = _FENCE.match(line)
+        if fence:
+            in_fence = None if in_fence == fence.group(1) else (in_fence or fence.group(1))
+            previous = ""
+            continue
+        if in_fence:
+            continue
+        atx = _ATX_HEADING.match(line)
+        if atx:
+            headings.append(atx.group(1))
+        elif _SETEXT_UNDERLINE.match(line) and previous.strip():
+            headings.append(previous.strip())
+        previous = line
+    return headings
+
+
+def _lint_sections(body: str) -> list[Finding]:
+    found = set()
+    for heading in _headings(body):
+        words = " " + " ".join(_WORDS.findall(heading.lower())) + " "
+        for section, synonyms in RECOMMENDED_SECTIONS.items():
+            if any(f" {synonym} " in words for synonym in synonyms):
+                found.add(section)
+    return [
+        Finding(
+            WARNING,
+            f"section-missing-{section}",
+            f"The card has no section on {_SECTION_LABELS[section]}. Add one; the Hub's dataset card "
+            "template shows what to write.",
+        )
+        for section in RECOMMENDED_SECTIONS
+        if section not in found
+    ]
+
+
+def _human_size(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f} MiB"
+    if size >= 1024:
+        return f"{size / 1024:.0f} KiB"
+    return f"{size} bytes"

@@ -1,0 +1,20 @@
+"""Who is a curator: the Curators group (created by a migration) and its permission to review."""
+
+from django.contrib.auth.models import Group
+
+CURATORS_GROUP = "Curators"
+REVIEW_PERMISSION = "submissions.review_submission"
+
+
+def make_curator(user):
+    """Give a user access to the review queue: staff status and membership of the Curators group."""
+    if not user.is_staff:
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+    user.groups.add(Group.objects.get(name=CURATORS_GROUP))
+    return user
+
+
+def is_curator(user):
+    """Whether a user may work the review queue."""
+    return bool(user and user.is_active and user.is_staff and user.has_perm(REVIEW_PERMISSION))

@@ -1,0 +1,145 @@
+"""E-mails to contributors and curators: one function per message.
+
+Each message has a plain-text and an HTML template under templates/emails/. Callers schedule these
+functions with `transaction.on_commit`, never inside a transaction. Sending failures are logged and
+swallowed: the submission itself is safe in the database and the contributor can ask for a new link.
+"""
+
+import logging
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+logger = logging.getLogger(__name__)
+
+
+def status_url(token):
+    """Return the absolute address of a status page for a raw token."""
+    return settings.PORTAL_BASE_URL + reverse("submissions:status", args=[token])
+
+
+def _send(*, template, subject, to, context):
+    context = {"portal_name": settings.PORTAL_NAME, "base_url": settings.PORTAL_BASE_URL, **context}
+    text = render_to_string(f"emails/{template}.txt", context)
+    html = render_to_string(f"emails/{template}.html", context)
+    message = EmailMultiAlternatives(subject=subject, body=text, to=to)
+    message.attach_alternative(html, "text/html")
+    try:
+        message.send()
+    except Exception:
+        logger.exception("Could not send the %s e-mail to %s.", template, to)
+        return False
+    return True
+
+
+def send_confirmation(submission, *, token):
+    """Tell the contributor we received the dataset and give them the private status link."""
+    return _send(
+        template="confirmation",
+        subject=f"[{submission.reference}] Confirm your dataset submission “{submission.name}”",
+        to=[submission.contact_email],
+        context={"submission": submission, "status_url": status_url(token)},
+    )
+
+
+def _to_contributor(submission, *, template, subject, **context):
+    from submissions.services import new_status_token
+
+    token = new_status_token(submission)
+    return _send(
+        template=template,
+        subject=f"[{submission.reference}] {subject}",
+        to=[submission.contact_email],
+        context={"submission": submission, "status_url": status_url(token), **context},
+    )
+
+
+def _to_curators(submission, *, template, subject, **context):
+    admin_url = settings.PORTAL_BASE_URL + reverse(
+        "admin:submissions_submission_change", args=[submission.pk]
+    )
+    return _send(
+        template=template,
+        subject=f"[{submission.reference}] {subject}",
+        to=[settings.PORTAL_CURATORS_EMAIL],
+        context={"submission": submission, "admin_url": admin_url, **context},
+    )
+
+
+def send_changes_requested(submission, *, message):
+    """Tell the contributor what the curators ask them to change."""
+    return _to_contributor(
+        submission, template="changes_requested", subject="The curators ask for changes", message=message
+    )
+
+
+def send_curator_message(submission, *, event):
+    """Forward a curator's public message to the contributor."""
+    return _to_contributor(
+        submission, template="curator_message", subject="A message from the curators", message=event.message
+    )
+
+
+def send_approved(submission):
+    """Tell the contributor the dataset was approved and will be published."""
+    return _to_contributor(submission, template="approved", subject="Your dataset was approved")
+
+
+def send_rejected(submission, *, reason):
+    """Tell the contributor the dataset was not accepted, and why."""
+    return _to_contributor(
+        submission, template="rejected", subject="Your dataset was not accepted", reason=reason
+    )
+
+
+def send_published(submission, *, hub_url, catalog_url):
+    """Tell the contributor where the published dataset is."""
+    return _to_contributor(
+        submission,
+        template="published",
+        subject="Your dataset is published",
+        hub_url=hub_url,
+        catalog_url=catalog_url,
+    )
+
+
+def send_sign_in_link(*, email, token):
+    """Send the single-use link that lists every submission of an address."""
+    url = settings.PORTAL_BASE_URL + reverse("submissions:my_submissions", args=[token])
+    return _send(
+        template="sign_in",
+        subject=f"Your submissions to {settings.PORTAL_NAME}",
+        to=[email],
+        context={"sign_in_url": url},
+    )
+
+
+def notify_curators_new_submission(submission):
+    """Tell the curators a confirmed submission is waiting in the queue."""
+    return _to_curators(submission, template="curators_new", subject=f"New dataset: {submission.name}")
+
+
+def notify_curators_reply(submission, *, text):
+    """Forward a contributor's message to the curators."""
+    return _to_curators(submission, template="curators_reply", subject="The contributor wrote", text=text)
+
+
+def notify_curators_revision(submission, *, revision):
+    """Tell the curators a revised card arrived."""
+    return _to_curators(
+        submission, template="curators_revision", subject="A revised card arrived", revision=revision
+    )
+
+
+def notify_curators_withdrawn(submission):
+    """Tell the curators the contributor withdrew a submission."""
+    return _to_curators(submission, template="curators_withdrawn", subject="Withdrawn by the contributor")
+
+
+def notify_curators_mirror_failed(submission, *, reason):
+    """Tell the curators a publication failed and needs them."""
+    return _to_curators(
+        submission, template="curators_mirror_failed", subject="Publishing failed", reason=reason
+    )

@@ -1,0 +1,350 @@
+"""Forms of the contributor's side: field rules and their messages, nothing else.
+
+The server is the authority: every rule here runs on each POST whatever the browser checked.
+"""
+
+import uuid
+from urllib.parse import urlsplit
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import HTML, Div, Field, Fieldset, Layout, Submit
+from django import forms
+from django.conf import settings
+from django.utils.html import format_html
+
+from portal import safefetch
+from submissions import cards, selectors
+from submissions.models import Domain, Modality
+
+CARD_GUIDE_URL = "https://huggingface.co/docs/hub/datasets-cards"
+
+
+def read_card_upload(upload):
+    """Validate an uploaded card file; return (ParsedCard, raw bytes, file name) or raise ValidationError."""
+    if not upload:
+        raise forms.ValidationError("Choose the dataset card file to upload (.md, .markdown or .txt).")
+    max_bytes = settings.PORTAL_CARD_MAX_BYTES
+    if upload.size > max_bytes:
+        raise forms.ValidationError(
+            "The card is %(size)s KiB; the limit is %(limit)s KiB. Shorten it or move long parts into the data.",
+            params={"size": upload.size // 1024, "limit": max_bytes // 1024},
+        )
+    raw = upload.read(max_bytes + 1)
+    return read_card(raw=raw, filename=upload.name), raw, upload.name
+
+
+def read_card(*, raw, filename):
+    """Parse card bytes; return the ParsedCard or raise ValidationError with the parser's message."""
+    try:
+        return cards.parse_card(raw, filename=filename, max_bytes=settings.PORTAL_CARD_MAX_BYTES)
+    except cards.CardRejected as exc:
+        raise forms.ValidationError(str(exc), code="card") from None
+
+
+class ContributionForm(forms.Form):
+    """The contribution form of DESIGN "The contribution form"."""
+
+    submission_key = forms.UUIDField(widget=forms.HiddenInput)
+    name = forms.CharField(
+        label="Dataset name",
+        min_length=3,
+        max_length=100,
+        help_text="A descriptive name, 3 to 100 characters, e.g. “Baltic Sea buoy temperatures 2010–2024”.",
+        error_messages={
+            "required": "Enter the dataset's name.",
+            "min_length": "Use at least 3 characters for the name (it has %(show_value)d).",
+            "max_length": "Use at most 100 characters for the name (it has %(show_value)d).",
+        },
+    )
+    location = forms.CharField(
+        label="Dataset location",
+        max_length=settings.PORTAL_URL_MAX_LENGTH,
+        help_text="The https:// address where the data can be downloaded today (a file, an archive or a page).",
+        widget=forms.URLInput(attrs={"placeholder": "https://", "inputmode": "url"}),
+        error_messages={
+            "required": "Enter the https:// address of the data.",
+            "max_length": "Use an address of at most 2,000 characters (it has %(show_value)d).",
+        },
+    )
+    hosting_wanted = forms.BooleanField(
+        label="I want you to host this dataset",
+        required=False,
+        initial=True,
+        help_text="Checked: we copy the data to the Hugging Face Hub. Unchecked: the catalog and the Hub card "
+        "point at the location above, and the data stays where it is.",
+    )
+    card = forms.FileField(
+        label="Dataset card",
+        required=False,
+        help_text="",  # set in __init__: it holds a link
+        widget=forms.ClearableFileInput(attrs={"accept": ".md,.markdown,.txt,text/markdown,text/plain"}),
+    )
+    modalities = forms.MultipleChoiceField(
+        label="Modalities",
+        choices=Modality.choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Tick every kind of data the dataset holds.",
+        error_messages={
+            "required": "Tick at least one modality.",
+            "invalid_choice": "Choose among text, images, audio and video.",
+        },
+    )
+    domain = forms.TypedChoiceField(
+        label="Domain",
+        required=False,
+        coerce=int,
+        empty_value=None,
+        help_text="The subject the data belongs to. If none fits, leave this empty and suggest one below.",
+        error_messages={"invalid_choice": "Choose a domain from the list."},
+    )
+    suggested_domain = forms.CharField(
+        label="Or suggest another domain",
+        required=False,
+        min_length=2,
+        max_length=60,
+        help_text="Only if no domain in the list fits, 2 to 60 characters. Curators may add it to the list.",
+        error_messages={
+            "min_length": "Use at least 2 characters for the suggested domain.",
+            "max_length": "Use at most 60 characters for the suggested domain (it has %(show_value)d).",
+        },
+    )
+    contact_email = forms.EmailField(
+        label="Your e-mail address",
+        help_text="We send your private status link here; it is never published.",
+        error_messages={
+            "required": "Enter your e-mail address.",
+            "invalid": "Enter an e-mail address such as name@example.org.",
+        },
+    )
+    accept_terms = forms.BooleanField(
+        label="I accept the contribution terms",
+        error_messages={
+            "required": "Tick the box to accept the contribution terms, or the dataset can't be taken."
+        },
+    )
+
+    def __init__(self, *args, terms, kept_card=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.terms = terms
+        # (file name, raw bytes) of a valid card uploaded with an earlier, otherwise invalid, POST.
+        self.kept_card = kept_card
+        self.parsed_card = None
+        self.card_raw = None
+        self.card_filename = None
+        if not self.is_bound:
+            self.initial.setdefault("submission_key", uuid.uuid4())
+        self.fields["domain"].choices = [("", "— choose a domain —"), *self._grouped_domains()]
+        self.fields["card"].help_text = format_html(
+            "The dataset card is the README of your dataset: a short YAML header (licence, language, "
+            "tasks) and a description of what the data is, how it was made and how to use and cite it. "
+            'Upload it as .md, .markdown or .txt, UTF-8, at most {} KiB. See the <a href="{}" '
+            'target="_blank" rel="noopener">Hub\'s guide to dataset cards</a>.',
+            settings.PORTAL_CARD_MAX_BYTES // 1024,
+            CARD_GUIDE_URL,
+        )
+        if kept_card:
+            self.keep_card(*kept_card)
+        self.helper = self._build_helper()
+
+    def keep_card(self, filename, raw):
+        """Remember a valid card from an earlier POST, so that the contributor need not choose it again."""
+        self.kept_card = (filename, raw)
+        self.fields["card"].help_text = self.fields["card"].help_text + format_html(
+            ' <strong class="d-block mt-1 kept-card">We kept “{}” from your last try; choose a file only '
+            "to replace it.</strong>",
+            filename,
+        )
+        # Bound fields copy the help text when first built (during validation); build this one again.
+        self._bound_fields_cache.pop("card", None)
+
+    @staticmethod
+    def _grouped_domains():
+        groups = {}
+        for domain in Domain.objects.filter(active=True):
+            groups.setdefault(domain.get_group_display(), []).append((domain.pk, domain.name))
+        return list(groups.items())
+
+    def _build_helper(self):
+        helper = FormHelper()
+        helper.form_tag = False
+        helper.form_show_errors = True
+        terms_html = format_html(
+            '<div class="terms-text border rounded p-3 mb-2 bg-light" id="terms-text" tabindex="0" '
+            'aria-label="Contribution terms {}"><h3 class="h6">Contribution terms, version {}</h3>'
+            '<div class="small terms-body">{}</div></div>',
+            self.terms.version,
+            self.terms.version,
+            self.terms.text,
+        )
+        helper.layout = Layout(
+            "submission_key",
+            Fieldset("The dataset", "name", "location", "hosting_wanted", "card"),
+            Fieldset("What it holds", Field("modalities"), "domain", "suggested_domain"),
+            Fieldset("You", "contact_email"),
+            Fieldset("Terms", Div(HTML(terms_html), Field("accept_terms"), css_class="terms")),
+            Submit("submit", "Send the dataset for review", css_class="btn-primary btn-lg"),
+        )
+        return helper
+
+    def clean_name(self):
+        name = " ".join(self.cleaned_data["name"].split())
+        if len(name) < 3:
+            raise forms.ValidationError("Use at least 3 characters for the name.")
+        existing = selectors.find_name_clash(name)
+        if existing is not None:
+            raise forms.ValidationError(
+                "A dataset with this name already exists: %(existing)s. Choose a more specific name; if it is "
+                "your own submission, follow the status link in its e-mail instead of submitting again.",
+                params={"existing": existing},
+                code="duplicate",
+            )
+        return name
+
+    def clean_location(self):
+        location = self.cleaned_data["location"].strip()
+        parts = urlsplit(location)
+        if parts.scheme.lower() != "https":
+            raise forms.ValidationError(
+                "Use an https:// address (http, ftp, file and other kinds of address are not accepted)."
+            )
+        if not parts.hostname:
+            raise forms.ValidationError("Enter a complete address such as https://example.org/data.zip.")
+        if parts.username or parts.password:
+            raise forms.ValidationError(
+                "Remove the user name or password from the address; share a public link instead."
+            )
+        if any(ch.isspace() or ord(ch) < 32 for ch in location):
+            raise forms.ValidationError("Remove spaces and control characters from the address.")
+        try:
+            forms.URLField(assume_scheme="https").clean(location)
+        except forms.ValidationError:
+            raise forms.ValidationError(
+                "Enter a complete address such as https://example.org/data.zip."
+            ) from None
+        try:
+            safefetch.check_url(location)
+        except safefetch.FetchBlocked as exc:
+            raise forms.ValidationError(
+                "Use the public address of the data; this one points to a private or local network (%(why)s).",
+                params={"why": exc},
+            ) from None
+        return location
+
+    def clean_card(self):
+        upload = self.cleaned_data.get("card")
+        if not upload and self.kept_card:
+            filename, raw = self.kept_card
+            self.parsed_card, self.card_raw, self.card_filename = (
+                read_card(raw=raw, filename=filename),
+                raw,
+                filename,
+            )
+            return upload
+        self.parsed_card, self.card_raw, self.card_filename = read_card_upload(upload)
+        return upload
+
+    def clean_domain(self):
+        pk = self.cleaned_data.get("domain")
+        if pk is None:
+            return None
+        try:
+            return Domain.objects.get(pk=pk, active=True)
+        except Domain.DoesNotExist:
+            raise forms.ValidationError("Choose a domain from the list.") from None
+
+    def clean_suggested_domain(self):
+        return " ".join(self.cleaned_data.get("suggested_domain", "").split())
+
+    def clean(self):
+        cleaned = super().clean()
+        domain = cleaned.get("domain")
+        suggestion = cleaned.get("suggested_domain")
+        if "domain" in cleaned and "suggested_domain" in cleaned:
+            if domain and suggestion:
+                self.add_error(
+                    "suggested_domain",
+                    "Choose a domain from the list or suggest one, not both: clear one of the two.",
+                )
+            elif not domain and not suggestion:
+                self.add_error("domain", "Choose a domain from the list, or suggest another one below.")
+        return cleaned
+
+    def error_summary(self):
+        """Return (field id, label, message) for every error, in the form's order, for the summary box."""
+        summary = []
+        for name, errors in self.errors.items():
+            if name == "__all__":
+                summary.extend(("", "", message) for message in errors)
+                continue
+            field = self.fields.get(name)
+            anchor = f"id_{name}" if name not in {"modalities"} else "id_modalities_0"
+            summary.extend((anchor, field.label if field else name, message) for message in errors)
+        return summary
+
+
+class ReplyForm(forms.Form):
+    """The contributor's message to the curators."""
+
+    text = forms.CharField(
+        label="Your message to the curators",
+        max_length=settings.PORTAL_REPLY_MAX_CHARS,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        error_messages={
+            "required": "Write your message; it can't be empty.",
+            "max_length": "Shorten your message to at most 10,000 characters (it has %(show_value)d).",
+        },
+    )
+
+    def clean_text(self):
+        text = self.cleaned_data["text"].strip()
+        if not text:
+            raise forms.ValidationError("Write your message; it can't be empty.")
+        return text
+
+
+class RevisionForm(forms.Form):
+    """A revised dataset card, sent while the curators ask for changes."""
+
+    card = forms.FileField(
+        label="Revised dataset card",
+        required=False,
+        help_text="The whole card again (.md, .markdown or .txt, UTF-8); earlier revisions are kept.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".md,.markdown,.txt,text/markdown,text/plain"}),
+    )
+    comment = forms.CharField(
+        label="What you changed (optional)",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def clean_card(self):
+        self.parsed_card, self.card_raw, self.card_filename = read_card_upload(self.cleaned_data.get("card"))
+        return self.cleaned_data.get("card")
+
+
+class WithdrawForm(forms.Form):
+    """The contributor's confirmation that they withdraw the submission."""
+
+    confirm = forms.BooleanField(
+        label="Yes, withdraw this submission. I understand that it can't be undone.",
+        error_messages={"required": "Tick the box to confirm that you want to withdraw the submission."},
+    )
+    reason = forms.CharField(
+        label="Why (optional, helps us improve)",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class SignInForm(forms.Form):
+    """The e-mail address whose submissions the contributor wants to see."""
+
+    email = forms.EmailField(
+        label="Your e-mail address",
+        error_messages={
+            "required": "Enter the e-mail address you used on the form.",
+            "invalid": "Enter an e-mail address such as name@example.org.",
+        },
+    )

@@ -1,0 +1,362 @@
+"""Submissions: what contributors send, the curated lists they choose from, and the timeline.
+
+Models hold data and invariants. Workflows (submit, confirm, claim, approve, ...) live in
+`submissions.services`; nothing here changes a submission's state.
+"""
+
+import hashlib
+import re
+import unicodedata
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+
+class Modality(models.TextChoices):
+    """Kinds of data a dataset holds."""
+
+    TEXT = "text", "Text"
+    IMAGES = "images", "Images"
+    AUDIO = "audio", "Audio"
+    VIDEO = "video", "Video (may include audio)"
+
+
+def fold_name(name):
+    """Return `name` folded for comparison: accents, case, punctuation and spacing removed."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    without_marks = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return re.sub(r"[\W_]+", "", without_marks.casefold())
+
+
+def hash_token(token):
+    """Return the SHA-256 hex digest under which a secret token is stored."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Domain(models.Model):
+    """A curated subject domain a contributor can choose; curators edit the list in the admin."""
+
+    class Group(models.TextChoices):
+        GENERAL = "general", "General purpose"
+        SCIENCE = "science", "Science and industrial"
+        OTHER = "other", "Other"
+
+    name = models.CharField(max_length=60, unique=True)
+    group = models.CharField(max_length=20, choices=Group.choices, default=Group.OTHER)
+    position = models.PositiveIntegerField(default=0, help_text="Order within its group; smaller first.")
+    active = models.BooleanField(
+        default=True, help_text="Inactive domains are no longer offered on the form."
+    )
+
+    class Meta:
+        ordering = ["group", "position", "name"]
+
+    def __str__(self):
+        return self.name
+
+
+class TermsVersion(models.Model):
+    """One published version of the contribution terms; the newest is the one shown on the form."""
+
+    version = models.CharField(max_length=20, unique=True)
+    text = models.TextField()
+    published_on = models.DateField()
+
+    class Meta:
+        ordering = ["-published_on", "-id"]
+        get_latest_by = ["published_on", "id"]
+
+    def __str__(self):
+        return f"Terms {self.version} ({self.published_on:%Y-%m-%d})"
+
+    @classmethod
+    def current(cls):
+        """Return the newest published terms, or None when none exist."""
+        return cls.objects.order_by("-published_on", "-id").first()
+
+
+class Submission(models.Model):
+    """A dataset offered by a contributor, from the form until it is published or closed."""
+
+    class State(models.TextChoices):
+        AWAITING_CONFIRMATION = "awaiting_confirmation", "Waiting for e-mail confirmation"
+        SUBMITTED = "submitted", "Submitted, waiting for a curator"
+        IN_REVIEW = "in_review", "In review"
+        CHANGES_REQUESTED = "changes_requested", "Changes requested"
+        APPROVED = "approved", "Approved, waiting to be published"
+        MIRRORING = "mirroring", "Being published to the Hub"
+        MIRROR_FAILED = "mirror_failed", "Publishing failed, curators are on it"
+        PUBLISHED = "published", "Published"
+        REJECTED = "rejected", "Not accepted"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    # States in which a submission is still open for withdrawal by its contributor.
+    WITHDRAWABLE_STATES = (
+        State.AWAITING_CONFIRMATION,
+        State.SUBMITTED,
+        State.IN_REVIEW,
+        State.CHANGES_REQUESTED,
+    )
+    CLOSED_STATES = (State.REJECTED, State.WITHDRAWN)
+
+    # NULL until the row has its id (the number is derived from it); NULLs never clash on unique.
+    reference = models.CharField(max_length=20, unique=True, null=True, editable=False)  # noqa: DJ001
+    name = models.CharField(max_length=100)
+    name_key = models.CharField(max_length=100, db_index=True, editable=False)
+    location = models.URLField(max_length=2000)
+    hosting_wanted = models.BooleanField(default=True)
+    modalities = models.CharField(max_length=40, help_text="Comma-separated Modality values.")
+    domain = models.ForeignKey(Domain, null=True, blank=True, on_delete=models.PROTECT)
+    suggested_domain = models.CharField(max_length=60, blank=True)
+    contact_email = models.EmailField(db_index=True)
+    terms_version = models.ForeignKey(TermsVersion, on_delete=models.PROTECT)
+    terms_accepted_at = models.DateTimeField()
+    state = models.CharField(
+        max_length=30, choices=State.choices, default=State.AWAITING_CONFIRMATION, db_index=True
+    )
+    state_changed_at = models.DateTimeField(help_text="When the current state began (waiting since).")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    submission_key = models.UUIDField(
+        unique=True,
+        null=True,
+        editable=False,
+        help_text="One per form; a repeated POST finds its submission.",
+    )
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    check_summary = models.CharField(
+        max_length=10,
+        choices=[
+            ("pending", "Pending"),
+            ("pass", "Pass"),
+            ("warn", "Warn"),
+            ("fail", "Fail"),
+            ("error", "Error"),
+        ],
+        default="pending",
+        help_text="Worst outcome of the automatic checks on the newest card revision.",
+    )
+    review_checklist = models.JSONField(default=dict, blank=True, editable=False)
+    unpack_archives = models.BooleanField(
+        default=False, help_text="Chosen by the approving curator: unpack zip and tar archives on the Hub."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["state_changed_at", "id"]
+        permissions = [("review_submission", "Can review submissions: claim, message, decide")]
+        constraints = [
+            models.CheckConstraint(
+                name="submission_domain_xor_suggestion",
+                condition=(Q(domain__isnull=False) & Q(suggested_domain=""))
+                | (Q(domain__isnull=True) & ~Q(suggested_domain="")),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.reference}: {self.name}" if self.reference else self.name
+
+    @property
+    def modality_list(self):
+        """Return the modalities as a list of Modality values."""
+        return [value for value in self.modalities.split(",") if value]
+
+    def get_modalities_display(self):
+        """Return the modalities as human labels, comma-separated."""
+        labels = dict(Modality.choices)
+        return ", ".join(labels.get(value, value) for value in self.modality_list)
+
+    @property
+    def domain_label(self):
+        """Return the domain's name, or the suggested domain marked as such."""
+        return self.domain.name if self.domain_id else f"{self.suggested_domain} (suggested)"
+
+    @property
+    def latest_revision(self):
+        """Return the newest card revision."""
+        return self.revisions.order_by("-number").first()
+
+    @property
+    def is_withdrawable(self):
+        """Whether the contributor may still withdraw the submission."""
+        return self.state in self.WITHDRAWABLE_STATES
+
+    @property
+    def accepts_revision(self):
+        """Whether the contributor may upload a revised card now."""
+        return self.state == self.State.CHANGES_REQUESTED
+
+    @property
+    def accepts_reply(self):
+        """Whether the contributor may write to the curators now."""
+        return self.state not in self.CLOSED_STATES
+
+    @property
+    def state_explanation(self):
+        """Return what the current state means for the contributor, in plain words."""
+        return STATE_EXPLANATIONS[self.state]
+
+    def get_admin_url(self):
+        """Return the curators' page of this submission."""
+        return reverse("admin:submissions_submission_change", args=[self.pk])
+
+
+STATE_EXPLANATIONS = {
+    Submission.State.AWAITING_CONFIRMATION: "We are waiting for you to open the link in our e-mail to confirm "
+    "your address.",
+    Submission.State.SUBMITTED: "Your dataset is in the curators' queue. A curator will pick it up soon.",
+    Submission.State.IN_REVIEW: "A curator is reviewing your dataset card and its location.",
+    Submission.State.CHANGES_REQUESTED: "The curators asked for changes. Read their message below, then reply "
+    "or upload a revised card.",
+    Submission.State.APPROVED: "Your dataset was approved and will be published to the Hugging Face Hub shortly.",
+    Submission.State.MIRRORING: "Your dataset is being copied and published to the Hugging Face Hub.",
+    Submission.State.MIRROR_FAILED: "Publishing hit a problem. The curators have been told and will retry; "
+    "you need not do anything.",
+    Submission.State.PUBLISHED: "Your dataset is published. Thank you for contributing!",
+    Submission.State.REJECTED: "The curators decided not to include this dataset. Their reason is below.",
+    Submission.State.WITHDRAWN: "You withdrew this submission. Nothing more will happen to it.",
+}
+
+
+def card_upload_to(revision, filename):
+    """Store each card under its submission's reference with its revision number and hash."""
+    return f"cards/{revision.submission.reference}/r{revision.number}-{revision.sha256[:12]}.md"
+
+
+class CardRevision(models.Model):
+    """One uploaded dataset card; revisions are kept, never replaced."""
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField()
+    file = models.FileField(upload_to=card_upload_to, max_length=200)
+    original_filename = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()
+    metadata = models.JSONField(default=dict, blank=True)
+    findings = models.JSONField(default=list, blank=True, help_text="Lint findings: level, code, message.")
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["submission", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["submission", "number"], name="card_revision_number_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.submission.reference} card r{self.number}"
+
+    def read_text(self):
+        """Return the card's text, decoded as it was accepted."""
+        with self.file.open("rb") as handle:
+            return handle.read().decode("utf-8-sig")
+
+    @property
+    def warnings(self):
+        """Return the lint findings of level warning."""
+        return [finding for finding in self.findings if finding.get("level") == "warning"]
+
+
+class CheckResult(models.Model):
+    """The outcome of one automatic check on one card revision; checks advise, they never decide."""
+
+    class Kind(models.TextChoices):
+        CARD = "card", "Card lint"
+        LOCATION = "location", "Location"
+        DUPLICATE = "duplicate", "Duplicates"
+
+    class Outcome(models.TextChoices):
+        PASS = "pass", "Pass"
+        WARN = "warn", "Warn"
+        FAIL = "fail", "Fail"
+        ERROR = "error", "Error (the check itself failed; re-run it)"
+
+    revision = models.ForeignKey(CardRevision, on_delete=models.CASCADE, related_name="checks")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    summary = models.CharField(max_length=300)
+    details = models.JSONField(default=dict, blank=True)
+    ran_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["revision", "kind"]
+        constraints = [models.UniqueConstraint(fields=["revision", "kind"], name="check_result_unique")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.outcome} ({self.summary})"
+
+
+class SignInLink(models.Model):
+    """A single-use link that lists every submission of an e-mail address ("My submissions")."""
+
+    email = models.EmailField()
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"Sign-in link for {self.email} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class StatusLink(models.Model):
+    """A private link to a submission's status page; only the token's hash is stored."""
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="status_links")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"Status link of {self.submission.reference} ({self.created_at:%Y-%m-%d})"
+
+
+class Event(models.Model):
+    """One entry of a submission's timeline: a state change, a message or a note. Append-only."""
+
+    class Kind(models.TextChoices):
+        STATE_CHANGE = "state_change", "State change"
+        MESSAGE = "message", "Message"
+        CARD_REVISION = "card_revision", "Card revision"
+        ASSIGNMENT = "assignment", "Assignment"
+        CHECK = "check", "Automatic check"
+
+    class Actor(models.TextChoices):
+        CONTRIBUTOR = "contributor", "Contributor"
+        CURATOR = "curator", "Curator"
+        SYSTEM = "system", "Portal"
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    actor_kind = models.CharField(max_length=20, choices=Actor.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    from_state = models.CharField(max_length=30, choices=Submission.State.choices, blank=True)
+    to_state = models.CharField(max_length=30, choices=Submission.State.choices, blank=True)
+    message = models.TextField(blank=True)
+    public = models.BooleanField(default=True, help_text="Shown to the contributor; internal notes are not.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["submission", "created_at"], name="event_timeline_idx")]
+
+    def __str__(self):
+        return f"{self.submission_id} {self.get_kind_display()} at {self.created_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        """Insert the event; an event already written can never be changed."""
+        if self.pk is not None:
+            raise ValueError("Timeline events are append-only.")
+        super().save(*args, **kwargs)
+
+    @property
+    def actor_label(self):
+        """Return who acted, as shown to the contributor."""
+        if self.actor_kind == self.Actor.CURATOR:
+            return "Curator"
+        return self.get_actor_kind_display()

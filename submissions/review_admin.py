@@ -1,0 +1,418 @@
+"""The curators' review queue: the Submission change list and each submission's review page.
+
+Every action button posts to a view here that validates its form and calls one function of
+`submissions.services`; nothing here sets a submission's state. A service's `InvalidTransition`
+(an illegal step, or a race lost to another curator or the contributor) becomes an admin message.
+"""
+
+import difflib
+import itertools
+import json
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.timesince import timesince
+
+from portal.markdown import render_markdown
+from submissions import admin_forms, cards, services
+from submissions.curators import REVIEW_PERMISSION, is_curator
+from submissions.models import Modality, Submission
+
+State = Submission.State
+
+
+class ModalityFilter(admin.SimpleListFilter):
+    title = "modality"
+    parameter_name = "modality"
+
+    def lookups(self, request, model_admin):
+        return Modality.choices
+
+    def queryset(self, request, queryset):
+        if self.value() in Modality.values:
+            # Modality values are distinct words, none a substring of another.
+            return queryset.filter(modalities__contains=self.value())
+        return queryset
+
+
+class AssigneeFilter(admin.SimpleListFilter):
+    title = "assignee"
+    parameter_name = "assignee"
+
+    def lookups(self, request, model_admin):
+        return [("mine", "Mine"), ("unassigned", "Unassigned"), ("others", "Others'")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "mine":
+            return queryset.filter(assignee=request.user)
+        if self.value() == "unassigned":
+            return queryset.filter(assignee__isnull=True)
+        if self.value() == "others":
+            return queryset.filter(assignee__isnull=False).exclude(assignee=request.user)
+        return queryset
+
+
+class OpenFilter(admin.SimpleListFilter):
+    title = "open or closed"
+    parameter_name = "open"
+
+    def lookups(self, request, model_admin):
+        return [("open", "Needs curators"), ("closed", "Published or closed")]
+
+    def queryset(self, request, queryset):
+        done = [State.PUBLISHED, *Submission.CLOSED_STATES]
+        if self.value() == "open":
+            return queryset.exclude(state__in=done)
+        if self.value() == "closed":
+            return queryset.filter(state__in=done)
+        return queryset
+
+
+CHECK_BADGES = {
+    "pass": "success",
+    "warn": "warning",
+    "fail": "danger",
+    "error": "secondary",
+    "pending": "light",
+}
+
+
+@admin.register(Submission)
+class SubmissionAdmin(admin.ModelAdmin):
+    list_display = [
+        "reference",
+        "name",
+        "domain_column",
+        "modalities_column",
+        "hosting_column",
+        "state_column",
+        "assignee",
+        "waiting_since",
+        "checks_column",
+    ]
+    list_display_links = ["reference", "name"]
+    list_filter = [
+        OpenFilter,
+        "state",
+        "domain",
+        ModalityFilter,
+        "hosting_wanted",
+        AssigneeFilter,
+        "check_summary",
+    ]
+    list_select_related = ["domain", "assignee"]
+    search_fields = ["=reference", "name", "contact_email"]
+    ordering = ["state_changed_at", "id"]
+    list_per_page = 50
+    actions = ["claim_selected"]
+    # The state, and everything the contributor sent, is never edited here.
+    readonly_fields = [field.name for field in Submission._meta.fields]
+
+    # Access -------------------------------------------------------------------------------------
+
+    def has_module_permission(self, request):
+        return is_curator(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return is_curator(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return is_curator(request.user)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    # Columns ------------------------------------------------------------------------------------
+
+    @admin.display(description="domain", ordering="domain__name")
+    def domain_column(self, obj):
+        return obj.domain_label
+
+    @admin.display(description="modalities")
+    def modalities_column(self, obj):
+        return obj.get_modalities_display()
+
+    @admin.display(description="hosting", boolean=True, ordering="hosting_wanted")
+    def hosting_column(self, obj):
+        return obj.hosting_wanted
+
+    @admin.display(description="state", ordering="state")
+    def state_column(self, obj):
+        return format_html('<span class="state state-{}">{}</span>', obj.state, obj.get_state_display())
+
+    @admin.display(description="waiting since", ordering="state_changed_at")
+    def waiting_since(self, obj):
+        return format_html(
+            '<time datetime="{}" title="{}">{}</time>',
+            obj.state_changed_at.isoformat(),
+            obj.state_changed_at.strftime("%Y-%m-%d %H:%M"),
+            timesince(obj.state_changed_at, timezone.now()).split(",")[0],
+        )
+
+    @admin.display(description="checks", ordering="check_summary")
+    def checks_column(self, obj):
+        return format_html(
+            '<span class="check check-{}">{}</span>', obj.check_summary, obj.get_check_summary_display()
+        )
+
+    # Bulk action ----------------------------------------------------------------------------------
+
+    @admin.action(description="Claim the selected submissions", permissions=["review"])
+    def claim_selected(self, request, queryset):
+        claimed = 0
+        for submission in queryset:
+            try:
+                services.claim(submission, by=request.user)
+                claimed += 1
+            except services.InvalidTransition as exc:
+                self.message_user(request, str(exc), messages.WARNING)
+        if claimed:
+            self.message_user(request, f"Claimed {claimed} submission(s).", messages.SUCCESS)
+
+    def has_review_permission(self, request):
+        return is_curator(request.user)
+
+    # The review page ------------------------------------------------------------------------------
+
+    def get_urls(self):
+        def action(name, view):
+            return path(
+                f"<int:object_id>/{name}/",
+                self.admin_site.admin_view(view),
+                name=f"submissions_submission_{name.replace('-', '_')}",
+            )
+
+        return [
+            action("claim", self.claim_view),
+            action("assign", self.assign_view),
+            action("message", self.message_view),
+            action("request-changes", self.request_changes_view),
+            action("approve", self.approve_view),
+            action("reject", self.reject_view),
+            action("retry-mirror", self.retry_mirror_view),
+            action("rerun-checks", self.rerun_checks_view),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if not is_curator(request.user):
+            raise PermissionDenied
+        submission = self._get_submission(object_id)
+        return self._render_review(request, submission)
+
+    def _get_submission(self, object_id):
+        submission = (
+            Submission.objects.select_related("domain", "assignee", "terms_version")
+            .filter(pk=object_id)
+            .first()
+        )
+        if submission is None:
+            raise Http404("No such submission.")
+        return submission
+
+    def _render_review(self, request, submission, *, forms=None, status=200):
+        revisions = list(submission.revisions.prefetch_related("checks").order_by("number"))
+        latest = revisions[-1] if revisions else None
+        card_body = ""
+        if latest is not None:
+            try:
+                card_body = cards.parse_card(
+                    latest.file.open("rb").read(), filename=latest.original_filename, max_bytes=None
+                ).body
+            except cards.CardRejected:
+                card_body = ""
+            finally:
+                latest.file.close()
+        forms = forms or {}
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"{submission.reference}: {submission.name}",
+            "submission": submission,
+            "revisions": revisions,
+            "latest": latest,
+            "card_html": render_markdown(card_body) if card_body else "",
+            "metadata_rows": _metadata_rows(latest.metadata if latest else {}),
+            "checks": sorted(latest.checks.all(), key=lambda check: check.kind) if latest else [],
+            "diffs": _revision_diffs(revisions),
+            "timeline": submission.events.select_related("actor").order_by("created_at", "id"),
+            "actions": _available_actions(submission, request.user),
+            "message_form": forms.get("message") or admin_forms.MessageForm(),
+            "request_changes_form": forms.get("request-changes") or admin_forms.RequestChangesForm(),
+            "approve_form": forms.get("approve") or admin_forms.ApproveForm(),
+            "reject_form": forms.get("reject") or admin_forms.RejectForm(),
+            "assign_form": forms.get("assign") or admin_forms.AssignForm(),
+            "mirror_job": _mirror_job(submission),
+            "checklist": submission.review_checklist,
+        }
+        return TemplateResponse(request, "admin/submissions/submission/review.html", context, status=status)
+
+    def _action(self, request, object_id, *, name, form_class=None, perform):
+        """Run one curator action: POST only, curators only, form validated, service called."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not request.user.has_perm(REVIEW_PERMISSION) or not is_curator(request.user):
+            raise PermissionDenied
+        submission = self._get_submission(object_id)
+        form = form_class(request.POST) if form_class else None
+        if form is not None and not form.is_valid():
+            messages.error(request, "The action was not done: correct the form below.")
+            return self._render_review(request, submission, forms={name: form}, status=400)
+        try:
+            done = perform(submission, form.cleaned_data if form else {}, form)
+        except services.InvalidTransition as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, done)
+        return HttpResponseRedirect(reverse("admin:submissions_submission_change", args=[submission.pk]))
+
+    def claim_view(self, request, object_id):
+        def perform(submission, data, form):
+            services.claim(submission, by=request.user)
+            return f"You are now reviewing {submission.reference}."
+
+        return self._action(request, object_id, name="claim", perform=perform)
+
+    def assign_view(self, request, object_id):
+        def perform(submission, data, form):
+            services.assign(submission, to=data["curator"], by=request.user)
+            return f"{submission.reference} is assigned to {data['curator']}."
+
+        return self._action(
+            request, object_id, name="assign", form_class=admin_forms.AssignForm, perform=perform
+        )
+
+    def message_view(self, request, object_id):
+        def perform(submission, data, form):
+            services.send_message(submission, by=request.user, text=data["text"], public=data["public"])
+            return "Message sent to the contributor." if data["public"] else "Internal note added."
+
+        return self._action(
+            request, object_id, name="message", form_class=admin_forms.MessageForm, perform=perform
+        )
+
+    def request_changes_view(self, request, object_id):
+        def perform(submission, data, form):
+            services.request_changes(submission, by=request.user, message=data["message"])
+            return "Changes requested; the contributor has been told."
+
+        return self._action(
+            request,
+            object_id,
+            name="request-changes",
+            form_class=admin_forms.RequestChangesForm,
+            perform=perform,
+        )
+
+    def approve_view(self, request, object_id):
+        def perform(submission, data, form):
+            services.approve(
+                submission,
+                by=request.user,
+                checklist=services.ReviewChecklist(**form.checklist_kwargs()),
+                note=data.get("note", ""),
+                unpack_archives=data.get("unpack_archives", False),
+            )
+            return f"{submission.reference} is approved; publication to the Hub has been queued."
+
+        return self._action(
+            request, object_id, name="approve", form_class=admin_forms.ApproveForm, perform=perform
+        )
+
+    def reject_view(self, request, object_id):
+        def perform(submission, data, form):
+            services.reject(submission, by=request.user, reason=data["reason"])
+            return f"{submission.reference} is rejected; the contributor has been told."
+
+        return self._action(
+            request, object_id, name="reject", form_class=admin_forms.RejectForm, perform=perform
+        )
+
+    def retry_mirror_view(self, request, object_id):
+        def perform(submission, data, form):
+            services.retry_mirror(submission, by=request.user)
+            return f"Publication of {submission.reference} restarted."
+
+        return self._action(request, object_id, name="retry-mirror", perform=perform)
+
+    def rerun_checks_view(self, request, object_id):
+        def perform(submission, data, form):
+            from submissions import tasks
+
+            tasks.run_checks.delay(submission.pk)
+            return "The automatic checks will run again in a moment."
+
+        return self._action(request, object_id, name="rerun-checks", perform=perform)
+
+
+def _available_actions(submission, user):
+    """Return the names of the actions the review page offers in the submission's state."""
+    state = submission.state
+    names = {"message", "rerun-checks"}
+    if state == State.SUBMITTED:
+        names |= {"claim", "assign"}
+    if state == State.IN_REVIEW:
+        names |= {"assign", "request-changes", "approve", "reject"}
+        if submission.assignee_id != user.pk:
+            names.add("claim")
+    if state in (State.CHANGES_REQUESTED, State.APPROVED, State.MIRRORING, State.MIRROR_FAILED):
+        names.add("assign")
+    if state == State.MIRROR_FAILED:
+        names.add("retry-mirror")
+    if state == State.AWAITING_CONFIRMATION:
+        names.discard("rerun-checks")
+    return names
+
+
+def _metadata_rows(metadata):
+    rows = []
+    for key, value in metadata.items():
+        if isinstance(value, str | int | float | bool) or value is None:
+            shown = str(value)
+        elif isinstance(value, list) and all(isinstance(item, str | int | float) for item in value):
+            shown = ", ".join(str(item) for item in value)
+        else:
+            shown = json.dumps(value, ensure_ascii=False, indent=1)[:4000]
+        rows.append((key, shown))
+    return rows
+
+
+def _revision_diffs(revisions):
+    """Return (from revision, to revision, diff lines with their kind) for each pair of neighbours."""
+    diffs = []
+    texts = {}
+    for revision in revisions:
+        try:
+            texts[revision.number] = revision.read_text().splitlines()
+        except (OSError, UnicodeDecodeError):
+            texts[revision.number] = []
+    for older, newer in itertools.pairwise(revisions):
+        lines = []
+        for line in difflib.unified_diff(
+            texts[older.number],
+            texts[newer.number],
+            fromfile=f"revision {older.number}",
+            tofile=f"revision {newer.number}",
+            lineterm="",
+            n=2,
+        ):
+            kind = "add" if line.startswith("+") else "del" if line.startswith("-") else "ctx"
+            if line.startswith(("+++", "---", "@@")):
+                kind = "hunk"
+            lines.append((kind, line))
+        diffs.append((older, newer, lines))
+    return diffs
+
+
+def _mirror_job(submission):
+    from catalog.models import MirrorJob
+
+    return MirrorJob.objects.select_related("dataset").filter(dataset__submission=submission).first()

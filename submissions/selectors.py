@@ -1,0 +1,94 @@
+"""Read queries of the submissions app used by more than one caller."""
+
+import uuid
+
+from django.db.models import Q
+
+from submissions.models import StatusLink, Submission, fold_name, hash_token
+
+
+def find_name_clash(name):
+    """Return a description of an open submission whose name folds to the same key, or None."""
+    key = fold_name(name)
+    if not key:
+        return None
+    clash = (
+        Submission.objects.filter(name_key=key)
+        .exclude(state__in=Submission.CLOSED_STATES)
+        .only("reference", "name")
+        .first()
+    )
+    if clash is not None:
+        return f"“{clash.name}” ({clash.reference})"
+    from catalog.selectors import dataset_with_name_key
+
+    dataset = dataset_with_name_key(key)
+    if dataset is not None:
+        return f"“{dataset.name}” (published as {dataset.repo_id})"
+    return None
+
+
+def submission_for_token(token):
+    """Return (status link, submission) for a raw status token, or None when no link matches."""
+    if not token or len(token) > 128:
+        return None
+    link = (
+        StatusLink.objects.select_related("submission", "submission__domain")
+        .filter(token_hash=hash_token(token))
+        .first()
+    )
+    if link is None:
+        return None
+    return link, link.submission
+
+
+def submission_for_key(key):
+    """Return the submission created by the form with this submission key, or None."""
+    try:
+        key = uuid.UUID(str(key))
+    except ValueError:
+        return None
+    return Submission.objects.filter(submission_key=key).first()
+
+
+def public_timeline(submission):
+    """Return the events of a submission that its contributor may see, oldest first."""
+    return submission.events.filter(public=True).select_related("actor").order_by("created_at", "id")
+
+
+def submissions_for_email(email):
+    """Return every submission sent from an e-mail address, newest first."""
+    return (
+        Submission.objects.filter(Q(contact_email__iexact=email))
+        .select_related("domain")
+        .order_by("-created_at")
+    )
+
+
+def publication(submission):
+    """Return the publication progress of an approved submission as plain data, or None before approval."""
+    from catalog.models import MirrorJob
+
+    job = MirrorJob.objects.select_related("dataset").filter(dataset__submission=submission).first()
+    if job is None:
+        return None
+    dataset = job.dataset
+    published = dataset.published_at is not None
+    return {
+        "step": job.step,
+        "step_label": job.get_step_display(),
+        "bytes_fetched": job.bytes_fetched,
+        "bytes_uploaded": job.bytes_uploaded,
+        "bytes_total": job.bytes_total,
+        "percent": job.percent,
+        "published": published,
+        "hub_url": hub_url(dataset.repo_id) if published else None,
+        "catalog_url": dataset.get_absolute_url() if published else None,
+    }
+
+
+def hub_url(repo_id):
+    """Return the public Hub page of a dataset repository."""
+    from django.conf import settings
+
+    return f"{settings.HF_ENDPOINT}/datasets/{repo_id}"

@@ -1,0 +1,616 @@
+"""Every change to a submission happens here: one function per business action.
+
+Each action runs in a transaction, locks the submission row, checks that its state allows the step,
+writes the change and an `Event`, and schedules side effects (e-mail, Celery tasks) with
+`transaction.on_commit`. Views, the admin and tasks call these functions; none of them sets `state`.
+This module knows nothing about requests or templates.
+"""
+
+import logging
+import secrets
+import uuid
+
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from submissions import emails
+from submissions.cards import ParsedCard
+from submissions.models import (
+    CardRevision,
+    Domain,
+    Event,
+    StatusLink,
+    Submission,
+    TermsVersion,
+    fold_name,
+    hash_token,
+)
+
+logger = logging.getLogger(__name__)
+
+State = Submission.State
+
+
+class InvalidTransition(Exception):
+    """The submission's current state does not allow the requested step; the message says why."""
+
+
+def new_status_token(submission):
+    """Create a status link for a submission and return its raw token (only its hash is stored)."""
+    token = secrets.token_urlsafe(32)  # 256 bits
+    StatusLink.objects.create(submission=submission, token_hash=hash_token(token))
+    return token
+
+
+def submit(
+    *,
+    submission_key: uuid.UUID,
+    name: str,
+    location: str,
+    hosting_wanted: bool,
+    card: ParsedCard,
+    card_raw: bytes,
+    card_filename: str,
+    modalities: list[str],
+    domain: Domain | None,
+    suggested_domain: str,
+    contact_email: str,
+    terms: TermsVersion,
+):
+    """Create a submission with its first card revision and event; e-mail the status link after commit.
+
+    Returns (submission, created). A repeated call with the same `submission_key` (a double click, a
+    resent POST) returns the submission created by the first call and sends nothing.
+    """
+    existing = Submission.objects.filter(submission_key=submission_key).first()
+    if existing is not None:
+        return existing, False
+    stored_names = []
+    try:
+        with transaction.atomic():
+            now = timezone.now()
+            submission = Submission.objects.create(
+                submission_key=submission_key,
+                name=name,
+                name_key=fold_name(name),
+                location=location,
+                hosting_wanted=hosting_wanted,
+                modalities=",".join(sorted(set(modalities))),
+                domain=domain,
+                suggested_domain="" if domain else suggested_domain,
+                contact_email=contact_email,
+                terms_version=terms,
+                terms_accepted_at=now,
+                state=State.AWAITING_CONFIRMATION,
+                state_changed_at=now,
+            )
+            submission.reference = f"DP-{now:%Y}-{submission.pk:06d}"
+            submission.save(update_fields=["reference"])
+            revision = _add_revision(submission, card=card, card_raw=card_raw, card_filename=card_filename)
+            stored_names.append(revision.file.name)
+            Event.objects.create(
+                submission=submission,
+                kind=Event.Kind.STATE_CHANGE,
+                actor_kind=Event.Actor.CONTRIBUTOR,
+                to_state=State.AWAITING_CONFIRMATION,
+                message="Submitted through the contribution form.",
+            )
+            token = new_status_token(submission)
+            transaction.on_commit(lambda: emails.send_confirmation(submission, token=token))
+    except IntegrityError:
+        _delete_files(stored_names)
+        existing = Submission.objects.filter(submission_key=submission_key).first()
+        if existing is None:
+            raise
+        return existing, False
+    except BaseException:
+        _delete_files(stored_names)
+        raise
+    return submission, True
+
+
+def _add_revision(submission, *, card: ParsedCard, card_raw: bytes, card_filename: str):
+    number = (submission.revisions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
+    revision = CardRevision(
+        submission=submission,
+        number=number,
+        original_filename=card_filename[:255],
+        sha256=card.sha256,
+        size=card.size,
+        metadata=card.metadata,
+        findings=[finding.to_dict() for finding in card.findings],
+    )
+    revision.file.save("card.md", ContentFile(card_raw), save=False)
+    try:
+        revision.save()
+    except BaseException:
+        revision.file.delete(save=False)
+        raise
+    return revision
+
+
+def _delete_files(names):
+    from django.core.files.storage import default_storage
+
+    for name in names:
+        try:
+            default_storage.delete(name)
+        except OSError:
+            logger.warning("Could not remove the stored card %s after a failed submission.", name)
+
+
+def _locked(submission):
+    """Return the submission re-read under a row lock; call inside a transaction."""
+    return Submission.objects.select_for_update().get(pk=submission.pk)
+
+
+def _move(submission, *, to, actor_kind, actor=None, message="", public=True, allowed):
+    """Change the locked `submission` to state `to` if its state is in `allowed`, and record the event."""
+    if submission.state not in allowed:
+        raise InvalidTransition(
+            f"{submission.reference} is “{submission.get_state_display()}”; it can't be "
+            f"moved to “{State(to).label}” from there."
+        )
+    from_state = submission.state
+    submission.state = to
+    submission.state_changed_at = timezone.now()
+    submission.save(update_fields=["state", "state_changed_at", "updated_at"])
+    return Event.objects.create(
+        submission=submission,
+        kind=Event.Kind.STATE_CHANGE,
+        actor_kind=actor_kind,
+        actor=actor,
+        from_state=from_state,
+        to_state=to,
+        message=message,
+        public=public,
+    )
+
+
+def _note(submission, *, kind, actor_kind, actor=None, message="", public=True):
+    return Event.objects.create(
+        submission=submission, kind=kind, actor_kind=actor_kind, actor=actor, message=message, public=public
+    )
+
+
+def _after_commit(function, *args, **kwargs):
+    transaction.on_commit(lambda: function(*args, **kwargs))
+
+
+def _enqueue_checks(submission):
+    from submissions import tasks
+
+    _after_commit(tasks.run_checks.delay, submission.pk)
+
+
+def _required_text(text, *, what, limit=None):
+    text = (text or "").strip()
+    if not text:
+        raise InvalidTransition(f"Write {what}; it can't be empty.")
+    if limit is not None and len(text) > limit:
+        raise InvalidTransition(f"Shorten {what} to at most {limit:,} characters (it has {len(text):,}).")
+    return text
+
+
+def confirm(submission):
+    """Confirm the contributor's e-mail address: the first visit of a status link submits the dataset.
+
+    Visiting again later changes nothing. Returns the submission as it is now.
+    """
+    with transaction.atomic():
+        submission = _locked(submission)
+        if submission.state != State.AWAITING_CONFIRMATION:
+            return submission
+        submission.confirmed_at = timezone.now()
+        submission.save(update_fields=["confirmed_at", "updated_at"])
+        _move(
+            submission,
+            to=State.SUBMITTED,
+            actor_kind=Event.Actor.CONTRIBUTOR,
+            message="E-mail address confirmed; the dataset is waiting for a curator.",
+            allowed=[State.AWAITING_CONFIRMATION],
+        )
+        _enqueue_checks(submission)
+        _after_commit(emails.notify_curators_new_submission, submission)
+    return submission
+
+
+def touch_status_link(link):
+    """Record that a status link was used just now."""
+    StatusLink.objects.filter(pk=link.pk).update(last_used_at=timezone.now())
+
+
+# Curators' actions ---------------------------------------------------------------------------------
+
+
+def claim(submission, *, by):
+    """A curator takes a submitted dataset into review and becomes its assignee."""
+    with transaction.atomic():
+        submission = _locked(submission)
+        if submission.state == State.IN_REVIEW and submission.assignee_id not in (None, by.pk):
+            raise InvalidTransition(
+                f"{submission.reference} is already being reviewed by {submission.assignee}. "
+                "Use “assign” to take it over."
+            )
+        if submission.state == State.IN_REVIEW and submission.assignee_id == by.pk:
+            return submission
+        submission.assignee = by
+        submission.save(update_fields=["assignee", "updated_at"])
+        _move(
+            submission,
+            to=State.IN_REVIEW,
+            actor_kind=Event.Actor.CURATOR,
+            actor=by,
+            message="A curator started reviewing the dataset.",
+            allowed=[State.SUBMITTED],
+        )
+    return submission
+
+
+def assign(submission, *, to, by):
+    """Make `to` the curator responsible for a submission (an internal timeline entry)."""
+    with transaction.atomic():
+        submission = _locked(submission)
+        if submission.state in (*Submission.CLOSED_STATES, State.PUBLISHED):
+            raise InvalidTransition(f"{submission.reference} is closed; there is nothing left to assign.")
+        if submission.assignee_id == to.pk:
+            return submission
+        previous = submission.assignee
+        submission.assignee = to
+        submission.save(update_fields=["assignee", "updated_at"])
+        _note(
+            submission,
+            kind=Event.Kind.ASSIGNMENT,
+            actor_kind=Event.Actor.CURATOR,
+            actor=by,
+            message=f"Assigned to {to}" + (f" (was {previous})." if previous else "."),
+            public=False,
+        )
+    return submission
+
+
+def send_message(submission, *, by, text, public=True):
+    """A curator writes to the contributor (public) or leaves an internal note for other curators."""
+    text = _required_text(text, what="the message", limit=10_000)
+    with transaction.atomic():
+        submission = _locked(submission)
+        if public and submission.state == State.AWAITING_CONFIRMATION:
+            raise InvalidTransition(
+                "The contributor has not confirmed their e-mail address yet; leave an internal note instead."
+            )
+        event = _note(
+            submission,
+            kind=Event.Kind.MESSAGE,
+            actor_kind=Event.Actor.CURATOR,
+            actor=by,
+            message=text,
+            public=public,
+        )
+        if public:
+            _after_commit(emails.send_curator_message, submission, event=event)
+    return submission
+
+
+def request_changes(submission, *, by, message):
+    """Send a submission back to its contributor with what to change (a message is required)."""
+    message = _required_text(message, what="what should change", limit=10_000)
+    with transaction.atomic():
+        submission = _locked(submission)
+        _move(
+            submission,
+            to=State.CHANGES_REQUESTED,
+            actor_kind=Event.Actor.CURATOR,
+            actor=by,
+            message=message,
+            allowed=[State.IN_REVIEW],
+        )
+        _after_commit(emails.send_changes_requested, submission, message=message)
+    return submission
+
+
+CHECKLIST_ITEMS = {
+    "licence_compatible": "The licence is compatible with the contribution terms",
+    "no_personal_data": "No personal or sensitive data, or a documented basis for it",
+    "provenance_stated": "The provenance of the data is stated",
+    "card_usable": "The card is complete enough to use the dataset",
+}
+
+
+class ReviewChecklist:
+    """The curator's checklist before approval; every item ticked, or an override with a reason."""
+
+    def __init__(self, *, override_reason="", **ticks):
+        unknown = set(ticks) - set(CHECKLIST_ITEMS)
+        if unknown:
+            raise ValueError(f"Unknown checklist items: {sorted(unknown)}")
+        self.ticks = {item: bool(ticks.get(item)) for item in CHECKLIST_ITEMS}
+        self.override_reason = (override_reason or "").strip()
+
+    @classmethod
+    def all_ticked(cls):
+        """Return a checklist with every item ticked."""
+        return cls(**dict.fromkeys(CHECKLIST_ITEMS, True))
+
+    @property
+    def missing(self):
+        """Return the labels of the unticked items."""
+        return [CHECKLIST_ITEMS[item] for item, ticked in self.ticks.items() if not ticked]
+
+    def as_record(self):
+        """Return the checklist as stored with the submission."""
+        return {"items": self.ticks, "override_reason": self.override_reason}
+
+
+def approve(submission, *, by, checklist: ReviewChecklist, note="", unpack_archives=False):
+    """Approve a submission in review and start its publication to the Hub after commit."""
+    if checklist.missing and not checklist.override_reason:
+        raise InvalidTransition(
+            "Tick every item of the review checklist, or give a reason to override it. Unticked: "
+            + "; ".join(checklist.missing)
+            + "."
+        )
+    with transaction.atomic():
+        submission = _locked(submission)
+        submission.review_checklist = checklist.as_record()
+        submission.unpack_archives = bool(unpack_archives and submission.hosting_wanted)
+        submission.save(update_fields=["review_checklist", "unpack_archives", "updated_at"])
+        _move(
+            submission,
+            to=State.APPROVED,
+            actor_kind=Event.Actor.CURATOR,
+            actor=by,
+            message="Approved. The dataset will now be published to the Hugging Face Hub.",
+            allowed=[State.IN_REVIEW],
+        )
+        record = [
+            "Review checklist: "
+            + "; ".join(
+                f"{'✓' if ticked else '✗'} {CHECKLIST_ITEMS[item]}"
+                for item, ticked in checklist.ticks.items()
+            )
+        ]
+        if checklist.missing:
+            record.append(f"Checklist overridden: {checklist.override_reason}")
+        if note.strip():
+            record.append(note.strip())
+        _note(
+            submission,
+            kind=Event.Kind.MESSAGE,
+            actor_kind=Event.Actor.CURATOR,
+            actor=by,
+            message="\n".join(record),
+            public=False,
+        )
+        _start_publication(submission)
+        _after_commit(emails.send_approved, submission)
+    return submission
+
+
+def _start_publication(submission):
+    from catalog import publishing
+
+    publishing.prepare(submission)
+
+
+def reject(submission, *, by, reason):
+    """Decline a submission in review; the reason is required and shown to the contributor."""
+    reason = _required_text(reason, what="the reason for the decision", limit=10_000)
+    with transaction.atomic():
+        submission = _locked(submission)
+        _move(
+            submission,
+            to=State.REJECTED,
+            actor_kind=Event.Actor.CURATOR,
+            actor=by,
+            message=reason,
+            allowed=[State.IN_REVIEW],
+        )
+        _after_commit(emails.send_rejected, submission, reason=reason)
+    return submission
+
+
+def retry_mirror(submission, *, by):
+    """Send a submission whose publication failed back to approved, and publish it again."""
+    with transaction.atomic():
+        submission = _locked(submission)
+        _move(
+            submission,
+            to=State.APPROVED,
+            actor_kind=Event.Actor.CURATOR,
+            actor=by,
+            message="A curator restarted the publication.",
+            allowed=[State.MIRROR_FAILED],
+        )
+        _start_publication(submission)
+    return submission
+
+
+# The worker's steps of publication (called by catalog.mirror) -------------------------------------
+
+
+def start_mirroring(submission):
+    """The worker began copying an approved submission to the Hub."""
+    with transaction.atomic():
+        submission = _locked(submission)
+        if submission.state == State.MIRRORING:
+            return submission
+        _move(
+            submission,
+            to=State.MIRRORING,
+            actor_kind=Event.Actor.SYSTEM,
+            message="Publishing to the Hugging Face Hub started.",
+            allowed=[State.APPROVED],
+        )
+    return submission
+
+
+def mark_published(submission, *, hub_url, catalog_url):
+    """The dataset is on the Hub and verified: close the submission as published and tell the contributor."""
+    with transaction.atomic():
+        submission = _locked(submission)
+        if submission.state == State.PUBLISHED:
+            return submission
+        _move(
+            submission,
+            to=State.PUBLISHED,
+            actor_kind=Event.Actor.SYSTEM,
+            message=f"Published on the Hugging Face Hub: {hub_url}\nIn the catalog: {catalog_url}",
+            allowed=[State.APPROVED, State.MIRRORING],
+        )
+        _after_commit(emails.send_published, submission, hub_url=hub_url, catalog_url=catalog_url)
+    return submission
+
+
+def mark_mirror_failed(submission, *, reason):
+    """Publication stopped on an error that retrying will not heal; curators see the reason."""
+    with transaction.atomic():
+        submission = _locked(submission)
+        if submission.state == State.MIRROR_FAILED:
+            return submission
+        _move(
+            submission,
+            to=State.MIRROR_FAILED,
+            actor_kind=Event.Actor.SYSTEM,
+            message="Publishing failed; the curators have been told.",
+            allowed=[State.APPROVED, State.MIRRORING],
+        )
+        _note(
+            submission, kind=Event.Kind.MESSAGE, actor_kind=Event.Actor.SYSTEM, message=reason, public=False
+        )
+        _after_commit(emails.notify_curators_mirror_failed, submission, reason=reason)
+    return submission
+
+
+# Contributors' actions ------------------------------------------------------------------------------
+
+
+def reply(submission, *, text):
+    """The contributor writes to the curators; an answer to a change request sends it back to the queue."""
+    from django.conf import settings
+
+    text = _required_text(text, what="your message", limit=settings.PORTAL_REPLY_MAX_CHARS)
+    with transaction.atomic():
+        submission = _locked(submission)
+        if not submission.accepts_reply:
+            raise InvalidTransition(
+                f"This submission is {submission.get_state_display().lower()}; it no longer takes messages."
+            )
+        _note(submission, kind=Event.Kind.MESSAGE, actor_kind=Event.Actor.CONTRIBUTOR, message=text)
+        if submission.state == State.CHANGES_REQUESTED:
+            _move(
+                submission,
+                to=State.SUBMITTED,
+                actor_kind=Event.Actor.CONTRIBUTOR,
+                message="The contributor answered; the dataset is back in the curators' queue.",
+                allowed=[State.CHANGES_REQUESTED],
+            )
+        _after_commit(emails.notify_curators_reply, submission, text=text)
+    return submission
+
+
+def revise_card(submission, *, card: ParsedCard, card_raw: bytes, card_filename: str, comment=""):
+    """The contributor uploads a revised card while changes are requested; older revisions are kept."""
+    stored = []
+    try:
+        with transaction.atomic():
+            submission = _locked(submission)
+            if not submission.accepts_revision:
+                raise InvalidTransition("A revised card can be sent only while the curators ask for changes.")
+            revision = _add_revision(submission, card=card, card_raw=card_raw, card_filename=card_filename)
+            stored.append(revision.file.name)
+            _note(
+                submission,
+                kind=Event.Kind.CARD_REVISION,
+                actor_kind=Event.Actor.CONTRIBUTOR,
+                message=f"Uploaded a revised dataset card (revision {revision.number})."
+                + (f"\n{comment.strip()}" if comment and comment.strip() else ""),
+            )
+            _move(
+                submission,
+                to=State.SUBMITTED,
+                actor_kind=Event.Actor.CONTRIBUTOR,
+                message="The dataset is back in the curators' queue with the revised card.",
+                allowed=[State.CHANGES_REQUESTED],
+            )
+            submission.check_summary = "pending"
+            submission.save(update_fields=["check_summary"])
+            _enqueue_checks(submission)
+            _after_commit(emails.notify_curators_revision, submission, revision=revision)
+    except BaseException:
+        _delete_files(stored)
+        raise
+    return submission
+
+
+def withdraw(submission, *, reason=""):
+    """The contributor withdraws a submission that is not approved yet."""
+    with transaction.atomic():
+        submission = _locked(submission)
+        if not submission.is_withdrawable:
+            raise InvalidTransition(
+                f"This submission is {submission.get_state_display().lower()}; it can no longer be withdrawn."
+            )
+        _move(
+            submission,
+            to=State.WITHDRAWN,
+            actor_kind=Event.Actor.CONTRIBUTOR,
+            message=(reason or "").strip()[:2000] or "The contributor withdrew the submission.",
+            allowed=Submission.WITHDRAWABLE_STATES,
+        )
+        _after_commit(emails.notify_curators_withdrawn, submission)
+    return submission
+
+
+# "My submissions" -----------------------------------------------------------------------------------
+
+
+SIGN_IN_LINK_LIFETIME_MINUTES = 30
+
+
+def request_sign_in(email):
+    """E-mail a single-use sign-in link listing an address's submissions, if it has any.
+
+    The caller answers the same whether or not the address is known.
+    """
+    import datetime
+
+    from submissions.models import SignInLink
+
+    email = email.strip()
+    if not Submission.objects.filter(contact_email__iexact=email).exists():
+        return None
+    token = secrets.token_urlsafe(32)
+    now = timezone.now()
+    link = SignInLink.objects.create(
+        email=email,
+        token_hash=hash_token(token),
+        expires_at=now + datetime.timedelta(minutes=SIGN_IN_LINK_LIFETIME_MINUTES),
+    )
+    _after_commit(emails.send_sign_in_link, email=email, token=token)
+    return link
+
+
+def use_sign_in(token):
+    """Spend a sign-in link and return the list of (submission, fresh status token), or None if not valid.
+
+    A link works once and for 30 minutes; a wrong, used or expired link returns None.
+    """
+    from submissions.models import SignInLink
+
+    if not token or len(token) > 128:
+        return None
+    with transaction.atomic():
+        now = timezone.now()
+        spent = SignInLink.objects.filter(
+            token_hash=hash_token(token), used_at__isnull=True, expires_at__gt=now
+        ).update(used_at=now)
+        if spent != 1:
+            return None
+        link = SignInLink.objects.get(token_hash=hash_token(token))
+        submissions = list(
+            Submission.objects.filter(contact_email__iexact=link.email)
+            .select_related("domain")
+            .order_by("-created_at")
+        )
+        return [(submission, new_status_token(submission)) for submission in submissions]

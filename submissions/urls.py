@@ -1,0 +1,17 @@
+from django.urls import path
+
+from submissions import views
+
+app_name = "submissions"
+
+urlpatterns = [
+    path("contribute/", views.ContributeView.as_view(), name="contribute"),
+    path("contribute/received/<str:reference>/", views.receipt, name="receipt"),
+    path("status/<str:token>/", views.status, name="status"),
+    path("status/<str:token>/reply/", views.reply, name="reply"),
+    path("status/<str:token>/revise/", views.revise, name="revise"),
+    path("status/<str:token>/withdraw/", views.withdraw, name="withdraw"),
+    path("status/<str:token>/progress.json", views.progress, name="progress"),
+    path("my-submissions/", views.my_submissions, name="my_submissions_form"),
+    path("my-submissions/<str:token>/", views.my_submissions_list, name="my_submissions"),
+]

@@ -1,0 +1,248 @@
+"""Contributor-facing pages: the contribution form, the receipt and the private status page.
+
+Views parse the request, call a service or selector and render; rules live in forms and services.
+"""
+
+import base64
+
+from django.contrib import messages
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+from django.utils.cache import add_never_cache_headers
+from django.views.generic import FormView
+
+from submissions import selectors, services
+from submissions.forms import ContributionForm, ReplyForm, RevisionForm, SignInForm, WithdrawForm
+from submissions.models import Submission, TermsVersion
+
+RECEIPTS_SESSION_KEY = "receipts"
+KEPT_CARD_SESSION_KEY = "kept_cards"
+
+
+class ContributeView(FormView):
+    """The contribution form; a valid POST creates the submission and shows its receipt."""
+
+    template_name = "submissions/contribute.html"
+    form_class = ContributionForm
+
+    def dispatch(self, request, *args, **kwargs):
+        self.terms = TermsVersion.current()
+        if self.terms is None:
+            return render(request, "submissions/closed.html", status=503)
+        return super().dispatch(request, *args, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        # A resent form (double click, browser resend) goes to the receipt of the submission it created.
+        existing = selectors.submission_for_key(request.POST.get("submission_key", ""))
+        if existing is not None:
+            return self._to_receipt(existing)
+        return super().post(request, *args, **kwargs)
+
+    def _to_receipt(self, submission):
+        session = self.request.session
+        session[RECEIPTS_SESSION_KEY] = [*session.get(RECEIPTS_SESSION_KEY, [])[-19:], submission.reference]
+        return redirect("submissions:receipt", reference=submission.reference)
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        kwargs["terms"] = self.terms
+        kwargs["kept_card"] = self._kept_card()
+        return kwargs
+
+    def _kept_card(self):
+        if self.request.method != "POST":
+            return None
+        kept = self.request.session.get(KEPT_CARD_SESSION_KEY, {}).get(
+            self.request.POST.get("submission_key", "")
+        )
+        if not kept:
+            return None
+        return kept["name"], base64.b64decode(kept["content"])
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        submission, _created = services.submit(
+            submission_key=data["submission_key"],
+            name=data["name"],
+            location=data["location"],
+            hosting_wanted=data["hosting_wanted"],
+            card=form.parsed_card,
+            card_raw=form.card_raw,
+            card_filename=form.card_filename,
+            modalities=data["modalities"],
+            domain=data["domain"],
+            suggested_domain=data["suggested_domain"],
+            contact_email=data["contact_email"],
+            terms=self.terms,
+        )
+        session = self.request.session
+        kept = session.get(KEPT_CARD_SESSION_KEY, {})
+        if kept.pop(str(data["submission_key"]), None) is not None:
+            session[KEPT_CARD_SESSION_KEY] = kept
+        return self._to_receipt(submission)
+
+    def form_invalid(self, form):
+        # Keep a valid card across an unrelated error, so that the contributor need not choose it again.
+        if form.card_raw is not None and form.is_bound:
+            key = self.request.POST.get("submission_key", "")
+            kept = self.request.session.get(KEPT_CARD_SESSION_KEY, {})
+            kept = dict(list(kept.items())[-4:])
+            kept[key] = {"name": form.card_filename, "content": base64.b64encode(form.card_raw).decode()}
+            self.request.session[KEPT_CARD_SESSION_KEY] = kept
+            if form.kept_card is None:
+                form.keep_card(form.card_filename, form.card_raw)
+        return super().form_invalid(form)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["terms"] = self.terms
+        return context
+
+
+def receipt(request, reference):
+    """Show the receipt of a submission made in this browser session."""
+    if reference not in request.session.get(RECEIPTS_SESSION_KEY, []):
+        raise Http404("No such receipt in this session.")
+    try:
+        submission = Submission.objects.select_related("domain").get(reference=reference)
+    except Submission.DoesNotExist:
+        raise Http404("No such receipt.") from None
+    return render(request, "submissions/receipt.html", {"submission": submission})
+
+
+def _status_context(submission, *, token, **extra):
+    context = {
+        "submission": submission,
+        "timeline": selectors.public_timeline(submission),
+        "revision": submission.latest_revision,
+        "token": token,
+        "reply_form": ReplyForm(),
+        "revision_form": RevisionForm(),
+        "publication": selectors.publication(submission),
+    }
+    context.update(extra)
+    return context
+
+
+def _find_or_404(token):
+    found = selectors.submission_for_token(token)
+    if found is None:
+        raise Http404("No such page.")
+    return found
+
+
+def status(request, token):
+    """Show a submission's private status page; the first visit confirms the e-mail address."""
+    link, submission = _find_or_404(token)
+    services.touch_status_link(link)
+    just_confirmed = submission.state == Submission.State.AWAITING_CONFIRMATION
+    if just_confirmed:
+        submission = services.confirm(submission)
+    response = render(
+        request,
+        "submissions/status.html",
+        _status_context(submission, token=token, just_confirmed=just_confirmed),
+    )
+    return private_response(response)
+
+
+@require_POST
+def reply(request, token):
+    """The contributor's message to the curators."""
+    _link, submission = _find_or_404(token)
+    form = ReplyForm(request.POST)
+    if form.is_valid():
+        try:
+            services.reply(submission, text=form.cleaned_data["text"])
+        except services.InvalidTransition as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, "Your message was sent to the curators.")
+            return private_response(redirect("submissions:status", token=token))
+    context = _status_context(submission, token=token, reply_form=form)
+    return private_response(render(request, "submissions/status.html", context, status=400))
+
+
+@require_POST
+def revise(request, token):
+    """A revised dataset card while the curators ask for changes."""
+    _link, submission = _find_or_404(token)
+    form = RevisionForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            services.revise_card(
+                submission,
+                card=form.parsed_card,
+                card_raw=form.card_raw,
+                card_filename=form.card_filename,
+                comment=form.cleaned_data["comment"],
+            )
+        except services.InvalidTransition as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, "Thank you: the revised card is with the curators.")
+            return private_response(redirect("submissions:status", token=token))
+    context = _status_context(submission, token=token, revision_form=form)
+    return private_response(render(request, "submissions/status.html", context, status=400))
+
+
+def withdraw(request, token):
+    """Ask for confirmation, then withdraw the submission."""
+    _link, submission = _find_or_404(token)
+    form = WithdrawForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.withdraw(submission, reason=form.cleaned_data["reason"])
+        except services.InvalidTransition as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, "Your submission is withdrawn.")
+            return private_response(redirect("submissions:status", token=token))
+    status_code = 400 if request.method == "POST" else 200
+    context = {"submission": submission, "form": form, "token": token}
+    return private_response(render(request, "submissions/withdraw.html", context, status=status_code))
+
+
+def progress(request, token):
+    """Return the publication progress of a submission as JSON, for the status page's progress bar."""
+    _link, submission = _find_or_404(token)
+    publication = selectors.publication(submission)
+    data = {"state": submission.state, "state_label": submission.get_state_display()}
+    if publication is not None:
+        data.update(publication)
+    return private_response(JsonResponse(data))
+
+
+def my_submissions(request):
+    """Ask for a sign-in link that lists every submission of an e-mail address."""
+    form = SignInForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.request_sign_in(form.cleaned_data["email"])
+        # The same answer whether the address is known or not.
+        return render(request, "submissions/sign_in_sent.html", {"email": form.cleaned_data["email"]})
+    return render(request, "submissions/my_submissions_form.html", {"form": form})
+
+
+def my_submissions_list(request, token):
+    """List every submission of the signed-in address with fresh status links (single-use link)."""
+    if request.method != "GET":
+        raise Http404("No such page.")
+    entries = services.use_sign_in(token)
+    if entries is None:
+        raise Http404("No such page.")
+    rows = [
+        (submission, reverse("submissions:status", args=[status_token]))
+        for submission, status_token in entries
+    ]
+    return private_response(render(request, "submissions/my_submissions.html", {"rows": rows}))
+
+
+def private_response(response):
+    """Mark a response holding a private link's page: never cached, never leaked by the Referer header."""
+    add_never_cache_headers(response)
+    response["Cache-Control"] = "no-store, no-cache, must-revalidate, private, max-age=0"
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response

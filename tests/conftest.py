@@ -1,0 +1,47 @@
+"""Fixtures shared by the whole suite.
+
+Each test gets its own media folder, so "nothing was stored" can be asserted by listing it, and runs
+Celery tasks eagerly in-process unless it is a worker test (those start a real worker process).
+"""
+
+import pytest
+
+from portal.celery import app as celery_app
+
+pytest_plugins = ["tests.fixtures_sources"]
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    """Point file storage at a fresh folder for this test."""
+    root = tmp_path / "media"
+    root.mkdir()
+    settings.MEDIA_ROOT = root
+    return root
+
+
+@pytest.fixture(autouse=True)
+def eager_celery(request):
+    """Run tasks in-process by default; worker tests opt out with the `worker` marker."""
+    if request.node.get_closest_marker("worker"):
+        yield
+        return
+    previous = celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
+    yield
+    celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = previous
+
+
+@pytest.fixture(autouse=True)
+def portal_settings(settings):
+    """Settings every test relies on, whatever the environment says."""
+    settings.PORTAL_BASE_URL = "http://testserver"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.PORTAL_CURATORS_EMAIL = "curators@portal.test"
+    settings.PORTAL_FETCH_TIMEOUT = 3
+
+
+def stored_files(root):
+    """Return the relative paths of every file under a media root."""
+    return sorted(str(path.relative_to(root)) for path in root.rglob("*") if path.is_file())

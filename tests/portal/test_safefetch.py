@@ -1,0 +1,419 @@
+"""Tests of portal.safefetch against a real https source on 127.0.0.1 and real listening sockets."""
+
+import hashlib
+import socket
+
+import pytest
+
+from portal import safefetch
+from portal.safefetch import FetchBlocked, FetchError, FetchFailed, FetchTooLarge
+from tests.sources import SourceServer, generated_bytes, generated_sha256
+
+pytest_plugins = ["tests.fixtures_sources"]
+
+MIB = 1024 * 1024
+
+
+@pytest.fixture
+def no_allowed_networks(settings):
+    """Run with the production default: no network is exempt from the block."""
+    settings.PORTAL_FETCH_ALLOWED_NETWORKS = []
+
+
+@pytest.fixture
+def fake_dns(monkeypatch):
+    """Replace the module's resolver with a table, recording each lookup."""
+    table = {}
+    lookups = []
+
+    def resolve(host, port):
+        lookups.append(host)
+        return list(table[host])
+
+    monkeypatch.setattr(safefetch, "resolve", resolve)
+    return table, lookups
+
+
+# -- the static policy -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("https://127.0.0.1/", "loopback"),
+        ("https://localhost/", "localhost"),
+        ("https://LOCALHOST./", "localhost"),
+        ("https://api.localhost/", "localhost"),
+        ("https://[::1]/", "loopback"),
+        ("https://169.254.169.254/latest/meta-data/", "link-local"),
+        ("https://2130706433/", "unusual way of writing the IP address 127.0.0.1"),
+        ("https://0x7f.1/", "unusual way of writing the IP address 127.0.0.1"),
+        ("https://0177.0.0.1/", "unusual way of writing the IP address 127.0.0.1"),
+        ("https://127.1/", "unusual way of writing the IP address 127.0.0.1"),
+        ("https://[::ffff:127.0.0.1]/", "loopback address (this machine) wrapped in IPv6"),
+        ("https://[::ffff:a9fe:a9fe]/", "link-local"),
+        ("https://[64:ff9b::a00:1]/", "private network address wrapped in IPv6"),
+        ("https://[2002:7f00:1::]/", "loopback address (this machine) wrapped in IPv6"),
+        ("https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/", "Teredo"),
+        ("https://10.0.0.5/", "private network address"),
+        ("https://172.16.3.4/", "private network address"),
+        ("https://192.168.1.1/", "private network address"),
+        ("https://100.64.0.1/", "shared"),
+        ("https://0.0.0.0/", "unspecified"),
+        ("https://[::]/", "unspecified"),
+        ("https://224.0.0.1/", "multicast"),
+        ("https://[ff02::1]/", "multicast"),
+        ("https://240.0.0.1/", "reserved"),
+        ("https://255.255.255.255/", "reserved"),
+        ("https://[fe80::1]/", "link-local"),
+        ("https://[fc00::1]/", "private network address"),
+        ("https://[fec0::1]/", "site-local"),
+        ("http://example.org/data.csv", "Only https://"),
+        ("ftp://example.org/data.csv", "Only https://"),
+        ("file:///etc/passwd", "Only https://"),
+        ("https://user:secret@example.org/", "user name or password"),
+        ("https://user@example.org/", "user name or password"),
+        ("https://example.org:0/", "invalid port"),
+        ("https://example.org:99999/", "invalid port"),
+        ("https://exa mple.org/", "spaces"),
+        ("https://example.org\\@10.0.0.1/", "backslashes"),
+        ("https://[::1/", "not a valid URL"),
+        ("https:///data.csv", "no host name"),
+        ("https://1.2.3.4.5/", "not a valid host name"),
+        ("https://exa$mple.org/", "not a valid host name"),
+    ],
+)
+def test_check_url_refuses(no_allowed_networks, url, reason):
+    with pytest.raises(FetchBlocked) as caught:
+        safefetch.check_url(url)
+    assert reason in str(caught.value)
+
+
+def test_blocked_private_address_message_names_the_address(no_allowed_networks):
+    with pytest.raises(FetchBlocked, match=r"The address 10\.0\.0\.5 is a private network address\."):
+        safefetch.check_url("https://10.0.0.5/data.csv")
+
+
+def test_check_url_refuses_overlong_address(settings):
+    settings.PORTAL_URL_MAX_LENGTH = 100
+    with pytest.raises(FetchBlocked, match="longer than 100 characters"):
+        safefetch.check_url("https://example.org/" + "a" * 100)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://example.org/data.csv",
+        "https://data.example.org:8443/a/b?x=1",
+        "https://8.8.8.8/file",
+        "https://[2606:4700::1111]/file",
+        "https://bücher.example/daten.csv",
+    ],
+)
+def test_check_url_accepts_public_https(no_allowed_networks, url):
+    assert safefetch.check_url(url) is None
+
+
+def test_allowed_network_exempts_literal(settings):
+    settings.PORTAL_FETCH_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    assert safefetch.check_url("https://127.0.0.1:8443/") is None
+    # The allow-list never reaches past its networks.
+    with pytest.raises(FetchBlocked, match="private network"):
+        safefetch.check_url("https://10.0.0.5/")
+
+
+def test_fetch_failures_share_one_base():
+    assert issubclass(FetchBlocked, FetchFailed)
+    assert issubclass(FetchError, FetchFailed)
+    assert issubclass(FetchTooLarge, FetchFailed)
+
+
+# -- resolved addresses ----------------------------------------------------------------------------------
+
+
+def test_name_resolving_to_private_address_is_refused(no_allowed_networks, fake_dns):
+    table, _lookups = fake_dns
+    table["data.example.org"] = ["10.0.0.5"]
+    with pytest.raises(FetchBlocked) as caught:
+        safefetch.probe("https://data.example.org/data.csv")
+    assert str(caught.value) == "The host data.example.org resolves to a private network address (10.0.0.5)."
+
+
+def test_every_resolved_address_is_checked(no_allowed_networks, fake_dns):
+    table, _lookups = fake_dns
+    table["mixed.example.org"] = ["93.184.216.34", "2606:2800:220:1::1", "::ffff:169.254.169.254"]
+    with pytest.raises(FetchBlocked, match="link-local"):
+        safefetch.probe("https://mixed.example.org/")
+
+
+def test_name_resolving_to_loopback_makes_no_connection(no_allowed_networks, fake_dns, listener):
+    table, _lookups = fake_dns
+    table["sneaky.example.org"] = ["127.0.0.1"]
+    with pytest.raises(FetchBlocked, match="loopback"):
+        safefetch.download(f"https://sneaky.example.org:{listener.port}/", "/nonexistent/x", max_bytes=10)
+    assert listener.connections == 0
+
+
+def test_literal_loopback_with_port_makes_no_connection(no_allowed_networks, listener):
+    with pytest.raises(FetchBlocked, match="loopback"):
+        safefetch.probe(listener.url("/data"))
+    assert listener.connections == 0
+
+
+def test_listener_sees_a_connection_when_the_address_is_allowed(settings, listener):
+    # The control for the tests above: with the block lifted, the same fetch does reach the listener.
+    settings.PORTAL_FETCH_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    with pytest.raises(FetchError) as caught:
+        safefetch.probe(listener.url("/data"))
+    assert caught.value.retryable is True
+    assert listener.connections == 1
+
+
+def test_real_resolver_returns_addresses_of_localhost():
+    assert set(safefetch.resolve("localhost", 443)) & {"127.0.0.1", "::1"}
+
+
+def test_connection_is_pinned_to_checked_address_and_tls_uses_the_name(settings, fake_dns):
+    name = "data.example.test"
+    # Precondition: the system resolver does not know the name, so only the checked address can be used.
+    with pytest.raises(socket.gaierror):
+        socket.getaddrinfo(name, 443)
+    table, lookups = fake_dns
+    table[name] = ["127.0.0.1"]
+    with SourceServer(names=[name]) as server:
+        settings.PORTAL_FETCH_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+        settings.PORTAL_FETCH_CA_BUNDLE = str(server.ca_path)
+        server.add_bytes("/hello.txt", b"hello", content_type="text/plain")
+        with safefetch.stream(server.url("/hello.txt", host=name), max_bytes=100) as response:
+            body = b"".join(response.iter_chunks())
+        assert body == b"hello"
+        assert server.requests_for("/hello.txt")[0].headers["Host"] == f"{name}:{server.port}"
+    assert lookups == [name]
+
+
+def test_certificate_for_another_name_is_refused(settings, fake_dns, source_server):
+    table, _lookups = fake_dns
+    table["other.example.test"] = ["127.0.0.1"]
+    source_server.add_bytes("/x", b"x")
+    with pytest.raises(FetchError, match="certificate") as caught:
+        safefetch.probe(source_server.url("/x", host="other.example.test"))
+    assert caught.value.retryable is False
+
+
+def test_untrusted_certificate_is_refused(settings, source_server):
+    settings.PORTAL_FETCH_CA_BUNDLE = ""
+    source_server.add_bytes("/x", b"x")
+    with pytest.raises(FetchError, match="certificate") as caught:
+        safefetch.probe(source_server.url("/x"))
+    assert caught.value.retryable is False
+
+
+# -- redirects ------------------------------------------------------------------------------------------
+
+
+def test_redirect_to_address_outside_allow_list_makes_no_connection(settings, source_server, make_listener):
+    settings.PORTAL_FETCH_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+    other = make_listener("127.0.0.2")
+    source_server.add_redirect("/go", other.url("/data"))
+    with pytest.raises(FetchBlocked) as caught:
+        safefetch.probe(source_server.url("/go"))
+    assert f"redirects to https://127.0.0.2:{other.port}/data" in str(caught.value)
+    assert "loopback" in str(caught.value)
+    assert len(source_server.requests_for("/go")) == 1
+    assert other.connections == 0
+    # Control: once 127.0.0.2 is allowed, the same redirect does connect to the listener.
+    settings.PORTAL_FETCH_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    with pytest.raises(FetchError):
+        safefetch.probe(source_server.url("/go"))
+    assert other.connections == 1
+
+
+def test_redirect_to_plain_http_is_refused(source_server, listener):
+    source_server.add_redirect("/go", listener.url("/data", scheme="http"))
+    with pytest.raises(FetchBlocked, match="Only https://"):
+        safefetch.download(source_server.url("/go"), "/nonexistent/x", max_bytes=10)
+    assert listener.connections == 0
+
+
+def test_redirects_are_followed_and_reported(source_server, tmp_path):
+    source_server.add_bytes("/final.csv", b"a,b\n1,2\n", content_type="text/csv; charset=utf-8")
+    source_server.add_redirect("/one", "/two", status=301)
+    source_server.add_redirect("/two", source_server.url("/final.csv"), status=307)
+    result = safefetch.download(source_server.url("/one"), tmp_path / "f.csv", max_bytes=100)
+    assert result.final_url == source_server.url("/final.csv")
+    assert result.content_type == "text/csv"
+    assert (tmp_path / "f.csv").read_bytes() == b"a,b\n1,2\n"
+    probed = safefetch.probe(source_server.url("/one"))
+    assert probed.redirects == [source_server.url("/two"), source_server.url("/final.csv")]
+
+
+def test_more_than_five_redirects_fail(source_server):
+    for hop in range(6):
+        source_server.add_redirect(f"/r{hop}", f"/r{hop + 1}")
+    source_server.add_bytes("/r6", b"end")
+    with pytest.raises(FetchError, match="more than 5 times") as caught:
+        safefetch.probe(source_server.url("/r0"))
+    assert caught.value.retryable is False
+    assert safefetch.probe(source_server.url("/r1")).redirects[-1] == source_server.url("/r6")
+
+
+# -- probe ------------------------------------------------------------------------------------------------
+
+
+def test_probe_reports_size_type_and_ranges(source_server):
+    source_server.add_generated("/data.csv", 123_456, seed=1, content_type="text/csv")
+    result = safefetch.probe(source_server.url("/data.csv"))
+    assert (result.status, result.reachable, result.size) == (200, True, 123_456)
+    assert result.content_type == "text/csv"
+    assert result.accepts_ranges is True
+    assert [r.method for r in source_server.requests_for("/data.csv")] == ["HEAD"]
+
+
+def test_probe_falls_back_to_range_get_when_head_is_refused(source_server):
+    source_server.add_generated("/data.bin", 5000, head_allowed=False)
+    result = safefetch.probe(source_server.url("/data.bin"))
+    assert (result.status, result.size, result.accepts_ranges) == (206, 5000, True)
+    logged = source_server.requests_for("/data.bin")
+    assert [r.method for r in logged] == ["HEAD", "GET"]
+    assert logged[1].headers["Range"] == "bytes=0-0"
+
+
+def test_probe_without_any_size_reports_none(source_server):
+    source_server.add_generated("/stream", 5000, ranges=False, declared_size=None)
+    result = safefetch.probe(source_server.url("/stream"))
+    assert (result.reachable, result.size, result.accepts_ranges) == (True, None, False)
+
+
+def test_probe_of_missing_file_is_unreachable(source_server):
+    source_server.add_status("/gone", 404)
+    result = safefetch.probe(source_server.url("/gone"))
+    assert (result.status, result.reachable, result.size) == (404, False, None)
+
+
+# -- download and stream ------------------------------------------------------------------------------------
+
+
+def test_download_of_five_mib_has_correct_sha256(source_server, tmp_path):
+    size = 5 * MIB
+    source_server.add_generated("/big.bin", size, seed=7)
+    seen = []
+    result = safefetch.download(
+        source_server.url("/big.bin"),
+        tmp_path / "big.bin",
+        max_bytes=10 * MIB,
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    assert result.size == size
+    assert result.sha256 == generated_sha256(size, seed=7)
+    assert (tmp_path / "big.bin").stat().st_size == size
+    assert seen[-1] == (size, size)
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+
+
+def test_stream_yields_bounded_chunks(source_server):
+    source_server.add_generated("/data", MIB + 10, seed=2)
+    with safefetch.stream(source_server.url("/data"), max_bytes=2 * MIB, chunk_size=64 * 1024) as response:
+        sizes = [len(chunk) for chunk in response.iter_chunks()]
+    assert max(sizes) <= 64 * 1024
+    assert sum(sizes) == MIB + 10
+
+
+def test_declared_size_over_cap_is_refused_before_reading(source_server, tmp_path):
+    source_server.add_generated("/big", 2 * MIB)
+    with pytest.raises(FetchTooLarge, match=f"{2 * MIB} bytes, more than the limit of {MIB} bytes"):
+        safefetch.download(source_server.url("/big"), tmp_path / "big", max_bytes=MIB)
+    assert not (tmp_path / "big").exists()
+
+
+@pytest.mark.parametrize("options", [{"declared_size": None}, {"chunked": True}])
+def test_undeclared_size_over_cap_stops_the_download(source_server, tmp_path, options):
+    source_server.add_generated("/big", 2 * MIB, ranges=False, **options)
+    with pytest.raises(FetchTooLarge, match=f"larger than the limit of {MIB} bytes"):
+        safefetch.download(source_server.url("/big"), tmp_path / "big", max_bytes=MIB)
+    assert not (tmp_path / "big").exists()
+
+
+def test_chunked_body_within_cap_downloads(source_server, tmp_path):
+    source_server.add_generated("/chunked", 300_000, seed=3, chunked=True, ranges=False)
+    result = safefetch.download(source_server.url("/chunked"), tmp_path / "c", max_bytes=MIB)
+    assert result.sha256 == generated_sha256(300_000, seed=3)
+
+
+def test_body_longer_than_content_length_is_cut_at_the_declared_length(source_server, tmp_path):
+    source_server.add_generated("/long", 5000, seed=4, declared_size=1000, ranges=False)
+    result = safefetch.download(source_server.url("/long"), tmp_path / "l", max_bytes=MIB)
+    expected = b"".join(generated_bytes(4, 0, 1000))
+    assert (result.size, result.sha256) == (1000, hashlib.sha256(expected).hexdigest())
+
+
+def test_body_shorter_than_content_length_is_a_retryable_error(source_server, tmp_path):
+    source_server.add_generated("/short", 5000, declared_size=10_000, ranges=False)
+    with pytest.raises(FetchError, match="closed after 5000 of 10000 bytes") as caught:
+        safefetch.download(source_server.url("/short"), tmp_path / "s", max_bytes=MIB)
+    assert caught.value.retryable is True
+
+
+def test_not_found_is_not_retryable(source_server, tmp_path):
+    source_server.add_status("/missing", 404)
+    with pytest.raises(FetchError, match="404") as caught:
+        safefetch.download(source_server.url("/missing"), tmp_path / "m", max_bytes=MIB)
+    assert (caught.value.status, caught.value.retryable) == (404, False)
+    assert "not found" in str(caught.value)
+
+
+def test_service_unavailable_is_retryable_with_retry_after(source_server):
+    source_server.add_bytes("/flaky", b"finally")
+    source_server.add_failing("/flaky", status=503, times=1, retry_after=7)
+    with pytest.raises(FetchError) as caught, safefetch.stream(source_server.url("/flaky"), max_bytes=100):
+        pass
+    assert (caught.value.status, caught.value.retryable, caught.value.retry_after) == (503, True, 7)
+    with safefetch.stream(source_server.url("/flaky"), max_bytes=100) as response:
+        assert b"".join(response.iter_chunks()) == b"finally"
+
+
+def test_too_many_requests_is_retryable(source_server):
+    source_server.add_status("/busy", 429)
+    with pytest.raises(FetchError) as caught, safefetch.stream(source_server.url("/busy"), max_bytes=100):
+        pass
+    assert (caught.value.status, caught.value.retryable) == (429, True)
+
+
+def test_slow_server_times_out_as_retryable(settings, source_server):
+    settings.PORTAL_FETCH_TIMEOUT = 0.3
+    source_server.add_generated("/slow", 100, delay=30)
+    with pytest.raises(FetchError, match="did not answer in time") as caught:
+        safefetch.probe(source_server.url("/slow"))
+    assert caught.value.retryable is True
+
+
+def test_stream_resumes_with_range(source_server):
+    source_server.add_generated("/data", 3 * MIB, seed=5)
+    with safefetch.stream(source_server.url("/data"), max_bytes=4 * MIB, start=MIB) as response:
+        assert (response.resumed, response.offset, response.size) == (True, MIB, 3 * MIB)
+        digest = hashlib.sha256()
+        for chunk in response.iter_chunks():
+            digest.update(chunk)
+    expected = hashlib.sha256(b"".join(generated_bytes(5, MIB, 3 * MIB))).hexdigest()
+    assert digest.hexdigest() == expected
+    assert source_server.requests_for("/data")[0].headers["Range"] == f"bytes={MIB}-"
+
+
+def test_stream_says_when_server_ignores_range(source_server):
+    source_server.add_generated("/data", 200_000, seed=6, ranges=False)
+    with safefetch.stream(source_server.url("/data"), max_bytes=MIB, start=1000) as response:
+        assert (response.resumed, response.offset, response.size) == (False, 0, 200_000)
+        assert sum(len(chunk) for chunk in response.iter_chunks()) == 200_000
+
+
+@pytest.mark.parametrize("ranges", [True, False])
+def test_download_resumes_a_partial_file(source_server, tmp_path, ranges):
+    size = 3 * MIB
+    source_server.add_generated("/data", size, seed=8, ranges=ranges)
+    partial = tmp_path / "data"
+    with partial.open("wb") as out:
+        for block in generated_bytes(8, 0, MIB + 123):
+            out.write(block)
+    result = safefetch.download(source_server.url("/data"), partial, max_bytes=4 * MIB, resume=True)
+    assert (result.size, result.sha256) == (size, generated_sha256(size, seed=8))
+    assert partial.stat().st_size == size
+    assert source_server.requests_for("/data")[0].headers["Range"] == f"bytes={MIB + 123}-"

@@ -1,0 +1,346 @@
+"""A local https data source and a connection recorder, for tests of everything that fetches URLs.
+
+`SourceServer` serves https on 127.0.0.1 with a throwaway CA from `trustme` (point PORTAL_FETCH_CA_BUNDLE at
+`ca_path`), from a `ThreadingHTTPServer` in a background thread. Routes are added per test: generated files of
+any size (produced block by block, never built in memory), bytes, redirects, error statuses, flaky and slow
+responses, wrong or missing Content-Length, chunked bodies and byte ranges. Every request is logged.
+
+`Listener` is a bare TCP socket that only records connection attempts, so a test can prove that a refused URL
+made no connection at all. This module is test support: it must not be imported by portal code.
+"""
+
+import dataclasses
+import hashlib
+import random
+import re
+import select
+import shutil
+import socket
+import ssl
+import tempfile
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import trustme
+
+GENERATED_BLOCK = 64 * 1024
+
+
+def generated_block(seed, index):
+    """Return block `index` of the deterministic pseudo-random file for `seed`."""
+    return random.Random(f"{seed}:{index}").randbytes(GENERATED_BLOCK)
+
+
+def generated_bytes(seed, start, end):
+    """Yield the bytes [start, end) of the generated file for `seed`, block by block."""
+    position = start
+    while position < end:
+        index, skip = divmod(position, GENERATED_BLOCK)
+        block = generated_block(seed, index)[skip : skip + (end - position)]
+        yield block
+        position += len(block)
+
+
+def generated_sha256(size, seed=0):
+    """Return the hex SHA-256 of the generated file of `size` bytes for `seed`, computed by streaming."""
+    digest = hashlib.sha256()
+    for block in generated_bytes(seed, 0, size):
+        digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclasses.dataclass(frozen=True)
+class LoggedRequest:
+    """One request the source server received."""
+
+    method: str
+    path: str
+    headers: dict
+
+
+@dataclasses.dataclass
+class _Body:
+    """A route that serves a body: `chunks(start, end)` yields its bytes from `start` to `end`."""
+
+    size: int
+    chunks: object
+    content_type: str = "application/octet-stream"
+    ranges: bool = True
+    declared_size: object = "actual"  # "actual", None (no Content-Length, close-delimited) or an int
+    chunked: bool = False
+    head_allowed: bool = True
+    delay: float = 0.0
+    headers: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class _Status:
+    """A route that answers a fixed status, such as a redirect or a 404."""
+
+    status: int
+    body: bytes = b""
+    headers: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class _Failing:
+    """A route that answers `status` for its first `times` requests, then behaves as `then`."""
+
+    status: int
+    times: int
+    then: object
+    retry_after: object = None
+    seen: int = 0
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Serves the routes of the SourceServer that owns the HTTP server."""
+
+    server_version = "TestSource/1.0"
+
+    def log_message(self, format, *args):
+        """Keep test output quiet; the server keeps its own request log."""
+
+    def do_GET(self):
+        """Serve a GET."""
+        self._serve(head=False)
+
+    def do_HEAD(self):
+        """Serve a HEAD."""
+        self._serve(head=True)
+
+    def _serve(self, *, head):
+        source = self.server.source
+        source._record(LoggedRequest(self.command, self.path, dict(self.headers.items())))
+        route = source._routes.get(self.path.split("?", 1)[0])
+        while isinstance(route, _Failing):
+            with source._lock:
+                route.seen += 1
+                failing = route.seen <= route.times
+            if not failing:
+                route = route.then
+                continue
+            headers = {} if route.retry_after is None else {"Retry-After": str(route.retry_after)}
+            self._answer(_Status(route.status, b"temporarily failing\n", headers), head=head)
+            return
+        if route is None:
+            self._answer(_Status(404, b"not found\n"), head=head)
+        elif isinstance(route, _Status):
+            self._answer(route, head=head)
+        else:
+            self._send_body(route, head=head)
+
+    def _answer(self, route, *, head):
+        self.send_response(route.status)
+        for name, value in route.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(route.body)))
+        self.end_headers()
+        if not head:
+            self.wfile.write(route.body)
+
+    def _send_body(self, route, *, head):
+        if head and not route.head_allowed:
+            self._answer(_Status(405, b""), head=True)
+            return
+        if route.delay and self.server.source._stopping.wait(route.delay):
+            return
+        start, end, status = 0, route.size, 200
+        wanted = self.headers.get("Range")
+        if route.ranges and wanted:
+            match = re.fullmatch(r"bytes=(\d+)-(\d*)", wanted.strip())
+            first = int(match.group(1)) if match else route.size
+            if first >= route.size:
+                self.send_response(416)
+                self.send_header("Content-Range", f"bytes */{route.size}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            last = int(match.group(2)) if match.group(2) else route.size - 1
+            start, end, status = first, min(last, route.size - 1) + 1, 206
+        if route.chunked:
+            self.protocol_version = "HTTP/1.1"
+        self.send_response(status)
+        self.send_header("Content-Type", route.content_type)
+        for name, value in route.headers.items():
+            self.send_header(name, value)
+        if route.ranges:
+            self.send_header("Accept-Ranges", "bytes")
+        if status == 206:
+            self.send_header("Content-Range", f"bytes {start}-{end - 1}/{route.size}")
+        if route.chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        elif route.declared_size == "actual":
+            self.send_header("Content-Length", str(end - start))
+        elif route.declared_size is not None:
+            self.send_header("Content-Length", str(route.declared_size))
+        self.end_headers()
+        if head:
+            return
+        try:
+            for block in route.chunks(start, end):
+                if route.chunked:
+                    self.wfile.write(f"{len(block):x}\r\n".encode() + block + b"\r\n")
+                else:
+                    self.wfile.write(block)
+            if route.chunked:
+                self.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            # The client stopped reading (size cap, test over): nothing to report.
+            return
+
+
+class _TLSServer(ThreadingHTTPServer):
+    """A threading HTTP server that does the TLS handshake in the request's own thread."""
+
+    daemon_threads = True
+
+    def finish_request(self, request, client_address):
+        """Wrap the accepted socket in TLS, then serve it; a failed handshake just drops the client."""
+        try:
+            tls = self.source._context.wrap_socket(request, server_side=True)
+        except (OSError, ssl.SSLError):
+            return
+        try:
+            super().finish_request(tls, client_address)
+        finally:
+            tls.close()
+
+    def handle_error(self, request, client_address):
+        """Stay quiet: clients in tests hang up on purpose."""
+
+
+class SourceServer:
+    """An https data source on 127.0.0.1 with routes that tests add; use it as a context manager."""
+
+    def __init__(self, *, host="127.0.0.1", names=()):
+        self._ca = trustme.CA()
+        self._tmp = Path(tempfile.mkdtemp(prefix="source-server-"))
+        self.ca_path = self._tmp / "ca.pem"
+        self._ca.cert_pem.write_to_path(str(self.ca_path))
+        self._context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self._ca.issue_cert(host, *names).configure_cert(self._context)
+        self.host = host
+        self._routes = {}
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self.log = []
+        self._httpd = _TLSServer((host, 0), _Handler)
+        self._httpd.source = self
+        self.port = self._httpd.server_address[1]
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05})
+        self._thread.daemon = True
+        self._thread.start()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def close(self):
+        """Stop serving, wake slow handlers and remove the CA file."""
+        self._stopping.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def url(self, path, *, host=None):
+        """Return the https URL of `path` on this server (optionally under another name for the host)."""
+        return f"https://{host or self.host}:{self.port}{path}"
+
+    def _record(self, request):
+        with self._lock:
+            self.log.append(request)
+
+    def requests_for(self, path):
+        """Return the logged requests whose path (without query) is `path`."""
+        with self._lock:
+            return [r for r in self.log if r.path.split("?", 1)[0] == path]
+
+    def add_generated(self, path, size, seed=0, **options):
+        """Serve a deterministic pseudo-random file of `size` bytes, generated while it is sent.
+
+        Options: content_type, ranges (bool), declared_size ("actual", None or an int), chunked,
+        head_allowed, delay (seconds before answering), headers (extra response headers).
+        """
+        self._routes[path] = _Body(size=size, chunks=lambda s, e: generated_bytes(seed, s, e), **options)
+
+    def add_bytes(self, path, data, **options):
+        """Serve `data`, with the same options as add_generated."""
+        self._routes[path] = _Body(size=len(data), chunks=lambda s, e: iter([data[s:e]]), **options)
+
+    def add_redirect(self, path, location, *, status=302):
+        """Redirect `path` to `location` (any URL, including http:// or another host)."""
+        self._routes[path] = _Status(status, b"", {"Location": location})
+
+    def add_status(self, path, status, *, body=b"", headers=None):
+        """Answer `path` with a fixed status (404, 403, 500...) and body."""
+        self._routes[path] = _Status(status, body, dict(headers or {}))
+
+    def add_failing(self, path, *, status=503, times=1, retry_after=None):
+        """Answer `status` to the first `times` requests of `path`, then serve what `path` served before."""
+        then = self._routes.get(path, _Status(404, b"not found\n"))
+        self._routes[path] = _Failing(status=status, times=times, then=then, retry_after=retry_after)
+
+
+class Listener:
+    """A TCP socket that accepts and counts connection attempts, answering nothing."""
+
+    def __init__(self, *, host="127.0.0.1"):
+        self.host = host
+        self._sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.bind((host, 0))
+        self._sock.listen(16)
+        self._sock.setblocking(False)
+        self.port = self._sock.getsockname()[1]
+        self._peers = []
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def url(self, path="/", *, scheme="https"):
+        """Return a URL of this listener."""
+        return f"{scheme}://{self.host}:{self.port}{path}"
+
+    def _drain(self):
+        """Accept every connection already queued by the kernel, recording and closing each."""
+        while True:
+            try:
+                conn, peer = self._sock.accept()
+            except (BlockingIOError, OSError):
+                return
+            self._peers.append(peer)
+            conn.close()
+
+    def _run(self):
+        while not self._stopping.is_set():
+            readable, _, _ = select.select([self._sock], [], [], 0.05)
+            if readable:
+                with self._lock:
+                    self._drain()
+
+    @property
+    def connections(self):
+        """Return the number of connection attempts so far, including ones not yet picked up by the thread."""
+        # The kernel completes a TCP handshake before accept(): draining here leaves no attempt uncounted.
+        with self._lock:
+            self._drain()
+            return len(self._peers)
+
+    def close(self):
+        """Stop listening."""
+        self._stopping.set()
+        self._thread.join(timeout=5)
+        self._sock.close()
