@@ -9,8 +9,8 @@ from django.contrib import messages
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
 from django.utils.cache import add_never_cache_headers
+from django.views.decorators.http import require_POST
 from django.views.generic import FormView
 
 from submissions import selectors, services

@@ -1,0 +1,196 @@
+"""The only module that talks to the Hugging Face Hub, through `huggingface_hub.HfApi`.
+
+It reads `HF_TOKEN`, `HUB_ORGANIZATION` and `HF_ENDPOINT` from the settings at call time, and turns the
+client's errors into `HubError`, which says whether retrying can help (network errors, 5xx, 429) or not
+(401/403, names or YAML the Hub refuses). Nothing else in the portal imports `huggingface_hub`'s API.
+"""
+
+import dataclasses
+import hashlib
+import logging
+
+from django.conf import settings
+from huggingface_hub import CommitOperationAdd, HfApi
+from huggingface_hub import constants as hub_constants
+from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
+
+logger = logging.getLogger(__name__)
+
+PUBLIC_HUB = "https://huggingface.co"
+REPO_TYPE = "dataset"
+
+
+class HubError(Exception):
+    """A call to the Hub failed; `retryable` says whether trying again later can succeed."""
+
+    def __init__(self, message, *, retryable, status=None, retry_after=None):
+        super().__init__(message)
+        self.retryable = retryable
+        self.status = status
+        self.retry_after = retry_after
+
+
+@dataclasses.dataclass(frozen=True)
+class RemoteFile:
+    """A file in a Hub repository as its tree lists it."""
+
+    path: str
+    size: int
+    git_oid: str
+    sha256: str | None  # set for LFS files only
+
+
+def api():
+    """Return a client for the configured Hub endpoint and token."""
+    endpoint = settings.HF_ENDPOINT
+    if endpoint.rstrip("/") != PUBLIC_HUB:
+        # The Xet upload path needs the real Hub's storage service; a compatible server speaks plain LFS.
+        hub_constants.HF_HUB_DISABLE_XET = True
+    return HfApi(endpoint=endpoint, token=settings.HF_TOKEN or None, library_name="dataset-portal")
+
+
+def dataset_url(repo_id):
+    """Return the public page of a dataset repository."""
+    return f"{settings.HF_ENDPOINT}/datasets/{repo_id}"
+
+
+def _call(description, function, *args, **kwargs):
+    try:
+        return function(*args, **kwargs)
+    except HubError:
+        raise
+    except Exception as exc:
+        raise classify(exc, description=description) from exc
+
+
+def classify(exc, *, description):
+    """Turn an exception from the client into a HubError that says whether to retry."""
+    if isinstance(exc, HfHubHTTPError) and getattr(exc, "response", None) is not None:
+        status = exc.response.status_code
+        retry_after = _retry_after(exc.response.headers.get("Retry-After"))
+        detail = exc.server_message or str(exc).splitlines()[0]
+        if status == 429 or status >= 500 or status in (408, 409, 412):
+            return HubError(
+                f"{description}: the Hub answered HTTP {status} ({detail}); retrying.",
+                retryable=True,
+                status=status,
+                retry_after=retry_after,
+            )
+        if status in (401, 403):
+            return HubError(
+                f"{description}: the Hub refused our token (HTTP {status}). Check HF_TOKEN and that it may "
+                f"write to the organisation {settings.HUB_ORGANIZATION}.",
+                retryable=False,
+                status=status,
+            )
+        return HubError(
+            f"{description}: the Hub refused the request (HTTP {status}): {detail}",
+            retryable=False,
+            status=status,
+        )
+    if isinstance(exc, OSError | TimeoutError | ConnectionError) or type(exc).__module__.startswith(
+        ("httpx", "httpcore")
+    ):
+        return HubError(
+            f"{description}: network error talking to the Hub ({type(exc).__name__}: {exc}).", retryable=True
+        )
+    if isinstance(exc, ValueError):
+        return HubError(f"{description}: {exc}", retryable=False)
+    return HubError(f"{description}: unexpected {type(exc).__name__}: {exc}", retryable=False)
+
+
+def _retry_after(value):
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def repo_exists(repo_id):
+    """Whether a dataset repository exists on the Hub."""
+    client = api()
+    try:
+        client.dataset_info(repo_id)
+    except RepositoryNotFoundError:
+        return False
+    except Exception as exc:
+        raise classify(exc, description=f"Looking up {repo_id}") from exc
+    return True
+
+
+def create_repo(repo_id):
+    """Create a public dataset repository, or do nothing if it exists already."""
+    _call(
+        f"Creating {repo_id}", api().create_repo, repo_id, repo_type=REPO_TYPE, exist_ok=True, private=False
+    )
+
+
+def commit_titles(repo_id):
+    """Return (commit id, title) of every commit on the main branch, newest first."""
+    commits = _call(f"Listing commits of {repo_id}", api().list_repo_commits, repo_id, repo_type=REPO_TYPE)
+    return [(commit.commit_id, commit.title) for commit in commits]
+
+
+def upload_files(repo_id, *, files, commit_message):
+    """Upload local files in one commit; `files` maps paths in the repo to local paths. Returns the commit id.
+
+    LFS objects the Hub already holds are not sent again, so a retried upload resumes where it stopped.
+    """
+    operations = [
+        CommitOperationAdd(path_in_repo=path_in_repo, path_or_fileobj=str(local_path))
+        for path_in_repo, local_path in sorted(files.items())
+    ]
+    info = _call(
+        f"Uploading to {repo_id}",
+        api().create_commit,
+        repo_id,
+        operations,
+        commit_message=commit_message,
+        repo_type=REPO_TYPE,
+        num_threads=2,
+    )
+    return info.oid
+
+
+def remote_files(repo_id):
+    """Return the files of a repository's main branch by path."""
+
+    def listing():
+        entries = api().list_repo_tree(repo_id, repo_type=REPO_TYPE, recursive=True)
+        files = {}
+        for entry in entries:
+            if not hasattr(entry, "blob_id"):
+                continue  # a folder
+            lfs = getattr(entry, "lfs", None)
+            files[entry.path] = RemoteFile(
+                path=entry.path,
+                size=entry.size,
+                git_oid=entry.blob_id,
+                sha256=lfs.sha256 if lfs else None,
+            )
+        return files
+
+    return _call(f"Listing the files of {repo_id}", listing)
+
+
+def list_usage(organization=None):
+    """Return {repo id: (downloads, likes)} for every dataset of the organisation, in one listing call."""
+    organization = organization or settings.HUB_ORGANIZATION
+
+    def listing():
+        return {
+            info.id: (info.downloads or 0, info.likes or 0)
+            for info in api().list_datasets(author=organization, expand=["downloads", "likes"])
+        }
+
+    return _call(f"Listing the datasets of {organization}", listing)
+
+
+def git_blob_id(path):
+    """Return the git blob id (SHA-1 of the header and content) of a local file, read in chunks."""
+    size = path.stat().st_size
+    digest = hashlib.sha1(f"blob {size}\0".encode(), usedforsecurity=False)
+    with path.open("rb") as handle:
+        while chunk := handle.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
