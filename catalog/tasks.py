@@ -1,11 +1,35 @@
-"""Celery tasks of the catalog: mirroring to the Hub and refreshing usage figures."""
+"""Celery tasks of the catalog: thin wrappers that take ids and call `catalog.mirror`."""
+
+import logging
 
 from celery import shared_task
+from django.conf import settings
+
+from catalog import mirror
+
+logger = logging.getLogger(__name__)
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
-def mirror_dataset(job_id):
-    """Mirror one approved dataset to the Hub (filled in by the mirroring work)."""
-    from catalog import mirror
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True, max_retries=None)
+def mirror_dataset(self, job_id):
+    """Mirror one approved dataset to the Hub; retry with backoff on errors that may heal."""
+    try:
+        return mirror.run(job_id)
+    except mirror.RetryLater as exc:
+        limit = getattr(settings, "MIRROR_MAX_RETRIES", 8)
+        if self.request.retries >= limit:
+            mirror.give_up(job_id, reason=str(exc))
+            return "failed"
+        countdown = mirror.backoff(self.request.retries + 1, retry_after=exc.countdown)
+        logger.info("Mirror job %s will retry in %.0f s: %s", job_id, countdown, exc)
+        raise self.retry(countdown=countdown, exc=exc) from exc
 
-    return mirror.run(job_id)
+
+@shared_task(acks_late=True, ignore_result=True)
+def sweep_stalled_mirrors():
+    """Re-enqueue mirror jobs that should be running but made no progress for too long."""
+    stalled = mirror.stalled_jobs()
+    for job_id in stalled:
+        logger.warning("Mirror job %s made no progress; enqueueing it again.", job_id)
+        mirror_dataset.delay(job_id)
+    return len(stalled)

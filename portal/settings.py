@@ -205,7 +205,28 @@ HUB_ORGANIZATION = env_str("HUB_ORGANIZATION", "dataset-portal")
 
 # Mirroring
 MIRROR_MAX_BYTES = env_int("MIRROR_MAX_BYTES", 50 * 1024**3)
+MIRROR_MAX_FILES = env_int("MIRROR_MAX_FILES", 10_000)
+MIRROR_MAX_RATIO = env_int("MIRROR_MAX_RATIO", 200)
 MIRROR_WORK_DIR = Path(env_str("MIRROR_WORK_DIR", str(VAR_DIR / "mirror")))
+MIRROR_MAX_RETRIES = env_int("MIRROR_MAX_RETRIES", 8)
+MIRROR_BACKOFF_BASE = float(env_str("MIRROR_BACKOFF_BASE", "5"))
+MIRROR_MAX_BACKOFF = float(env_str("MIRROR_MAX_BACKOFF", "600"))
+MIRROR_LOCK_SECONDS = env_int("MIRROR_LOCK_SECONDS", 600)
+MIRROR_STALL_SECONDS = env_int("MIRROR_STALL_SECONDS", 900)
+MIRROR_PROGRESS_INTERVAL = float(env_str("MIRROR_PROGRESS_INTERVAL", "2"))
+MIRROR_SWEEP_SECONDS = env_int("MIRROR_SWEEP_SECONDS", 300)
+USAGE_REFRESH_SECONDS = env_int("USAGE_REFRESH_SECONDS", 6 * 3600)
+
+CELERY_BEAT_SCHEDULE = {
+    "sweep-stalled-mirrors": {
+        "task": "catalog.tasks.sweep_stalled_mirrors",
+        "schedule": MIRROR_SWEEP_SECONDS,
+    },
+    "refresh-usage": {
+        "task": "catalog.usage_tasks.refresh_usage",
+        "schedule": USAGE_REFRESH_SECONDS,
+    },
+}
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

@@ -1,0 +1,473 @@
+"""The steps that put one approved dataset on the Hub, each safe to run again after a crash.
+
+`run(job_id)` takes a lease on the job (so two workers never run it at once), then walks the steps from
+where the job stopped: create the repository, fetch the data (hosted datasets), unpack it if the curator
+asked, write the README, upload in one commit, verify the files on the Hub, mark published. Progress is
+saved to the database at a throttled rate. Errors that may heal raise `RetryLater`; the Celery task
+turns that into a retry with backoff. Errors that will not heal stop the job as `mirror_failed` with a
+readable reason and clean the work folder. Only `catalog.hub` talks to the Hub; only
+`portal.safefetch` fetches the contributor's URL.
+"""
+
+import logging
+import random
+import shutil
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote, urlsplit
+
+import yaml
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from catalog import archives, hub
+from catalog.models import Dataset, MirrorJob
+from portal import safefetch
+from submissions import cards, services
+from submissions.models import Submission
+
+logger = logging.getLogger(__name__)
+
+Step = MirrorJob.Step
+README = "README.md"
+DATA_DIR = "data"
+# Files under this size may be stored as plain git blobs on the Hub (larger ones always go to LFS).
+SMALL_FILE_BYTES = 10 * 1024 * 1024
+
+
+class RetryLater(Exception):
+    """A step failed in a way that may heal; try the job again after `countdown` seconds."""
+
+    def __init__(self, message, *, countdown=None):
+        super().__init__(message)
+        self.countdown = countdown
+
+
+class MirrorFailed(Exception):
+    """A step failed in a way that retrying will not heal; the message is for the curator."""
+
+
+def _setting(name, default):
+    return getattr(settings, name, default)
+
+
+def backoff(attempt, *, retry_after=None):
+    """Return the seconds to wait before retry number `attempt`: exponential with full jitter, or Retry-After."""
+    if retry_after is not None:
+        return min(float(retry_after), _setting("MIRROR_MAX_BACKOFF", 600))
+    base = _setting("MIRROR_BACKOFF_BASE", 5)
+    cap = _setting("MIRROR_MAX_BACKOFF", 600)
+    return random.uniform(base / 2, min(cap, base * 2 ** max(0, attempt - 1)))
+
+
+# The lease ---------------------------------------------------------------------------------------
+
+
+def _acquire(job_id, owner):
+    """Take the job's lease if nobody holds a live one; return whether we got it."""
+    now = timezone.now()
+    ttl = timedelta(seconds=_setting("MIRROR_LOCK_SECONDS", 600))
+    taken = (
+        MirrorJob.objects.filter(pk=job_id)
+        .filter(Q(lock_owner="") | Q(lock_expires_at__lt=now))
+        .exclude(step__in=[Step.DONE, Step.FAILED])
+        .update(lock_owner=owner, lock_expires_at=now + ttl)
+    )
+    return taken == 1
+
+
+def _release(job_id, owner):
+    MirrorJob.objects.filter(pk=job_id, lock_owner=owner).update(lock_owner="", lock_expires_at=None)
+
+
+class Progress:
+    """Saves a job's step and byte counts at most every few seconds, renewing the lease each time."""
+
+    def __init__(self, job, owner):
+        self.job = job
+        self.owner = owner
+        self.interval = _setting("MIRROR_PROGRESS_INTERVAL", 2.0)
+        self.last_saved = 0.0
+
+    def step(self, step):
+        """Record that the job entered `step` (always saved at once)."""
+        self.job.step = step
+        self.save(force=True)
+
+    def save(self, *, force=False, **fields):
+        """Update the job's counters; write them if forced or the interval has passed."""
+        for name, value in fields.items():
+            setattr(self.job, name, value)
+        now = time.monotonic()
+        if not force and now - self.last_saved < self.interval:
+            return
+        self.last_saved = now
+        self.job.progress_at = timezone.now()
+        self.job.lock_expires_at = timezone.now() + timedelta(seconds=_setting("MIRROR_LOCK_SECONDS", 600))
+        updated = MirrorJob.objects.filter(pk=self.job.pk, lock_owner=self.owner).update(
+            step=self.job.step,
+            bytes_fetched=self.job.bytes_fetched,
+            bytes_uploaded=self.job.bytes_uploaded,
+            bytes_total=self.job.bytes_total,
+            source_sha256=self.job.source_sha256,
+            source_content_type=self.job.source_content_type,
+            manifest=self.job.manifest,
+            commit_id=self.job.commit_id,
+            progress_at=self.job.progress_at,
+            lock_expires_at=self.job.lock_expires_at,
+        )
+        if updated != 1:
+            raise RetryLater("Another worker took over this job; stopping here.", countdown=None)
+
+
+# The run -----------------------------------------------------------------------------------------
+
+
+def run(job_id):
+    """Run (or resume) a mirror job. Returns the job's final step, or "busy" if another worker holds it."""
+    owner = uuid.uuid4().hex
+    if not _acquire(job_id, owner):
+        job = MirrorJob.objects.filter(pk=job_id).first()
+        return job.step if job is not None and job.step in (Step.DONE, Step.FAILED) else "busy"
+    try:
+        job = MirrorJob.objects.select_related("dataset", "dataset__submission").get(pk=job_id)
+        MirrorJob.objects.filter(pk=job.pk).update(
+            attempts=job.attempts + 1, started_at=job.started_at or timezone.now()
+        )
+        job.attempts += 1
+        submission = job.dataset.submission
+        if submission is not None and submission.state == Submission.State.APPROVED:
+            services.start_mirroring(submission)
+        progress = Progress(job, owner)
+        try:
+            _run_steps(job, progress)
+        except MirrorFailed as exc:
+            _fail(job, reason=str(exc))
+            return Step.FAILED
+        except RetryLater as exc:
+            MirrorJob.objects.filter(pk=job.pk).update(last_error=str(exc)[:2000])
+            raise
+        return Step.DONE
+    finally:
+        _release(job_id, owner)
+
+
+def _run_steps(job, progress):
+    dataset = job.dataset
+    if job.step in (Step.PENDING, Step.CREATE_REPO):
+        progress.step(Step.CREATE_REPO)
+        _create_repo(job, dataset)
+        progress.step(Step.FETCH if dataset.hosted else Step.WRITE_CARD)
+    workdir = work_dir(job)
+    if job.step == Step.FETCH:
+        _fetch(job, progress, workdir)
+        progress.step(Step.UNPACK)
+    if job.step == Step.UNPACK:
+        _unpack(job, progress, workdir)
+        progress.step(Step.WRITE_CARD)
+    if job.step == Step.WRITE_CARD:
+        _write_card(job, dataset, workdir)
+        progress.step(Step.UPLOAD)
+    if job.step == Step.UPLOAD:
+        _upload(job, progress, dataset, workdir)
+        progress.step(Step.VERIFY)
+    if job.step == Step.VERIFY:
+        _verify(job, dataset)
+        _publish(job, dataset)
+        progress.step(Step.DONE)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def work_dir(job):
+    """Return the job's private work folder (created on demand)."""
+    path = Path(_setting("MIRROR_WORK_DIR", settings.VAR_DIR / "mirror")) / f"job-{job.pk}"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _hub(step_description, function, *args, **kwargs):
+    try:
+        return function(*args, **kwargs)
+    except hub.HubError as exc:
+        if exc.retryable:
+            raise RetryLater(str(exc), countdown=exc.retry_after) from exc
+        raise MirrorFailed(str(exc)) from exc
+
+
+# Step 1: the repository --------------------------------------------------------------------------
+
+
+def _reference(job):
+    submission = job.dataset.submission
+    return submission.reference if submission is not None else f"dataset-{job.dataset.pk}"
+
+
+def _is_ours(job, repo_id):
+    """Whether an existing repo is this job's: a commit names our reference, or we created it empty."""
+    titles = _hub("commits", hub.commit_titles, repo_id)
+    reference = _reference(job)
+    if any(reference in title for _commit, title in titles):
+        return True
+    # We asked the Hub to create it before a crash: it holds only the Hub's initial commit.
+    return job.step == Step.CREATE_REPO and len(titles) <= 1 and job.attempts > 1
+
+
+def _create_repo(job, dataset):
+    repo_id = dataset.repo_id
+    number = 1
+    while _hub("exists", hub.repo_exists, repo_id) and not _is_ours(job, repo_id):
+        number += 1
+        if number > 50:
+            raise MirrorFailed(f"Every name like {dataset.repo_id} is taken on the Hub; rename the dataset.")
+        base = dataset.slug.rsplit("-", 1)[0] if number > 2 else dataset.slug
+        slug = f"{base}-{number}"
+        if Dataset.objects.filter(slug=slug).exclude(pk=dataset.pk).exists():
+            continue
+        repo_id = f"{settings.HUB_ORGANIZATION}/{slug}"
+    if repo_id != dataset.repo_id:
+        logger.info("Hub repo %s exists and is not ours; using %s.", dataset.repo_id, repo_id)
+        dataset.repo_id = repo_id
+        dataset.slug = repo_id.split("/", 1)[1]
+        dataset.save(update_fields=["repo_id", "slug", "updated_at"])
+    _hub("create", hub.create_repo, repo_id)
+
+
+# Step 2: the data --------------------------------------------------------------------------------
+
+
+def source_filename(url):
+    """Return a safe file name for the data, from the last part of its URL path."""
+    name = PurePosixPath(unquote(urlsplit(url).path)).name
+    name = "".join(ch for ch in name if ch.isalnum() or ch in "._- ").strip(" .")
+    return name[:120] or "data"
+
+
+def _fetch(job, progress, workdir):
+    dataset = job.dataset
+    source_dir = workdir / "source"
+    source_dir.mkdir(exist_ok=True)
+    target = source_dir / source_filename(dataset.source_url)
+    if job.source_sha256 and target.exists() and target.stat().st_size == job.bytes_fetched:
+        return  # fetched by an earlier run that stopped before recording the next step
+    for stale in source_dir.iterdir():
+        if stale != target:
+            stale.unlink()
+
+    def report(done, total):
+        progress.save(bytes_fetched=done, bytes_total=total)
+
+    try:
+        result = safefetch.download(
+            dataset.source_url,
+            target,
+            max_bytes=_setting("MIRROR_MAX_BYTES", 50 * 1024**3),
+            progress=report,
+            resume=target.exists(),
+        )
+    except safefetch.FetchBlocked as exc:
+        raise MirrorFailed(f"The data location is not allowed: {exc}") from exc
+    except safefetch.FetchTooLarge as exc:
+        raise MirrorFailed(str(exc)) from exc
+    except safefetch.FetchError as exc:
+        if exc.retryable:
+            raise RetryLater(f"Downloading the data failed: {exc}", countdown=exc.retry_after) from exc
+        raise MirrorFailed(f"Downloading the data failed: {exc}") from exc
+    progress.save(
+        force=True,
+        bytes_fetched=result.size,
+        bytes_total=result.size,
+        source_sha256=result.sha256,
+        source_content_type=result.content_type or "",
+    )
+
+
+def _unpack(job, progress, workdir):
+    """Lay out the files to publish under data/: the unpacked archive, or the downloaded file as is."""
+    data_dir = workdir / DATA_DIR
+    if data_dir.exists():
+        shutil.rmtree(data_dir)
+    source_dir = workdir / "source"
+    (source,) = list(source_dir.iterdir())
+    submission = job.dataset.submission
+    if submission is not None and submission.unpack_archives and archives.is_archive(source):
+        try:
+            extracted = archives.extract_archive(
+                source,
+                data_dir,
+                max_total_bytes=_setting("MIRROR_MAX_BYTES", 50 * 1024**3),
+                max_files=_setting("MIRROR_MAX_FILES", 10_000),
+                max_ratio=_setting("MIRROR_MAX_RATIO", 200),
+            )
+        except archives.UnsafeArchive as exc:
+            raise MirrorFailed(f"The archive was not unpacked: {exc}") from exc
+        manifest = [
+            {"path": f"{DATA_DIR}/{item.path}", "size": item.size, "sha256": item.sha256}
+            for item in extracted
+        ]
+        source.unlink()
+    else:
+        data_dir.mkdir()
+        destination = data_dir / source.name
+        source.rename(destination)
+        manifest = [
+            {"path": f"{DATA_DIR}/{source.name}", "size": job.bytes_fetched, "sha256": job.source_sha256}
+        ]
+    for entry in manifest:
+        # Small files may be stored in git rather than LFS; then the Hub lists a git blob id, not a SHA-256.
+        if entry["size"] < SMALL_FILE_BYTES:
+            entry["git_oid"] = hub.git_blob_id(workdir / entry["path"])
+    progress.save(force=True, manifest=manifest, bytes_total=sum(item["size"] for item in manifest))
+
+
+# Step 3: the card --------------------------------------------------------------------------------
+
+
+def build_readme(dataset):
+    """Return the README.md for the Hub: the contributor's card with its YAML header completed."""
+    submission = dataset.submission
+    revision = submission.latest_revision if submission is not None else None
+    if revision is not None:
+        parsed = cards.parse_card(
+            revision.file.open("rb").read(), filename=revision.original_filename, max_bytes=None
+        )
+        revision.file.close()
+        metadata, body = dict(parsed.metadata), parsed.body
+    else:
+        metadata, body = {}, f"# {dataset.name}\n"
+    metadata.pop("licenses", None)
+    # The contribution terms license the portal's operator under CDLA-Permissive-2.0 when the card is silent.
+    metadata.setdefault("license", dataset.license or "cdla-permissive-2.0")
+    metadata.setdefault("pretty_name", dataset.name)
+    tags = [tag for tag in metadata.get("tags") or [] if isinstance(tag, str)]
+    for tag in [*dataset.modality_list, f"domain:{dataset.domain.lower()}", "dataset-portal"]:
+        if tag not in tags:
+            tags.append(tag)
+    metadata["tags"] = tags
+    if not dataset.hosted:
+        metadata["source_url"] = dataset.source_url
+        body = (
+            f"> The data of this dataset is hosted by its publisher at <{dataset.source_url}>; "
+            "this repository holds its card.\n\n" + body.lstrip("\n")
+        )
+    header = yaml.safe_dump(metadata, sort_keys=False, allow_unicode=True, width=1000)
+    return f"---\n{header}---\n\n{body.lstrip()}"
+
+
+def _write_card(job, dataset, workdir):
+    readme = build_readme(dataset)
+    (workdir / README).write_text(readme, encoding="utf-8")
+    dataset.card = readme
+    dataset.license = _license_of(readme) or dataset.license
+    dataset.save(update_fields=["card", "license", "updated_at"])
+
+
+def _license_of(readme):
+    header = readme.split("---\n", 2)[1]
+    value = (yaml.safe_load(header) or {}).get("license")
+    return value if isinstance(value, str) else ""
+
+
+# Steps 4 and 5: upload and verify ----------------------------------------------------------------
+
+
+def commit_message(job):
+    """Return the commit title that names the submission; its presence on the Hub marks the upload done."""
+    return f"Publish {_reference(job)}: {job.dataset.name}"
+
+
+def _upload(job, progress, dataset, workdir):
+    message = commit_message(job)
+    for commit_id, title in _hub("commits", hub.commit_titles, dataset.repo_id):
+        if title == message:
+            # An earlier run committed, then stopped before recording it: never commit twice.
+            progress.save(force=True, commit_id=commit_id, bytes_uploaded=job.bytes_total or 0)
+            return
+    files = {README: workdir / README}
+    for entry in job.manifest:
+        files[entry["path"]] = workdir / entry["path"]
+    commit_id = _hub("upload", hub.upload_files, dataset.repo_id, files=files, commit_message=message)
+    progress.save(
+        force=True, commit_id=commit_id, bytes_uploaded=sum(entry["size"] for entry in job.manifest)
+    )
+
+
+def _verify(job, dataset):
+    remote = _hub("tree", hub.remote_files, dataset.repo_id)
+    problems = []
+    readme = remote.get(README)
+    if readme is not None and readme.sha256 is None and readme.git_oid != _readme_git_oid(dataset):
+        problems.append("README.md differs on the Hub")
+    for entry in job.manifest:
+        found = remote.get(entry["path"])
+        if found is None:
+            problems.append(f"{entry['path']} is missing")
+        elif found.size != entry["size"]:
+            problems.append(f"{entry['path']} has {found.size} bytes on the Hub, {entry['size']} here")
+        elif found.sha256 is not None and found.sha256 != entry["sha256"]:
+            problems.append(f"{entry['path']} has SHA-256 {found.sha256} on the Hub, {entry['sha256']} here")
+        elif found.sha256 is None and found.git_oid != entry.get("git_oid", found.git_oid):
+            problems.append(f"{entry['path']} differs on the Hub")
+    if README not in remote:
+        problems.append("README.md is missing")
+    if problems:
+        # A partial or corrupted upload heals by uploading again.
+        MirrorJob.objects.filter(pk=job.pk).update(step=Step.UPLOAD, commit_id="")
+        raise RetryLater("Verification failed: " + "; ".join(problems[:5]))
+
+
+def _readme_git_oid(dataset):
+    import hashlib
+
+    data = dataset.card.encode("utf-8")
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+def _publish(job, dataset):
+    with transaction.atomic():
+        dataset.hub_commit = job.commit_id
+        dataset.manifest = job.manifest
+        dataset.published_at = dataset.published_at or timezone.now()
+        dataset.save(update_fields=["hub_commit", "manifest", "published_at", "updated_at"])
+        MirrorJob.objects.filter(pk=job.pk).update(finished_at=timezone.now(), last_error="")
+        if dataset.submission is not None:
+            services.mark_published(
+                dataset.submission,
+                hub_url=hub.dataset_url(dataset.repo_id),
+                catalog_url=settings.PORTAL_BASE_URL + dataset.get_absolute_url(),
+            )
+
+
+def _fail(job, *, reason):
+    logger.warning("Mirror job %s failed: %s", job.pk, reason)
+    shutil.rmtree(work_dir(job), ignore_errors=True)
+    MirrorJob.objects.filter(pk=job.pk).update(
+        step=Step.FAILED, last_error=reason[:2000], finished_at=timezone.now()
+    )
+    submission = job.dataset.submission
+    if submission is not None:
+        services.mark_mirror_failed(submission, reason=reason)
+
+
+def give_up(job_id, *, reason):
+    """Stop a job whose retries are exhausted, as failed with the last error."""
+    job = MirrorJob.objects.select_related("dataset__submission").get(pk=job_id)
+    _fail(job, reason=f"Gave up after {job.attempts} attempts. {reason}")
+
+
+# The sweeper -------------------------------------------------------------------------------------
+
+
+def stalled_jobs():
+    """Return ids of jobs that should be running but have made no progress for too long."""
+    stall = timedelta(seconds=_setting("MIRROR_STALL_SECONDS", 900))
+    now = timezone.now()
+    return list(
+        MirrorJob.objects.exclude(step__in=[Step.DONE, Step.FAILED])
+        .filter(Q(lock_owner="") | Q(lock_expires_at__lt=now))
+        .filter(Q(progress_at__lt=now - stall) | Q(progress_at__isnull=True, created_at__lt=now - stall))
+        .values_list("pk", flat=True)
+    )

@@ -1,0 +1,285 @@
+"""Mirroring approved datasets to the project's Hub-compatible server with the real huggingface_hub client.
+
+Tasks run eagerly in-process here (retries too, without waiting); tests/catalog/test_mirror_worker.py
+runs the same task in real worker processes and kills them.
+"""
+
+import io
+import tarfile
+import zipfile
+
+import pytest
+from django.core import mail
+from django.db import transaction
+from huggingface_hub import HfApi
+
+from catalog import mirror
+from catalog.devhub.server import DevHub
+from catalog.models import Dataset, MirrorJob
+from portal.celery import app as celery_app
+from submissions import services
+from submissions.models import Submission
+from tests.factories import committed, in_review, make_curator_user
+from tests.sources import generated_sha256
+
+pytestmark = pytest.mark.django_db
+
+ORG = "dataset-portal"
+
+
+@pytest.fixture
+def devhub(tmp_path, settings):
+    """A Hub-compatible server on 127.0.0.1 that the portal is configured to publish to."""
+    with DevHub(data_dir=tmp_path / "hub", organizations=(ORG,)) as server:
+        settings.HF_ENDPOINT = server.url
+        settings.HF_TOKEN = "test-token"
+        settings.HUB_ORGANIZATION = ORG
+        settings.MIRROR_WORK_DIR = tmp_path / "work"
+        settings.MIRROR_BACKOFF_BASE = 0
+        settings.MIRROR_MAX_BACKOFF = 0
+        # Let eager tasks follow their own retries instead of raising Retry into the test.
+        propagates = celery_app.conf.task_eager_propagates
+        celery_app.conf.task_eager_propagates = False
+        yield server
+        celery_app.conf.task_eager_propagates = propagates
+
+
+@pytest.fixture
+def curator():
+    return make_curator_user()
+
+
+def approve(submission, curator, *, unpack=False):
+    with committed():
+        return services.approve(
+            submission, by=curator, checklist=services.ReviewChecklist.all_ticked(), unpack_archives=unpack
+        )
+
+
+def client(devhub):
+    return HfApi(endpoint=devhub.url, token="test-token")
+
+
+def content_commits(devhub, repo_id):
+    commits = client(devhub).list_repo_commits(repo_id, repo_type="dataset")
+    return [commit for commit in commits if commit.title != "initial commit"]
+
+
+def test_hosted_dataset_is_published_once_with_verified_files(devhub, source_server, curator, settings):
+    size = 3 * 1024 * 1024 + 17
+    source_server.add_generated("/levels.csv", size, seed=7, content_type="text/csv")
+    submission, _ = in_review(curator, location=source_server.url("/levels.csv"))
+    mail.outbox.clear()
+    approve(submission, curator)
+
+    submission.refresh_from_db()
+    assert submission.state == Submission.State.PUBLISHED
+    dataset = Dataset.objects.get(submission=submission)
+    job = dataset.job
+    assert job.step == MirrorJob.Step.DONE and job.attempts == 1
+    assert dataset.published_at is not None
+    assert dataset.manifest == job.manifest
+    (entry,) = dataset.manifest
+    assert entry == {
+        "path": "data/levels.csv",
+        "size": size,
+        "sha256": generated_sha256(size, seed=7),
+        "git_oid": entry["git_oid"],
+    }
+    files = {
+        item.path: item
+        for item in client(devhub).list_repo_tree(dataset.repo_id, repo_type="dataset", recursive=True)
+        if hasattr(item, "size")
+    }
+    assert files["data/levels.csv"].size == size
+    readme_path = client(devhub).hf_hub_download(
+        dataset.repo_id,
+        "README.md",
+        repo_type="dataset",
+        cache_dir=str(settings.MIRROR_WORK_DIR.parent / "cache"),
+    )
+    with open(readme_path, encoding="utf-8") as handle:
+        assert handle.read() == dataset.card
+    assert "license: cc-by-4.0" in dataset.card
+    assert "pretty_name: Harbour water levels" in dataset.card
+    assert "domain:marine" in dataset.card
+    assert "README.md" in files
+    assert len(content_commits(devhub, dataset.repo_id)) == 1
+    assert content_commits(devhub, dataset.repo_id)[0].commit_id == dataset.hub_commit
+    assert not (settings.MIRROR_WORK_DIR / f"job-{job.pk}").exists()
+    published = [message for message in mail.outbox if "published" in message.subject]
+    assert published and dataset.repo_id in published[0].body
+    # Running the task again changes nothing on the Hub.
+    assert mirror.run(job.pk) == MirrorJob.Step.DONE
+    assert len(content_commits(devhub, dataset.repo_id)) == 1
+
+
+def test_linked_dataset_publishes_a_card_pointing_at_the_source(devhub, curator):
+    submission, _ = in_review(curator, hosting=False, location="https://archive.example.org/photos/")
+    approve(submission, curator)
+    dataset = Dataset.objects.get(submission=submission)
+    assert dataset.published_at is not None
+    assert dataset.manifest == []
+    paths = client(devhub).list_repo_files(dataset.repo_id, repo_type="dataset")
+    assert sorted(paths) == [".gitattributes", "README.md"]
+    assert "source_url: https://archive.example.org/photos/" in dataset.card
+    assert "hosted by its publisher at <https://archive.example.org/photos/>" in dataset.card
+
+
+def test_hub_503_then_429_is_retried_and_published_once(devhub, source_server, curator):
+    source_server.add_generated("/d.bin", 200_000, seed=1)
+    submission, _ = in_review(curator, location=source_server.url("/d.bin"))
+    devhub.fail_next(count=3, status=503, method="POST", path=r".*/commit/.*")
+    devhub.fail_next(count=1, status=429, method="POST", path=r".*/commit/.*", retry_after=0)
+    approve(submission, curator)
+    dataset = Dataset.objects.get(submission=submission)
+    assert dataset.published_at is not None
+    assert len(content_commits(devhub, dataset.repo_id)) == 1
+    statuses = [entry["status"] for entry in devhub.request_log(method="POST") if "/commit/" in entry["path"]]
+    assert 503 in statuses and 429 in statuses and statuses[-1] == 200
+
+
+def test_existing_foreign_repo_gets_a_suffix_and_is_left_alone(devhub, curator, tmp_path):
+    submission, _ = in_review(curator, name="Harbour water levels", hosting=False)
+    api = client(devhub)
+    api.create_repo(f"{ORG}/harbour-water-levels", repo_type="dataset")
+    other = tmp_path / "other.txt"
+    other.write_text("someone else's data")
+    api.upload_file(
+        path_or_fileobj=str(other),
+        path_in_repo="other.txt",
+        repo_id=f"{ORG}/harbour-water-levels",
+        repo_type="dataset",
+    )
+    approve(submission, curator)
+    dataset = Dataset.objects.get(submission=submission)
+    assert dataset.repo_id == f"{ORG}/harbour-water-levels-2"
+    assert dataset.slug == "harbour-water-levels-2"
+    assert "README.md" not in api.list_repo_files(f"{ORG}/harbour-water-levels", repo_type="dataset")
+
+
+def test_approval_rolled_back_enqueues_nothing(devhub, curator):
+    submission, _ = in_review(curator, hosting=False)
+    devhub.reset()
+    with committed(), pytest.raises(RuntimeError), transaction.atomic():
+        services.approve(submission, by=curator, checklist=services.ReviewChecklist.all_ticked())
+        raise RuntimeError("the request failed after approving")
+    submission.refresh_from_db()
+    assert submission.state == Submission.State.IN_REVIEW
+    assert not MirrorJob.objects.exists()
+    assert devhub.request_log() == []
+
+
+def test_job_held_by_another_worker_is_not_touched(devhub, curator):
+    submission, _ = in_review(curator, hosting=False)
+    with committed():
+        pass
+    with transaction.atomic():
+        services.approve(submission, by=curator, checklist=services.ReviewChecklist.all_ticked())
+    job = MirrorJob.objects.get()
+    assert mirror._acquire(job.pk, "other-worker")
+    devhub.reset()
+    assert mirror.run(job.pk) == "busy"
+    assert devhub.request_log() == []
+    job.refresh_from_db()
+    assert job.attempts == 0
+
+
+def _zip(entries):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries:
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _tar_with_symlink():
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        link = tarfile.TarInfo("data/passwd")
+        link.type = tarfile.SYMTYPE
+        link.linkname = "/etc/passwd"
+        archive.addfile(link)
+    return buffer.getvalue()
+
+
+def test_unpacked_archive_is_published_file_by_file(devhub, source_server, curator):
+    source_server.add_bytes("/set.zip", _zip([("train/a.csv", b"x,y\n1,2\n"), ("test/b.csv", b"x,y\n3,4\n")]))
+    submission, _ = in_review(curator, location=source_server.url("/set.zip"))
+    approve(submission, curator, unpack=True)
+    dataset = Dataset.objects.get(submission=submission)
+    assert dataset.published_at is not None
+    assert sorted(entry["path"] for entry in dataset.manifest) == ["data/test/b.csv", "data/train/a.csv"]
+    files = client(devhub).list_repo_files(dataset.repo_id, repo_type="dataset")
+    assert "data/train/a.csv" in files and "data/test/b.csv" in files
+
+
+@pytest.mark.parametrize(
+    ("case", "reason"),
+    [
+        ("404", "404 Not Found"),
+        ("too-large", "limit"),
+        ("redirect-private", "not allowed"),
+        ("zip-slip", "was not unpacked"),
+        ("tar-symlink", "was not unpacked"),
+        ("zip-bomb", "was not unpacked"),
+    ],
+)
+def test_bad_source_fails_with_reason_and_uploads_nothing(
+    devhub, source_server, curator, settings, case, reason
+):
+    unpack = False
+    if case == "404":
+        source_server.add_status("/data", 404)
+    elif case == "too-large":
+        settings.MIRROR_MAX_BYTES = 100_000
+        source_server.add_generated("/data", 300_000)
+    elif case == "redirect-private":
+        settings.PORTAL_FETCH_ALLOWED_NETWORKS = [f"{source_server.host}/32"]
+        source_server.add_redirect("/data", "https://127.0.0.2:9/secret")
+    elif case == "zip-slip":
+        unpack = True
+        source_server.add_bytes("/data", _zip([("../evil.txt", b"pwned")]))
+    elif case == "tar-symlink":
+        unpack = True
+        source_server.add_bytes("/data", _tar_with_symlink())
+    elif case == "zip-bomb":
+        unpack = True
+        settings.MIRROR_MAX_RATIO = 100
+        source_server.add_bytes("/data", _zip([("zeros.bin", b"\0" * (20 * 1024 * 1024))]))
+    submission, _ = in_review(curator, location=source_server.url("/data"))
+    mail.outbox.clear()
+    approve(submission, curator, unpack=unpack)
+    submission.refresh_from_db()
+    assert submission.state == Submission.State.MIRROR_FAILED
+    job = MirrorJob.objects.get()
+    assert job.step == MirrorJob.Step.FAILED
+    assert reason in job.last_error, job.last_error
+    assert submission.events.filter(public=False, message__contains=reason).exists()
+    assert content_commits(devhub, job.dataset.repo_id) == []
+    assert not (settings.MIRROR_WORK_DIR / f"job-{job.pk}").exists()
+    assert any("Publishing failed" in message.subject for message in mail.outbox)
+
+
+def test_curator_retry_after_failure_publishes(devhub, source_server, curator):
+    source_server.add_status("/late.csv", 404)
+    submission, _ = in_review(curator, location=source_server.url("/late.csv"))
+    approve(submission, curator)
+    submission.refresh_from_db()
+    assert submission.state == Submission.State.MIRROR_FAILED
+    source_server.add_bytes("/late.csv", b"a,b\n1,2\n")
+    with committed():
+        services.retry_mirror(submission, by=curator)
+    submission.refresh_from_db()
+    assert submission.state == Submission.State.PUBLISHED
+    assert MirrorJob.objects.get().attempts == 2
+
+
+def test_bad_token_stops_without_retrying(devhub, curator):
+    devhub.add_bad_token("test-token")
+    submission, _ = in_review(curator, hosting=False)
+    approve(submission, curator)
+    job = MirrorJob.objects.get()
+    assert job.step == MirrorJob.Step.FAILED
+    assert "HTTP 401" in job.last_error
+    assert job.attempts == 1
