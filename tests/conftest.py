@@ -1,7 +1,7 @@
 """Fixtures shared by the whole suite.
 
 Each test gets its own media folder, so "nothing was stored" can be asserted by listing it, and runs
-Celery tasks eagerly in-process unless it is a worker test (those start a real worker process).
+Celery tasks eagerly in-process (worker tests start real worker processes and send to them explicitly).
 """
 
 import pytest
@@ -21,11 +21,8 @@ def media_root(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
-def eager_celery(request):
-    """Run tasks in-process by default; worker tests opt out with the `worker` marker."""
-    if request.node.get_closest_marker("worker"):
-        yield
-        return
+def eager_celery():
+    """Run tasks in-process; worker tests send their own messages to real workers (tests/worker.py)."""
     previous = celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True

@@ -72,6 +72,7 @@ class _Body:
     head_allowed: bool = True
     delay: float = 0.0
     headers: dict = dataclasses.field(default_factory=dict)
+    rate: float = 0.0  # bytes per second; 0 sends as fast as possible
 
 
 @dataclasses.dataclass
@@ -186,6 +187,8 @@ class _Handler(BaseHTTPRequestHandler):
                     self.wfile.write(f"{len(block):x}\r\n".encode() + block + b"\r\n")
                 else:
                     self.wfile.write(block)
+                if route.rate and self.server.source._stopping.wait(len(block) / route.rate):
+                    return
             if route.chunked:
                 self.wfile.write(b"0\r\n\r\n")
         except OSError:
@@ -266,7 +269,8 @@ class SourceServer:
         """Serve a deterministic pseudo-random file of `size` bytes, generated while it is sent.
 
         Options: content_type, ranges (bool), declared_size ("actual", None or an int), chunked,
-        head_allowed, delay (seconds before answering), headers (extra response headers).
+        head_allowed, delay (seconds before answering), headers (extra response headers), rate (bytes per
+        second, to keep a download running while a test acts).
         """
         self._routes[path] = _Body(size=size, chunks=lambda s, e: generated_bytes(seed, s, e), **options)
 
