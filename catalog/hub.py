@@ -131,15 +131,20 @@ def commit_titles(repo_id):
     return [(commit.commit_id, commit.title) for commit in commits]
 
 
-def upload_files(repo_id, *, files, commit_message):
+def upload_files(repo_id, *, files, commit_message, known_sha256=None):
     """Upload local files in one commit; `files` maps paths in the repo to local paths. Returns the commit id.
 
-    LFS objects the Hub already holds are not sent again, so a retried upload resumes where it stopped.
+    `known_sha256` maps paths in the repo to SHA-256 sums computed while fetching, which spares the client
+    another full read of each file. LFS objects the Hub already holds are not sent again, so a retried
+    upload resumes where it stopped.
     """
-    operations = [
-        CommitOperationAdd(path_in_repo=path_in_repo, path_or_fileobj=str(local_path))
-        for path_in_repo, local_path in sorted(files.items())
-    ]
+    known_sha256 = known_sha256 or {}
+    operations = []
+    for path_in_repo, local_path in sorted(files.items()):
+        operation = CommitOperationAdd(path_in_repo=path_in_repo, path_or_fileobj=str(local_path))
+        if path_in_repo in known_sha256:
+            operation.upload_info.sha256 = bytes.fromhex(known_sha256[path_in_repo])
+        operations.append(operation)
     info = _call(
         f"Uploading to {repo_id}",
         api().create_commit,

@@ -389,7 +389,14 @@ def _upload(job, progress, dataset, workdir):
     files = {README: workdir / README}
     for entry in job.manifest:
         files[entry["path"]] = workdir / entry["path"]
-    commit_id = _hub("upload", hub.upload_files, dataset.repo_id, files=files, commit_message=message)
+    commit_id = _hub(
+        "upload",
+        hub.upload_files,
+        dataset.repo_id,
+        files=files,
+        commit_message=message,
+        known_sha256={entry["path"]: entry["sha256"] for entry in job.manifest},
+    )
     progress.save(
         force=True, commit_id=commit_id, bytes_uploaded=sum(entry["size"] for entry in job.manifest)
     )

@@ -2,13 +2,14 @@
 
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import TemplateView
+
+from catalog import views as catalog_views
 
 admin.site.site_header = "Dataset Portal curation"
 admin.site.site_title = "Dataset Portal curation"
 
 urlpatterns = [
-    path("", TemplateView.as_view(template_name="home.html"), name="home"),
+    path("", catalog_views.home, name="home"),
     path("admin/", admin.site.urls),
     path("", include("submissions.urls")),
     path("", include("catalog.urls")),

@@ -665,3 +665,9 @@ def _human_size(size: int) -> str:
     if size >= 1024:
         return f"{size / 1024:.0f} KiB"
     return f"{size} bytes"
+
+
+def card_body(text: str) -> str:
+    """Return the Markdown body of an accepted card's text, without parsing its YAML header again."""
+    match = REGEX_YAML_BLOCK.search(text)
+    return text[match.end() :] if match else text

@@ -224,13 +224,9 @@ class SubmissionAdmin(admin.ModelAdmin):
         card_body = ""
         if latest is not None:
             try:
-                card_body = cards.parse_card(
-                    latest.file.open("rb").read(), filename=latest.original_filename, max_bytes=None
-                ).body
-            except cards.CardRejected:
+                card_body = cards.card_body(latest.read_text())
+            except (OSError, UnicodeDecodeError):
                 card_body = ""
-            finally:
-                latest.file.close()
         forms = forms or {}
         context = {
             **self.admin_site.each_context(request),

@@ -1,5 +1,6 @@
 """Start real Celery worker processes against the test database, for tests that kill and restart them."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -37,17 +38,23 @@ class Broker:
             folder = tmp_path / "broker"
             (folder / "queue").mkdir(parents=True)
             (folder / "processed").mkdir()
+            (folder / "control").mkdir()
             self.url = "filesystem://"
             self.var_dir = tmp_path
             self.options = {
                 "data_folder_in": str(folder / "queue"),
                 "data_folder_out": str(folder / "queue"),
                 "processed_folder": str(folder / "processed"),
+                "control_folder": str(folder / "control"),
             }
 
     def env(self):
         """Return the environment that points a worker at this broker and queue."""
-        env = {"CELERY_BROKER_URL": self.url, "CELERY_TASK_DEFAULT_QUEUE": self.queue, "CELERY_VISIBILITY_TIMEOUT": "6"}
+        env = {
+            "CELERY_BROKER_URL": self.url,
+            "CELERY_TASK_DEFAULT_QUEUE": self.queue,
+            "CELERY_VISIBILITY_TIMEOUT": "6",
+        }
         if self.url == "filesystem://":
             env["PORTAL_VAR_DIR"] = str(self.var_dir)
         return env
@@ -63,22 +70,36 @@ class Worker:
 
     def __init__(self, *, env, log_path, beat=True):
         self.log_path = log_path
-        command = [sys.executable, "-m", "celery", "-A", "portal", "worker", "--loglevel=INFO", "--concurrency=1",
-                   "--without-gossip", "--without-mingle", "-Q", env["CELERY_TASK_DEFAULT_QUEUE"]]
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "portal",
+            "worker",
+            "--loglevel=INFO",
+            "--concurrency=1",
+            "--without-gossip",
+            "--without-mingle",
+            "-Q",
+            env["CELERY_TASK_DEFAULT_QUEUE"],
+        ]
         if beat:
             command += ["-B", "-s", str(log_path.with_suffix(".beat"))]
         self.log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            command, cwd=ROOT, env={**os.environ, **env}, stdout=self.log, stderr=subprocess.STDOUT,
+            command,
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
 
     def kill(self):
         """SIGKILL the worker and its children at once, as a crash or an OOM kill would."""
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.process.wait(timeout=10)
         self.log.close()
 

@@ -120,11 +120,14 @@ def test_worker_killed_mid_download_then_new_worker_publishes_once(
     source_server.add_generated("/big.bin", size, seed=3, rate=600_000)
     job = approved(location=source_server.url("/big.bin"))
     broker = Broker(tmp_path)
-    env = worker_env(broker=broker, devhub=devhub, source_server=source_server, tmp_path=tmp_path,
-                     media_root=media_root)
+    env = worker_env(
+        broker=broker, devhub=devhub, source_server=source_server, tmp_path=tmp_path, media_root=media_root
+    )
     first = start(workers, env, tmp_path)
     send(broker, job.pk)
-    wait_for(lambda: (job_state(job.pk)["bytes_fetched"] or 0) > 300_000, timeout=60, message="a partial download")
+    wait_for(
+        lambda: (job_state(job.pk)["bytes_fetched"] or 0) > 300_000, timeout=60, message="a partial download"
+    )
     first.kill()
     start(workers, env, tmp_path)
     final = assert_published_once(devhub, job.pk, size=size, seed=3, workers=workers)
@@ -139,11 +142,14 @@ def test_worker_killed_mid_upload_then_new_worker_publishes_once(
     job = approved(location=source_server.url("/big.bin"))
     devhub.delay_next(seconds=20, count=1, method="PUT", path="/_lfs/upload/.*")
     broker = Broker(tmp_path)
-    env = worker_env(broker=broker, devhub=devhub, source_server=source_server, tmp_path=tmp_path,
-                     media_root=media_root)
+    env = worker_env(
+        broker=broker, devhub=devhub, source_server=source_server, tmp_path=tmp_path, media_root=media_root
+    )
     first = start(workers, env, tmp_path)
     send(broker, job.pk)
-    wait_for(lambda: job_state(job.pk)["step"] == MirrorJob.Step.UPLOAD, timeout=60, message="the upload step")
+    wait_for(
+        lambda: job_state(job.pk)["step"] == MirrorJob.Step.UPLOAD, timeout=60, message="the upload step"
+    )
     time.sleep(1.5)  # the LFS PUT is now held by the server
     first.kill()
     start(workers, env, tmp_path)
@@ -151,13 +157,16 @@ def test_worker_killed_mid_upload_then_new_worker_publishes_once(
     assert final.attempts >= 2
 
 
-def test_task_delivered_twice_at_once_runs_once(devhub, source_server, approved, workers, tmp_path, media_root):
+def test_task_delivered_twice_at_once_runs_once(
+    devhub, source_server, approved, workers, tmp_path, media_root
+):
     size = 2 * 1024 * 1024
     source_server.add_generated("/d.bin", size, seed=5, rate=1_000_000)
     job = approved(location=source_server.url("/d.bin"))
     broker = Broker(tmp_path)
-    env = worker_env(broker=broker, devhub=devhub, source_server=source_server, tmp_path=tmp_path,
-                     media_root=media_root)
+    env = worker_env(
+        broker=broker, devhub=devhub, source_server=source_server, tmp_path=tmp_path, media_root=media_root
+    )
     start(workers, env, tmp_path)
     start(workers, env, tmp_path, beat=False)
     send(broker, job.pk)
@@ -177,14 +186,27 @@ def _free_port():
 
 def _redis(port, tmp_path):
     return subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(tmp_path)],
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
 
 
-@pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server on PATH (CI installs it)")
+@pytest.mark.skipif(
+    shutil.which("redis-server") is None, reason="needs redis-server on PATH (CI installs it)"
+)
 def test_redis_restarted_during_a_job(devhub, source_server, approved, workers, tmp_path, media_root):
     port = _free_port()
     redis = _redis(port, tmp_path)
@@ -194,11 +216,18 @@ def test_redis_restarted_during_a_job(devhub, source_server, approved, workers, 
         source_server.add_generated("/r.bin", size, seed=6, rate=700_000)
         job = approved(location=source_server.url("/r.bin"))
         broker = Broker(tmp_path, url=f"redis://127.0.0.1:{port}/0")
-        env = worker_env(broker=broker, devhub=devhub, source_server=source_server, tmp_path=tmp_path,
-                         media_root=media_root)
+        env = worker_env(
+            broker=broker,
+            devhub=devhub,
+            source_server=source_server,
+            tmp_path=tmp_path,
+            media_root=media_root,
+        )
         start(workers, env, tmp_path)
         send(broker, job.pk)
-        wait_for(lambda: (job_state(job.pk)["bytes_fetched"] or 0) > 200_000, timeout=60, message="a download")
+        wait_for(
+            lambda: (job_state(job.pk)["bytes_fetched"] or 0) > 200_000, timeout=60, message="a download"
+        )
         redis.kill()
         redis.wait(timeout=10)
         time.sleep(1)

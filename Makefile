@@ -1,0 +1,56 @@
+# The door to every routine. `make run` and `make test` work on a fresh clone: each creates the virtualenv
+# and installs what it needs. Nothing else has to be installed or started for them.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+PYTEST_ARGS ?=
+
+.PHONY: run test lint format check bench bench-catalog bench-review bench-mirror clean
+
+$(VENV)/.installed-runtime: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed-runtime
+	$(PIP) install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+## Set up, load demo data and start the portal (web + Celery worker + beat + offline dev Hub).
+run: $(VENV)/.installed-runtime
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py loaddemo
+	$(PY) manage.py loadcatalogdemo
+	$(PY) manage.py runportal 127.0.0.1:8000
+
+## Set up and run the whole test suite (SQLite and a filesystem broker unless DATABASE_URL/CELERY_BROKER_URL say otherwise).
+test: $(VENV)/.installed-dev
+	HF_HUB_DISABLE_XET=1 $(VENV)/bin/pytest -n auto $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+check: $(VENV)/.installed-dev
+	$(PY) manage.py check
+	$(PY) manage.py makemigrations --check --dry-run
+
+bench: bench-review bench-catalog bench-mirror
+
+bench-review: $(VENV)/.installed-dev
+	$(PY) bench/review_queue.py
+
+bench-catalog: $(VENV)/.installed-dev
+	$(PY) bench/catalog.py
+
+bench-mirror: $(VENV)/.installed-dev
+	$(PY) bench/mirror.py
+
+clean:
+	rm -rf var/ .pytest_cache .ruff_cache

@@ -1,0 +1,213 @@
+"""Mirroring throughput and memory, measured side by side in one run.
+
+For each size (default 64 MiB and 512 MiB) this script serves a generated file from a local https source
+and publishes it to the project's dev Hub through the real mirroring task (`catalog.mirror.run`, in a
+child process), then, side by side, copies the same bytes between the same two servers with a plain
+streaming GET-to-PUT. It prints the mirror's throughput as a ratio of the plain copy's (goal: at least
+0.8) and the peak RSS of the mirroring process at each size (goal: the same within 20 MiB).
+
+    .venv/bin/python bench/mirror.py [--sizes 64,512] [--repeat 1]
+
+It uses a temporary SQLite database and folder; nothing else is touched.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+MiB = 1024 * 1024
+
+
+def setup_django(var_dir):
+    os.environ["PORTAL_VAR_DIR"] = str(var_dir)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    os.environ["HF_HUB_DISABLE_XET"] = "1"
+    os.environ["EMAIL_BACKEND"] = "django.core.mail.backends.dummy.EmailBackend"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def child_env(var_dir, hub_url, ca_path):
+    return {
+        **os.environ,
+        "PORTAL_VAR_DIR": str(var_dir),
+        "DJANGO_SETTINGS_MODULE": "portal.settings",
+        "HF_ENDPOINT": hub_url,
+        "HF_TOKEN": "bench-token",
+        "HF_HUB_DISABLE_XET": "1",
+        "PORTAL_FETCH_ALLOWED_NETWORKS": "127.0.0.0/8",
+        "PORTAL_FETCH_CA_BUNDLE": str(ca_path),
+        "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
+        "MIRROR_WORK_DIR": str(var_dir / "work"),
+        "MIRROR_MAX_BYTES": str(64 * 1024**3),
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+def run_child(code, env):
+    """Run Python code in a child process; return (seconds it reported, peak RSS in MiB, its result)."""
+    process = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT, stdout=subprocess.PIPE)
+    out = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    if status != 0:
+        raise SystemExit(f"child failed ({status}): {out.decode(errors='replace')}")
+    seconds, result = out.decode().strip().splitlines()[-1].split(" ", 1)
+    return float(seconds), usage.ru_maxrss / 1024, result
+
+
+# Each child times its own work, so that interpreter and Django start-up are not counted.
+MIRROR_CODE = """
+import time, django
+django.setup()
+from catalog import mirror
+started = time.perf_counter()
+result = mirror.run({job_id})
+print(time.perf_counter() - started, result)
+"""
+
+COPY_CODE = """
+import http.client, ssl, time, urllib.parse
+started = time.perf_counter()
+source = urllib.parse.urlsplit({source!r})
+hub = urllib.parse.urlsplit({hub!r})
+context = ssl.create_default_context(cafile={ca!r})
+get = http.client.HTTPSConnection(source.hostname, source.port, context=context)
+get.request("GET", source.path)
+response = get.getresponse()
+put = http.client.HTTPConnection(hub.hostname, hub.port)
+def body():
+    while chunk := response.read(1024 * 1024):
+        yield chunk
+put.request("PUT", {upload_path!r}, body=body(), headers={{"Content-Length": str({size})}})
+answer = put.getresponse()
+answer.read()
+print(time.perf_counter() - started, answer.status)
+"""
+
+
+def approve_one(location, name):
+    import uuid
+
+    from django.contrib.auth import get_user_model
+
+    from catalog.models import MirrorJob
+    from submissions import cards, services
+    from submissions.curators import make_curator
+    from submissions.models import Domain, TermsVersion
+
+    curator, _ = get_user_model().objects.get_or_create(username="bench-curator")
+    make_curator(curator)
+    raw = f"---\nlicense: cc-by-4.0\npretty_name: {name}\n---\n# {name}\n\n## Dataset Description\n\nBench.\n".encode()
+    submission, _ = services.submit(
+        submission_key=uuid.uuid4(),
+        name=name,
+        location=location,
+        hosting_wanted=True,
+        card=cards.parse_card(raw, filename="README.md"),
+        card_raw=raw,
+        card_filename="README.md",
+        modalities=["text"],
+        domain=Domain.objects.first(),
+        suggested_domain="",
+        contact_email="bench@example.org",
+        terms=TermsVersion.current(),
+    )
+    services.confirm(submission)
+    services.claim(submission, by=curator)
+    services.approve(submission, by=curator, checklist=services.ReviewChecklist.all_ticked())
+    return MirrorJob.objects.get(dataset__submission=submission).pk
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", default="64,512", help="sizes in MiB, comma-separated (default 64,512)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per size; the best of each is kept")
+    args = parser.parse_args()
+    sizes = [int(size) for size in args.sizes.split(",")]
+
+    with tempfile.TemporaryDirectory(prefix="bench-mirror-") as tmp:
+        var_dir = Path(tmp)
+        setup_django(var_dir)
+        from django.db import connection
+
+        from catalog.devhub.server import DevHub
+        from portal.celery import app as celery_app
+        from tests.sources import SourceServer, generated_sha256
+
+        celery_app.conf.task_always_eager = False
+        # Approval enqueues the job; the bench runs it itself in a child process instead.
+        from catalog import publishing
+
+        publishing.enqueue = lambda job_id: None
+        rows = []
+        with SourceServer() as source, DevHub(data_dir=var_dir / "hub") as hub:
+            env = child_env(var_dir, hub.url, source.ca_path)
+            os.environ.update({key: env[key] for key in ("HF_ENDPOINT", "HF_TOKEN")})
+            from django.conf import settings
+
+            settings.HF_ENDPOINT, settings.HF_TOKEN = hub.url, "bench-token"
+            for size_mib in sizes:
+                size = size_mib * MiB
+                path = f"/data-{size_mib}.bin"
+                source.add_generated(path, size, seed=size_mib)
+                sha = generated_sha256(size, seed=size_mib)
+                best_mirror = best_copy = None
+                peak = 0.0
+                for attempt in range(args.repeat):
+                    job_id = approve_one(source.url(path), f"Bench data {size_mib} MiB run {attempt}")
+                    connection.close()
+                    copy_seconds, _, status = run_child(
+                        COPY_CODE.format(
+                            source=source.url(path),
+                            hub=hub.url,
+                            ca=str(source.ca_path),
+                            upload_path=f"/_lfs/upload/{sha}?size={size}",
+                            size=size,
+                        ),
+                        env,
+                    )
+                    assert status.strip() == "200", status
+                    mirror_seconds, rss, out = run_child(MIRROR_CODE.format(job_id=job_id), env)
+                    assert out.strip() == "done", out
+                    best_mirror = min(best_mirror or mirror_seconds, mirror_seconds)
+                    best_copy = min(best_copy or copy_seconds, copy_seconds)
+                    peak = max(peak, rss)
+                rows.append((size_mib, best_copy, best_mirror, peak))
+        print(f"{'size':>8} {'plain copy':>12} {'mirror task':>12} {'ratio':>7} {'peak RSS':>10}")
+        for size_mib, copy_seconds, mirror_seconds, rss in rows:
+            ratio = copy_seconds / mirror_seconds
+            print(
+                f"{size_mib:>5} MiB {size_mib / copy_seconds:>8.1f} MiB/s {size_mib / mirror_seconds:>8.1f} MiB/s "
+                f"{ratio:>7.2f} {rss:>7.1f} MiB"
+            )
+        if len(rows) > 1:
+            growth = rows[-1][3] - rows[0][3]
+            print(
+                f"peak RSS growth from {rows[0][0]} to {rows[-1][0]} MiB: {growth:+.1f} MiB (goal: within 20 MiB)"
+            )
+        print("throughput ratio goal: at least 0.8 (mirror task / plain streaming copy)")
+        print(
+            json.dumps(
+                {
+                    "sizes": [row[0] for row in rows],
+                    "ratios": [round(row[1] / row[2], 3) for row in rows],
+                    "peak_rss_mib": [round(row[3], 1) for row in rows],
+                }
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()

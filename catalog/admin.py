@@ -1,0 +1,54 @@
+"""Admin of the catalog: published datasets and their mirror jobs, read-only (the worker writes them)."""
+
+from django.contrib import admin
+from django.utils.html import format_html
+
+from catalog import hub
+from catalog.models import Dataset, MirrorJob
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Dataset)
+class DatasetAdmin(ReadOnlyAdmin):
+    list_display = ["name", "repo_link", "hosted", "license", "domain", "downloads", "likes", "published_at"]
+    list_filter = ["hosted", "domain", "license"]
+    search_fields = ["name", "repo_id", "slug"]
+    list_select_related = ["submission"]
+    date_hierarchy = "published_at"
+    exclude = ["card"]
+
+    @admin.display(description="Hub repository", ordering="repo_id")
+    def repo_link(self, obj):
+        return format_html(
+            '<a href="{}" rel="noopener noreferrer" target="_blank">{}</a>',
+            hub.dataset_url(obj.repo_id),
+            obj.repo_id,
+        )
+
+
+@admin.register(MirrorJob)
+class MirrorJobAdmin(ReadOnlyAdmin):
+    list_display = ["dataset", "step", "progress", "attempts", "progress_at", "finished_at", "short_error"]
+    list_filter = ["step"]
+    list_select_related = ["dataset"]
+    search_fields = ["dataset__repo_id", "dataset__name"]
+
+    @admin.display(description="progress")
+    def progress(self, obj):
+        if obj.percent is None:
+            return "—"
+        return format_html('<progress max="100" value="{}"></progress> {} %', obj.percent, obj.percent)
+
+    @admin.display(description="last error")
+    def short_error(self, obj):
+        return (obj.last_error[:120] + "…") if len(obj.last_error) > 120 else obj.last_error

@@ -1,0 +1,95 @@
+"""Run the whole portal on one machine: web server, a Celery worker with beat, and (offline) a dev Hub.
+
+Used by `make run`. With no `HF_TOKEN` in the environment it starts the project's Hub-compatible server
+(catalog.devhub) on 127.0.0.1 and points the portal at it, so that approval publishes end to end with no
+internet. With `HF_TOKEN` and `HUB_ORGANIZATION` set, it publishes to the configured Hub instead.
+Child processes are stopped when the command stops.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+DEVHUB_DEMO_TOKEN = "devhub-demo-token"  # noqa: S105 - the dev Hub accepts any token
+
+
+class Command(BaseCommand):
+    help = "Run the web server, a Celery worker with beat and, without HF_TOKEN, the local dev Hub."
+
+    def add_arguments(self, parser):
+        parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
+        parser.add_argument("--devhub-port", type=int, default=8800)
+
+    def handle(self, *args, addrport, devhub_port, **options):
+        children = []
+        env = dict(os.environ)
+        try:
+            if not settings.HF_TOKEN:
+                url = f"http://127.0.0.1:{devhub_port}"
+                children.append(
+                    self._spawn(
+                        "dev Hub",
+                        [
+                            sys.executable,
+                            "-m",
+                            "catalog.devhub",
+                            "--port",
+                            str(devhub_port),
+                            "--data",
+                            str(settings.VAR_DIR / "devhub"),
+                        ],
+                        env,
+                    )
+                )
+                env.update({"HF_ENDPOINT": url, "HF_TOKEN": DEVHUB_DEMO_TOKEN, "HF_HUB_DISABLE_XET": "1"})
+                os.environ.update(
+                    {"HF_ENDPOINT": url, "HF_TOKEN": DEVHUB_DEMO_TOKEN, "HF_HUB_DISABLE_XET": "1"}
+                )
+                settings.HF_ENDPOINT, settings.HF_TOKEN = url, DEVHUB_DEMO_TOKEN
+                self.stdout.write(f"No HF_TOKEN set: publishing to the local dev Hub at {url}.")
+            children.append(
+                self._spawn(
+                    "Celery worker",
+                    [
+                        sys.executable,
+                        "-m",
+                        "celery",
+                        "-A",
+                        "portal",
+                        "worker",
+                        "--beat",
+                        "--loglevel=INFO",
+                        "--concurrency=2",
+                        "-s",
+                        str(settings.VAR_DIR / "celerybeat-schedule"),
+                    ],
+                    env,
+                )
+            )
+            time.sleep(1)
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Portal: http://{addrport}/  ·  curators' admin: http://{addrport}/admin/"
+                )
+            )
+            call_command("runserver", addrport, use_reloader=False)
+        finally:
+            for name, process in reversed(children):
+                if process.poll() is None:
+                    self.stdout.write(f"Stopping the {name}…")
+                    process.send_signal(signal.SIGTERM)
+            for _name, process in children:
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+
+    def _spawn(self, name, command, env):
+        self.stdout.write(f"Starting the {name}: {' '.join(command[1:])}")
+        return name, subprocess.Popen(command, env=env, cwd=settings.BASE_DIR)
