@@ -57,6 +57,25 @@ class AssigneeFilter(admin.SimpleListFilter):
         return queryset
 
 
+class SuggestedDomainFilter(admin.SimpleListFilter):
+    title = "suggested domain"
+    parameter_name = "suggested"
+
+    def lookups(self, request, model_admin):
+        names = (
+            Submission.objects.exclude(suggested_domain="")
+            .order_by("suggested_domain")
+            .values_list("suggested_domain", flat=True)
+            .distinct()[:50]
+        )
+        return [(name, name) for name in names]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(suggested_domain=self.value())
+        return queryset
+
+
 class OpenFilter(admin.SimpleListFilter):
     title = "open or closed"
     parameter_name = "open"
@@ -100,6 +119,7 @@ class SubmissionAdmin(admin.ModelAdmin):
         OpenFilter,
         "state",
         "domain",
+        SuggestedDomainFilter,
         ModalityFilter,
         "hosting_wanted",
         AssigneeFilter,
@@ -109,7 +129,7 @@ class SubmissionAdmin(admin.ModelAdmin):
     search_fields = ["=reference", "name", "contact_email"]
     ordering = ["state_changed_at", "id"]
     list_per_page = 50
-    actions = ["claim_selected"]
+    actions = ["claim_selected", "adopt_suggested_domains"]
     # The state, and everything the contributor sent, is never edited here.
     readonly_fields = [field.name for field in Submission._meta.fields]
 
@@ -176,6 +196,23 @@ class SubmissionAdmin(admin.ModelAdmin):
                 self.message_user(request, str(exc), messages.WARNING)
         if claimed:
             self.message_user(request, f"Claimed {claimed} submission(s).", messages.SUCCESS)
+
+    @admin.action(description="Add their suggested domains to the curated list", permissions=["review"])
+    def adopt_suggested_domains(self, request, queryset):
+        names = sorted(set(queryset.exclude(suggested_domain="").values_list("suggested_domain", flat=True)))
+        if not names:
+            self.message_user(
+                request, "None of the selected submissions suggests a domain.", messages.WARNING
+            )
+            return
+        for name in names:
+            try:
+                services.adopt_domain(name, by=request.user)
+            except services.InvalidTransition as exc:
+                self.message_user(request, str(exc), messages.WARNING)
+        self.message_user(
+            request, "Added to the curated domains: " + ", ".join(names) + ".", messages.SUCCESS
+        )
 
     def has_review_permission(self, request):
         return is_curator(request.user)

@@ -6,6 +6,7 @@ writes the change and an `Event`, and schedules side effects (e-mail, Celery tas
 This module knows nothing about requests or templates.
 """
 
+import datetime
 import logging
 import secrets
 import uuid
@@ -20,6 +21,7 @@ from submissions.models import (
     CardRevision,
     Domain,
     Event,
+    SignInLink,
     StatusLink,
     Submission,
     TermsVersion,
@@ -562,10 +564,32 @@ def withdraw(submission, *, reason=""):
     return submission
 
 
+def adopt_domain(name, *, by):
+    """Add a contributor's suggested domain to the curated list (group "Other"); return the domain."""
+    name = " ".join((name or "").split())
+    if not 2 <= len(name) <= 60:
+        raise InvalidTransition("A domain name has 2 to 60 characters.")
+    existing = Domain.objects.filter(name__iexact=name).first()
+    if existing is not None:
+        if not existing.active:
+            existing.active = True
+            existing.save(update_fields=["active"])
+        return existing
+    position = (
+        Domain.objects.filter(group=Domain.Group.OTHER)
+        .order_by("-position")
+        .values_list("position", flat=True)
+        .first()
+        or 0
+    ) + 1
+    return Domain.objects.create(name=name, group=Domain.Group.OTHER, position=position)
+
+
 # "My submissions" -----------------------------------------------------------------------------------
 
 
 SIGN_IN_LINK_LIFETIME_MINUTES = 30
+SIGN_IN_LINKS_PER_HOUR = 5
 
 
 def request_sign_in(email):
@@ -573,15 +597,15 @@ def request_sign_in(email):
 
     The caller answers the same whether or not the address is known.
     """
-    import datetime
-
-    from submissions.models import SignInLink
-
     email = email.strip()
     if not Submission.objects.filter(contact_email__iexact=email).exists():
         return None
-    token = secrets.token_urlsafe(32)
     now = timezone.now()
+    recent = SignInLink.objects.filter(email__iexact=email, created_at__gt=now - datetime.timedelta(hours=1))
+    if recent.count() >= SIGN_IN_LINKS_PER_HOUR:
+        # Nobody can flood an inbox through this form; the page answers the same either way.
+        return None
+    token = secrets.token_urlsafe(32)
     link = SignInLink.objects.create(
         email=email,
         token_hash=hash_token(token),
@@ -596,8 +620,6 @@ def use_sign_in(token):
 
     A link works once and for 30 minutes; a wrong, used or expired link returns None.
     """
-    from submissions.models import SignInLink
-
     if not token or len(token) > 128:
         return None
     with transaction.atomic():
