@@ -212,11 +212,13 @@ def _is_ours(job, repo_id):
     reference = _reference(job)
     if any(reference in title for _commit, title in titles):
         return True
-    # We asked the Hub to create it before a crash: it holds only the Hub's initial commit.
-    return job.step == Step.CREATE_REPO and len(titles) <= 1 and job.attempts > 1
+    # We asked the Hub to create it, then crashed before recording it: it holds only the initial commit.
+    return job.repo_requested == repo_id and len(titles) <= 1
 
 
 def _create_repo(job, dataset):
+    if job.repo_ready:
+        return
     repo_id = dataset.repo_id
     number = 1
     while _hub("exists", hub.repo_exists, repo_id) and not _is_ours(job, repo_id):
@@ -233,7 +235,13 @@ def _create_repo(job, dataset):
         dataset.repo_id = repo_id
         dataset.slug = repo_id.split("/", 1)[1]
         dataset.save(update_fields=["repo_id", "slug", "updated_at"])
+    # Remember which name we are about to create, so that a crash right after it is not mistaken later
+    # for somebody else's repository.
+    MirrorJob.objects.filter(pk=job.pk).update(repo_requested=repo_id)
+    job.repo_requested = repo_id
     _hub("create", hub.create_repo, repo_id)
+    MirrorJob.objects.filter(pk=job.pk).update(repo_ready=True)
+    job.repo_ready = True
 
 
 # Step 2: the data --------------------------------------------------------------------------------
@@ -360,15 +368,43 @@ def build_readme(dataset):
 def _write_card(job, dataset, workdir):
     readme = build_readme(dataset)
     (workdir / README).write_text(readme, encoding="utf-8")
+    metadata = yaml.safe_load(readme.split("---\n", 2)[1]) or {}
     dataset.card = readme
-    dataset.license = _license_of(readme) or dataset.license
-    dataset.save(update_fields=["card", "license", "updated_at"])
+    dataset.license = metadata["license"] if isinstance(metadata.get("license"), str) else dataset.license
+    dataset.languages = _strings(metadata.get("language") or metadata.get("languages"))[:20]
+    dataset.tags = _strings(metadata.get("tags"))[:30] + [
+        task
+        for task in _strings(metadata.get("task_categories"))[:10]
+        if task not in _strings(metadata.get("tags"))
+    ]
+    dataset.summary = card_summary(cards.card_body(readme))
+    dataset.save(update_fields=["card", "license", "languages", "tags", "summary", "updated_at"])
 
 
-def _license_of(readme):
-    header = readme.split("---\n", 2)[1]
-    value = (yaml.safe_load(header) or {}).get("license")
-    return value if isinstance(value, str) else ""
+def _strings(value):
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [item for item in value if isinstance(item, str)]
+    return []
+
+
+def card_summary(body, *, limit=500):
+    """Return the first paragraph of prose in a card body (headings, quotes, code and HTML skipped)."""
+    paragraph = []
+    for line in body.splitlines():
+        stripped = line.strip()
+        if not stripped:
+            if paragraph:
+                break
+            continue
+        if stripped.startswith(("#", ">", "```", "<", "|", "---", "-", "*", "!")):
+            if paragraph:
+                break
+            continue
+        paragraph.append(stripped)
+    text = " ".join(paragraph)
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
 # Steps 4 and 5: upload and verify ----------------------------------------------------------------

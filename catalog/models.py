@@ -4,6 +4,8 @@ A `Dataset` row exists from approval on; it is public (listed in the catalog) on
 set by the mirroring task. Models hold data; `catalog.mirror` and `catalog.publishing` do the work.
 """
 
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.urls import reverse
 
@@ -42,12 +44,23 @@ class Dataset(models.Model):
     usage_refreshed_at = models.DateTimeField(null=True, blank=True)
     published_at = models.DateTimeField(null=True, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    # Full-text search document on PostgreSQL, kept current by a trigger (migration 0002) so that every
+    # way of writing a row (save, update, bulk_update, raw SQL) refreshes it; always NULL on SQLite.
+    search_vector = SearchVectorField(null=True, editable=False)
 
     objects = PublishedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-published_at", "-id"]
+        indexes = [
+            # Created on PostgreSQL only (see migration 0002); SQLite has no GIN.
+            GinIndex(fields=["search_vector"], name="catalog_dataset_search_gin"),
+            models.Index(fields=["-downloads", "-id"], name="catalog_dataset_downloads"),
+            models.Index(fields=["-likes", "-id"], name="catalog_dataset_likes"),
+            models.Index(fields=["domain"], name="catalog_dataset_domain"),
+            models.Index(fields=["license"], name="catalog_dataset_license"),
+        ]
 
     def __str__(self):
         return self.repo_id
@@ -98,6 +111,12 @@ class MirrorJob(models.Model):
         default=list, blank=True, help_text="Local files to publish: path, size, sha256."
     )
     commit_id = models.CharField(max_length=40, blank=True)
+    repo_requested = models.CharField(
+        max_length=200, blank=True, help_text="The Hub repository this job asked the Hub to create."
+    )
+    repo_ready = models.BooleanField(
+        default=False, help_text="The Hub repository exists and is this dataset's."
+    )
     last_error = models.TextField(blank=True)
     lock_owner = models.CharField(max_length=64, blank=True)
     lock_expires_at = models.DateTimeField(null=True, blank=True)

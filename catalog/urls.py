@@ -1,10 +1,28 @@
-from django.urls import path
+"""URLs of the public catalog: pages, sitemap, feed, health check and the JSON API with its schema."""
 
-from catalog import views
+from django.contrib.sitemaps import views as sitemap_views
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView
+
+from catalog import api, views
+from catalog.feeds import NewDatasetsFeed
+from catalog.sitemaps import SITEMAPS
 
 app_name = "catalog"
 
 urlpatterns = [
     path("datasets/", views.dataset_list, name="list"),
+    path("datasets/feed.atom", NewDatasetsFeed(), name="feed"),
     path("datasets/<slug:slug>/", views.dataset_detail, name="dataset"),
+    path(
+        "sitemap.xml",
+        sitemap_views.index,
+        {"sitemaps": SITEMAPS, "sitemap_url_name": "catalog:sitemap"},
+        name="sitemap-index",
+    ),
+    path("sitemap-<section>.xml", sitemap_views.sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
+    path("healthz", views.healthz, name="healthz"),
+    path("api/datasets/", api.DatasetListAPI.as_view(), name="api-datasets"),
+    path("api/datasets/<slug:slug>/", api.DatasetDetailAPI.as_view(), name="api-dataset"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]

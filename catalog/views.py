@@ -1,17 +1,253 @@
-"""Public catalog pages."""
+"""Public catalog pages: home, catalog list with search and facets, dataset page, and a health check.
 
+Views are thin: `catalog.search` does the searching and counting (the JSON API uses the same module); the
+dataset page's derived values (card body, citation, JSON-LD) come from the small functions below, which only
+read the row. User Markdown is rendered by `portal.markdown` alone. No view here writes to the database.
+"""
+
+import hashlib
+import json
+import mimetypes
+import re
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.paginator import Paginator
+from django.db.models import Count, Q, Sum
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
+from huggingface_hub.repocard import REGEX_YAML_BLOCK
 
+from catalog import hub, search
 from catalog.models import Dataset
+from submissions.carddata import license_info
+
+PAGE_SIZE = 20
+HOME_NEWEST = 6
+JSONLD_DESCRIPTION_MIN = 50  # Google's dataset guidance: a description of 50 to 5000 characters
+JSONLD_DESCRIPTION_MAX = 5000
+
+# Characters that could end a <script> element or start an HTML comment inside it, as JSON escapes
+# (the same set Django's `json_script` escapes).
+_JSON_SCRIPT_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
+
+
+def healthz(request):
+    """Answer "ok" without touching the database: for load balancers, Docker and the bench's baseline."""
+    return HttpResponse("ok", content_type="text/plain")
+
+
+def home(request):
+    """The home page: what the portal is, the contribute button, newest datasets and counts."""
+    published = Dataset.objects.published()
+    newest = published.only(*search.LIST_FIELDS).order_by("-published_at", "-id")[:HOME_NEWEST]
+    counts = published.aggregate(
+        datasets=Count("id"), hosted=Count("id", filter=Q(hosted=True)), downloads=Sum("downloads")
+    )
+    return render(request, "home.html", {"newest": newest, "counts": counts})
+
+
+def _query_pairs(query, *, page=None, sort=None, toggle=None):
+    """Return the URL parameters of `query`, optionally with a page, another sort or one facet value toggled."""
+    pairs = [("q", query.text)] if query.text else []
+    filters = {facet: list(values) for facet, values in query.filters}
+    if toggle is not None:
+        facet, value = toggle
+        values = filters.setdefault(facet, [])
+        if value in values:
+            values.remove(value)
+        else:
+            values.append(value)
+    for facet in search.FACETS:
+        pairs += [(facet, value) for value in sorted(filters.get(facet, []))]
+    chosen_sort = query.sort if sort is None else sort
+    if chosen_sort:
+        pairs.append(("sort", chosen_sort))
+    if page and page > 1:
+        pairs.append(("page", page))
+    return pairs
+
+
+def _page_number(raw, *, last):
+    """Return (page number, notice): not a number → 1; below 1 → 1; past the end → the last page."""
+    try:
+        number = int(raw)
+    except (TypeError, ValueError):
+        return 1, (f"“{str(raw)[:20]}” is not a page number; showing the first page." if raw else None)
+    if number < 1:
+        return 1, "Pages start at 1; showing the first page."
+    if number > last:
+        return last, f"There are only {last} page(s) of results; showing the last one."
+    return number, None
 
 
 def dataset_list(request):
-    """List published datasets, newest first."""
-    datasets = Dataset.objects.published().order_by("-published_at")[:50]
-    return render(request, "catalog/list.html", {"datasets": datasets})
+    """The catalog: search box, facets with counts, sort, pagination; the URL holds the whole query.
+
+    For a visitor without cookies (no session, no pending message: crawlers, shared links) the page is the
+    same for everyone, so its HTML is cached per URL for CATALOG_FACET_CACHE_SECONDS, keyed also by
+    `search.catalog_stamp()`: any saved or published dataset changes the key, so changes show at once.
+    Rendering the template costs far more than the queries; this is what makes the page cheap.
+    """
+    seconds = getattr(settings, "CATALOG_FACET_CACHE_SECONDS", 60)
+    key = None
+    if seconds > 0 and not request.COOKIES:
+        path = hashlib.sha256(request.get_full_path().encode()).hexdigest()[:32]
+        key = f"catalog:list-page:{path}:{search.catalog_stamp()}"
+        html = cache.get(key)
+        if html is not None:
+            return HttpResponse(html)
+    response = _render_list(request)
+    if key is not None:
+        cache.set(key, response.content, seconds)
+    return response
+
+
+def _render_list(request):
+    query, notices = search.parse_query(request.GET)
+    facets, total = search.facet_counts(query)
+    paginator = Paginator(search.search(query), PAGE_SIZE, allow_empty_first_page=True)
+    paginator.count = total  # counted with the facets already: no second COUNT query
+    number, notice = _page_number(request.GET.get("page"), last=paginator.num_pages)
+    if notice:
+        notices.append(notice)
+    page = paginator.page(number)
+    base = reverse("catalog:list")
+
+    def link(**kwargs):
+        pairs = _query_pairs(query, **kwargs)
+        return f"{base}?{urlencode(pairs)}" if pairs else base
+
+    facet_groups = [
+        {
+            "name": facet,
+            "label": label,
+            "values": [{"value": v, "link": link(toggle=(facet, v.value))} for v in facets[facet]],
+        }
+        for facet, label in search.FACETS.items()
+    ]
+    removable = [
+        {"facet": search.FACETS[facet], "value": value, "link": link(toggle=(facet, value))}
+        for facet, values in query.filters
+        for value in values
+    ]
+    context = {
+        "query": query,
+        "page": page,
+        "total": total,
+        "notices": notices,
+        "facet_groups": facet_groups,
+        "removable": removable,
+        "sorts": search.SORTS,
+        "current_sort": query.effective_sort,
+        "hidden_filters": [(f, v) for f, values in query.filters for v in values],
+        "previous_link": link(page=page.previous_page_number()) if page.has_previous() else None,
+        "next_link": link(page=page.next_page_number()) if page.has_next() else None,
+        "clear_text_link": f"{base}?{urlencode(_query_pairs(_without_text(query)))}",
+    }
+    return render(request, "catalog/list.html", context)
+
+
+def _without_text(query):
+    return search.CatalogQuery(text="", filters=query.filters, sort=query.sort)
+
+
+def card_body(card):
+    """Return the Markdown body of a card, without its YAML header."""
+    match = REGEX_YAML_BLOCK.search(card or "")
+    return card[match.end() :] if match else (card or "")
+
+
+def bibtex(dataset):
+    """Return a BibTeX @misc entry citing the dataset on the Hub."""
+
+    def escape(text):
+        # Braces and backslashes would end the field early; TeX specials would change the text.
+        text = re.sub(r"[\\{}]", "", text)
+        return re.sub(r"([&%$#_^~])", r"\\\1", text)
+
+    key = re.sub(r"[^A-Za-z0-9]+", "_", dataset.slug).strip("_") or "dataset"
+    year = dataset.published_at.year if dataset.published_at else ""
+    url = hub.dataset_url(dataset.repo_id)
+    return (
+        f"@misc{{{key}_{year},\n"
+        f"  title        = {{{{{escape(dataset.name)}}}}},\n"
+        f"  author       = {{{{{escape(settings.PORTAL_NAME)}}}}},\n"
+        f"  year         = {{{year}}},\n"
+        f"  publisher    = {{Hugging Face}},\n"
+        f"  howpublished = {{\\url{{{url}}}}},\n"
+        f"  note         = {{Dataset {escape(dataset.repo_id)}}}\n"
+        f"}}"
+    )
+
+
+def _description(dataset):
+    text = " ".join((dataset.summary or "").split())
+    if len(text) < JSONLD_DESCRIPTION_MIN:
+        extra = f"{dataset.name}: a {dataset.domain} dataset published on the Hugging Face Hub by {settings.PORTAL_NAME}."
+        text = f"{text} {extra}".strip()
+    return text[:JSONLD_DESCRIPTION_MAX]
+
+
+def jsonld(dataset):
+    """Return the schema.org `Dataset` description of a dataset, as a dict (Google's dataset guidance)."""
+    page_url = settings.PORTAL_BASE_URL + dataset.get_absolute_url()
+    hub_url = hub.dataset_url(dataset.repo_id)
+    publisher = {"@type": "Organization", "name": settings.PORTAL_NAME, "url": settings.PORTAL_BASE_URL + "/"}
+    data = {
+        "@context": "https://schema.org/",
+        "@type": "Dataset",
+        "name": dataset.name,
+        "description": _description(dataset),
+        "url": page_url,
+        "sameAs": hub_url,
+        "identifier": dataset.repo_id,
+        "keywords": [*dataset.tags, dataset.domain, *dataset.modality_list],
+        "creator": publisher,
+        "publisher": publisher,
+        "isAccessibleForFree": True,
+        "inLanguage": list(dataset.languages),
+        "dateModified": dataset.updated_at.isoformat() if dataset.updated_at else None,
+        "datePublished": dataset.published_at.isoformat() if dataset.published_at else None,
+        "distribution": [
+            {
+                "@type": "DataDownload",
+                "name": entry.get("path", ""),
+                "contentUrl": f"{hub_url}/resolve/main/{entry.get('path', '')}",
+                "encodingFormat": mimetypes.guess_type(entry.get("path", ""))[0]
+                or "application/octet-stream",
+                "contentSize": f"{entry.get('size', 0)} B",
+            }
+            for entry in dataset.manifest
+            if isinstance(entry, dict)
+        ],
+    }
+    info = license_info(dataset.license) if dataset.license else None
+    if info:
+        data["license"] = info["url"]
+    if not dataset.hosted:
+        data["isBasedOn"] = dataset.source_url
+    return {key: value for key, value in data.items() if value not in (None, [], "")}
+
+
+def jsonld_script_body(data):
+    """Return JSON for a <script type="application/ld+json"> element, escaped so it cannot end the element."""
+    return mark_safe(json.dumps(data, ensure_ascii=False).translate(_JSON_SCRIPT_ESCAPES))  # noqa: S308
 
 
 def dataset_detail(request, slug):
-    """Show one published dataset."""
-    dataset = get_object_or_404(Dataset.objects.published(), slug=slug)
-    return render(request, "catalog/dataset.html", {"dataset": dataset})
+    """The dataset page: card, licence, links, files, usage, how to load and cite, JSON-LD."""
+    dataset = get_object_or_404(Dataset.objects.published().defer("search_vector"), slug=slug)
+    context = {
+        "dataset": dataset,
+        "card_body": card_body(dataset.card),
+        "license": license_info(dataset.license) if dataset.license else None,
+        "hub_url": hub.dataset_url(dataset.repo_id),
+        "bibtex": bibtex(dataset),
+        "load_snippet": f'from datasets import load_dataset\n\nds = load_dataset("{dataset.repo_id}")',
+        "jsonld": jsonld_script_body(jsonld(dataset)),
+    }
+    return render(request, "catalog/dataset.html", context)

@@ -103,6 +103,10 @@ def test_hosted_dataset_is_published_once_with_verified_files(devhub, source_ser
     assert "license: cc-by-4.0" in dataset.card
     assert "pretty_name: Harbour water levels" in dataset.card
     assert "domain:marine" in dataset.card
+    assert dataset.languages == ["en"]
+    assert "time-series-forecasting" in dataset.tags
+    assert dataset.summary == "Water levels measured every ten minutes in three harbours since 2001."
+    assert dataset.license == "cc-by-4.0"
     assert "README.md" in files
     assert len(content_commits(devhub, dataset.repo_id)) == 1
     assert content_commits(devhub, dataset.repo_id)[0].commit_id == dataset.hub_commit
@@ -283,3 +287,14 @@ def test_bad_token_stops_without_retrying(devhub, curator):
     assert job.step == MirrorJob.Step.FAILED
     assert "HTTP 401" in job.last_error
     assert job.attempts == 1
+
+
+def test_published_dataset_is_found_in_the_catalog(devhub, curator, client):
+    submission, _ = in_review(curator, name="Harbour water levels Rotterdam", hosting=False)
+    approve(submission, curator)
+    dataset = Dataset.objects.get(submission=submission)
+    listing = client.get("/datasets/", {"q": "harbour"}).content.decode()
+    assert dataset.get_absolute_url() in listing
+    page = client.get(dataset.get_absolute_url()).content.decode()
+    assert dataset.repo_id in page
+    assert "Water levels measured every ten minutes" in page

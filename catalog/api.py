@@ -1,0 +1,240 @@
+"""Read-only JSON API of the catalog: the dataset list (same search, facets, sort and paging as the page)
+and one dataset, described by the OpenAPI schema drf-spectacular publishes at /api/schema/.
+
+Searching and counting are `catalog.search`'s; this module only reads parameters, answers 400 with a message
+for values it cannot use, and serialises. It is anonymous, throttled (DRF's anon rate) and never writes.
+"""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
+from rest_framework.views import APIView
+
+from catalog import hub, search
+from catalog.models import Dataset
+from submissions.carddata import license_info
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+
+class DatasetSummarySerializer(serializers.ModelSerializer):
+    """A dataset as the list shows it."""
+
+    url = serializers.SerializerMethodField(help_text="The dataset's page in the catalog.")
+    hub_url = serializers.SerializerMethodField(help_text="The dataset's repository on the Hub.")
+    modalities = serializers.ListField(source="modality_list", child=serializers.CharField())
+    languages = serializers.ListField(child=serializers.CharField())
+
+    class Meta:
+        model = Dataset
+        fields = [
+            "slug",
+            "name",
+            "repo_id",
+            "url",
+            "hub_url",
+            "hosted",
+            "license",
+            "domain",
+            "modalities",
+            "languages",
+            "summary",
+            "downloads",
+            "likes",
+            "published_at",
+        ]
+
+    def get_url(self, dataset) -> str:
+        """Return the absolute URL of the dataset's catalog page."""
+        return self.context["request"].build_absolute_uri(dataset.get_absolute_url())
+
+    def get_hub_url(self, dataset) -> str:
+        """Return the dataset's Hub page."""
+        return hub.dataset_url(dataset.repo_id)
+
+
+class ManifestEntrySerializer(serializers.Serializer):
+    """One published file."""
+
+    path = serializers.CharField()
+    size = serializers.IntegerField()
+    sha256 = serializers.CharField(allow_null=True, required=False)
+
+
+class DatasetDetailSerializer(DatasetSummarySerializer):
+    """A dataset with its card, files and provenance."""
+
+    license_url = serializers.SerializerMethodField(help_text="The licence text, when the Hub knows the id.")
+    tags = serializers.ListField(child=serializers.CharField())
+    manifest = ManifestEntrySerializer(many=True)
+
+    class Meta(DatasetSummarySerializer.Meta):
+        fields = [
+            *DatasetSummarySerializer.Meta.fields,
+            "license_url",
+            "source_url",
+            "tags",
+            "card",
+            "hub_commit",
+            "manifest",
+            "usage_refreshed_at",
+            "updated_at",
+        ]
+
+    def get_license_url(self, dataset) -> str | None:
+        """Return the URL of the licence text, or None."""
+        info = license_info(dataset.license) if dataset.license else None
+        return info["url"] if info else None
+
+
+FacetValueSerializer = inline_serializer(
+    name="FacetValue",
+    fields={
+        "value": serializers.CharField(),
+        "label": serializers.CharField(),
+        "count": serializers.IntegerField(),
+        "selected": serializers.BooleanField(),
+    },
+)
+
+DatasetPageSerializer = inline_serializer(
+    name="DatasetPage",
+    fields={
+        "count": serializers.IntegerField(),
+        "page": serializers.IntegerField(),
+        "pages": serializers.IntegerField(),
+        "page_size": serializers.IntegerField(),
+        "next": serializers.URLField(allow_null=True),
+        "previous": serializers.URLField(allow_null=True),
+        "sort": serializers.CharField(),
+        "results": DatasetSummarySerializer(many=True),
+        "facets": serializers.DictField(child=serializers.ListField(child=FacetValueSerializer)),
+    },
+)
+
+ErrorSerializer = inline_serializer(name="Error", fields={"detail": serializers.CharField()})
+
+_FACET_HELP = {
+    "domain": "Domain name; repeat for several (any of them).",
+    "modality": "text, images, audio or video; repeat for several.",
+    "license": "A Hub licence id such as cc-by-4.0; repeat for several.",
+    "hosting": "hosted (data copied to the Hub) or linked (data at its source).",
+    "language": "A language code such as en; repeat for several.",
+}
+
+
+def _positive_int(params, name, *, default, maximum=None):
+    raw = params.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationError({"detail": f"{name} must be a whole number, not {raw[:20]!r}."}) from None
+    if value < 1 or (maximum is not None and value > maximum):
+        limit = f" and at most {maximum}" if maximum else ""
+        raise ValidationError({"detail": f"{name} must be at least 1{limit}."})
+    return value
+
+
+class CatalogAPIView(APIView):
+    """Common settings: anonymous, read-only, JSON, throttled."""
+
+    authentication_classes = []
+    permission_classes = []
+    renderer_classes = [JSONRenderer]
+    throttle_classes = [AnonRateThrottle]
+    http_method_names = ["get", "head", "options"]
+
+
+class DatasetListAPI(CatalogAPIView):
+    """Search the published datasets."""
+
+    @extend_schema(
+        operation_id="datasets_list",
+        parameters=[
+            OpenApiParameter("q", OpenApiTypes.STR, description="Search text (first 200 characters used)."),
+            *[
+                OpenApiParameter(
+                    facet, OpenApiTypes.STR, many=True, explode=True, description=_FACET_HELP[facet]
+                )
+                for facet in search.FACETS
+            ],
+            OpenApiParameter(
+                "sort", OpenApiTypes.STR, enum=list(search.SORTS), description="Order of results."
+            ),
+            OpenApiParameter("page", OpenApiTypes.INT, description="Page number, from 1."),
+            OpenApiParameter(
+                "page_size", OpenApiTypes.INT, description=f"Results per page, 1 to {MAX_PAGE_SIZE}."
+            ),
+        ],
+        responses={
+            200: DatasetPageSerializer,
+            400: OpenApiResponse(ErrorSerializer, description="Bad parameter"),
+        },
+    )
+    def get(self, request):
+        """Return one page of matching datasets with facet counts."""
+        try:
+            query, _ = search.parse_query(request.query_params, strict=True)
+        except search.BadQuery as exc:
+            raise ValidationError({"detail": str(exc)}) from None
+        page_size = _positive_int(
+            request.query_params, "page_size", default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE
+        )
+        number = _positive_int(request.query_params, "page", default=1)
+        facets, total = search.facet_counts(query)
+        pages = max(1, -(-total // page_size))
+        if number > pages:
+            raise ValidationError({"detail": f"page {number} is past the last page ({pages})."})
+        start = (number - 1) * page_size
+        datasets = list(search.search(query)[start : start + page_size])
+
+        def page_link(target):
+            if not 1 <= target <= pages or target == number:
+                return None
+            params = request.query_params.copy()
+            params["page"] = str(target)
+            return request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
+
+        return Response(
+            {
+                "count": total,
+                "page": number,
+                "pages": pages,
+                "page_size": page_size,
+                "next": page_link(number + 1),
+                "previous": page_link(number - 1),
+                "sort": query.effective_sort,
+                "results": DatasetSummarySerializer(datasets, many=True, context={"request": request}).data,
+                "facets": {
+                    facet: [
+                        {"value": v.value, "label": v.label, "count": v.count, "selected": v.selected}
+                        for v in values
+                    ]
+                    for facet, values in facets.items()
+                },
+            }
+        )
+
+
+class DatasetDetailAPI(CatalogAPIView):
+    """One published dataset."""
+
+    @extend_schema(
+        operation_id="datasets_retrieve",
+        responses={
+            200: DatasetDetailSerializer,
+            404: OpenApiResponse(ErrorSerializer, description="No such dataset"),
+        },
+    )
+    def get(self, request, slug):
+        """Return a published dataset by its slug."""
+        dataset = get_object_or_404(Dataset.objects.published().defer("search_vector"), slug=slug)
+        return Response(DatasetDetailSerializer(dataset, context={"request": request}).data)

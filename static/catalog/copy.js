@@ -1,0 +1,20 @@
+// Copy buttons of the dataset page: <button data-copy-target="ID"> copies the text of the element ID.
+// Loaded as a file (no inline script) so the page works under a strict Content-Security-Policy.
+(function () {
+  "use strict";
+  document.querySelectorAll("[data-copy-target]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var source = document.getElementById(button.getAttribute("data-copy-target"));
+      var status = document.querySelector("[data-copy-status]");
+      if (!source || !navigator.clipboard) {
+        if (status) { status.textContent = "Select the text and copy it by hand."; }
+        return;
+      }
+      navigator.clipboard.writeText(source.textContent).then(function () {
+        if (status) { status.textContent = "Copied."; }
+      }, function () {
+        if (status) { status.textContent = "Copying failed: select the text and copy it by hand."; }
+      });
+    });
+  });
+})();

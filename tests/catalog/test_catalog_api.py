@@ -1,0 +1,134 @@
+"""The catalog JSON API: same search as the page, 400 with a message for unusable parameters, the OpenAPI
+schema, and schemathesis against the live server finding no server error."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.cache import cache
+
+from tests.catalog.catalog_rows import many_published, published
+
+API = "/api/datasets/"
+
+
+@pytest.fixture(autouse=True)
+def fresh_throttle_and_facets(settings):
+    # The throttle and the facet cache live in the default (in-process) cache: start each test clean.
+    settings.CATALOG_FACET_CACHE_SECONDS = 0
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.mark.django_db
+def test_list_searches_filters_and_counts(client):
+    published(name="Tide gauge records", domain="Marine", languages=["nl"])
+    published(name="Glacier photographs", domain="Climate")
+    published(name="Unpublished tides", published_at=None)
+    body = client.get(API, {"q": "tide", "language": "nl"}).json()
+    assert body["count"] == 1
+    assert [row["name"] for row in body["results"]] == ["Tide gauge records"]
+    assert body["results"][0]["url"].endswith("/datasets/" + body["results"][0]["slug"] + "/")
+    assert {v["value"]: v["count"] for v in body["facets"]["language"]} == {"nl": 1}
+    assert body["sort"] == "relevance"
+
+
+@pytest.mark.django_db
+def test_pagination_links_keep_the_query(client):
+    many_published(5, domain="Marine")
+    body = client.get(API, {"domain": "Marine", "page_size": 2, "sort": "likes"}).json()
+    assert (body["count"], body["pages"], body["previous"]) == (5, 3, None)
+    assert "domain=Marine" in body["next"] and "page=2" in body["next"] and "sort=likes" in body["next"]
+    last = client.get(API, {"domain": "Marine", "page_size": 2, "page": 3}).json()
+    assert len(last["results"]) == 1 and last["next"] is None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"sort": "price"}, "Unknown sort"),
+        ({"page": "abc"}, "page must be a whole number"),
+        ({"page": "0"}, "page must be at least 1"),
+        ({"page": "5"}, "past the last page"),
+        ({"page_size": "1000"}, "at most 100"),
+        ({"modality": "smell"}, "Unknown modality"),
+        ({"hosting": "cloud"}, "Unknown hosting"),
+        ({"license": "%_"}, "Unknown license"),
+    ],
+)
+def test_unusable_parameters_answer_400_with_a_message(client, params, message):
+    published()
+    response = client.get(API, params)
+    assert response.status_code == 400
+    assert message in response.json()["detail"]
+
+
+@pytest.mark.django_db
+def test_long_and_odd_queries_are_answered(client):
+    published(name="Plain")
+    for q in ["x" * 10_000, "%", "_", "' OR 1=1 --", "(a|b)*\\", "zq\x00zq"]:
+        response = client.get(API, {"q": q})
+        assert response.status_code == 200, q
+        assert response.json()["count"] == 0
+
+
+@pytest.mark.django_db
+def test_detail_and_404(client):
+    dataset = published(manifest=[{"path": "a.csv", "size": 3, "sha256": "d" * 64}], license="mit")
+    body = client.get(f"{API}{dataset.slug}/").json()
+    assert body["repo_id"] == dataset.repo_id
+    assert body["manifest"] == [{"path": "a.csv", "size": 3, "sha256": "d" * 64}]
+    assert body["license_url"]
+    assert client.get(f"{API}no-such-dataset/").status_code == 404
+    assert client.get(f"{API}{published(published_at=None).slug}/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_api_is_read_only(client):
+    assert client.post(API, {}).status_code == 405
+
+
+@pytest.mark.django_db
+def test_schema_describes_both_operations(client):
+    response = client.get("/api/schema/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+    schema = response.json()
+    assert {"/api/datasets/", "/api/datasets/{slug}/"} <= set(schema["paths"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_schemathesis_finds_no_server_error(live_server, tmp_path):
+    many_published(30)
+    published(slug="tide-gauge", name="Tide gauge")
+    schemathesis = Path(sys.executable).with_name("schemathesis")
+    done = subprocess.run(
+        [
+            str(schemathesis),
+            "run",
+            f"{live_server.url}/api/schema/?format=json",
+            "--url",
+            live_server.url,
+            "--checks",
+            "not_a_server_error",
+            "--max-examples",
+            "25",
+            "--seed",
+            "6",
+            "--no-color",
+            "--request-timeout",
+            "20",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=170,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert "No issues found" in done.stdout
+    tested = re.search(r"(\d+) passed", done.stdout)
+    assert tested and int(tested.group(1)) > 0, done.stdout[-2000:]
