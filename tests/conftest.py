@@ -39,6 +39,34 @@ def portal_settings(settings):
     settings.PORTAL_FETCH_TIMEOUT = 3
 
 
+@pytest.fixture(autouse=True)
+def seed_data_in_transactional_tests(request):
+    """Put the data migrations' rows back for tests that run on a flushed (transactional) database.
+
+    Transactional tests flush every table afterwards; serialized rollback restores them only in some
+    orders, so these tests re-create the seeded domains, terms and Curators group themselves.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None or not marker.kwargs.get("transaction"):
+        return
+    request.getfixturevalue("transactional_db")
+    ensure_seed_data()
+
+
+def ensure_seed_data():
+    """Run the data migrations' seeding functions again (each is idempotent)."""
+    import importlib
+
+    from django.apps import apps
+
+    for module, function in [
+        ("submissions.migrations.0002_seed_domains_and_terms", "seed"),
+        ("submissions.migrations.0003_curators_group", "create_group"),
+        ("catalog.migrations.0003_curators_view_catalog", "grant"),
+    ]:
+        getattr(importlib.import_module(module), function)(apps, None)
+
+
 def stored_files(root):
     """Return the relative paths of every file under a media root."""
     return sorted(str(path.relative_to(root)) for path in root.rglob("*") if path.is_file())

@@ -71,29 +71,6 @@ def open_browser(chromium):
         context.close()
 
 
-def same_origin_referrer_policy(page):
-    """Serve the tab's private pages with `Referrer-Policy: same-origin` instead of `no-referrer`.
-
-    A workaround, used only by the journeys, for a product bug that
-    test_status_page_forms_are_not_refused_by_csrf pins down: under `no-referrer` Chromium sends
-    `Origin: null` with the page's form POSTs and Django's CSRF check refuses them. Delete it with the fix.
-    """
-
-    def rewrite(route):
-        # Playwright's route.fetch() drops uploaded files from multipart bodies; let those pass untouched.
-        if "multipart/" in (route.request.headers.get("content-type") or ""):
-            route.continue_()
-            return
-        response = route.fetch(max_redirects=0)
-        headers = dict(response.headers)
-        if headers.get("referrer-policy") == "no-referrer":
-            headers["referrer-policy"] = "same-origin"
-        route.fulfill(response=response, headers=headers)
-
-    page.route("**/status/**", rewrite)
-    return page
-
-
 @pytest.fixture
 def devhub(tmp_path, settings):
     """A Hub-compatible server on 127.0.0.1 that the portal is configured to publish to."""

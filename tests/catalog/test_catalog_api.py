@@ -100,7 +100,7 @@ def test_schema_describes_both_operations(client):
     assert {"/api/datasets/", "/api/datasets/{slug}/"} <= set(schema["paths"])
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_schemathesis_finds_no_server_error(live_server, tmp_path):
     many_published(30)
     published(slug="tide-gauge", name="Tide gauge")
