@@ -128,10 +128,20 @@ def _move_alignment_to_align(tokens) -> None:
             token.attrs["align"] = match.group(1)
 
 
-def _unsafe_html(text: str) -> str:
+def _demote_headings(tokens, offset: int) -> None:
+    """Move every heading `offset` levels down (h1 to h2...), so a card never competes with the page's h1."""
+    for token in tokens:
+        if token.type in ("heading_open", "heading_close"):
+            level = min(6, int(token.tag[1]) + offset)
+            token.tag = f"h{level}"
+
+
+def _unsafe_html(text: str, *, heading_offset: int = 0) -> str:
     """Markdown to HTML, not yet sanitised: never return this to a caller."""
     tokens = _markdown.parse(text)
     _move_alignment_to_align(tokens)
+    if heading_offset:
+        _demote_headings(tokens, heading_offset)
     return _markdown.renderer.render(tokens, _markdown.options, {})
 
 
@@ -149,10 +159,13 @@ def sanitize_html(html: str) -> str:
     )
 
 
-def render_markdown(text: str, *, max_chars: int = MAX_INPUT_CHARS) -> str:
-    """Render Markdown (raw HTML allowed) to sanitised HTML that a template may mark safe."""
+def render_markdown(text: str, *, max_chars: int = MAX_INPUT_CHARS, heading_offset: int = 0) -> str:
+    """Render Markdown (raw HTML allowed) to sanitised HTML that a template may mark safe.
+
+    `heading_offset` demotes Markdown headings (1: `#` becomes h2) for text shown under a page's own h1.
+    """
     if not text:
         return ""
     if len(text) > max_chars:
         text = text[:max_chars] + TRUNCATION_NOTICE
-    return sanitize_html(_unsafe_html(text))
+    return sanitize_html(_unsafe_html(text, heading_offset=heading_offset))

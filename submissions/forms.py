@@ -142,6 +142,11 @@ class ContributionForm(forms.Form):
             settings.PORTAL_CARD_MAX_BYTES // 1024,
             CARD_GUIDE_URL,
         )
+        # Required unless a valid card from an earlier try is kept (then the upload may stay empty).
+        self.fields["card"].required = not kept_card
+        self.fields["card"].error_messages["required"] = (
+            "Choose the dataset card file to upload (.md, .markdown or .txt)."
+        )
         if kept_card:
             self.keep_card(*kept_card)
         self.helper = self._build_helper()
@@ -149,6 +154,7 @@ class ContributionForm(forms.Form):
     def keep_card(self, filename, raw):
         """Remember a valid card from an earlier POST, so that the contributor need not choose it again."""
         self.kept_card = (filename, raw)
+        self.fields["card"].required = False
         self.fields["card"].help_text = self.fields["card"].help_text + format_html(
             ' <strong class="d-block mt-1 kept-card">We kept “{}” from your last try; choose a file only '
             "to replace it.</strong>",

@@ -149,6 +149,7 @@ class Submission(models.Model):
     class Meta:
         ordering = ["state_changed_at", "id"]
         permissions = [("review_submission", "Can review submissions: claim, message, decide")]
+        verbose_name_plural = "submissions (review queue)"
         constraints = [
             models.CheckConstraint(
                 name="submission_domain_xor_suggestion",

@@ -16,6 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 
 from portal.markdown import render_markdown
@@ -160,9 +161,9 @@ class SubmissionAdmin(admin.ModelAdmin):
     def modalities_column(self, obj):
         return obj.get_modalities_display()
 
-    @admin.display(description="hosting", boolean=True, ordering="hosting_wanted")
+    @admin.display(description="hosting", ordering="hosting_wanted")
     def hosting_column(self, obj):
-        return obj.hosting_wanted
+        return "Hosted" if obj.hosting_wanted else "Linked"
 
     @admin.display(description="state", ordering="state")
     def state_column(self, obj):
@@ -239,6 +240,9 @@ class SubmissionAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {"title": "Review queue", **(extra_context or {})})
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         if not is_curator(request.user):
             raise PermissionDenied
@@ -272,7 +276,7 @@ class SubmissionAdmin(admin.ModelAdmin):
             "submission": submission,
             "revisions": revisions,
             "latest": latest,
-            "card_html": render_markdown(card_body) if card_body else "",
+            "card_html": mark_safe(render_markdown(card_body, heading_offset=2)) if card_body else "",  # noqa: S308 - sanitised
             "metadata_rows": _metadata_rows(latest.metadata if latest else {}),
             "checks": sorted(latest.checks.all(), key=lambda check: check.kind) if latest else [],
             "diffs": _revision_diffs(revisions),

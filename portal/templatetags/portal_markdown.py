@@ -13,7 +13,11 @@ register = template.Library()
 
 
 @register.filter(name="markdown", is_safe=False)
-def markdown_filter(value) -> SafeString:
-    """Render Markdown to sanitised HTML; ``None`` renders as nothing."""
+def markdown_filter(value, heading_offset=0) -> SafeString:
+    """Render Markdown to sanitised HTML, headings demoted by the optional argument; ``None`` renders as nothing."""
     text = "" if value is None else str(value)
-    return mark_safe(render_markdown(text))  # noqa: S308 (render_markdown sanitises with nh3)
+    try:
+        offset = max(0, min(5, int(heading_offset)))
+    except (TypeError, ValueError):
+        offset = 0
+    return mark_safe(render_markdown(text, heading_offset=offset))  # noqa: S308 (render_markdown sanitises with nh3)

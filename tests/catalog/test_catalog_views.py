@@ -122,7 +122,7 @@ def test_dataset_page_shows_facts_files_usage_and_how_to_load_and_cite(client, s
         license="cc-by-4.0",
         downloads=1234,
         likes=56,
-        hosted=False,
+        hosted=True,
         manifest=[{"path": "levels.csv", "size": 2048, "sha256": "b" * 64}],
         card="---\nlicense: cc-by-4.0\npretty_name: Harbour levels\n---\n\n# Harbour levels\n\nTen-minute **levels**.\n",
     )
@@ -139,7 +139,7 @@ def test_dataset_page_shows_facts_files_usage_and_how_to_load_and_cite(client, s
     assert "1234" in page and "56" in page
     assert f"load_dataset(&quot;{dataset.repo_id}&quot;)" in page
     assert "@misc{" in page and "howpublished" in page
-    assert "Linked" in page
+    assert "Hosted: the data is copied to the Hub" in page
     scripts = [attrs.get("src", "") for attrs, _ in html.scripts]
     assert any(src.endswith("catalog/copy.js") for src in scripts)
 
@@ -271,3 +271,23 @@ def test_cached_list_page_shows_a_new_dataset_at_once(client, settings):
     published(name="Second harbour")
     page = text_of(client.get(LIST))
     assert "First harbour" in page and "Second harbour" in page
+
+
+@pytest.mark.django_db
+def test_linked_dataset_page_points_at_the_publisher_instead_of_load_dataset(client):
+    dataset = published(
+        name="Archive photographs", hosted=False, source_url="https://archive.example.org/photos/"
+    )
+    html = client.get(dataset.get_absolute_url()).content.decode()
+    assert "load_dataset(" not in html
+    assert 'href="https://archive.example.org/photos/"' in html
+
+
+@pytest.mark.django_db
+def test_card_headings_are_demoted_below_the_page_title(client):
+    dataset = published(
+        name="Harbour levels", card="---\nlicense: mit\n---\n\n# Harbour levels\n\n## Uses\n\nText.\n"
+    )
+    html = client.get(dataset.get_absolute_url()).content.decode()
+    assert html.count("<h1") == 1
+    assert "<h2>Harbour levels</h2>" in html and "<h3>Uses</h3>" in html
