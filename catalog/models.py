@@ -65,6 +65,13 @@ class Dataset(models.Model):
     def __str__(self):
         return self.repo_id
 
+    def save(self, *args, **kwargs):
+        """Save the row and make the catalog's cached pages notice the change."""
+        super().save(*args, **kwargs)
+        from catalog.search import forget_catalog_stamp
+
+        forget_catalog_stamp()
+
     def get_absolute_url(self):
         """Return the dataset's catalog page."""
         return reverse("catalog:dataset", args=[self.slug])

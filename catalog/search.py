@@ -323,11 +323,32 @@ def _label(facet, value):
     return value
 
 
+STAMP_KEY = "catalog:stamp"
+
+
 def catalog_stamp():
-    """A value that changes when a dataset is added, saved or published (three index lookups)."""
+    """A value that changes when a dataset is added, saved or published.
+
+    Reading it costs three index lookups, so it is itself cached for CATALOG_STAMP_SECONDS (default 2):
+    a save in this process forgets it at once (`forget_catalog_stamp`); a publication by a worker
+    process shows within those seconds.
+    """
+    seconds = getattr(settings, "CATALOG_STAMP_SECONDS", 2)
+    if seconds > 0:
+        cached = cache.get(STAMP_KEY)
+        if cached is not None:
+            return cached
     stamp = Dataset.objects.aggregate(Max("id"), Max("updated_at"), Max("published_at"))
     raw = "|".join(str(value) for value in stamp.values())
-    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+    value = hashlib.sha256(raw.encode()).hexdigest()[:16]
+    if seconds > 0:
+        cache.set(STAMP_KEY, value, seconds)
+    return value
+
+
+def forget_catalog_stamp():
+    """Make the next `catalog_stamp()` read the database (called when a dataset is saved here)."""
+    cache.delete(STAMP_KEY)
 
 
 def facet_counts(query):
