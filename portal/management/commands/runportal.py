@@ -27,6 +27,8 @@ class Command(BaseCommand):
         parser.add_argument("--devhub-port", type=int, default=8800)
 
     def handle(self, *args, addrport, devhub_port, **options):
+        # A SIGTERM (from a process manager or `kill`) must stop the children too, through `finally` below.
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
         children = []
         env = dict(os.environ)
         try:

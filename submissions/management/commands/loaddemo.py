@@ -53,8 +53,8 @@ DEMO_SUBMISSIONS = [
     ),
     (
         "Wafer defect maps",
-        "https://fab-research.example/datasets/wafer-maps.tar.gz",
-        True,
+        "https://fab-research.example/datasets/wafer-maps/",
+        False,
         ["images"],
         "Semiconductors",
         "research@fab-research.example",
