@@ -278,21 +278,68 @@ def _grouped(datasets, field):
 
 
 def _language_counts(datasets):
-    ids_sql, params = datasets.values("id").query.get_compiler(connection=connection).as_sql()
+    """Count datasets per language code in one pass over the matching rows."""
     if _postgres():
-        items = (
-            "jsonb_array_elements_text(CASE WHEN jsonb_typeof(d.languages) = 'array' "
-            "THEN d.languages ELSE '[]'::jsonb END) AS item(value)"
+        rows_sql, params = (
+            datasets.values("id", "languages").query.get_compiler(connection=connection).as_sql()
+        )
+        # One scan of the matching rows; each row's codes are made distinct in its own lateral subquery.
+        sql = (
+            f"SELECT item.value, COUNT(*) AS n FROM ({rows_sql}) d CROSS JOIN LATERAL ("  # noqa: S608
+            "SELECT DISTINCT e.value FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof(d.languages) = "
+            "'array' THEN d.languages ELSE '[]'::jsonb END) AS e(value)) item "
+            "GROUP BY item.value ORDER BY n DESC, item.value LIMIT %s"
         )
     else:
-        items = "json_each(CASE WHEN json_type(d.languages) = 'array' THEN d.languages ELSE '[]' END) AS item"
-    sql = (
-        f"SELECT item.value, COUNT(DISTINCT d.id) AS n FROM catalog_dataset d, {items} "  # noqa: S608
-        f"WHERE d.id IN ({ids_sql}) GROUP BY item.value ORDER BY n DESC, item.value LIMIT %s"
-    )
+        rows_sql, params = datasets.values("id").query.get_compiler(connection=connection).as_sql()
+        sql = (
+            "SELECT item.value, COUNT(DISTINCT d.id) AS n FROM catalog_dataset d, "  # noqa: S608
+            "json_each(CASE WHEN json_type(d.languages) = 'array' THEN d.languages ELSE '[]' END) AS item "
+            f"WHERE d.id IN ({rows_sql}) GROUP BY item.value ORDER BY n DESC, item.value LIMIT %s"
+        )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, FACET_LIMIT])
         return {str(value): n for value, n in cursor.fetchall()}
+
+
+def _shared_counts(datasets, facets):
+    """Count several facets and the total over the same rows in one PostgreSQL scan (GROUPING SETS).
+
+    Returns ({facet: {value: count}}, total) for the facets among domain, license, hosting and modality.
+    """
+    rows_sql, params = (
+        datasets.values("domain", "license", "hosted", "modalities")
+        .query.get_compiler(connection=connection)
+        .as_sql()
+    )
+    has_modality = ["COUNT(*) FILTER (WHERE (',' || d.modalities || ',') LIKE %s)" for _ in Modality.values]
+    sql = (
+        "SELECT GROUPING(d.domain), GROUPING(d.license), d.domain, d.license, COUNT(*), "  # noqa: S608
+        "COUNT(*) FILTER (WHERE d.hosted), COUNT(*) FILTER (WHERE NOT d.hosted), "
+        + ", ".join(has_modality)
+        + f" FROM ({rows_sql}) d GROUP BY GROUPING SETS ((d.domain), (d.license), ())"
+    )
+    modality_patterns = [f"%,{value},%" for value in Modality.values]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*modality_patterns, *params])
+        rows = cursor.fetchall()
+    domains, licenses, total, hosting, modality = {}, {}, 0, {}, {}
+    for grouping_domain, grouping_license, domain, license_id, n, hosted, linked, *per_modality in rows:
+        if grouping_domain == 0:
+            domains[domain] = n
+        elif grouping_license == 0:
+            licenses[license_id] = n
+        else:
+            total = n
+            hosting = {"hosted": hosted, "linked": linked}
+            modality = dict(zip(Modality.values, per_modality, strict=True))
+
+    def top(counts):
+        ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0] or ""))
+        return dict(ordered[:FACET_LIMIT])
+
+    every = {"domain": top(domains), "license": top(licenses), "hosting": hosting, "modality": modality}
+    return {facet: every[facet] for facet in facets}, total
 
 
 def _count_facet(facet, datasets):
@@ -367,9 +414,16 @@ def facet_counts(query):
         if cached is not None:
             return cached
     selected = query.selected
+    # Facets without a selection all count over the same matching rows: on PostgreSQL one scan does them.
+    shared, total = {}, None
+    if _postgres():
+        unselected = [
+            facet for facet in ("domain", "license", "hosting", "modality") if facet not in selected
+        ]
+        shared, total = _shared_counts(_filtered(query), unselected)
     facets = {}
     for facet in FACETS:
-        counts = _count_facet(facet, _filtered(query.without(facet)))
+        counts = shared[facet] if facet in shared else _count_facet(facet, _filtered(query.without(facet)))
         chosen = selected.get(facet, ())
         values = [
             FacetValue(value=value, label=_label(facet, value), count=n, selected=value in chosen)
@@ -383,7 +437,8 @@ def facet_counts(query):
             if v not in counts
         ]
         facets[facet] = values
-    total = _filtered(query).count()
+    if total is None:
+        total = _filtered(query).count()
     result = (facets, total)
     if key is not None:
         cache.set(key, result, seconds)

@@ -162,3 +162,25 @@ def test_facet_counts_are_cached_and_refreshed_by_a_change(settings):
     published(domain="Marine")
     _, second = search.facet_counts(query)
     assert (first, second) == (1, 2)
+
+
+@pytest.mark.django_db
+def test_one_scan_facet_counts_match_the_per_facet_counts(settings):
+    """On PostgreSQL the unselected facets are counted in one GROUPING SETS scan; it must agree."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("GROUPING SETS are used on PostgreSQL only")
+    settings.CATALOG_FACET_CACHE_SECONDS = 0
+    published(domain="Marine", license="mit", hosted=False, modalities="audio,text")
+    published(domain="Legal", license="mit", modalities="images")
+    published(domain="Legal", license="cc0-1.0", modalities="video,audio")
+    published(domain="Climate", license="", modalities="text")
+    query, _ = search.parse_query(QueryDict(""))
+    shared, total = search._shared_counts(
+        search._filtered(query), ["domain", "license", "hosting", "modality"]
+    )
+    assert total == 4
+    for facet in ("domain", "license", "hosting", "modality"):
+        assert shared[facet] == search._count_facet(facet, search._filtered(query)), facet
+    assert shared["modality"] == {"text": 2, "images": 1, "audio": 2, "video": 1}
