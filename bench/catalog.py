@@ -186,10 +186,13 @@ def seed(size, *, env):
             buffer,
         )
     # As autovacuum would soon after a bulk load: statistics, and a visibility map for index-only scans.
-    with psycopg2.connect(dbname=database, **PG) as connection:
+    connection = psycopg2.connect(dbname=database, **PG)
+    try:
         connection.autocommit = True
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE catalog_dataset")
+    finally:
+        connection.close()
 
 
 def free_port():
