@@ -10,8 +10,10 @@ readable reason and clean the work folder. Only `catalog.hub` talks to the Hub; 
 """
 
 import logging
+import os
 import random
 import shutil
+import threading
 import time
 import uuid
 from datetime import timedelta
@@ -40,11 +42,16 @@ SMALL_FILE_BYTES = 10 * 1024 * 1024
 
 
 class RetryLater(Exception):
-    """A step failed in a way that may heal; try the job again after `countdown` seconds."""
+    """A step failed in a way that may heal; try the job again after `countdown` seconds.
 
-    def __init__(self, message, *, countdown=None):
+    `attempts` is the number of runs the job has had so far (stored with the job, so it survives the
+    sweeper re-enqueueing it); the task gives up once it passes MIRROR_MAX_RETRIES.
+    """
+
+    def __init__(self, message, *, countdown=None, attempts=0):
         super().__init__(message)
         self.countdown = countdown
+        self.attempts = attempts
 
 
 class MirrorFailed(Exception):
@@ -133,27 +140,67 @@ def run(job_id):
     if not _acquire(job_id, owner):
         job = MirrorJob.objects.filter(pk=job_id).first()
         return job.step if job is not None and job.step in (Step.DONE, Step.FAILED) else "busy"
+    heartbeat = Heartbeat(job_id, owner)
     try:
+        heartbeat.start()
         job = MirrorJob.objects.select_related("dataset", "dataset__submission").get(pk=job_id)
         MirrorJob.objects.filter(pk=job.pk).update(
             attempts=job.attempts + 1, started_at=job.started_at or timezone.now()
         )
         job.attempts += 1
-        submission = job.dataset.submission
-        if submission is not None and submission.state == Submission.State.APPROVED:
-            services.start_mirroring(submission)
-        progress = Progress(job, owner)
         try:
-            _run_steps(job, progress)
+            submission = job.dataset.submission
+            if submission is not None and submission.state == Submission.State.APPROVED:
+                services.start_mirroring(submission)
+            _run_steps(job, Progress(job, owner))
         except MirrorFailed as exc:
             _fail(job, reason=str(exc))
             return Step.FAILED
         except RetryLater as exc:
+            exc.attempts = job.attempts
             MirrorJob.objects.filter(pk=job.pk).update(last_error=str(exc)[:2000])
             raise
+        except Exception as exc:
+            # A bug or an unforeseen condition (disk full, ...): recorded, and retried a bounded number of
+            # times like a network error, so the job can neither loop silently nor vanish.
+            logger.exception("Mirror job %s hit an unexpected error.", job_id)
+            reason = f"Unexpected error in step “{job.get_step_display()}”: {type(exc).__name__}: {exc}"
+            MirrorJob.objects.filter(pk=job.pk).update(last_error=reason[:2000])
+            raise RetryLater(reason, attempts=job.attempts) from exc
         return Step.DONE
     finally:
+        heartbeat.stop()
         _release(job_id, owner)
+
+
+class Heartbeat(threading.Thread):
+    """Renews a job's lease while a long step (an upload, an extraction) reports no progress of its own."""
+
+    def __init__(self, job_id, owner):
+        super().__init__(name=f"mirror-heartbeat-{job_id}", daemon=True)
+        self.job_id = job_id
+        self.owner = owner
+        self.stopped = threading.Event()
+
+    def run(self):
+        """Every third of the lease, extend it (only while this worker still holds it)."""
+        from django.db import connection
+
+        lease = _setting("MIRROR_LOCK_SECONDS", 600)
+        try:
+            while not self.stopped.wait(max(1.0, lease / 3)):
+                now = timezone.now()
+                MirrorJob.objects.filter(pk=self.job_id, lock_owner=self.owner).update(
+                    lock_expires_at=now + timedelta(seconds=lease), progress_at=now
+                )
+        finally:
+            connection.close()
+
+    def stop(self):
+        """Stop renewing and wait for the thread to end."""
+        self.stopped.set()
+        if self.is_alive():
+            self.join(timeout=10)
 
 
 def _run_steps(job, progress):
@@ -182,9 +229,14 @@ def _run_steps(job, progress):
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def work_path(job):
+    """Return where the job's private work folder lives."""
+    return Path(_setting("MIRROR_WORK_DIR", settings.VAR_DIR / "mirror")) / f"job-{job.pk}"
+
+
 def work_dir(job):
-    """Return the job's private work folder (created on demand)."""
-    path = Path(_setting("MIRROR_WORK_DIR", settings.VAR_DIR / "mirror")) / f"job-{job.pk}"
+    """Return the job's private work folder, created on demand."""
+    path = work_path(job)
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -220,12 +272,12 @@ def _create_repo(job, dataset):
     if job.repo_ready:
         return
     repo_id = dataset.repo_id
+    base = dataset.slug
     number = 1
     while _hub("exists", hub.repo_exists, repo_id) and not _is_ours(job, repo_id):
         number += 1
         if number > 50:
             raise MirrorFailed(f"Every name like {dataset.repo_id} is taken on the Hub; rename the dataset.")
-        base = dataset.slug.rsplit("-", 1)[0] if number > 2 else dataset.slug
         slug = f"{base}-{number}"
         if Dataset.objects.filter(slug=slug).exclude(pk=dataset.pk).exists():
             continue
@@ -319,8 +371,8 @@ def _unpack(job, progress, workdir):
         source.unlink()
     else:
         data_dir.mkdir()
-        destination = data_dir / source.name
-        source.rename(destination)
+        # A link, not a move: a run that dies before recording this step finds the source again.
+        os.link(source, data_dir / source.name)
         manifest = [
             {"path": f"{DATA_DIR}/{source.name}", "size": job.bytes_fetched, "sha256": job.source_sha256}
         ]
@@ -418,7 +470,7 @@ def commit_message(job):
 def _upload(job, progress, dataset, workdir):
     message = commit_message(job)
     for commit_id, title in _hub("commits", hub.commit_titles, dataset.repo_id):
-        if title == message:
+        if title == message and commit_id not in job.rejected_commits:
             # An earlier run committed, then stopped before recording it: never commit twice.
             progress.save(force=True, commit_id=commit_id, bytes_uploaded=job.bytes_total or 0)
             return
@@ -457,8 +509,9 @@ def _verify(job, dataset):
     if README not in remote:
         problems.append("README.md is missing")
     if problems:
-        # A partial or corrupted upload heals by uploading again.
-        MirrorJob.objects.filter(pk=job.pk).update(step=Step.UPLOAD, commit_id="")
+        # A partial or corrupted upload heals by uploading again; that commit is never taken as done again.
+        rejected = [*job.rejected_commits, job.commit_id] if job.commit_id else job.rejected_commits
+        MirrorJob.objects.filter(pk=job.pk).update(step=Step.UPLOAD, commit_id="", rejected_commits=rejected)
         raise RetryLater("Verification failed: " + "; ".join(problems[:5]))
 
 
@@ -486,7 +539,7 @@ def _publish(job, dataset):
 
 def _fail(job, *, reason):
     logger.warning("Mirror job %s failed: %s", job.pk, reason)
-    shutil.rmtree(work_dir(job), ignore_errors=True)
+    shutil.rmtree(work_path(job), ignore_errors=True)
     MirrorJob.objects.filter(pk=job.pk).update(
         step=Step.FAILED, last_error=reason[:2000], finished_at=timezone.now()
     )
@@ -496,9 +549,16 @@ def _fail(job, *, reason):
 
 
 def give_up(job_id, *, reason):
-    """Stop a job whose retries are exhausted, as failed with the last error."""
-    job = MirrorJob.objects.select_related("dataset__submission").get(pk=job_id)
-    _fail(job, reason=f"Gave up after {job.attempts} attempts. {reason}")
+    """Stop a job whose retries are exhausted, as failed with the last error (unless a worker holds it)."""
+    owner = uuid.uuid4().hex
+    if not _acquire(job_id, owner):
+        return False
+    try:
+        job = MirrorJob.objects.select_related("dataset__submission").get(pk=job_id)
+        _fail(job, reason=f"Gave up after {job.attempts} attempts. {reason}")
+    finally:
+        _release(job_id, owner)
+    return True
 
 
 # The sweeper -------------------------------------------------------------------------------------

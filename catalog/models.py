@@ -124,6 +124,9 @@ class MirrorJob(models.Model):
     repo_ready = models.BooleanField(
         default=False, help_text="The Hub repository exists and is this dataset's."
     )
+    rejected_commits = models.JSONField(
+        default=list, blank=True, help_text="Commits whose files failed verification; never taken as done."
+    )
     last_error = models.TextField(blank=True)
     lock_owner = models.CharField(max_length=64, blank=True)
     lock_expires_at = models.DateTimeField(null=True, blank=True)

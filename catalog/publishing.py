@@ -4,12 +4,16 @@
 enqueues the mirroring task only after that transaction commits, so a rolled-back approval queues nothing.
 """
 
+import logging
+
 from django.conf import settings
 from django.db import transaction
 from django.utils.text import slugify
 
 from catalog.models import Dataset, MirrorJob
 from submissions.models import fold_name
+
+logger = logging.getLogger(__name__)
 
 MAX_SLUG_LENGTH = 90
 
@@ -50,16 +54,38 @@ def prepare(submission):
         )
     job, _ = MirrorJob.objects.get_or_create(dataset=dataset)
     if job.step in (MirrorJob.Step.FAILED, MirrorJob.Step.DONE):
+        # A fresh start after a failure: the repository (if created) is kept, everything else is redone.
         job.step = MirrorJob.Step.PENDING
         job.last_error = ""
         job.finished_at = None
-        job.save(update_fields=["step", "last_error", "finished_at"])
+        job.bytes_fetched = job.bytes_uploaded = 0
+        job.bytes_total = None
+        job.source_sha256 = ""
+        job.manifest = []
+        job.commit_id = ""
+        job.save(
+            update_fields=[
+                "step",
+                "last_error",
+                "finished_at",
+                "bytes_fetched",
+                "bytes_uploaded",
+                "bytes_total",
+                "source_sha256",
+                "manifest",
+                "commit_id",
+            ]
+        )
     transaction.on_commit(lambda: enqueue(job.pk))
     return job
 
 
 def enqueue(job_id):
-    """Hand a mirror job to the workers."""
+    """Hand a mirror job to the workers; if the broker is down, the sweeper will enqueue it later."""
     from catalog import tasks
 
-    tasks.mirror_dataset.delay(job_id)
+    try:
+        tasks.mirror_dataset.delay(job_id)
+    except Exception:
+        # Runs after the approval committed: failing the request now would hide a change that was saved.
+        logger.exception("Could not enqueue mirror job %s; the sweeper will pick it up.", job_id)

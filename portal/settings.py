@@ -229,6 +229,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "catalog.tasks.sweep_stalled_mirrors",
         "schedule": MIRROR_SWEEP_SECONDS,
     },
+    "sweep-pending-checks": {
+        "task": "submissions.tasks.sweep_pending_checks",
+        "schedule": MIRROR_SWEEP_SECONDS,
+    },
     "refresh-usage": {
         "task": "catalog.usage_tasks.refresh_usage",
         "schedule": USAGE_REFRESH_SECONDS,

@@ -2,8 +2,6 @@
 
 import uuid
 
-from django.db.models import Q
-
 from submissions.models import StatusLink, Submission, fold_name, hash_token
 
 
@@ -56,10 +54,23 @@ def public_timeline(submission):
     return submission.events.filter(public=True).select_related("actor").order_by("created_at", "id")
 
 
+def sign_in_link_is_valid(token):
+    """Whether a raw sign-in token belongs to a link that is neither used nor expired."""
+    from django.utils import timezone
+
+    from submissions.models import SignInLink
+
+    if not token or len(token) > 128:
+        return False
+    return SignInLink.objects.filter(
+        token_hash=hash_token(token), used_at__isnull=True, expires_at__gt=timezone.now()
+    ).exists()
+
+
 def submissions_for_email(email):
     """Return every submission sent from an e-mail address, newest first."""
     return (
-        Submission.objects.filter(Q(contact_email__iexact=email))
+        Submission.objects.filter(contact_email__iexact=email)
         .select_related("domain")
         .order_by("-created_at")
     )
@@ -67,6 +78,7 @@ def submissions_for_email(email):
 
 def publication(submission):
     """Return the publication progress of an approved submission as plain data, or None before approval."""
+    from catalog.hub import dataset_url
     from catalog.models import MirrorJob
 
     job = MirrorJob.objects.select_related("dataset").filter(dataset__submission=submission).first()
@@ -82,13 +94,6 @@ def publication(submission):
         "bytes_total": job.bytes_total,
         "percent": job.percent,
         "published": published,
-        "hub_url": hub_url(dataset.repo_id) if published else None,
+        "hub_url": dataset_url(dataset.repo_id) if published else None,
         "catalog_url": dataset.get_absolute_url() if published else None,
     }
-
-
-def hub_url(repo_id):
-    """Return the public Hub page of a dataset repository."""
-    from django.conf import settings
-
-    return f"{settings.HF_ENDPOINT}/datasets/{repo_id}"

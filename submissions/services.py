@@ -15,7 +15,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from submissions import emails
+from submissions import emails, selectors
 from submissions.cards import ParsedCard
 from submissions.models import (
     CardRevision,
@@ -183,7 +183,7 @@ def _after_commit(function, *args, **kwargs):
 def _enqueue_checks(submission):
     from submissions import tasks
 
-    _after_commit(tasks.run_checks.delay, submission.pk)
+    _after_commit(tasks.enqueue_checks, submission.pk)
 
 
 def _required_text(text, *, what, limit=None):
@@ -630,9 +630,7 @@ def use_sign_in(token):
         if spent != 1:
             return None
         link = SignInLink.objects.get(token_hash=hash_token(token))
-        submissions = list(
-            Submission.objects.filter(contact_email__iexact=link.email)
-            .select_related("domain")
-            .order_by("-created_at")
-        )
-        return [(submission, new_status_token(submission)) for submission in submissions]
+        return [
+            (submission, new_status_token(submission))
+            for submission in selectors.submissions_for_email(link.email)
+        ]

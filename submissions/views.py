@@ -14,7 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from django.views.generic import FormView
 
-from submissions import selectors, services
+from submissions import selectors, services, tasks
 from submissions.forms import ContributionForm, ReplyForm, RevisionForm, SignInForm, WithdrawForm
 from submissions.models import Submission, TermsVersion
 
@@ -232,15 +232,21 @@ def my_submissions(request):
     """Ask for a sign-in link that lists every submission of an e-mail address."""
     form = SignInForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        services.request_sign_in(form.cleaned_data["email"])
-        # The same answer whether the address is known or not.
+        # The lookup and the e-mail happen in a worker, so the answer takes the same time whether the
+        # address is known or not; the page says the same either way.
+        tasks.enqueue_sign_in_link(form.cleaned_data["email"])
         return render(request, "submissions/sign_in_sent.html", {"email": form.cleaned_data["email"]})
     return render(request, "submissions/my_submissions_form.html", {"form": form})
 
 
+@csrf_exempt  # see capability_post: the page is addressed by its private token
 def my_submissions_list(request, token):
-    """List every submission of the signed-in address with fresh status links (single-use link)."""
-    if request.method != "GET":
+    """A sign-in link: GET asks to confirm (mail scanners follow links), POST spends it and lists the submissions."""
+    if request.method == "GET":
+        if not selectors.sign_in_link_is_valid(token):
+            raise Http404("No such page.")
+        return private_response(render(request, "submissions/my_submissions_confirm.html"))
+    if request.method != "POST":
         raise Http404("No such page.")
     entries = services.use_sign_in(token)
     if entries is None:

@@ -222,6 +222,7 @@ def test_my_submissions_sign_in_link_lists_them_once(portal, open_browser):
     assert page.locator("h1").inner_text() == "Check your e-mail"
     link = link_in_last_mail(to="archive@museum.example", path="/my-submissions/")
     page.goto(link)
+    page.get_by_role("button", name="Show my submissions").click()
     table = page.locator("table").inner_text()
     assert first.reference in table and second.reference in table
     assert "Someone else's levels" not in table

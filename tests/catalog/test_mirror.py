@@ -298,3 +298,21 @@ def test_published_dataset_is_found_in_the_catalog(devhub, curator, client):
     page = client.get(dataset.get_absolute_url()).content.decode()
     assert dataset.repo_id in page
     assert "Water levels measured every ten minutes" in page
+
+
+def test_unexpected_error_is_recorded_retried_and_ends_as_failed(
+    devhub, source_server, curator, settings, tmp_path
+):
+    source_server.add_bytes("/x.csv", b"a\n1\n")
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the work folder should be")
+    settings.MIRROR_WORK_DIR = blocker
+    settings.MIRROR_MAX_RETRIES = 2
+    submission, _ = in_review(curator, location=source_server.url("/x.csv"))
+    approve(submission, curator)
+    job = MirrorJob.objects.get()
+    assert job.step == MirrorJob.Step.FAILED
+    assert job.attempts == 3
+    assert "Unexpected error" in job.last_error and "Gave up after 3 attempts" in job.last_error
+    submission.refresh_from_db()
+    assert submission.state == Submission.State.MIRROR_FAILED

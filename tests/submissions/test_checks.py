@@ -276,3 +276,24 @@ def test_withdrawn_submission_is_not_a_duplicate():
     services.withdraw(first)
     second, _ = confirmed(location="https://data.example.org/same.csv")
     assert result(second, "duplicate").outcome == "pass"
+
+
+def test_checks_lost_to_a_broker_outage_are_queued_again_by_the_sweeper():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from submissions import tasks
+    from submissions.models import Submission
+    from tests.factories import submit
+
+    submission, _ = submit()
+    Submission.objects.filter(pk=submission.pk).update(
+        state=Submission.State.SUBMITTED,
+        check_summary="pending",
+        updated_at=timezone.now() - timedelta(hours=1),
+    )
+    assert tasks.sweep_pending_checks() == 1
+    submission.refresh_from_db()
+    assert submission.check_summary != "pending"
+    assert submission.latest_revision.checks.count() == 3
