@@ -1,12 +1,13 @@
 """Forms of the curators' actions on a submission's review page; rules and messages only."""
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from submissions.curators import CURATORS_GROUP
 from submissions.services import CHECKLIST_ITEMS
 
-MESSAGE_LIMIT = 10_000
+MESSAGE_LIMIT = settings.PORTAL_REPLY_MAX_CHARS
 
 
 class MessageForm(forms.Form):

@@ -11,7 +11,6 @@ import unicodedata
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.urls import reverse
 
 
 class Modality(models.TextChoices):
@@ -200,10 +199,6 @@ class Submission(models.Model):
     def state_explanation(self):
         """Return what the current state means for the contributor, in plain words."""
         return STATE_EXPLANATIONS[self.state]
-
-    def get_admin_url(self):
-        """Return the curators' page of this submission."""
-        return reverse("admin:submissions_submission_change", args=[self.pk])
 
 
 STATE_EXPLANATIONS = {

@@ -281,7 +281,7 @@ class SubmissionAdmin(admin.ModelAdmin):
             "checks": sorted(latest.checks.all(), key=lambda check: check.kind) if latest else [],
             "diffs": _revision_diffs(revisions),
             "timeline": submission.events.select_related("actor").order_by("created_at", "id"),
-            "actions": _available_actions(submission, request.user),
+            "actions": services.available_actions(submission, user=request.user),
             "message_form": forms.get("message") or admin_forms.MessageForm(),
             "request_changes_form": forms.get("request-changes") or admin_forms.RequestChangesForm(),
             "approve_form": forms.get("approve") or admin_forms.ApproveForm(),
@@ -388,25 +388,6 @@ class SubmissionAdmin(admin.ModelAdmin):
             return "The automatic checks will run again in a moment."
 
         return self._action(request, object_id, name="rerun-checks", perform=perform)
-
-
-def _available_actions(submission, user):
-    """Return the names of the actions the review page offers in the submission's state."""
-    state = submission.state
-    names = {"message", "rerun-checks"}
-    if state == State.SUBMITTED:
-        names |= {"claim", "assign"}
-    if state == State.IN_REVIEW:
-        names |= {"assign", "request-changes", "approve", "reject"}
-        if submission.assignee_id != user.pk:
-            names.add("claim")
-    if state in (State.CHANGES_REQUESTED, State.APPROVED, State.MIRRORING, State.MIRROR_FAILED):
-        names.add("assign")
-    if state == State.MIRROR_FAILED:
-        names.add("retry-mirror")
-    if state == State.AWAITING_CONFIRMATION:
-        names.discard("rerun-checks")
-    return names
 
 
 def _metadata_rows(metadata):

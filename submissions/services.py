@@ -11,6 +11,7 @@ import logging
 import secrets
 import uuid
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -274,7 +275,7 @@ def assign(submission, *, to, by):
 
 def send_message(submission, *, by, text, public=True):
     """A curator writes to the contributor (public) or leaves an internal note for other curators."""
-    text = _required_text(text, what="the message", limit=10_000)
+    text = _required_text(text, what="the message", limit=settings.PORTAL_REPLY_MAX_CHARS)
     with transaction.atomic():
         submission = _locked(submission)
         if public and submission.state == State.AWAITING_CONFIRMATION:
@@ -296,7 +297,7 @@ def send_message(submission, *, by, text, public=True):
 
 def request_changes(submission, *, by, message):
     """Send a submission back to its contributor with what to change (a message is required)."""
-    message = _required_text(message, what="what should change", limit=10_000)
+    message = _required_text(message, what="what should change", limit=settings.PORTAL_REPLY_MAX_CHARS)
     with transaction.atomic():
         submission = _locked(submission)
         _move(
@@ -397,7 +398,7 @@ def _start_publication(submission):
 
 def reject(submission, *, by, reason):
     """Decline a submission in review; the reason is required and shown to the contributor."""
-    reason = _required_text(reason, what="the reason for the decision", limit=10_000)
+    reason = _required_text(reason, what="the reason for the decision", limit=settings.PORTAL_REPLY_MAX_CHARS)
     with transaction.atomic():
         submission = _locked(submission)
         _move(
@@ -426,6 +427,25 @@ def retry_mirror(submission, *, by):
         )
         _start_publication(submission)
     return submission
+
+
+def available_actions(submission, *, user):
+    """Return the names of the curator actions that the submission's state allows (for the review page)."""
+    state = submission.state
+    names = {"message", "rerun-checks"}
+    if state == State.SUBMITTED:
+        names |= {"claim", "assign"}
+    if state == State.IN_REVIEW:
+        names |= {"assign", "request-changes", "approve", "reject"}
+        if submission.assignee_id != user.pk:
+            names.add("claim")
+    if state in (State.CHANGES_REQUESTED, State.APPROVED, State.MIRRORING, State.MIRROR_FAILED):
+        names.add("assign")
+    if state == State.MIRROR_FAILED:
+        names.add("retry-mirror")
+    if state == State.AWAITING_CONFIRMATION:
+        names.discard("rerun-checks")
+    return names
 
 
 # The worker's steps of publication (called by catalog.mirror) -------------------------------------
@@ -489,8 +509,6 @@ def mark_mirror_failed(submission, *, reason):
 
 def reply(submission, *, text):
     """The contributor writes to the curators; an answer to a change request sends it back to the queue."""
-    from django.conf import settings
-
     text = _required_text(text, what="your message", limit=settings.PORTAL_REPLY_MAX_CHARS)
     with transaction.atomic():
         submission = _locked(submission)
