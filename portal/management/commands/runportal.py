@@ -1,8 +1,8 @@
 """Run the whole portal on one machine: web server, a Celery worker with beat, and (offline) a dev Hub.
 
 Used by `make run`. With no `HF_TOKEN` in the environment it starts the project's Hub-compatible server
-(catalog.devhub) on 127.0.0.1 and points the portal at it, so that approval publishes end to end with no
-internet. With `HF_TOKEN` and `HUB_ORGANIZATION` set, it publishes to the configured Hub instead.
+(catalog.devhub) and a local https data source (catalog.devhub.datasource) on 127.0.0.1 and points the
+portal at them, so that approving a hosted or a linked dataset publishes end to end with no internet. With `HF_TOKEN` and `HUB_ORGANIZATION` set, it publishes to the configured Hub instead.
 Child processes are stopped when the command stops.
 """
 
@@ -17,6 +17,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 DEVHUB_DEMO_TOKEN = "devhub-demo-token"  # noqa: S105 - the dev Hub accepts any token
+DEMO_SOURCE_PORT = 8801
 
 
 class Command(BaseCommand):
@@ -91,6 +92,11 @@ class Command(BaseCommand):
                     process.wait(timeout=15)
                 except subprocess.TimeoutExpired:
                     process.kill()
+
+    def _wait_for(self, path, timeout=30):
+        deadline = time.monotonic() + timeout
+        while not path.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
 
     def _spawn(self, name, command, env):
         self.stdout.write(f"Starting the {name}: {' '.join(command[1:])}")

@@ -23,7 +23,8 @@ CURATOR_PASSWORD = "curator-demo"  # noqa: S105 - printed for the local demo; re
 DEMO_SUBMISSIONS = [
     (
         "Baltic Sea buoy temperatures 2010-2024",
-        "https://data.baltic-marine.example/buoys/temperatures-2010-2024.zip",
+        # Served by the offline demo's local https source (catalog.devhub.datasource, started by runportal).
+        "https://127.0.0.1:8801/baltic-buoys-2010-2024.csv",
         True,
         ["text"],
         "Marine",

@@ -1,0 +1,99 @@
+"""An https data source on 127.0.0.1 for the offline demo, so that a hosted dataset can be mirrored end to end.
+
+`python -m catalog.devhub.datasource --port 8801 --dir var/demo-source` makes a self-signed certificate for
+127.0.0.1 with the `openssl` command (once), writes the demo data files (once), and serves the folder's
+`files/` over https. `manage.py runportal` starts it when no HF_TOKEN is set, and points the portal's fetch
+allow-list and CA bundle at it. For the demo only: it binds 127.0.0.1 and serves anything in that folder.
+"""
+
+import argparse
+import csv
+import functools
+import math
+import ssl
+import subprocess
+from datetime import UTC, datetime, timedelta
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+DEMO_FILE = "baltic-buoys-2010-2024.csv"
+
+
+def ensure_certificate(folder):
+    """Return (certificate, key) paths, creating a self-signed certificate for 127.0.0.1 if needed."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    if not cert.exists() or not key.exists():
+        subprocess.run(
+            [
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "825",
+                "-keyout",
+                str(key),
+                "-out",
+                str(cert),
+                "-subj",
+                "/CN=127.0.0.1",
+                "-addext",
+                "subjectAltName=IP:127.0.0.1",
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+            ],
+            check=True,
+            capture_output=True,
+        )
+    return cert, key
+
+
+def ensure_demo_files(files):
+    """Write the demo datasets' files (hourly buoy temperatures, about 2 MB) if they are missing."""
+    files.mkdir(parents=True, exist_ok=True)
+    target = files / DEMO_FILE
+    if target.exists():
+        return
+    start = datetime(2010, 1, 1, tzinfo=UTC)
+    with target.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["timestamp", "buoy", "depth_m", "temperature_c", "quality_flag"])
+        for hour in range(0, 24 * 365 * 15, 6):
+            moment = start + timedelta(hours=hour)
+            season = math.sin(2 * math.pi * (moment.timetuple().tm_yday - 100) / 365)
+            for buoy in ("B01", "B07"):
+                writer.writerow([moment.isoformat(), buoy, 2, f"{9 + 8 * season + (hour % 5) / 10:.2f}", 1])
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):
+        """Keep the demo's console readable."""
+
+
+def main(argv=None):
+    """Serve the demo files over https on 127.0.0.1 until interrupted."""
+    parser = argparse.ArgumentParser(prog="python -m catalog.devhub.datasource", description=__doc__)
+    parser.add_argument("--port", type=int, default=8801)
+    parser.add_argument("--dir", default="var/demo-source")
+    args = parser.parse_args(argv)
+    folder = Path(args.dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    cert, key = ensure_certificate(folder)
+    ensure_demo_files(folder / "files")
+    server = ThreadingHTTPServer(
+        ("127.0.0.1", args.port), functools.partial(_QuietHandler, directory=str(folder / "files"))
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    print(f"demo data source serving https://127.0.0.1:{args.port}/ from {folder / 'files'} (CA: {cert})")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
