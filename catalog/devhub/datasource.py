@@ -7,6 +7,7 @@ allow-list and CA bundle at it. For the demo only: it binds 127.0.0.1 and serves
 """
 
 import argparse
+import contextlib
 import csv
 import functools
 import math
@@ -89,10 +90,8 @@ def main(argv=None):
     context.load_cert_chain(cert, key)
     server.socket = context.wrap_socket(server.socket, server_side=True)
     print(f"demo data source serving https://127.0.0.1:{args.port}/ from {folder / 'files'} (CA: {cert})")
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":
