@@ -50,12 +50,41 @@ class Command(BaseCommand):
                         env,
                     )
                 )
-                env.update({"HF_ENDPOINT": url, "HF_TOKEN": DEVHUB_DEMO_TOKEN, "HF_HUB_DISABLE_XET": "1"})
-                os.environ.update(
-                    {"HF_ENDPOINT": url, "HF_TOKEN": DEVHUB_DEMO_TOKEN, "HF_HUB_DISABLE_XET": "1"}
+                source_dir = settings.VAR_DIR / "demo-source"
+                children.append(
+                    self._spawn(
+                        "demo data source",
+                        [
+                            sys.executable,
+                            "-m",
+                            "catalog.devhub.datasource",
+                            "--port",
+                            str(DEMO_SOURCE_PORT),
+                            "--dir",
+                            str(source_dir),
+                        ],
+                        env,
+                    )
                 )
+                ca_bundle = source_dir / "cert.pem"
+                self._wait_for(ca_bundle)
+                offline = {
+                    "HF_ENDPOINT": url,
+                    "HF_TOKEN": DEVHUB_DEMO_TOKEN,
+                    "HF_HUB_DISABLE_XET": "1",
+                    # The demo's hosted dataset is served by the local https source: let fetches reach it.
+                    "PORTAL_FETCH_ALLOWED_NETWORKS": "127.0.0.1/32",
+                    "PORTAL_FETCH_CA_BUNDLE": str(ca_bundle),
+                }
+                env.update(offline)
+                os.environ.update(offline)
                 settings.HF_ENDPOINT, settings.HF_TOKEN = url, DEVHUB_DEMO_TOKEN
-                self.stdout.write(f"No HF_TOKEN set: publishing to the local dev Hub at {url}.")
+                settings.PORTAL_FETCH_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+                settings.PORTAL_FETCH_CA_BUNDLE = str(ca_bundle)
+                self.stdout.write(
+                    f"No HF_TOKEN set: publishing to the local dev Hub at {url}; demo data served from "
+                    f"https://127.0.0.1:{DEMO_SOURCE_PORT}/ (fetches to 127.0.0.1 are allowed in this mode)."
+                )
             children.append(
                 self._spawn(
                     "Celery worker",
