@@ -10,6 +10,8 @@ from portal.celery import app as celery_app
 
 pytest_plugins = ["tests.fixtures_sources"]
 
+HUB_ORGANIZATION = "dataset-portal"
+
 
 @pytest.fixture(autouse=True)
 def media_root(settings, tmp_path):
@@ -65,6 +67,35 @@ def ensure_seed_data():
         ("catalog.migrations.0003_curators_view_catalog", "grant"),
     ]:
         getattr(importlib.import_module(module), function)(apps, None)
+
+
+@pytest.fixture
+def devhub(tmp_path, settings):
+    """The project's Hub-compatible server on 127.0.0.1, with the portal configured to publish to it."""
+    from catalog.devhub.server import DevHub
+
+    with DevHub(data_dir=tmp_path / "hub", organizations=(HUB_ORGANIZATION,)) as server:
+        settings.HF_ENDPOINT = server.url
+        settings.HF_TOKEN = "test-token"
+        settings.HUB_ORGANIZATION = HUB_ORGANIZATION
+        settings.MIRROR_WORK_DIR = tmp_path / "work"
+        settings.MIRROR_BACKOFF_BASE = 0
+        settings.MIRROR_MAX_BACKOFF = 0
+        # Let eager tasks follow their own retries instead of raising Retry into the test.
+        propagates = celery_app.conf.task_eager_propagates
+        celery_app.conf.task_eager_propagates = False
+        yield server
+        celery_app.conf.task_eager_propagates = propagates
+
+
+@pytest.fixture
+def queued_mirrors(monkeypatch):
+    """Record the mirror jobs handed to the broker, for tests of the review workflow that stop at approval."""
+    from catalog import tasks as catalog_tasks
+
+    queued = []
+    monkeypatch.setattr(catalog_tasks.mirror_dataset, "delay", queued.append)
+    return queued
 
 
 def stored_files(root):

@@ -9,9 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from catalog.devhub.server import DevHub
-from portal.celery import app as celery_app
-
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -69,23 +66,6 @@ def open_browser(chromium):
     yield open_page
     for context in contexts:
         context.close()
-
-
-@pytest.fixture
-def devhub(tmp_path, settings):
-    """A Hub-compatible server on 127.0.0.1 that the portal is configured to publish to."""
-    with DevHub(data_dir=tmp_path / "hub", organizations=(ORG,)) as server:
-        settings.HF_ENDPOINT = server.url
-        settings.HF_TOKEN = "test-token"
-        settings.HUB_ORGANIZATION = ORG
-        settings.MIRROR_WORK_DIR = tmp_path / "work"
-        settings.MIRROR_BACKOFF_BASE = 0
-        settings.MIRROR_MAX_BACKOFF = 0
-        # Let eager tasks follow their own retries instead of raising Retry into the request.
-        propagates = celery_app.conf.task_eager_propagates
-        celery_app.conf.task_eager_propagates = False
-        yield server
-        celery_app.conf.task_eager_propagates = propagates
 
 
 def screenshot(page, name):

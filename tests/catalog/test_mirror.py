@@ -14,9 +14,7 @@ from django.db import transaction
 from huggingface_hub import HfApi
 
 from catalog import mirror
-from catalog.devhub.server import DevHub
 from catalog.models import Dataset, MirrorJob
-from portal.celery import app as celery_app
 from submissions import services
 from submissions.models import Submission
 from tests.factories import committed, in_review, make_curator_user
@@ -25,23 +23,6 @@ from tests.sources import generated_sha256
 pytestmark = pytest.mark.django_db
 
 ORG = "dataset-portal"
-
-
-@pytest.fixture
-def devhub(tmp_path, settings):
-    """A Hub-compatible server on 127.0.0.1 that the portal is configured to publish to."""
-    with DevHub(data_dir=tmp_path / "hub", organizations=(ORG,)) as server:
-        settings.HF_ENDPOINT = server.url
-        settings.HF_TOKEN = "test-token"
-        settings.HUB_ORGANIZATION = ORG
-        settings.MIRROR_WORK_DIR = tmp_path / "work"
-        settings.MIRROR_BACKOFF_BASE = 0
-        settings.MIRROR_MAX_BACKOFF = 0
-        # Let eager tasks follow their own retries instead of raising Retry into the test.
-        propagates = celery_app.conf.task_eager_propagates
-        celery_app.conf.task_eager_propagates = False
-        yield server
-        celery_app.conf.task_eager_propagates = propagates
 
 
 @pytest.fixture

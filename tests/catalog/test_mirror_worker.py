@@ -14,7 +14,6 @@ import pytest
 from huggingface_hub import HfApi
 
 from catalog import publishing, tasks
-from catalog.devhub.server import DevHub
 from catalog.models import Dataset, MirrorJob
 from portal.celery import app as celery_app
 from submissions import services
@@ -27,15 +26,6 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True, serial
 
 ORG = "dataset-portal"
 PUBLISH_TIMEOUT = 120
-
-
-@pytest.fixture
-def devhub(tmp_path, settings):
-    with DevHub(data_dir=tmp_path / "hub", organizations=(ORG,)) as server:
-        settings.HF_ENDPOINT = server.url
-        settings.HF_TOKEN = "test-token"
-        settings.HUB_ORGANIZATION = ORG
-        yield server
 
 
 @pytest.fixture

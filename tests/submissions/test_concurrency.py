@@ -12,7 +12,6 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 from django.db import connection, connections
 
-from catalog import tasks as catalog_tasks
 from submissions import services
 from submissions.curators import CURATORS_GROUP
 from submissions.models import Domain, Event, Submission, TermsVersion
@@ -43,14 +42,6 @@ def seeded_rows():
     group.permissions.add(
         Permission.objects.get(content_type__app_label="submissions", codename="review_submission")
     )
-
-
-@pytest.fixture
-def queued_mirrors(monkeypatch):
-    """Record the mirror jobs handed to the broker instead of running the mirroring (another issue)."""
-    queued = []
-    monkeypatch.setattr(catalog_tasks.mirror_dataset, "delay", queued.append)
-    return queued
 
 
 def race(*actions):

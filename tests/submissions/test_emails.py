@@ -5,7 +5,6 @@ from django.core import mail
 from django.db import transaction
 from django.test import Client
 
-from catalog import tasks as catalog_tasks
 from submissions import cards, services
 from submissions.models import Submission
 from tests.factories import (
@@ -26,14 +25,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def curator():
     return make_curator_user("alice")
-
-
-@pytest.fixture
-def queued_mirrors(monkeypatch):
-    """Record the mirror jobs handed to the broker instead of running the mirroring (another issue)."""
-    queued = []
-    monkeypatch.setattr(catalog_tasks.mirror_dataset, "delay", queued.append)
-    return queued
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,6 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from catalog import tasks as catalog_tasks
 from catalog.models import MirrorJob
 from submissions import services
 from submissions.models import Domain, Event, Submission, TermsVersion, fold_name
@@ -164,14 +163,6 @@ def admin_client(curator):
     client = Client()
     client.force_login(curator)
     return client
-
-
-@pytest.fixture
-def queued_mirrors(monkeypatch):
-    """Record the mirror jobs handed to the broker instead of running the mirroring (another issue)."""
-    queued = []
-    monkeypatch.setattr(catalog_tasks.mirror_dataset, "delay", queued.append)
-    return queued
 
 
 def review_url(submission):

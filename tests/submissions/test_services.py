@@ -3,7 +3,6 @@
 import pytest
 from django.core import mail
 
-from catalog import tasks as catalog_tasks
 from catalog.models import MirrorJob
 from submissions import services
 from submissions.models import Event, Submission
@@ -22,14 +21,6 @@ def curator():
 @pytest.fixture
 def other_curator():
     return make_curator_user("bob")
-
-
-@pytest.fixture
-def queued_mirrors(monkeypatch):
-    """Record the mirror jobs handed to the broker instead of running the mirroring (another issue)."""
-    queued = []
-    monkeypatch.setattr(catalog_tasks.mirror_dataset, "delay", queued.append)
-    return queued
 
 
 def unchanged(submission):

@@ -7,7 +7,6 @@ from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from catalog import tasks as catalog_tasks
 from submissions import services
 from submissions.models import CardRevision, CheckResult, Event, Submission
 from tests.conftest import stored_files
@@ -22,14 +21,6 @@ State = Submission.State
 @pytest.fixture
 def curator():
     return make_curator_user("alice")
-
-
-@pytest.fixture
-def queued_mirrors(monkeypatch):
-    """Record the mirror jobs handed to the broker instead of running the mirroring (another issue)."""
-    queued = []
-    monkeypatch.setattr(catalog_tasks.mirror_dataset, "delay", queued.append)
-    return queued
 
 
 def text_of(response):
