@@ -5,9 +5,13 @@ client's errors into `HubError`, which says whether retrying can help (network e
 (401/403, names or YAML the Hub refuses). Nothing else in the portal imports `huggingface_hub`'s API.
 """
 
+import contextlib
 import dataclasses
 import hashlib
+import io
 import logging
+from collections.abc import Callable
+from pathlib import Path
 
 from django.conf import settings
 from huggingface_hub import CommitOperationAdd, HfApi
@@ -131,17 +135,18 @@ def commit_titles(repo_id):
     return [(commit.commit_id, commit.title) for commit in commits]
 
 
-def upload_files(repo_id, *, files, commit_message, known_sha256=None):
+def upload_files(repo_id, *, files, commit_message, known_sha256=None, on_read=None):
     """Upload local files in one commit; `files` maps paths in the repo to local paths. Returns the commit id.
 
     `known_sha256` maps paths in the repo to SHA-256 sums computed while fetching, which spares the client
-    another full read of each file. LFS objects the Hub already holds are not sent again, so a retried
+    another full read of each file. `on_read(n)` is called, from the client's upload threads, as each
+    chunk of an LFS file is sent. LFS objects the Hub already holds are not sent again, so a retried
     upload resumes where it stopped.
     """
     known_sha256 = known_sha256 or {}
     operations = []
     for path_in_repo, local_path in sorted(files.items()):
-        operation = CommitOperationAdd(path_in_repo=path_in_repo, path_or_fileobj=str(local_path))
+        operation = _CountedAdd(path_in_repo=path_in_repo, path_or_fileobj=str(local_path), on_read=on_read)
         if path_in_repo in known_sha256:
             operation.upload_info.sha256 = bytes.fromhex(known_sha256[path_in_repo])
         operations.append(operation)
@@ -155,6 +160,38 @@ def upload_files(repo_id, *, files, commit_message, known_sha256=None):
         num_threads=2,
     )
     return info.oid
+
+
+class _CountingReader(io.BufferedReader):
+    """A file opened for an upload that reports each chunk read to a callback."""
+
+    def __init__(self, path, on_read):
+        super().__init__(io.FileIO(path, "rb"))
+        self._on_read = on_read
+
+    def read(self, size=-1, /):
+        """Read like a file, and report how many bytes were read."""
+        chunk = super().read(size)
+        if chunk:
+            self._on_read(len(chunk))
+        return chunk
+
+
+@dataclasses.dataclass
+class _CountedAdd(CommitOperationAdd):
+    """A file to add whose LFS upload reports its progress (the client reads it through `as_file`)."""
+
+    on_read: Callable[[int], None] | None = dataclasses.field(default=None, repr=False, compare=False)
+
+    @contextlib.contextmanager
+    def as_file(self, with_tqdm=False):
+        """Yield the file for reading; the upload (asked `with_tqdm`) gets a counting reader."""
+        if not with_tqdm or self.on_read is None or not isinstance(self.path_or_fileobj, str | Path):
+            with super().as_file(with_tqdm=with_tqdm) as handle:
+                yield handle
+            return
+        with _CountingReader(self.path_or_fileobj, self.on_read) as handle:
+            yield handle
 
 
 def remote_files(repo_id):

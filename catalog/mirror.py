@@ -94,9 +94,10 @@ def _release(job_id, owner):
 class Progress:
     """Saves a job's step and byte counts at most every few seconds, renewing the lease each time."""
 
-    def __init__(self, job, owner):
+    def __init__(self, job, owner, *, heartbeat=None):
         self.job = job
         self.owner = owner
+        self.heartbeat = heartbeat
         self.interval = _setting("MIRROR_PROGRESS_INTERVAL", 2.0)
         self.last_saved = 0.0
 
@@ -152,7 +153,7 @@ def run(job_id):
             submission = job.dataset.submission
             if submission is not None and submission.state == Submission.State.APPROVED:
                 services.start_mirroring(submission)
-            _run_steps(job, Progress(job, owner))
+            _run_steps(job, Progress(job, owner, heartbeat=heartbeat))
         except MirrorFailed as exc:
             _fail(job, reason=str(exc))
             return Step.FAILED
@@ -181,18 +182,27 @@ class Heartbeat(threading.Thread):
         self.job_id = job_id
         self.owner = owner
         self.stopped = threading.Event()
+        self.bytes_uploaded = None  # set by the upload's counter; written by this thread
 
     def run(self):
-        """Every third of the lease, extend it (only while this worker still holds it)."""
+        """Extend the lease while this worker holds it, and write the upload's byte count when it moved."""
         from django.db import connection
 
         lease = _setting("MIRROR_LOCK_SECONDS", 600)
+        every = min(max(0.1, _setting("MIRROR_PROGRESS_INTERVAL", 2.0)), lease / 3)
+        last_renewal, written = 0.0, None
         try:
-            while not self.stopped.wait(max(1.0, lease / 3)):
-                now = timezone.now()
-                MirrorJob.objects.filter(pk=self.job_id, lock_owner=self.owner).update(
-                    lock_expires_at=now + timedelta(seconds=lease), progress_at=now
-                )
+            while not self.stopped.wait(every):
+                now, fields = time.monotonic(), {}
+                if now - last_renewal >= lease / 3:
+                    moment = timezone.now()
+                    fields.update(lock_expires_at=moment + timedelta(seconds=lease), progress_at=moment)
+                    last_renewal = now
+                if self.bytes_uploaded is not None and self.bytes_uploaded != written:
+                    fields.update(bytes_uploaded=self.bytes_uploaded, progress_at=timezone.now())
+                    written = self.bytes_uploaded
+                if fields:
+                    MirrorJob.objects.filter(pk=self.job_id, lock_owner=self.owner).update(**fields)
         finally:
             connection.close()
 
@@ -477,6 +487,7 @@ def _upload(job, progress, dataset, workdir):
     files = {README: workdir / README}
     for entry in job.manifest:
         files[entry["path"]] = workdir / entry["path"]
+    uploaded = UploadCounter(progress.heartbeat)
     commit_id = _hub(
         "upload",
         hub.upload_files,
@@ -484,10 +495,29 @@ def _upload(job, progress, dataset, workdir):
         files=files,
         commit_message=message,
         known_sha256={entry["path"]: entry["sha256"] for entry in job.manifest},
+        on_read=uploaded.add,
     )
+    if progress.heartbeat is not None:
+        progress.heartbeat.bytes_uploaded = None  # the final count is saved below
     progress.save(
         force=True, commit_id=commit_id, bytes_uploaded=sum(entry["size"] for entry in job.manifest)
     )
+
+
+class UploadCounter:
+    """Adds up the bytes the Hub client has read for upload (from its threads) for the heartbeat to save."""
+
+    def __init__(self, heartbeat):
+        self.heartbeat = heartbeat
+        self.total = 0
+        self.lock = threading.Lock()
+
+    def add(self, count):
+        """Count `count` more bytes sent."""
+        with self.lock:
+            self.total += count
+            if self.heartbeat is not None:
+                self.heartbeat.bytes_uploaded = self.total
 
 
 def _verify(job, dataset):

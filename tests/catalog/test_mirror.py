@@ -58,6 +58,7 @@ def test_hosted_dataset_is_published_once_with_verified_files(devhub, source_ser
     dataset = Dataset.objects.get(submission=submission)
     job = dataset.job
     assert job.step == MirrorJob.Step.DONE and job.attempts == 1
+    assert job.bytes_fetched == job.bytes_uploaded == job.bytes_total == size
     assert dataset.published_at is not None
     assert dataset.manifest == job.manifest
     (entry,) = dataset.manifest
