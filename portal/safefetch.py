@@ -25,6 +25,7 @@ import ipaddress
 import re
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -36,6 +37,8 @@ from django.core.exceptions import ImproperlyConfigured
 MAX_REDIRECTS = 5
 DEFAULT_CHUNK_SIZE = 1024 * 1024
 DEFAULT_TIMEOUT = 10.0
+# The whole wait for a response's headers may last this many times the per-read timeout.
+HEADERS_DEADLINE_FACTOR = 3
 DEFAULT_URL_MAX_LENGTH = 2000
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 USER_AGENT = "DatasetPortal-fetch/1.0"
@@ -479,13 +482,39 @@ def _send(target, method, headers):
     """Send one request to `target` and return (connection, response) with headers read."""
     timeout = float(getattr(settings, "PORTAL_FETCH_TIMEOUT", DEFAULT_TIMEOUT))
     conn = _PinnedHTTPSConnection(target, context=_ssl_context(), timeout=timeout)
+    # The socket timeout bounds each read; this bounds the whole wait for the headers, so a server that
+    # trickles them in (slowloris) cannot hold a worker.
+    deadline = float(getattr(settings, "PORTAL_FETCH_HEADERS_DEADLINE", HEADERS_DEADLINE_FACTOR * timeout))
+    overdue = threading.Event()
+    watchdog = threading.Timer(deadline, _abort, args=(conn, overdue))
+    watchdog.daemon = True
+    watchdog.start()
     try:
         conn.request(method, target.request_target, headers={"User-Agent": USER_AGENT, **headers})
         response = conn.getresponse()
+        if overdue.is_set():
+            # Cut mid-headers, http.client takes the end of the stream for the end of the headers.
+            raise OSError("headers overdue")
     except (OSError, http.client.HTTPException) as exc:
         conn.close()
+        if overdue.is_set():
+            raise FetchError(
+                f"The server {target.host} took more than {deadline:.0f} s to send its answer's headers.",
+                retryable=True,
+            ) from exc
         raise _network_error(exc, host=target.host) from exc
+    finally:
+        watchdog.cancel()
     return conn, response
+
+
+def _abort(conn, overdue):
+    """Cut a connection whose headers are overdue (called by the watchdog timer)."""
+    overdue.set()
+    sock = conn.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 def _close(conn, response):

@@ -85,6 +85,13 @@ class _Status:
 
 
 @dataclasses.dataclass
+class _Drip:
+    """A route that sends its headers one line at a time, slowly and forever (a slowloris server)."""
+
+    interval: float
+
+
+@dataclasses.dataclass
 class _Failing:
     """A route that answers `status` for its first `times` requests, then behaves as `then`."""
 
@@ -127,10 +134,23 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if route is None:
             self._answer(_Status(404, b"not found\n"), head=head)
+        elif isinstance(route, _Drip):
+            self._drip(route)
         elif isinstance(route, _Status):
             self._answer(route, head=head)
         else:
             self._send_body(route, head=head)
+
+    def _drip(self, route):
+        # A status line, then one header line every `interval` seconds, never ending the headers.
+        try:
+            self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+            self.wfile.flush()
+            while not self.server.source._stopping.wait(route.interval):
+                self.wfile.write(b"X-Slow: a\r\n")
+                self.wfile.flush()
+        except OSError:
+            return
 
     def _answer(self, route, *, head):
         self.send_response(route.status)
@@ -285,6 +305,10 @@ class SourceServer:
     def add_status(self, path, status, *, body=b"", headers=None):
         """Answer `path` with a fixed status (404, 403, 500...) and body."""
         self._routes[path] = _Status(status, body, dict(headers or {}))
+
+    def add_dripping_headers(self, path, *, interval=0.2):
+        """Answer `path` with headers that trickle in forever, each line well within a socket timeout."""
+        self._routes[path] = _Drip(interval=interval)
 
     def add_failing(self, path, *, status=503, times=1, retry_after=None):
         """Answer `status` to the first `times` requests of `path`, then serve what `path` served before."""

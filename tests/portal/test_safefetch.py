@@ -417,3 +417,12 @@ def test_download_resumes_a_partial_file(source_server, tmp_path, ranges):
     assert (result.size, result.sha256) == (size, generated_sha256(size, seed=8))
     assert partial.stat().st_size == size
     assert source_server.requests_for("/data")[0].headers["Range"] == f"bytes={MIB + 123}-"
+
+
+def test_headers_trickling_in_forever_are_cut_at_the_deadline(source_server, settings):
+    settings.PORTAL_FETCH_TIMEOUT = 1
+    settings.PORTAL_FETCH_HEADERS_DEADLINE = 1.5
+    source_server.add_dripping_headers("/slow", interval=0.2)
+    with pytest.raises(safefetch.FetchError, match=r"took more than \d s to send") as caught:
+        safefetch.probe(source_server.url("/slow"))
+    assert caught.value.retryable
