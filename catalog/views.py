@@ -19,11 +19,12 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
-from huggingface_hub.repocard import REGEX_YAML_BLOCK
 
 from catalog import hub, search
 from catalog.models import Dataset
+from submissions import cards
 from submissions.carddata import license_info
+from submissions.models import fold_name
 
 PAGE_SIZE = 20
 HOME_NEWEST = 6
@@ -155,10 +156,15 @@ def _without_text(query):
     return search.CatalogQuery(text="", filters=query.filters, sort=query.sort)
 
 
-def card_body(card):
-    """Return the Markdown body of a card, without its YAML header."""
-    match = REGEX_YAML_BLOCK.search(card or "")
-    return card[match.end() :] if match else (card or "")
+def card_body(card, *, title=None):
+    """Return the Markdown body of a card, without its YAML header nor a first heading that repeats `title`."""
+    body = cards.card_body(card or "")
+    if title:
+        lines = body.lstrip("\n").split("\n", 1)
+        first = lines[0].strip()
+        if first.startswith("# ") and fold_name(first[2:]) == fold_name(title):
+            body = lines[1] if len(lines) > 1 else ""
+    return body
 
 
 def bibtex(dataset):
@@ -243,7 +249,7 @@ def dataset_detail(request, slug):
     dataset = get_object_or_404(Dataset.objects.published().defer("search_vector"), slug=slug)
     context = {
         "dataset": dataset,
-        "card_body": card_body(dataset.card),
+        "card_body": card_body(dataset.card, title=dataset.name),
         "license": license_info(dataset.license) if dataset.license else None,
         "hub_url": hub.dataset_url(dataset.repo_id),
         "bibtex": bibtex(dataset),

@@ -181,6 +181,7 @@ PORTAL_CURATORS_EMAIL = env_str("PORTAL_CURATORS_EMAIL", "curators@localhost")
 PORTAL_FETCH_ALLOWED_NETWORKS = env_list("PORTAL_FETCH_ALLOWED_NETWORKS")
 PORTAL_FETCH_CA_BUNDLE = env_str("PORTAL_FETCH_CA_BUNDLE", "")
 PORTAL_FETCH_TIMEOUT = float(env_str("PORTAL_FETCH_TIMEOUT", "10"))
+PORTAL_FETCH_HEADERS_DEADLINE = float(env_str("PORTAL_FETCH_HEADERS_DEADLINE", str(3 * PORTAL_FETCH_TIMEOUT)))
 
 # Celery. With no broker configured, a filesystem broker under var/ needs no server.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
@@ -209,6 +210,10 @@ CELERY_TIMEZONE = TIME_ZONE
 HF_TOKEN = env_str("HF_TOKEN", "")
 HF_ENDPOINT = env_str("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
 HUB_ORGANIZATION = env_str("HUB_ORGANIZATION", "dataset-portal")
+
+# Catalog: cached pages and facet counts for visitors without cookies, keyed by a stamp of the last change.
+CATALOG_FACET_CACHE_SECONDS = env_int("CATALOG_FACET_CACHE_SECONDS", 60)
+CATALOG_STAMP_SECONDS = env_int("CATALOG_STAMP_SECONDS", 2)
 
 # Mirroring
 MIRROR_MAX_BYTES = env_int("MIRROR_MAX_BYTES", 50 * 1024**3)

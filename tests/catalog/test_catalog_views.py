@@ -286,8 +286,10 @@ def test_linked_dataset_page_points_at_the_publisher_instead_of_load_dataset(cli
 @pytest.mark.django_db
 def test_card_headings_are_demoted_below_the_page_title(client):
     dataset = published(
-        name="Harbour levels", card="---\nlicense: mit\n---\n\n# Harbour levels\n\n## Uses\n\nText.\n"
+        name="Harbour levels",
+        card="---\nlicense: mit\n---\n\n# Harbour Levels\n\n# About\n\n## Uses\n\nText.\n",
     )
     html = client.get(dataset.get_absolute_url()).content.decode()
     assert html.count("<h1") == 1
-    assert "<h2>Harbour levels</h2>" in html and "<h3>Uses</h3>" in html
+    assert "<h2>About</h2>" in html and "<h3>Uses</h3>" in html
+    assert "<h2>Harbour Levels</h2>" not in html  # the card's title repeats the page's h1: dropped
