@@ -1,6 +1,6 @@
 """Read queries of the catalog used by more than one caller."""
 
-from catalog.models import Dataset
+from catalog.models import Dataset, MirrorJob
 from submissions.models import fold_name
 
 
@@ -14,3 +14,8 @@ def duplicate_candidates():
 def dataset_with_name_key(name_key):
     """Return a catalog dataset whose folded name is `name_key`, or None."""
     return Dataset.objects.filter(name_key=name_key).only("name", "repo_id").first()
+
+
+def mirror_job_for(submission):
+    """Return the mirror job (with its dataset) of an approved submission, or None before approval."""
+    return MirrorJob.objects.select_related("dataset").filter(dataset__submission=submission).first()

@@ -318,7 +318,6 @@ class Event(models.Model):
         MESSAGE = "message", "Message"
         CARD_REVISION = "card_revision", "Card revision"
         ASSIGNMENT = "assignment", "Assignment"
-        CHECK = "check", "Automatic check"
 
     class Actor(models.TextChoices):
         CONTRIBUTOR = "contributor", "Contributor"

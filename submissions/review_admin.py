@@ -19,6 +19,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 
+from catalog.selectors import mirror_job_for
 from portal.markdown import render_markdown
 from submissions import admin_forms, cards, services
 from submissions.curators import REVIEW_PERMISSION, is_curator
@@ -287,7 +288,7 @@ class SubmissionAdmin(admin.ModelAdmin):
             "approve_form": forms.get("approve") or admin_forms.ApproveForm(),
             "reject_form": forms.get("reject") or admin_forms.RejectForm(),
             "assign_form": forms.get("assign") or admin_forms.AssignForm(),
-            "mirror_job": _mirror_job(submission),
+            "mirror_job": mirror_job_for(submission),
             "checklist": submission.review_checklist,
         }
         return TemplateResponse(request, "admin/submissions/submission/review.html", context, status=status)
@@ -428,9 +429,3 @@ def _revision_diffs(revisions):
             lines.append((kind, line))
         diffs.append((older, newer, lines))
     return diffs
-
-
-def _mirror_job(submission):
-    from catalog.models import MirrorJob
-
-    return MirrorJob.objects.select_related("dataset").filter(dataset__submission=submission).first()

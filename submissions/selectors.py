@@ -79,9 +79,9 @@ def submissions_for_email(email):
 def publication(submission):
     """Return the publication progress of an approved submission as plain data, or None before approval."""
     from catalog.hub import dataset_url
-    from catalog.models import MirrorJob
+    from catalog.selectors import mirror_job_for
 
-    job = MirrorJob.objects.select_related("dataset").filter(dataset__submission=submission).first()
+    job = mirror_job_for(submission)
     if job is None:
         return None
     dataset = job.dataset

@@ -70,6 +70,22 @@ def ensure_seed_data():
 
 
 @pytest.fixture
+def curator():
+    """A member of the Curators group, "alice"."""
+    from tests.factories import make_curator_user
+
+    return make_curator_user("alice")
+
+
+@pytest.fixture
+def other_curator():
+    """A second curator, "bob"."""
+    from tests.factories import make_curator_user
+
+    return make_curator_user("bob")
+
+
+@pytest.fixture
 def devhub(tmp_path, settings):
     """The project's Hub-compatible server on 127.0.0.1, with the portal configured to publish to it."""
     from catalog.devhub.server import DevHub

@@ -17,17 +17,12 @@ from catalog import mirror
 from catalog.models import Dataset, MirrorJob
 from submissions import services
 from submissions.models import Submission
-from tests.factories import committed, in_review, make_curator_user
+from tests.factories import committed, in_review
 from tests.sources import generated_sha256
 
 pytestmark = pytest.mark.django_db
 
 ORG = "dataset-portal"
-
-
-@pytest.fixture
-def curator():
-    return make_curator_user()
 
 
 def approve(submission, curator, *, unpack=False):

@@ -29,6 +29,16 @@ PUBLISH_TIMEOUT = 120
 
 
 @pytest.fixture
+def mirror_workers_env(devhub, source_server, tmp_path, media_root):
+    """Return (broker, environment) for workers that mirror from the test source to the dev Hub."""
+    broker = Broker(tmp_path)
+    env = worker_env(
+        broker=broker, devhub=devhub, source_server=source_server, tmp_path=tmp_path, media_root=media_root
+    )
+    return broker, env
+
+
+@pytest.fixture
 def workers():
     started = []
     yield started
@@ -104,15 +114,12 @@ def assert_published_once(devhub, job_id, *, size, seed, workers):
 
 
 def test_worker_killed_mid_download_then_new_worker_publishes_once(
-    devhub, source_server, approved, workers, tmp_path, media_root
+    devhub, source_server, approved, workers, tmp_path, mirror_workers_env
 ):
     size = 3 * 1024 * 1024
     source_server.add_generated("/big.bin", size, seed=3, rate=600_000)
     job = approved(location=source_server.url("/big.bin"))
-    broker = Broker(tmp_path)
-    env = worker_env(
-        broker=broker, devhub=devhub, source_server=source_server, tmp_path=tmp_path, media_root=media_root
-    )
+    broker, env = mirror_workers_env
     first = start(workers, env, tmp_path)
     send(broker, job.pk)
     wait_for(
@@ -125,16 +132,13 @@ def test_worker_killed_mid_download_then_new_worker_publishes_once(
 
 
 def test_worker_killed_mid_upload_then_new_worker_publishes_once(
-    devhub, source_server, approved, workers, tmp_path, media_root
+    devhub, source_server, approved, workers, tmp_path, mirror_workers_env
 ):
     size = 11 * 1024 * 1024  # over 10 MiB: an LFS upload
     source_server.add_generated("/big.bin", size, seed=4)
     job = approved(location=source_server.url("/big.bin"))
     devhub.delay_next(seconds=20, count=1, method="PUT", path="/_lfs/upload/.*")
-    broker = Broker(tmp_path)
-    env = worker_env(
-        broker=broker, devhub=devhub, source_server=source_server, tmp_path=tmp_path, media_root=media_root
-    )
+    broker, env = mirror_workers_env
     first = start(workers, env, tmp_path)
     send(broker, job.pk)
     wait_for(
@@ -148,15 +152,12 @@ def test_worker_killed_mid_upload_then_new_worker_publishes_once(
 
 
 def test_task_delivered_twice_at_once_runs_once(
-    devhub, source_server, approved, workers, tmp_path, media_root
+    devhub, source_server, approved, workers, tmp_path, mirror_workers_env
 ):
     size = 2 * 1024 * 1024
     source_server.add_generated("/d.bin", size, seed=5, rate=1_000_000)
     job = approved(location=source_server.url("/d.bin"))
-    broker = Broker(tmp_path)
-    env = worker_env(
-        broker=broker, devhub=devhub, source_server=source_server, tmp_path=tmp_path, media_root=media_root
-    )
+    broker, env = mirror_workers_env
     start(workers, env, tmp_path)
     start(workers, env, tmp_path, beat=False)
     send(broker, job.pk)

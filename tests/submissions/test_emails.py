@@ -14,17 +14,11 @@ from tests.factories import (
     committed,
     confirmed,
     in_review,
-    make_curator_user,
     status_token_from,
     submit,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def curator():
-    return make_curator_user("alice")
 
 
 @pytest.fixture(autouse=True)

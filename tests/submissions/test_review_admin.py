@@ -23,7 +23,6 @@ from tests.factories import (
     committed,
     confirmed,
     in_review,
-    make_curator_user,
     status_token_from,
     submit,
 )
@@ -146,16 +145,6 @@ def page_text(response):
 
 
 # -- fixtures ---------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def curator():
-    return make_curator_user("alice")
-
-
-@pytest.fixture
-def other_curator():
-    return make_curator_user("bob")
 
 
 @pytest.fixture

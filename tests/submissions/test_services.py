@@ -6,21 +6,11 @@ from django.core import mail
 from catalog.models import MirrorJob
 from submissions import services
 from submissions.models import Event, Submission
-from tests.factories import changes_requested, committed, confirmed, in_review, make_curator_user, submit
+from tests.factories import changes_requested, committed, confirmed, in_review, submit
 
 pytestmark = pytest.mark.django_db
 
 State = Submission.State
-
-
-@pytest.fixture
-def curator():
-    return make_curator_user("alice")
-
-
-@pytest.fixture
-def other_curator():
-    return make_curator_user("bob")
 
 
 def unchanged(submission):

@@ -10,17 +10,12 @@ from django.test import Client
 from submissions import services
 from submissions.models import CardRevision, CheckResult, Event, Submission
 from tests.conftest import stored_files
-from tests.factories import GOOD_CARD, changes_requested, committed, confirmed, in_review, make_curator_user
+from tests.factories import GOOD_CARD, changes_requested, committed, confirmed, in_review
 from tests.submissions.test_contribute import BAD_CARDS
 
 pytestmark = pytest.mark.django_db
 
 State = Submission.State
-
-
-@pytest.fixture
-def curator():
-    return make_curator_user("alice")
 
 
 def text_of(response):
