@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 from datetime import timedelta
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
 
 import yaml
@@ -58,16 +58,12 @@ class MirrorFailed(Exception):
     """A step failed in a way that retrying will not heal; the message is for the curator."""
 
 
-def _setting(name, default):
-    return getattr(settings, name, default)
-
-
 def backoff(attempt, *, retry_after=None):
     """Return the seconds to wait before retry number `attempt`: exponential with full jitter, or Retry-After."""
     if retry_after is not None:
-        return min(float(retry_after), _setting("MIRROR_MAX_BACKOFF", 600))
-    base = _setting("MIRROR_BACKOFF_BASE", 5)
-    cap = _setting("MIRROR_MAX_BACKOFF", 600)
+        return min(float(retry_after), settings.MIRROR_MAX_BACKOFF)
+    base = settings.MIRROR_BACKOFF_BASE
+    cap = settings.MIRROR_MAX_BACKOFF
     return random.uniform(base / 2, min(cap, base * 2 ** max(0, attempt - 1)))
 
 
@@ -77,7 +73,7 @@ def backoff(attempt, *, retry_after=None):
 def _acquire(job_id, owner):
     """Take the job's lease if nobody holds a live one; return whether we got it."""
     now = timezone.now()
-    ttl = timedelta(seconds=_setting("MIRROR_LOCK_SECONDS", 600))
+    ttl = timedelta(seconds=settings.MIRROR_LOCK_SECONDS)
     taken = (
         MirrorJob.objects.filter(pk=job_id)
         .filter(Q(lock_owner="") | Q(lock_expires_at__lt=now))
@@ -98,7 +94,7 @@ class Progress:
         self.job = job
         self.owner = owner
         self.heartbeat = heartbeat
-        self.interval = _setting("MIRROR_PROGRESS_INTERVAL", 2.0)
+        self.interval = settings.MIRROR_PROGRESS_INTERVAL
         self.last_saved = 0.0
 
     def step(self, step):
@@ -115,7 +111,7 @@ class Progress:
             return
         self.last_saved = now
         self.job.progress_at = timezone.now()
-        self.job.lock_expires_at = timezone.now() + timedelta(seconds=_setting("MIRROR_LOCK_SECONDS", 600))
+        self.job.lock_expires_at = timezone.now() + timedelta(seconds=settings.MIRROR_LOCK_SECONDS)
         updated = MirrorJob.objects.filter(pk=self.job.pk, lock_owner=self.owner).update(
             step=self.job.step,
             bytes_fetched=self.job.bytes_fetched,
@@ -188,8 +184,8 @@ class Heartbeat(threading.Thread):
         """Extend the lease while this worker holds it, and write the upload's byte count when it moved."""
         from django.db import connection
 
-        lease = _setting("MIRROR_LOCK_SECONDS", 600)
-        every = min(max(0.1, _setting("MIRROR_PROGRESS_INTERVAL", 2.0)), lease / 3)
+        lease = settings.MIRROR_LOCK_SECONDS
+        every = min(max(0.1, settings.MIRROR_PROGRESS_INTERVAL), lease / 3)
         last_renewal, written = 0.0, None
         try:
             while not self.stopped.wait(every):
@@ -241,7 +237,7 @@ def _run_steps(job, progress):
 
 def work_path(job):
     """Return where the job's private work folder lives."""
-    return Path(_setting("MIRROR_WORK_DIR", settings.VAR_DIR / "mirror")) / f"job-{job.pk}"
+    return settings.MIRROR_WORK_DIR / f"job-{job.pk}"
 
 
 def work_dir(job):
@@ -334,7 +330,7 @@ def _fetch(job, progress, workdir):
         result = safefetch.download(
             dataset.source_url,
             target,
-            max_bytes=_setting("MIRROR_MAX_BYTES", 50 * 1024**3),
+            max_bytes=settings.MIRROR_MAX_BYTES,
             progress=report,
             resume=target.exists(),
         )
@@ -368,9 +364,9 @@ def _unpack(job, progress, workdir):
             extracted = archives.extract_archive(
                 source,
                 data_dir,
-                max_total_bytes=_setting("MIRROR_MAX_BYTES", 50 * 1024**3),
-                max_files=_setting("MIRROR_MAX_FILES", 10_000),
-                max_ratio=_setting("MIRROR_MAX_RATIO", 200),
+                max_total_bytes=settings.MIRROR_MAX_BYTES,
+                max_files=settings.MIRROR_MAX_FILES,
+                max_ratio=settings.MIRROR_MAX_RATIO,
             )
         except archives.UnsafeArchive as exc:
             raise MirrorFailed(f"The archive was not unpacked: {exc}") from exc
@@ -596,7 +592,7 @@ def give_up(job_id, *, reason):
 
 def stalled_jobs():
     """Return ids of jobs that should be running but have made no progress for too long."""
-    stall = timedelta(seconds=_setting("MIRROR_STALL_SECONDS", 900))
+    stall = timedelta(seconds=settings.MIRROR_STALL_SECONDS)
     now = timezone.now()
     return list(
         MirrorJob.objects.exclude(step__in=[Step.DONE, Step.FAILED])

@@ -380,7 +380,7 @@ def catalog_stamp():
     a save in this process forgets it at once (`forget_catalog_stamp`); a publication by a worker
     process shows within those seconds.
     """
-    seconds = getattr(settings, "CATALOG_STAMP_SECONDS", 2)
+    seconds = settings.CATALOG_STAMP_SECONDS
     if seconds > 0:
         cached = cache.get(STAMP_KEY)
         if cached is not None:
@@ -406,7 +406,7 @@ def facet_counts(query):
     the number never depends on the data. With CATALOG_FACET_CACHE_SECONDS > 0 the result is cached that
     long per query, keyed also by a stamp of the newest change, so an edit shows at once.
     """
-    seconds = getattr(settings, "CATALOG_FACET_CACHE_SECONDS", 60)
+    seconds = settings.CATALOG_FACET_CACHE_SECONDS
     key = None
     if seconds > 0:
         key = f"catalog:facets:{query.cache_key()}:{catalog_stamp()}"

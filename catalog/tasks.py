@@ -16,7 +16,7 @@ def mirror_dataset(self, job_id):
     try:
         return mirror.run(job_id)
     except mirror.RetryLater as exc:
-        limit = getattr(settings, "MIRROR_MAX_RETRIES", 8)
+        limit = settings.MIRROR_MAX_RETRIES
         # The job's own attempt count, not Celery's: a job re-enqueued by the sweeper starts at retries=0.
         if max(self.request.retries, exc.attempts - 1) >= limit:
             mirror.give_up(job_id, reason=str(exc))

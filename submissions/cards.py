@@ -25,11 +25,6 @@ from huggingface_hub.repocard_data import DatasetCardData
 from submissions import carddata
 
 ALLOWED_EXTENSIONS = (".md", ".markdown", ".txt")
-DEFAULT_MAX_BYTES = 1024 * 1024
-# Without anchors the JSON grows linearly with the YAML (a little larger: quotes and braces), so twice the
-# card limit only stops a surprise; real headers with many configs' `dataset_info` run to hundreds of KiB,
-# which a 256 KiB bound would refuse although the Hub accepts them.
-DEFAULT_MAX_METADATA_BYTES = 2 * 1024 * 1024
 # Real `dataset_info.features` nest about ten levels; deeper is a RecursionError waiting to happen.
 MAX_HEADER_DEPTH = 64
 # Text with more than this share of control characters is binary that happens to decode.
@@ -139,7 +134,7 @@ def parse_card(raw: bytes, *, filename: str, max_bytes: int | None = None) -> Pa
     """Parse an uploaded card into text, JSON-safe metadata and body; raise CardRejected if unusable."""
     check_card_filename(filename)
     if max_bytes is None:
-        max_bytes = getattr(settings, "PORTAL_CARD_MAX_BYTES", DEFAULT_MAX_BYTES)
+        max_bytes = settings.PORTAL_CARD_MAX_BYTES
     _check_bytes(raw, max_bytes=max_bytes)
     text = _decode(raw)
 
@@ -516,7 +511,7 @@ def _scalar_text(value) -> str:
 
 
 def _check_metadata_size(metadata: dict) -> None:
-    limit = getattr(settings, "PORTAL_CARD_MAX_METADATA_BYTES", DEFAULT_MAX_METADATA_BYTES)
+    limit = settings.PORTAL_CARD_MAX_METADATA_BYTES
     size = len(json.dumps(metadata, ensure_ascii=False).encode("utf-8"))
     if size > limit:
         raise CardRejected(
