@@ -88,7 +88,7 @@ def other_curator():
 @pytest.fixture
 def devhub(tmp_path, settings):
     """The project's Hub-compatible server on 127.0.0.1, with the portal configured to publish to it."""
-    from catalog.devhub.server import DevHub
+    from devhub.server import DevHub
 
     with DevHub(data_dir=tmp_path / "hub", organizations=(HUB_ORGANIZATION,)) as server:
         settings.HF_ENDPOINT = server.url

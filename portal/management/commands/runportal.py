@@ -1,7 +1,7 @@
 """Run the whole portal on one machine: web server, a Celery worker with beat, and (offline) a dev Hub.
 
 Used by `make run`. With no `HF_TOKEN` in the environment it starts the project's Hub-compatible server
-(catalog.devhub) and a local https data source (catalog.devhub.datasource) on 127.0.0.1 and points the
+(devhub) and a local https data source (devhub.datasource) on 127.0.0.1 and points the
 portal at them, so that approving a hosted or a linked dataset publishes end to end with no internet. With `HF_TOKEN` and `HUB_ORGANIZATION` set, it publishes to the configured Hub instead.
 Child processes are stopped when the command stops.
 """
@@ -41,7 +41,7 @@ class Command(BaseCommand):
                         [
                             sys.executable,
                             "-m",
-                            "catalog.devhub",
+                            "devhub",
                             "--port",
                             str(devhub_port),
                             "--data",
@@ -57,7 +57,7 @@ class Command(BaseCommand):
                         [
                             sys.executable,
                             "-m",
-                            "catalog.devhub.datasource",
+                            "devhub.datasource",
                             "--port",
                             str(DEMO_SOURCE_PORT),
                             "--dir",

@@ -36,8 +36,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from catalog.devhub.faults import FaultPlan
-from catalog.devhub.storage import REPO_TYPES, RepoStore, StoreError, card_tags, check_card_yaml
+from devhub.faults import FaultPlan
+from devhub.storage import REPO_TYPES, RepoStore, StoreError, card_tags, check_card_yaml
 
 logger = logging.getLogger(__name__)
 
@@ -791,7 +791,7 @@ class DevHub:
         return self
 
     def serve_forever(self) -> None:
-        """Serve in the calling thread until interrupted (used by `python -m catalog.devhub`)."""
+        """Serve in the calling thread until interrupted (used by `python -m devhub`)."""
         try:
             self._httpd.serve_forever()
         finally:
