@@ -6,10 +6,14 @@ set by the mirroring task. Models hold data; `catalog.mirror` and `catalog.publi
 
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
+from django.core.cache import cache
 from django.db import models
 from django.urls import reverse
 
 from submissions.models import Modality, Submission
+
+# The cache key of the "catalog changed" stamp (catalog.search.catalog_stamp); a save forgets it.
+CATALOG_STAMP_KEY = "catalog:stamp"
 
 
 class PublishedQuerySet(models.QuerySet):
@@ -68,9 +72,7 @@ class Dataset(models.Model):
     def save(self, *args, **kwargs):
         """Save the row and make the catalog's cached pages notice the change."""
         super().save(*args, **kwargs)
-        from catalog.search import forget_catalog_stamp
-
-        forget_catalog_stamp()
+        cache.delete(CATALOG_STAMP_KEY)
 
     def get_absolute_url(self):
         """Return the dataset's catalog page."""

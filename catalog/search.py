@@ -19,7 +19,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import Case, Count, F, IntegerField, Max, Q, Value, When
 
-from catalog.models import Dataset
+from catalog.models import CATALOG_STAMP_KEY, Dataset
 from submissions.carddata import language_codes, license_ids, license_info
 from submissions.models import Modality
 
@@ -370,9 +370,6 @@ def _label(facet, value):
     return value
 
 
-STAMP_KEY = "catalog:stamp"
-
-
 def catalog_stamp():
     """A value that changes when a dataset is added, saved or published.
 
@@ -382,20 +379,20 @@ def catalog_stamp():
     """
     seconds = settings.CATALOG_STAMP_SECONDS
     if seconds > 0:
-        cached = cache.get(STAMP_KEY)
+        cached = cache.get(CATALOG_STAMP_KEY)
         if cached is not None:
             return cached
     stamp = Dataset.objects.aggregate(Max("id"), Max("updated_at"), Max("published_at"))
     raw = "|".join(str(value) for value in stamp.values())
     value = hashlib.sha256(raw.encode()).hexdigest()[:16]
     if seconds > 0:
-        cache.set(STAMP_KEY, value, seconds)
+        cache.set(CATALOG_STAMP_KEY, value, seconds)
     return value
 
 
 def forget_catalog_stamp():
     """Make the next `catalog_stamp()` read the database (called when a dataset is saved here)."""
-    cache.delete(STAMP_KEY)
+    cache.delete(CATALOG_STAMP_KEY)
 
 
 def facet_counts(query):

@@ -215,6 +215,9 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 
+# The publisher the review workflow hands approved submissions to (the port in submissions/publishing.py).
+PORTAL_PUBLISHER = "catalog.publishing.CatalogPublisher"
+
 # Hugging Face Hub
 HF_TOKEN = env.str("HF_TOKEN", default="")
 HF_ENDPOINT = env.str("HF_ENDPOINT", default="https://huggingface.co").rstrip("/")

@@ -10,9 +10,11 @@ import logging
 from urllib.parse import urlsplit, urlunsplit
 
 from django.db import transaction
+from django.template.defaultfilters import filesizeformat
 
 from portal import safefetch
 from submissions.models import CheckResult, Submission
+from submissions.publishing import publisher
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +87,10 @@ def check_location(submission, revision):
         return Outcome.FAIL, f"The server answered HTTP {result.status}.", details
     described = ", ".join(
         part
-        for part in (result.content_type or "unknown type", _human_size(result.size) if result.size else "")
+        for part in (
+            result.content_type or "unknown type",
+            filesizeformat(result.size) if result.size else "",
+        )
         if part
     )
     if result.size is None and submission.hosting_wanted:
@@ -111,7 +116,7 @@ def check_duplicates(submission, revision):
             same_location.append(f"{reference} “{name}”")
         elif _similar(submission.name_key, name_key):
             similar_names.append(f"{reference} “{name}”")
-    for label, name_key, other_location in _published_entries():
+    for label, name_key, other_location in publisher().published_entries():
         if other_location and normalise_location(other_location) == location:
             same_location.append(label)
         elif _similar(submission.name_key, name_key):
@@ -122,12 +127,6 @@ def check_duplicates(submission, revision):
     if similar_names:
         return Outcome.WARN, "Similar name to " + ", ".join(similar_names[:3]) + ".", details
     return Outcome.PASS, "No other submission or dataset with this location or a similar name.", details
-
-
-def _published_entries():
-    from catalog.selectors import duplicate_candidates
-
-    return duplicate_candidates()
 
 
 def _similar(key, other):
@@ -146,14 +145,6 @@ def normalise_location(url):
     port = f":{parts.port}" if parts.port and parts.port != 443 else ""
     path = parts.path.rstrip("/") or "/"
     return urlunsplit((parts.scheme.lower(), host + port, path, parts.query, ""))
-
-
-def _human_size(size):
-    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{size:,.0f} {unit}" if unit == "bytes" else f"{size:,.1f} {unit}"
-        size /= 1024
-    return f"{size} bytes"
 
 
 CHECKS = {

@@ -6,6 +6,7 @@ Models hold data and invariants. Workflows (submit, confirm, claim, approve, ...
 
 import hashlib
 import re
+import secrets
 import unicodedata
 
 from django.conf import settings
@@ -298,6 +299,14 @@ class SignInLink(models.Model):
         return f"Sign-in link for {self.email} ({self.created_at:%Y-%m-%d %H:%M})"
 
 
+class StatusLinkManager(models.Manager):
+    def issue(self, submission):
+        """Create a status link for a submission and return its raw token (only its hash is stored)."""
+        token = secrets.token_urlsafe(32)  # 256 bits
+        self.create(submission=submission, token_hash=hash_token(token))
+        return token
+
+
 class StatusLink(models.Model):
     """A private link to a submission's status page; only the token's hash is stored."""
 
@@ -305,6 +314,8 @@ class StatusLink(models.Model):
     token_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = StatusLinkManager()
 
     def __str__(self):
         return f"Status link of {self.submission.reference} ({self.created_at:%Y-%m-%d})"

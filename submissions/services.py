@@ -13,10 +13,12 @@ import uuid
 
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from submissions import emails, selectors
+from portal import queues
+from submissions import emails, publishing, selectors
 from submissions.cards import ParsedCard
 from submissions.models import (
     CardRevision,
@@ -37,13 +39,6 @@ State = Submission.State
 
 class InvalidTransition(Exception):
     """The submission's current state does not allow the requested step; the message says why."""
-
-
-def new_status_token(submission):
-    """Create a status link for a submission and return its raw token (only its hash is stored)."""
-    token = secrets.token_urlsafe(32)  # 256 bits
-    StatusLink.objects.create(submission=submission, token_hash=hash_token(token))
-    return token
 
 
 def submit(
@@ -99,7 +94,7 @@ def submit(
                 to_state=State.AWAITING_CONFIRMATION,
                 message="Submitted through the contribution form.",
             )
-            token = new_status_token(submission)
+            token = StatusLink.objects.issue(submission)
             transaction.on_commit(lambda: emails.send_confirmation(submission, token=token))
     except IntegrityError:
         _delete_files(stored_names)
@@ -134,8 +129,6 @@ def _add_revision(submission, *, card: ParsedCard, card_raw: bytes, card_filenam
 
 
 def _delete_files(names):
-    from django.core.files.storage import default_storage
-
     for name in names:
         try:
             default_storage.delete(name)
@@ -182,9 +175,7 @@ def _after_commit(function, *args, **kwargs):
 
 
 def _enqueue_checks(submission):
-    from submissions import tasks
-
-    _after_commit(tasks.enqueue_checks, submission.pk)
+    _after_commit(queues.enqueue, "submissions.tasks.run_checks", submission.pk)
 
 
 def _required_text(text, *, what, limit=None):
@@ -391,9 +382,7 @@ def approve(submission, *, by, checklist: ReviewChecklist, note="", unpack_archi
 
 
 def _start_publication(submission):
-    from catalog import publishing
-
-    publishing.prepare(submission)
+    publishing.publisher().prepare(submission)
 
 
 def reject(submission, *, by, reason):
@@ -426,6 +415,26 @@ def retry_mirror(submission, *, by):
             allowed=[State.MIRROR_FAILED],
         )
         _start_publication(submission)
+    return submission
+
+
+def rerun_checks(submission, *, by):
+    """Run the automatic checks of a submission again (after a fix on the contributor's side, or an error)."""
+    with transaction.atomic():
+        submission = _locked(submission)
+        if submission.state == State.AWAITING_CONFIRMATION:
+            raise InvalidTransition("The checks run once the contributor has confirmed their e-mail address.")
+        submission.check_summary = "pending"
+        submission.save(update_fields=["check_summary", "updated_at"])
+        _note(
+            submission,
+            kind=Event.Kind.MESSAGE,
+            actor_kind=Event.Actor.CURATOR,
+            actor=by,
+            message="Asked for the automatic checks to run again.",
+            public=False,
+        )
+        _enqueue_checks(submission)
     return submission
 
 
@@ -649,6 +658,6 @@ def use_sign_in(token):
             return None
         link = SignInLink.objects.get(token_hash=hash_token(token))
         return [
-            (submission, new_status_token(submission))
+            (submission, StatusLink.objects.issue(submission))
             for submission in selectors.submissions_for_email(link.email)
         ]

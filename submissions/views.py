@@ -14,7 +14,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from django.views.generic import FormView
 
-from submissions import selectors, services, tasks
+from portal import queues
+from submissions import selectors, services
 from submissions.forms import ContributionForm, ReplyForm, RevisionForm, SignInForm, WithdrawForm
 from submissions.models import Submission, TermsVersion
 
@@ -224,7 +225,7 @@ def progress(request, token):
     publication = selectors.publication(submission)
     data = {"state": submission.state, "state_label": submission.get_state_display()}
     if publication is not None:
-        data.update(publication)
+        data.update(publication.public())
     return private_response(JsonResponse(data))
 
 
@@ -234,7 +235,7 @@ def my_submissions(request):
     if request.method == "POST" and form.is_valid():
         # The lookup and the e-mail happen in a worker, so the answer takes the same time whether the
         # address is known or not; the page says the same either way.
-        tasks.enqueue_sign_in_link(form.cleaned_data["email"])
+        queues.enqueue("submissions.tasks.send_sign_in_link", form.cleaned_data["email"])
         return render(request, "submissions/sign_in_sent.html", {"email": form.cleaned_data["email"]})
     return render(request, "submissions/my_submissions_form.html", {"form": form})
 

@@ -107,10 +107,10 @@ def devhub(tmp_path, settings):
 @pytest.fixture
 def queued_mirrors(monkeypatch):
     """Record the mirror jobs handed to the broker, for tests of the review workflow that stop at approval."""
-    from catalog import tasks as catalog_tasks
+    from catalog import publishing
 
     queued = []
-    monkeypatch.setattr(catalog_tasks.mirror_dataset, "delay", queued.append)
+    monkeypatch.setattr(publishing, "enqueue", queued.append)
     return queued
 
 
