@@ -26,7 +26,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from catalog import archives, hub
+from catalog import archives, citation, hub
 from catalog.models import Dataset, MirrorJob
 from portal import safefetch
 from submissions import cards, services
@@ -426,6 +426,13 @@ def build_readme(dataset):
 def _write_card(job, dataset, workdir):
     readme = build_readme(dataset)
     (workdir / README).write_text(readme, encoding="utf-8")
+    store_card(dataset, readme)
+    if dataset.hosted:
+        (workdir / citation.FILENAME).write_text(citation.citation_cff(dataset), encoding="utf-8")
+
+
+def store_card(dataset, readme):
+    """Save a README published on the Hub, and the values read from its header, in the dataset's row."""
     metadata = yaml.safe_load(readme.split("---\n", 2)[1]) or {}
     dataset.card = readme
     dataset.license = metadata["license"] if isinstance(metadata.get("license"), str) else dataset.license
@@ -481,6 +488,8 @@ def _upload(job, progress, dataset, workdir):
             progress.save(force=True, commit_id=commit_id, bytes_uploaded=job.bytes_total or 0)
             return
     files = {README: workdir / README}
+    if (workdir / citation.FILENAME).exists():
+        files[citation.FILENAME] = workdir / citation.FILENAME
     for entry in job.manifest:
         files[entry["path"]] = workdir / entry["path"]
     uploaded = UploadCounter(progress.heartbeat)
@@ -534,6 +543,8 @@ def _verify(job, dataset):
             problems.append(f"{entry['path']} differs on the Hub")
     if README not in remote:
         problems.append("README.md is missing")
+    if dataset.hosted and citation.FILENAME not in remote:
+        problems.append(f"{citation.FILENAME} is missing")
     if problems:
         # A partial or corrupted upload heals by uploading again; that commit is never taken as done again.
         rejected = [*job.rejected_commits, job.commit_id] if job.commit_id else job.rejected_commits

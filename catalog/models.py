@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.db import models
 from django.urls import reverse
 
-from submissions.models import Modality, Submission
+from submissions.models import CorrectionRequest, Modality, Submission
 
 # The cache key of the "catalog changed" stamp (catalog.search.catalog_stamp); a save forgets it.
 CATALOG_STAMP_KEY = "catalog:stamp"
@@ -46,6 +46,14 @@ class Dataset(models.Model):
     downloads = models.PositiveBigIntegerField(default=0)
     likes = models.PositiveIntegerField(default=0)
     usage_refreshed_at = models.DateTimeField(null=True, blank=True)
+    card_overrides = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Card header values set by accepted corrections (license, language, tags, pretty_name).",
+    )
+    card_updated_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a corrected card or a new card version last reached the Hub."
+    )
     published_at = models.DateTimeField(null=True, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
@@ -154,3 +162,53 @@ class MirrorJob(models.Model):
             self.bytes_uploaded if self.step in (self.Step.UPLOAD, self.Step.VERIFY) else self.bytes_fetched
         )
         return min(100, round(100 * done / self.bytes_total))
+
+
+class UsageSnapshot(models.Model):
+    """A dataset's downloads and likes as the Hub reported them on one day (the last refresh of the day wins)."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="usage_snapshots")
+    day = models.DateField()
+    downloads = models.PositiveBigIntegerField()
+    likes = models.PositiveIntegerField()
+    taken_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["dataset", "day"]
+        constraints = [models.UniqueConstraint(fields=["dataset", "day"], name="usage_snapshot_one_per_day")]
+
+    def __str__(self):
+        return f"{self.dataset_id} on {self.day}: {self.downloads} downloads, {self.likes} likes"
+
+
+class CardUpdate(models.Model):
+    """The work of committing a published dataset's changed card to the Hub after an accepted correction.
+
+    One per correction request; the commit title names the request, so a re-run finds its own commit
+    instead of committing twice. Runs in `catalog.card_update`.
+    """
+
+    class Step(models.TextChoices):
+        PENDING = "pending", "Waiting for a worker"
+        UPLOAD = "upload", "Committing the card to the Hub"
+        VERIFY = "verify", "Verifying the card on the Hub"
+        DONE = "done", "Published"
+        FAILED = "failed", "Failed"
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="card_updates")
+    correction = models.OneToOneField(CorrectionRequest, on_delete=models.CASCADE, related_name="card_update")
+    step = models.CharField(max_length=20, choices=Step.choices, default=Step.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    files = models.JSONField(default=dict, blank=True, help_text="The files committed: {path: text}.")
+    commit_id = models.CharField(max_length=40, blank=True)
+    rejected_commits = models.JSONField(default=list, blank=True)
+    last_error = models.TextField(blank=True)
+    lock_expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Card update of {self.dataset.repo_id} for {self.correction}: {self.get_step_display()}"

@@ -11,12 +11,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.text import slugify
 
-from catalog import hub
+from catalog import card_update, hub, usage
 from catalog.models import Dataset, MirrorJob
 from catalog.selectors import dataset_with_name_key, duplicate_candidates, mirror_job_for
 from portal import queues
 from submissions.models import fold_name
-from submissions.publishing import Publication
+from submissions.publishing import Categorisation, Publication
 
 logger = logging.getLogger(__name__)
 
@@ -128,3 +128,34 @@ class CatalogPublisher:
     def published_entries(self):
         """Yield (label, folded name, source URL) of every catalog dataset."""
         return duplicate_candidates()
+
+    def categorisation(self, submission):
+        """Return how the submission's dataset is categorised in the catalog, or None if not published."""
+        dataset = Dataset.objects.published().filter(submission=submission).first()
+        if dataset is None:
+            return None
+        added = set(card_update.portal_tags(dataset))
+        return Categorisation(
+            name=dataset.name,
+            domain=dataset.domain,
+            modalities=tuple(dataset.modality_list),
+            license=dataset.license,
+            languages=tuple(dataset.languages),
+            tags=tuple(
+                tag
+                for tag in dataset.card_overrides.get("tags", dataset.tags)
+                if tag not in added and not tag.startswith("domain:")
+            ),
+            hosted=dataset.hosted,
+            card=dataset.card,
+            card_updated_at=dataset.card_updated_at,
+        )
+
+    def usage_history(self, submission):
+        """Return the usage history of the submission's dataset, oldest first (empty before publication)."""
+        dataset = Dataset.objects.published().filter(submission=submission).first()
+        return [] if dataset is None else usage.usage_history(dataset)
+
+    def publish_correction(self, correction):
+        """Update the catalog row now and commit the changed card to the Hub after the transaction commits."""
+        card_update.apply_correction(correction)

@@ -1,11 +1,11 @@
-"""Celery tasks of the catalog: thin wrappers that take ids and call `catalog.mirror`."""
+"""Celery tasks of the catalog: thin wrappers that take ids and call `catalog.mirror` or `catalog.card_update`."""
 
 import logging
 
 from celery import shared_task
 from django.conf import settings
 
-from catalog import mirror
+from catalog import card_update, mirror
 
 logger = logging.getLogger(__name__)
 
@@ -34,3 +34,17 @@ def sweep_stalled_mirrors():
         logger.warning("Mirror job %s made no progress; enqueueing it again.", job_id)
         mirror_dataset.delay(job_id)
     return len(stalled)
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True, max_retries=None)
+def update_card(self, update_id):
+    """Commit a corrected card to the Hub; retry with backoff while the Hub may heal, then give up."""
+    try:
+        return card_update.run(update_id)
+    except card_update.RetryLater as exc:
+        if max(self.request.retries, exc.attempts - 1) >= settings.MIRROR_MAX_RETRIES:
+            card_update.fail(update_id, reason=f"Gave up after {exc.attempts} attempts. {exc}")
+            return "failed"
+        countdown = mirror.backoff(self.request.retries + 1, retry_after=exc.countdown)
+        logger.info("Card update %s will retry in %.0f s: %s", update_id, countdown, exc)
+        raise self.retry(countdown=countdown, exc=exc) from exc

@@ -20,8 +20,9 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 
-from catalog import hub, search
+from catalog import hub, search, usage
 from catalog.models import Dataset
+from portal.usage_chart import usage_chart
 from submissions import cards
 from submissions.carddata import license_info
 from submissions.models import fold_name
@@ -255,5 +256,6 @@ def dataset_detail(request, slug):
         "bibtex": bibtex(dataset),
         "load_snippet": f'from datasets import load_dataset\n\nds = load_dataset("{dataset.repo_id}")',
         "jsonld": jsonld_script_body(jsonld(dataset)),
+        "usage_chart": usage_chart(usage.usage_history(dataset)),
     }
     return render(request, "catalog/dataset.html", context)

@@ -101,3 +101,21 @@ class AssignForm(forms.Form):
             .order_by("username")
             .distinct()
         )
+
+
+class AcceptCorrectionForm(forms.Form):
+    note = forms.CharField(
+        label="Note to the contributor (optional)",
+        required=False,
+        max_length=MESSAGE_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class DeclineCorrectionForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason (sent to the contributor)",
+        max_length=MESSAGE_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "Give the reason for declining; it is sent to the contributor."},
+    )

@@ -143,3 +143,25 @@ def notify_curators_mirror_failed(submission, *, reason):
     return _to_curators(
         submission, template="curators_mirror_failed", subject="Publishing failed", reason=reason
     )
+
+
+def notify_curators_correction(submission, *, correction):
+    """Tell the curators a published dataset's contributor asks for a correction or sent a new card."""
+    return _to_curators(
+        submission,
+        template="curators_correction",
+        subject=f"Request {correction.number}: {correction.get_kind_display().lower()}",
+        correction=correction,
+    )
+
+
+def send_correction_decided(submission, *, correction):
+    """Tell the contributor whether their correction or card version was accepted."""
+    verdict = "accepted" if correction.state != correction.State.DECLINED else "declined"
+    return _to_contributor(
+        submission,
+        template="correction_decided",
+        subject=f"Your request {correction.number} was {verdict}",
+        correction=correction,
+        verdict=verdict,
+    )

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.utils.html import format_html
 
 from portal import safefetch
-from submissions import cards, selectors
+from submissions import cards, categorisation, selectors
 from submissions.models import Domain, Modality
 
 CARD_GUIDE_URL = "https://huggingface.co/docs/hub/datasets-cards"
@@ -354,3 +354,83 @@ class SignInForm(forms.Form):
             "invalid": "Enter an e-mail address such as name@example.org.",
         },
     )
+
+
+class CorrectionForm(forms.Form):
+    """The categorisation a contributor wants for a published dataset; prefilled with the published one."""
+
+    name = forms.CharField(label="Dataset name", max_length=100)
+    domain = forms.CharField(
+        label="Domain",
+        widget=forms.Select,
+        help_text="To suggest a domain that is not in the list, write to the curators instead.",
+    )
+    modalities = forms.MultipleChoiceField(
+        label="Modalities", choices=Modality.choices, widget=forms.CheckboxSelectMultiple, required=False
+    )
+    license = forms.CharField(
+        label="Licence",
+        max_length=60,
+        help_text="The Hub's licence identifier, e.g. cc-by-4.0, mit or cdla-permissive-2.0.",
+    )
+    languages = forms.CharField(
+        label="Languages", required=False, max_length=400, help_text="ISO 639 codes, comma-separated: en, fr."
+    )
+    tags = forms.CharField(label="Tags", required=False, max_length=1200, help_text="Comma-separated.")
+    message = forms.CharField(
+        label="Why (optional, for the curators)",
+        required=False,
+        max_length=settings.PORTAL_REPLY_MAX_CHARS,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, published, **kwargs):
+        kwargs["initial"] = {
+            "name": published.name,
+            "domain": published.domain,
+            "modalities": list(published.modalities),
+            "license": published.license,
+            "languages": ", ".join(published.languages),
+            "tags": ", ".join(published.tags),
+        }
+        super().__init__(*args, **kwargs)
+        names = list(Domain.objects.filter(active=True).values_list("name", flat=True))
+        current = self.current_domain = published.domain
+        choices = [(name, name) for name in names]
+        if current and current not in names:
+            # A suggested domain, published as is: shown so that the form says what the catalog says.
+            choices.insert(0, (current, f"{current} (suggested, not in the list)"))
+        self.fields["domain"].widget.choices = choices
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        try:
+            self.proposal = categorisation.clean_proposal(
+                {
+                    "name": cleaned.get("name"),
+                    "domain": cleaned.get("domain"),
+                    "modalities": cleaned.get("modalities"),
+                    "license": cleaned.get("license"),
+                    "languages": categorisation.split_list(cleaned.get("languages")),
+                    "tags": categorisation.split_list(cleaned.get("tags")),
+                },
+                current_domain=self.current_domain,
+            )
+        except categorisation.InvalidProposal as exc:
+            for field, message in exc.errors.items():
+                self.add_error(field if field in self.fields else None, message)
+        return cleaned
+
+
+class CardVersionForm(RevisionForm):
+    """A new version of a published dataset's card."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["card"].label = "New version of the dataset card"
+        self.fields["card"].help_text = (
+            "The whole card (.md, .markdown or .txt, UTF-8). Curators review the changes before it replaces "
+            "the published card."
+        )

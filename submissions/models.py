@@ -329,6 +329,7 @@ class Event(models.Model):
         MESSAGE = "message", "Message"
         CARD_REVISION = "card_revision", "Card revision"
         ASSIGNMENT = "assignment", "Assignment"
+        CORRECTION = "correction", "Correction after publication"
 
     class Actor(models.TextChoices):
         CONTRIBUTOR = "contributor", "Contributor"
@@ -366,3 +367,100 @@ class Event(models.Model):
         if self.actor_kind == self.Actor.CURATOR:
             return "Curator"
         return self.get_actor_kind_display()
+
+
+def correction_card_upload_to(correction, filename):
+    """Store a proposed card version under its submission's reference, the request number and the hash."""
+    return f"cards/{correction.submission.reference}/c{correction.number}-{correction.card_sha256[:12]}.md"
+
+
+class CorrectionRequest(models.Model):
+    """A contributor's request to change a published dataset: its categorisation, or a new card version.
+
+    At most one request per submission is in progress (open, or accepted and not yet on the Hub), so that
+    two changes never race to the Hub. A proposed card is kept here, not as a `CardRevision`, until a
+    curator accepts it: the published card is always built from accepted revisions only.
+    """
+
+    class Kind(models.TextChoices):
+        CATEGORISATION = "categorisation", "Correction of the categorisation"
+        CARD = "card", "New version of the dataset card"
+
+    class State(models.TextChoices):
+        OPEN = "open", "Waiting for a curator"
+        ACCEPTED = "accepted", "Accepted, being published to the Hub"
+        PUBLISHED = "published", "Published"
+        DECLINED = "declined", "Declined"
+        FAILED = "failed", "Accepted, but publishing it failed; the curators are on it"
+
+    IN_PROGRESS_STATES = (State.OPEN, State.ACCEPTED)
+    # The categorisation fields a contributor may ask to change, with their labels.
+    FIELDS = {
+        "name": "Dataset name",
+        "domain": "Domain",
+        "modalities": "Modalities",
+        "license": "Licence",
+        "languages": "Languages",
+        "tags": "Tags",
+    }
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="corrections")
+    number = models.PositiveIntegerField()
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.OPEN, db_index=True)
+    changes = models.JSONField(
+        default=dict, blank=True, help_text="Categorisation fields to change: {field: [published, proposed]}."
+    )
+    message = models.TextField(blank=True)
+    card_file = models.FileField(upload_to=correction_card_upload_to, max_length=200, blank=True)
+    card_filename = models.CharField(max_length=255, blank=True)
+    card_sha256 = models.CharField(max_length=64, blank=True)
+    card_size = models.PositiveIntegerField(default=0)
+    card_metadata = models.JSONField(default=dict, blank=True)
+    card_findings = models.JSONField(default=list, blank=True)
+    revision = models.OneToOneField(
+        CardRevision,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="correction",
+        help_text="The card revision an accepted card version became.",
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["submission", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["submission", "number"], name="correction_number_unique"),
+            models.UniqueConstraint(
+                fields=["submission"],
+                condition=Q(state__in=["open", "accepted"]),
+                name="one_correction_in_progress",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.submission.reference} correction {self.number} ({self.get_kind_display().lower()})"
+
+    @property
+    def change_rows(self):
+        """Return (label, published value, proposed value) for each changed field, values as text."""
+
+        def shown(value):
+            return ", ".join(value) if isinstance(value, list) else str(value)
+
+        return [
+            (self.FIELDS.get(field, field), shown(old), shown(new))
+            for field, (old, new) in self.changes.items()
+        ]
+
+    def read_card(self):
+        """Return the proposed card's text."""
+        with self.card_file.open("rb") as handle:
+            return handle.read().decode("utf-8-sig")

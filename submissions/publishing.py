@@ -16,6 +16,8 @@ from typing import Protocol
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from portal.usage_chart import UsagePoint
+
 
 @dataclass(frozen=True)
 class Publication:
@@ -53,6 +55,21 @@ class Publication:
         return {name: getattr(self, name) for name in self.PUBLIC_FIELDS}
 
 
+@dataclass(frozen=True)
+class Categorisation:
+    """How a published dataset is categorised in the catalog and on the Hub, as plain data."""
+
+    name: str
+    domain: str
+    modalities: tuple[str, ...]
+    license: str
+    languages: tuple[str, ...]
+    tags: tuple[str, ...]
+    hosted: bool
+    card: str
+    card_updated_at: object  # a datetime, or None before the first change after publication
+
+
 class Publisher(Protocol):
     """What the workflow needs from publication."""
 
@@ -68,6 +85,17 @@ class Publisher(Protocol):
 
     def published_entries(self) -> Iterable[tuple[str, str, str]]:
         """Yield (label, folded name, source URL) of every catalog dataset, for the duplicate check."""
+
+    def categorisation(self, submission) -> Categorisation | None:
+        """Return the categorisation of a submission's published dataset, or None when it is not published."""
+
+    def usage_history(self, submission) -> list[UsagePoint]:
+        """Return the usage history (downloads and likes by day) of a submission's dataset, oldest first."""
+
+    def publish_correction(self, correction) -> None:
+        """Apply an accepted correction or card version (a `CorrectionRequest`) inside the caller's
+        transaction, and commit the changed card to the Hub after it commits. The publisher reports back
+        with `services.mark_correction_published` or `services.mark_correction_failed`."""
 
 
 @functools.cache

@@ -11,6 +11,7 @@ import json
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef, Q
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -22,7 +23,7 @@ from django.utils.timesince import timesince
 from portal.markdown import render_markdown
 from submissions import admin_forms, cards, selectors, services
 from submissions.curators import REVIEW_PERMISSION, is_curator
-from submissions.models import Modality, Submission
+from submissions.models import CorrectionRequest, Modality, Submission
 
 State = Submission.State
 
@@ -86,10 +87,25 @@ class OpenFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         done = [State.PUBLISHED, *Submission.CLOSED_STATES]
+        # A published dataset with a correction waiting for a decision needs curators again.
+        waiting = Q(open_correction=True)
         if self.value() == "open":
-            return queryset.exclude(state__in=done)
+            return queryset.filter(~Q(state__in=done) | waiting)
         if self.value() == "closed":
-            return queryset.filter(state__in=done)
+            return queryset.filter(Q(state__in=done) & ~waiting)
+        return queryset
+
+
+class CorrectionFilter(admin.SimpleListFilter):
+    title = "correction requests"
+    parameter_name = "correction"
+
+    def lookups(self, request, model_admin):
+        return [("open", "A correction or card version waits for a decision")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "open":
+            return queryset.filter(open_correction=True)
         return queryset
 
 
@@ -114,10 +130,12 @@ class SubmissionAdmin(admin.ModelAdmin):
         "assignee",
         "waiting_since",
         "checks_column",
+        "correction_column",
     ]
     list_display_links = ["reference", "name"]
     list_filter = [
         OpenFilter,
+        CorrectionFilter,
         "state",
         "domain",
         SuggestedDomainFilter,
@@ -151,6 +169,12 @@ class SubmissionAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def get_queryset(self, request):
+        waiting = CorrectionRequest.objects.filter(
+            submission=OuterRef("pk"), state=CorrectionRequest.State.OPEN
+        )
+        return super().get_queryset(request).annotate(open_correction=Exists(waiting))
+
     # Columns ------------------------------------------------------------------------------------
 
     @admin.display(description="domain", ordering="domain__name")
@@ -183,6 +207,12 @@ class SubmissionAdmin(admin.ModelAdmin):
         return format_html(
             '<span class="check check-{}">{}</span>', obj.check_summary, obj.get_check_summary_display()
         )
+
+    @admin.display(description="after publication", ordering="open_correction", boolean=False)
+    def correction_column(self, obj):
+        if not obj.open_correction:
+            return ""
+        return format_html('<span class="correction correction-open">{}</span>', "Correction request waiting")
 
     # Bulk action ----------------------------------------------------------------------------------
 
@@ -237,6 +267,9 @@ class SubmissionAdmin(admin.ModelAdmin):
             action("reject", self.reject_view),
             action("retry-mirror", self.retry_mirror_view),
             action("rerun-checks", self.rerun_checks_view),
+            action("accept-correction", self.accept_correction_view),
+            action("decline-correction", self.decline_correction_view),
+            action("retry-correction", self.retry_correction_view),
             *super().get_urls(),
         ]
 
@@ -269,6 +302,7 @@ class SubmissionAdmin(admin.ModelAdmin):
             except (OSError, UnicodeDecodeError):
                 card_body = ""
         forms = forms or {}
+        correction = selectors.correction_in_progress(submission)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -289,6 +323,11 @@ class SubmissionAdmin(admin.ModelAdmin):
             "assign_form": forms.get("assign") or admin_forms.AssignForm(),
             "publication": selectors.publication(submission),
             "checklist": submission.review_checklist,
+            "corrections": list(selectors.corrections(submission)),
+            "correction": correction,
+            "correction_diff": _correction_diff(correction, revisions),
+            "accept_correction_form": forms.get("accept-correction") or admin_forms.AcceptCorrectionForm(),
+            "decline_correction_form": forms.get("decline-correction") or admin_forms.DeclineCorrectionForm(),
         }
         return TemplateResponse(request, "admin/submissions/submission/review.html", context, status=status)
 
@@ -387,6 +426,49 @@ class SubmissionAdmin(admin.ModelAdmin):
 
         return self._action(request, object_id, name="rerun-checks", perform=perform)
 
+    def accept_correction_view(self, request, object_id):
+        def perform(submission, data, form):
+            correction = _correction_to_decide(submission)
+            services.accept_correction(correction, by=request.user, note=data["note"])
+            return f"Request {correction.number} accepted; the catalog is updated and the card is queued for the Hub."
+
+        return self._action(
+            request,
+            object_id,
+            name="accept-correction",
+            form_class=admin_forms.AcceptCorrectionForm,
+            perform=perform,
+        )
+
+    def decline_correction_view(self, request, object_id):
+        def perform(submission, data, form):
+            correction = _correction_to_decide(submission)
+            services.decline_correction(correction, by=request.user, reason=data["reason"])
+            return f"Request {correction.number} declined; the contributor has been told."
+
+        return self._action(
+            request,
+            object_id,
+            name="decline-correction",
+            form_class=admin_forms.DeclineCorrectionForm,
+            perform=perform,
+        )
+
+    def retry_correction_view(self, request, object_id):
+        def perform(submission, data, form):
+            correction = _correction_to_decide(submission)
+            services.retry_correction(correction, by=request.user)
+            return f"Publication of request {correction.number} restarted."
+
+        return self._action(request, object_id, name="retry-correction", perform=perform)
+
+
+def _correction_to_decide(submission):
+    correction = selectors.correction_in_progress(submission)
+    if correction is None:
+        raise services.InvalidTransition("This submission has no correction request waiting for a decision.")
+    return correction
+
 
 def _metadata_rows(metadata):
     rows = []
@@ -411,18 +493,42 @@ def _revision_diffs(revisions):
         except (OSError, UnicodeDecodeError):
             texts[revision.number] = []
     for older, newer in itertools.pairwise(revisions):
-        lines = []
-        for line in difflib.unified_diff(
+        lines = _diff_lines(
             texts[older.number],
             texts[newer.number],
             fromfile=f"revision {older.number}",
             tofile=f"revision {newer.number}",
-            lineterm="",
-            n=2,
-        ):
-            kind = "add" if line.startswith("+") else "del" if line.startswith("-") else "ctx"
-            if line.startswith(("+++", "---", "@@")):
-                kind = "hunk"
-            lines.append((kind, line))
+        )
         diffs.append((older, newer, lines))
     return diffs
+
+
+def _diff_lines(old_lines, new_lines, *, fromfile, tofile):
+    """Return the unified diff of two texts (as lists of lines) as (kind, line) pairs for the template."""
+    lines = []
+    for line in difflib.unified_diff(
+        old_lines, new_lines, fromfile=fromfile, tofile=tofile, lineterm="", n=2
+    ):
+        kind = "add" if line.startswith("+") else "del" if line.startswith("-") else "ctx"
+        if line.startswith(("+++", "---", "@@")):
+            kind = "hunk"
+        lines.append((kind, line))
+    return lines
+
+
+def _correction_diff(correction, revisions):
+    """Return the diff from the newest accepted card to a proposed card version, or None for other requests."""
+    if correction is None or correction.kind != correction.Kind.CARD or correction.revision_id:
+        return None
+    published = revisions
+    try:
+        old = published[-1].read_text().splitlines() if published else []
+        new = correction.read_card().splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return _diff_lines(
+        old,
+        new,
+        fromfile=f"revision {published[-1].number}" if published else "nothing",
+        tofile=f"request {correction.number}",
+    )

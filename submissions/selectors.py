@@ -4,7 +4,7 @@ import uuid
 
 from django.utils import timezone
 
-from submissions.models import SignInLink, StatusLink, Submission, fold_name, hash_token
+from submissions.models import CorrectionRequest, SignInLink, StatusLink, Submission, fold_name, hash_token
 from submissions.publishing import publisher
 
 
@@ -73,3 +73,33 @@ def submissions_for_email(email):
 def publication(submission):
     """Return the publication of an approved submission (a `publishing.Publication`), or None before approval."""
     return publisher().progress(submission)
+
+
+def categorisation(submission):
+    """Return how a published submission is categorised in the catalog (a `publishing.Categorisation`), or None."""
+    if submission.state != Submission.State.PUBLISHED:
+        return None
+    return publisher().categorisation(submission)
+
+
+def usage_history(submission):
+    """Return the usage history of a published submission's dataset (`UsagePoint`s), oldest first."""
+    if submission.state != Submission.State.PUBLISHED:
+        return []
+    return publisher().usage_history(submission)
+
+
+def corrections(submission):
+    """Return the correction requests and card versions of a submission, newest first."""
+    return submission.corrections.select_related("decided_by").order_by("-number")
+
+
+def correction_in_progress(submission):
+    """Return the request of a submission that is open, being published or failed, or None."""
+    return (
+        submission.corrections.filter(
+            state__in=[*CorrectionRequest.IN_PROGRESS_STATES, CorrectionRequest.State.FAILED]
+        )
+        .order_by("-number")
+        .first()
+    )

@@ -15,8 +15,18 @@ from django.views.decorators.http import require_POST
 from django.views.generic import FormView
 
 from portal import queues
+from portal.usage_chart import usage_chart
 from submissions import selectors, services
-from submissions.forms import ContributionForm, ReplyForm, RevisionForm, SignInForm, WithdrawForm
+from submissions.categorisation import InvalidProposal
+from submissions.forms import (
+    CardVersionForm,
+    ContributionForm,
+    CorrectionForm,
+    ReplyForm,
+    RevisionForm,
+    SignInForm,
+    WithdrawForm,
+)
 from submissions.models import Submission, TermsVersion
 
 RECEIPTS_SESSION_KEY = "receipts"
@@ -124,6 +134,16 @@ def _status_context(submission, *, token, **extra):
         "revision_form": RevisionForm(),
         "publication": selectors.publication(submission),
     }
+    published = selectors.categorisation(submission)
+    if published is not None:
+        context.update(
+            published=published,
+            usage_chart=usage_chart(selectors.usage_history(submission)),
+            corrections=selectors.corrections(submission),
+            correction_in_progress=selectors.correction_in_progress(submission),
+            correction_form=CorrectionForm(published=published),
+            card_version_form=CardVersionForm(),
+        )
     context.update(extra)
     return context
 
@@ -198,6 +218,55 @@ def revise(request, token):
             messages.success(request, "Thank you: the revised card is with the curators.")
             return private_response(redirect("submissions:status", token=token))
     context = _status_context(submission, token=token, revision_form=form)
+    return private_response(render(request, "submissions/status.html", context, status=400))
+
+
+@capability_post
+def request_correction(request, token):
+    """The contributor proposes a new categorisation for a published dataset."""
+    _link, submission = _find_or_404(token)
+    published = selectors.categorisation(submission)
+    if published is None:
+        messages.error(request, "Only a published dataset can be corrected.")
+        return private_response(redirect("submissions:status", token=token))
+    form = CorrectionForm(request.POST, published=published)
+    if form.is_valid():
+        try:
+            services.request_correction(
+                submission, proposal=form.proposal, message=form.cleaned_data["message"]
+            )
+        except InvalidProposal as exc:
+            for field, message in exc.errors.items():
+                form.add_error(field if field in form.fields else None, message)
+        except services.InvalidTransition as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, "Thank you: your correction is with the curators.")
+            return private_response(redirect("submissions:status", token=token))
+    context = _status_context(submission, token=token, correction_form=form)
+    return private_response(render(request, "submissions/status.html", context, status=400))
+
+
+@capability_post
+def send_card_version(request, token):
+    """The contributor sends a new version of a published dataset's card."""
+    _link, submission = _find_or_404(token)
+    form = CardVersionForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            services.submit_card_version(
+                submission,
+                card=form.parsed_card,
+                card_raw=form.card_raw,
+                card_filename=form.card_filename,
+                message=form.cleaned_data["comment"],
+            )
+        except services.InvalidTransition as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, "Thank you: the new card is with the curators.")
+            return private_response(redirect("submissions:status", token=token))
+    context = _status_context(submission, token=token, card_version_form=form)
     return private_response(render(request, "submissions/status.html", context, status=400))
 
 

@@ -1,0 +1,104 @@
+"""CITATION.cff (Citation File Format 1.2.0) for a published dataset: on its page and in its Hub repository.
+
+https://github.com/citation-file-format/citation-file-format/blob/main/schema-guide.md
+The `license` key must be an SPDX identifier; Hub licence ids without an SPDX twin are given as
+`license-url` instead. This module only reads the dataset row.
+"""
+
+import yaml
+from django.conf import settings
+
+from catalog import hub
+from submissions.carddata import license_info
+
+FILENAME = "CITATION.cff"
+
+# Hub licence ids whose SPDX identifier is spelled differently (the others have none or are the same).
+SPDX_IDS = {
+    "apache-2.0": "Apache-2.0",
+    "mit": "MIT",
+    "afl-3.0": "AFL-3.0",
+    "artistic-2.0": "Artistic-2.0",
+    "bsl-1.0": "BSL-1.0",
+    "bsd-2-clause": "BSD-2-Clause",
+    "bsd-3-clause": "BSD-3-Clause",
+    "bsd-3-clause-clear": "BSD-3-Clause-Clear",
+    "cc0-1.0": "CC0-1.0",
+    "cc-by-2.0": "CC-BY-2.0",
+    "cc-by-2.5": "CC-BY-2.5",
+    "cc-by-3.0": "CC-BY-3.0",
+    "cc-by-4.0": "CC-BY-4.0",
+    "cc-by-sa-3.0": "CC-BY-SA-3.0",
+    "cc-by-sa-4.0": "CC-BY-SA-4.0",
+    "cc-by-nc-2.0": "CC-BY-NC-2.0",
+    "cc-by-nc-3.0": "CC-BY-NC-3.0",
+    "cc-by-nc-4.0": "CC-BY-NC-4.0",
+    "cc-by-nd-4.0": "CC-BY-ND-4.0",
+    "cc-by-nc-nd-3.0": "CC-BY-NC-ND-3.0",
+    "cc-by-nc-nd-4.0": "CC-BY-NC-ND-4.0",
+    "cc-by-nc-sa-2.0": "CC-BY-NC-SA-2.0",
+    "cc-by-nc-sa-3.0": "CC-BY-NC-SA-3.0",
+    "cc-by-nc-sa-4.0": "CC-BY-NC-SA-4.0",
+    "cdla-sharing-1.0": "CDLA-Sharing-1.0",
+    "cdla-permissive-1.0": "CDLA-Permissive-1.0",
+    "cdla-permissive-2.0": "CDLA-Permissive-2.0",
+    "wtfpl": "WTFPL",
+    "ecl-2.0": "ECL-2.0",
+    "epl-1.0": "EPL-1.0",
+    "epl-2.0": "EPL-2.0",
+    "etalab-2.0": "etalab-2.0",
+    "eupl-1.1": "EUPL-1.1",
+    "agpl-3.0": "AGPL-3.0-only",
+    "gpl-2.0": "GPL-2.0-only",
+    "gpl-3.0": "GPL-3.0-only",
+    "lgpl-2.1": "LGPL-2.1-only",
+    "lgpl-3.0": "LGPL-3.0-only",
+    "isc": "ISC",
+    "mpl-2.0": "MPL-2.0",
+    "odc-by": "ODC-By-1.0",
+    "odbl": "ODbL-1.0",
+    "osl-3.0": "OSL-3.0",
+    "postgresql": "PostgreSQL",
+    "ofl-1.1": "OFL-1.1",
+    "ncsa": "NCSA",
+    "unlicense": "Unlicense",
+    "zlib": "Zlib",
+    "pddl": "PDDL-1.0",
+}
+
+
+def spdx_id(license_id):
+    """Return the SPDX identifier of a Hub licence id, or None when SPDX has none."""
+    return SPDX_IDS.get(license_id or "")
+
+
+def citation_data(dataset):
+    """Return the CITATION.cff content of a dataset as a dict."""
+    url = hub.dataset_url(dataset.repo_id)
+    data = {
+        "cff-version": "1.2.0",
+        "message": "If you use this dataset, please cite it as below.",
+        "type": "dataset",
+        "title": dataset.name,
+        "authors": [{"name": settings.PORTAL_NAME}],
+        "repository": url,
+        "url": settings.PORTAL_BASE_URL + dataset.get_absolute_url(),
+        "identifiers": [{"type": "url", "value": url, "description": "The dataset on the Hugging Face Hub"}],
+        "keywords": [*dataset.modality_list, dataset.domain],
+    }
+    if dataset.summary:
+        data["abstract"] = dataset.summary
+    if dataset.published_at:
+        data["date-released"] = dataset.published_at.date().isoformat()
+    spdx = spdx_id(dataset.license)
+    info = license_info(dataset.license) if dataset.license else None
+    if spdx:
+        data["license"] = spdx
+    elif info:
+        data["license-url"] = info["url"]
+    return data
+
+
+def citation_cff(dataset):
+    """Return the CITATION.cff text of a dataset (YAML)."""
+    return yaml.safe_dump(citation_data(dataset), sort_keys=False, allow_unicode=True, width=1000)

@@ -1,0 +1,104 @@
+"""A small line chart of a dataset's usage history, drawn on the server as SVG (no JavaScript needed).
+
+Both the public dataset page and the contributor's status page show it, so it lives here rather than in
+either app. `usage_chart` only computes coordinates and words; `templates/includes/usage_chart.html`
+draws them, with a text summary and a table as the chart's text alternative.
+"""
+
+import datetime
+from dataclasses import dataclass
+
+WIDTH = 320
+HEIGHT = 120
+PADDING_LEFT = 44
+PADDING_RIGHT = 8
+PADDING_TOP = 10
+PADDING_BOTTOM = 22
+
+
+@dataclass(frozen=True)
+class UsagePoint:
+    """The usage figures of one dataset on one day."""
+
+    day: datetime.date
+    downloads: int
+    likes: int
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line of the chart: its label, SVG polyline points, axis bounds and the words that describe it."""
+
+    key: str
+    label: str
+    points: str
+    dots: list[tuple[float, float]]
+    maximum: int
+    latest: int
+    summary: str
+
+
+@dataclass(frozen=True)
+class UsageChart:
+    """Everything the template needs to draw the usage history and say it in words."""
+
+    history: list[UsagePoint]
+    series: list[Series]
+    first_day: datetime.date
+    last_day: datetime.date
+    width: int = WIDTH
+    height: int = HEIGHT
+    plot_left: int = PADDING_LEFT
+    plot_right: int = WIDTH - PADDING_RIGHT
+    plot_top: int = PADDING_TOP
+    plot_bottom: int = HEIGHT - PADDING_BOTTOM
+
+
+def _series(history, *, key, label):
+    values = [getattr(point, key) for point in history]
+    maximum = max(values)
+    span_x = PADDING_LEFT, WIDTH - PADDING_RIGHT
+    span_y = PADDING_TOP, HEIGHT - PADDING_BOTTOM
+    first, last = history[0].day, history[-1].day
+    days = max(1, (last - first).days)
+    dots = []
+    for point, value in zip(history, values, strict=True):
+        x = span_x[0] + (span_x[1] - span_x[0]) * (point.day - first).days / days
+        # A flat line sits at the bottom when it is all zeros, and in the middle otherwise.
+        share = value / maximum if maximum else 0
+        y = span_y[1] - (span_y[1] - span_y[0]) * share
+        dots.append((round(x, 1), round(y, 1)))
+    if len(dots) == 1:
+        dots.append((span_x[1], dots[0][1]))
+    change = values[-1] - values[0]
+    trend = "unchanged" if change == 0 else f"{'up' if change > 0 else 'down'} {abs(change):,}"
+    summary = (
+        f"{label}: {values[-1]:,} on {last:%-d %B %Y}, {trend} since {first:%-d %B %Y}; highest {maximum:,}."
+        if len(history) > 1
+        else f"{label}: {values[-1]:,} on {last:%-d %B %Y}."
+    )
+    return Series(
+        key=key,
+        label=label,
+        points=" ".join(f"{x},{y}" for x, y in dots),
+        dots=dots[: len(history)],
+        maximum=maximum,
+        latest=values[-1],
+        summary=summary,
+    )
+
+
+def usage_chart(history):
+    """Return a `UsageChart` for usage points (any order), or None when there is no history yet."""
+    history = sorted(history, key=lambda point: point.day)
+    if not history:
+        return None
+    return UsageChart(
+        history=history,
+        series=[
+            _series(history, key="downloads", label="Downloads"),
+            _series(history, key="likes", label="Likes"),
+        ],
+        first_day=history[0].day,
+        last_day=history[-1].day,
+    )
