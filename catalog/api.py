@@ -6,6 +6,7 @@ for values it cannot use, and serialises. It is anonymous, throttled (DRF's anon
 """
 
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -71,6 +72,8 @@ class DatasetDetailSerializer(DatasetSummarySerializer):
     """A dataset with its card, files and provenance."""
 
     license_url = serializers.SerializerMethodField(help_text="The licence text, when the Hub knows the id.")
+    croissant_url = serializers.SerializerMethodField(help_text="Croissant 1.1 metadata (JSON-LD).")
+    citation_url = serializers.SerializerMethodField(help_text="The dataset's CITATION.cff.")
     tags = serializers.ListField(child=serializers.CharField())
     manifest = ManifestEntrySerializer(many=True)
 
@@ -85,7 +88,18 @@ class DatasetDetailSerializer(DatasetSummarySerializer):
             "manifest",
             "usage_refreshed_at",
             "updated_at",
+            "card_updated_at",
+            "croissant_url",
+            "citation_url",
         ]
+
+    def get_croissant_url(self, dataset) -> str:
+        """Return the absolute URL of the dataset's Croissant 1.1 JSON-LD."""
+        return self.context["request"].build_absolute_uri(reverse("catalog:croissant", args=[dataset.slug]))
+
+    def get_citation_url(self, dataset) -> str:
+        """Return the absolute URL of the dataset's CITATION.cff."""
+        return self.context["request"].build_absolute_uri(reverse("catalog:citation", args=[dataset.slug]))
 
     def get_license_url(self, dataset) -> str | None:
         """Return the URL of the licence text, or None."""

@@ -13,7 +13,11 @@ app_name = "catalog"
 urlpatterns = [
     path("datasets/", views.dataset_list, name="list"),
     path("datasets/feed.atom", NewDatasetsFeed(), name="feed"),
+    path("datasets/dcat.jsonld", views.dcat_catalog, name="dcat"),
+    path("datasets/dcat.ttl", views.dcat_catalog_turtle, name="dcat-turtle"),
     path("datasets/<slug:slug>/", views.dataset_detail, name="dataset"),
+    path("datasets/<slug:slug>/croissant.json", views.dataset_croissant, name="croissant"),
+    path("datasets/<slug:slug>/CITATION.cff", views.dataset_citation, name="citation"),
     path(
         "sitemap.xml",
         sitemap_views.index,

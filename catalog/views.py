@@ -14,13 +14,13 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Count, Q, Sum
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 
-from catalog import hub, search, usage
+from catalog import citation, croissant, dcat, hub, search, usage
 from catalog.models import Dataset
 from portal.usage_chart import usage_chart
 from submissions import cards
@@ -247,7 +247,7 @@ def jsonld_script_body(data):
 
 def dataset_detail(request, slug):
     """The dataset page: card, licence, links, files, usage, how to load and cite, JSON-LD."""
-    dataset = get_object_or_404(Dataset.objects.published().defer("search_vector"), slug=slug)
+    dataset = _published_or_404(slug)
     context = {
         "dataset": dataset,
         "card_body": card_body(dataset.card, title=dataset.name),
@@ -257,5 +257,56 @@ def dataset_detail(request, slug):
         "load_snippet": f'from datasets import load_dataset\n\nds = load_dataset("{dataset.repo_id}")',
         "jsonld": jsonld_script_body(jsonld(dataset)),
         "usage_chart": usage_chart(usage.usage_history(dataset)),
+        "citation_cff": citation.citation_cff(dataset),
     }
     return render(request, "catalog/dataset.html", context)
+
+
+def _published_or_404(slug):
+    return get_object_or_404(Dataset.objects.published().defer("search_vector"), slug=slug)
+
+
+def dataset_croissant(request, slug):
+    """The dataset's Croissant 1.1 metadata (JSON-LD), at a stable URL."""
+    dataset = _published_or_404(slug)
+    document = croissant.croissant(
+        dataset, description=_description(dataset), citation=bibtex(dataset), columns=dataset_columns(dataset)
+    )
+    return JsonResponse(
+        document, content_type="application/ld+json", json_dumps_params={"ensure_ascii": False}
+    )
+
+
+def dataset_columns(dataset):
+    """Return the data inspection's schema of a dataset (a list of {name, type}), or an empty list."""
+    return []
+
+
+def dataset_citation(request, slug):
+    """The dataset's CITATION.cff (the same file hosted repositories carry on the Hub)."""
+    dataset = _published_or_404(slug)
+    response = HttpResponse(citation.citation_cff(dataset), content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = 'inline; filename="CITATION.cff"'
+    return response
+
+
+def _dcat_page(request):
+    try:
+        number = max(1, int(request.GET.get("page", 1)))
+    except ValueError:
+        number = 1
+    return dcat.catalog_page(number)
+
+
+def dcat_catalog(request):
+    """The catalog as DCAT-AP 3 JSON-LD, paged (?page=N)."""
+    document, _pages = _dcat_page(request)
+    return JsonResponse(
+        document, content_type="application/ld+json", json_dumps_params={"ensure_ascii": False}
+    )
+
+
+def dcat_catalog_turtle(request):
+    """The same page of the DCAT-AP 3 catalog as Turtle."""
+    document, _pages = _dcat_page(request)
+    return HttpResponse(dcat.to_turtle(document), content_type="text/turtle; charset=utf-8")

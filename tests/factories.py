@@ -133,3 +133,18 @@ def status_token_from(body):
     match = re.search(r"/status/([A-Za-z0-9_\-]+)/", body)
     assert match, body
     return match.group(1)
+
+
+def published(curator, **kwargs):
+    """Return (submission, token) of a submission approved and published to the Hub (needs `devhub`).
+
+    Linked by default, so nothing is fetched; the eager mirroring task publishes it during the approval.
+    """
+    kwargs.setdefault("hosting", False)
+    kwargs.setdefault("location", f"https://archive.example.org/{uuid.uuid4().hex[:8]}/")
+    submission, token = in_review(curator, **kwargs)
+    with committed():
+        services.approve(submission, by=curator, checklist=services.ReviewChecklist.all_ticked())
+    submission.refresh_from_db()
+    assert submission.state == submission.State.PUBLISHED, submission.state
+    return submission, token

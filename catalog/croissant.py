@@ -1,0 +1,214 @@
+"""Croissant 1.1 (MLCommons) JSON-LD metadata of a published dataset, for ML tools and dataset search.
+
+http://mlcommons.org/croissant/1.1 — the distribution lists the files on the Hub with their SHA-256 (hosted)
+or the publisher's location (linked; such a dataset is marked live, since its data can change without us);
+record sets and fields come from the data inspection's schema, a list of {name, type} columns, when the
+dataset has one. Only reads the row; the view serves the result. Tests validate it with `mlcroissant`.
+"""
+
+import hashlib
+import mimetypes
+import re
+
+from django.conf import settings
+
+from catalog import hub
+from submissions.carddata import license_info
+
+CONFORMS_TO = "http://mlcommons.org/croissant/1.1"
+
+# The standard @context of Croissant 1.1 (as published with the specification and used by mlcroissant).
+CONTEXT = {
+    "@language": "en",
+    "@vocab": "https://schema.org/",
+    "arrayShape": "cr:arrayShape",
+    "citeAs": "cr:citeAs",
+    "column": "cr:column",
+    "conformsTo": "dct:conformsTo",
+    "containedIn": "cr:containedIn",
+    "cr": "http://mlcommons.org/croissant/",
+    "rai": "http://mlcommons.org/croissant/RAI/",
+    "data": {"@id": "cr:data", "@type": "@json"},
+    "dataType": {"@id": "cr:dataType", "@type": "@vocab"},
+    "dct": "http://purl.org/dc/terms/",
+    "description": {"@container": "@language"},
+    "equivalentProperty": "cr:equivalentProperty",
+    "examples": {"@id": "cr:examples", "@type": "@json"},
+    "extract": "cr:extract",
+    "field": "cr:field",
+    "fileProperty": "cr:fileProperty",
+    "fileObject": "cr:fileObject",
+    "fileSet": "cr:fileSet",
+    "format": "cr:format",
+    "includes": "cr:includes",
+    "isArray": "cr:isArray",
+    "isLiveDataset": "cr:isLiveDataset",
+    "jsonPath": "cr:jsonPath",
+    "key": "cr:key",
+    "md5": "cr:md5",
+    "name": {"@container": "@language"},
+    "parentField": "cr:parentField",
+    "path": "cr:path",
+    "recordSet": "cr:recordSet",
+    "references": "cr:references",
+    "regex": "cr:regex",
+    "repeated": "cr:repeated",
+    "replace": "cr:replace",
+    "samplingRate": "cr:samplingRate",
+    "sc": "https://schema.org/",
+    "separator": "cr:separator",
+    "source": "cr:source",
+    "subField": "cr:subField",
+    "transform": "cr:transform",
+}
+
+# Column types of the data inspection's schema, as Croissant data types.
+DATA_TYPES = {
+    "string": "sc:Text",
+    "text": "sc:Text",
+    "str": "sc:Text",
+    "integer": "sc:Integer",
+    "int": "sc:Integer",
+    "int64": "sc:Integer",
+    "number": "sc:Float",
+    "float": "sc:Float",
+    "float64": "sc:Float",
+    "double": "sc:Float",
+    "boolean": "sc:Boolean",
+    "bool": "sc:Boolean",
+    "date": "sc:Date",
+    "datetime": "sc:DateTime",
+    "timestamp": "sc:DateTime",
+}
+TABULAR_TYPES = {"text/csv", "text/tab-separated-values", "application/json", "application/x-ndjson"}
+EXTRA_TYPES = {
+    ".parquet": "application/x-parquet",
+    ".jsonl": "application/x-ndjson",
+    ".tsv": "text/tab-separated-values",
+}
+
+
+def _encoding_format(path):
+    suffix = "." + path.rsplit(".", 1)[-1].lower() if "." in path else ""
+    return EXTRA_TYPES.get(suffix) or mimetypes.guess_type(path)[0] or "application/octet-stream"
+
+
+def _node_id(text):
+    """Return an @id usable inside the document: no spaces or characters that break a relative IRI."""
+    return re.sub(r"[^A-Za-z0-9._/-]+", "_", text).strip("_") or "item"
+
+
+def distribution(dataset):
+    """Return the Croissant FileObjects of a dataset: its files on the Hub, or its external location."""
+    hub_url = hub.dataset_url(dataset.repo_id)
+    files = []
+    if dataset.hosted:
+        for entry in dataset.manifest:
+            if not isinstance(entry, dict) or not entry.get("sha256"):
+                continue
+            path = str(entry.get("path", ""))
+            files.append(
+                {
+                    "@type": "cr:FileObject",
+                    "@id": _node_id(path),
+                    "name": _node_id(path),
+                    "contentUrl": f"{hub_url}/resolve/main/{path}",
+                    "encodingFormat": _encoding_format(path),
+                    "contentSize": f"{int(entry.get('size', 0))} B",
+                    "sha256": entry["sha256"],
+                }
+            )
+    else:
+        files.append(
+            {
+                "@type": "cr:FileObject",
+                "@id": "source",
+                "name": "source",
+                "description": "The data at its publisher's location; the catalog does not hold a copy.",
+                "contentUrl": dataset.source_url,
+                "encodingFormat": _encoding_format(dataset.source_url.split("?", 1)[0]),
+            }
+        )
+    card = dataset.card.encode("utf-8")
+    files.append(
+        {
+            "@type": "cr:FileObject",
+            "@id": "README.md",
+            "name": "README.md",
+            "description": "The dataset card.",
+            "contentUrl": f"{hub_url}/resolve/main/README.md",
+            "encodingFormat": "text/markdown",
+            "contentSize": f"{len(card)} B",
+            "sha256": hashlib.sha256(card).hexdigest(),
+        }
+    )
+    return files
+
+
+def record_sets(files, columns):
+    """Return one RecordSet whose fields are the schema's columns, read from the first tabular file."""
+    tabular = [item for item in files if item["encodingFormat"] in TABULAR_TYPES]
+    if not columns or not tabular:
+        return []
+    source = tabular[0]["@id"]
+    fields = []
+    for column in columns:
+        if not isinstance(column, dict) or not column.get("name"):
+            continue
+        name = str(column["name"])
+        fields.append(
+            {
+                "@type": "cr:Field",
+                "@id": f"records/{_node_id(name)}",
+                "name": name,
+                "dataType": DATA_TYPES.get(str(column.get("type", "")).lower(), "sc:Text"),
+                "source": {"fileObject": {"@id": source}, "extract": {"column": name}},
+            }
+        )
+    if not fields:
+        return []
+    return [
+        {
+            "@type": "cr:RecordSet",
+            "@id": "records",
+            "name": "records",
+            "description": f"The rows of {source}, as the portal's data inspection read its schema.",
+            "field": fields,
+        }
+    ]
+
+
+def croissant(dataset, *, description, citation, columns=()):
+    """Return the Croissant 1.1 JSON-LD document of a published dataset, as a dict."""
+    hub_url = hub.dataset_url(dataset.repo_id)
+    files = distribution(dataset)
+    data = {
+        "@context": CONTEXT,
+        "@type": "sc:Dataset",
+        "conformsTo": CONFORMS_TO,
+        "name": dataset.name,
+        "description": description,
+        "url": settings.PORTAL_BASE_URL + dataset.get_absolute_url(),
+        "sameAs": hub_url,
+        "citeAs": citation,
+        "creator": {
+            "@type": "sc:Organization",
+            "name": settings.PORTAL_NAME,
+            "url": settings.PORTAL_BASE_URL + "/",
+        },
+        "publisher": {"@type": "sc:Organization", "name": settings.PORTAL_NAME},
+        "keywords": [*dataset.tags, dataset.domain, *dataset.modality_list],
+        "inLanguage": list(dataset.languages),
+        "datePublished": dataset.published_at.date().isoformat() if dataset.published_at else None,
+        "dateModified": (dataset.card_updated_at or dataset.published_at or dataset.updated_at)
+        .date()
+        .isoformat(),
+        "version": "1.0.0",
+        "isLiveDataset": not dataset.hosted,
+        "distribution": files,
+        "recordSet": record_sets(files, columns),
+    }
+    info = license_info(dataset.license) if dataset.license else None
+    if info:
+        data["license"] = info["url"]
+    return {key: value for key, value in data.items() if value not in (None, [], "")}
