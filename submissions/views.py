@@ -5,8 +5,9 @@ Views parse the request, call a service or selector and render; rules live in fo
 
 import base64
 
+from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
@@ -17,6 +18,8 @@ from django.views.generic import FormView
 from portal import queues
 from portal.usage_chart import usage_chart
 from submissions import selectors, services
+from submissions.card_template import card_template
+from submissions.carddata import license_info
 from submissions.categorisation import InvalidProposal
 from submissions.forms import (
     CardVersionForm,
@@ -111,6 +114,41 @@ class ContributeView(FormView):
         context = super().get_context_data(**kwargs)
         context["terms"] = self.terms
         return context
+
+
+# Open licences the "What we accept" page names as examples (any licence the Hub knows is accepted).
+EXAMPLE_LICENSES = (
+    "cc-by-4.0",
+    "cc-by-sa-4.0",
+    "cc0-1.0",
+    "cdla-permissive-2.0",
+    "odc-by",
+    "odbl",
+    "mit",
+    "apache-2.0",
+)
+
+
+def what_we_accept(request):
+    """The requirements of a contribution, in the portal's words, with the configured limits."""
+    context = {
+        "card_max_bytes": settings.PORTAL_CARD_MAX_BYTES,
+        "data_max_bytes": settings.MIRROR_MAX_BYTES,
+        "data_max_files": settings.MIRROR_MAX_FILES,
+        "licenses": [license_info(license_id) for license_id in EXAMPLE_LICENSES],
+        "terms": TermsVersion.current(),
+    }
+    return render(request, "submissions/what_we_accept.html", context)
+
+
+def download_card_template(request):
+    """A README.md card template prefilled from what the contribution form holds so far (GET or POST)."""
+    data = request.POST if request.method == "POST" else request.GET
+    text = card_template(name=data.get("name", ""), modalities=data.getlist("modalities"))
+    response = HttpResponse(text, content_type="text/markdown; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="README.md"'
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def receipt(request, reference):
