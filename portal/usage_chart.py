@@ -9,10 +9,10 @@ import datetime
 from dataclasses import dataclass
 
 WIDTH = 320
-HEIGHT = 120
+HEIGHT = 130
 PADDING_LEFT = 44
 PADDING_RIGHT = 8
-PADDING_TOP = 10
+PADDING_TOP = 22  # room for the series' label above the plot
 PADDING_BOTTOM = 22
 
 
@@ -53,6 +53,11 @@ class UsageChart:
     plot_top: int = PADDING_TOP
     plot_bottom: int = HEIGHT - PADDING_BOTTOM
 
+    @property
+    def one_day(self):
+        """Whether the history holds a single day (then the time axis has one label)."""
+        return self.first_day == self.last_day
+
 
 def _series(history, *, key, label):
     values = [getattr(point, key) for point in history]
@@ -63,13 +68,13 @@ def _series(history, *, key, label):
     days = max(1, (last - first).days)
     dots = []
     for point, value in zip(history, values, strict=True):
-        x = span_x[0] + (span_x[1] - span_x[0]) * (point.day - first).days / days
+        # A single day is drawn at the right edge: it is the latest figure.
+        share_x = (point.day - first).days / days if last != first else 1
+        x = span_x[0] + (span_x[1] - span_x[0]) * share_x
         # A flat line sits at the bottom when it is all zeros, and in the middle otherwise.
         share = value / maximum if maximum else 0
         y = span_y[1] - (span_y[1] - span_y[0]) * share
         dots.append((round(x, 1), round(y, 1)))
-    if len(dots) == 1:
-        dots.append((span_x[1], dots[0][1]))
     change = values[-1] - values[0]
     trend = "unchanged" if change == 0 else f"{'up' if change > 0 else 'down'} {abs(change):,}"
     summary = (
@@ -81,7 +86,7 @@ def _series(history, *, key, label):
         key=key,
         label=label,
         points=" ".join(f"{x},{y}" for x, y in dots),
-        dots=dots[: len(history)],
+        dots=dots,
         maximum=maximum,
         latest=values[-1],
         summary=summary,

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from portal.usage_chart import UsagePoint
+from submissions.models import Modality
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,11 @@ class Categorisation:
     hosted: bool
     card: str
     card_updated_at: object  # a datetime, or None before the first change after publication
+
+    def get_modalities_display(self):
+        """Return the modalities as human labels, comma-separated."""
+        labels = dict(Modality.choices)
+        return ", ".join(labels.get(value, value) for value in self.modalities)
 
 
 class Publisher(Protocol):

@@ -23,7 +23,11 @@ def test_form_links_the_page_and_the_page_states_the_configured_limits(client, s
 def test_template_is_prefilled_from_the_form_and_passes_the_card_parser(client):
     response = client.post(
         reverse("submissions:card_template"),
-        {"name": 'Harbour "tides": 2001–2024', "modalities": ["audio", "text"], "contact_email": "x@example.org"},
+        {
+            "name": 'Harbour "tides": 2001–2024',
+            "modalities": ["audio", "text"],
+            "contact_email": "x@example.org",
+        },
     )
     assert response["Content-Disposition"] == 'attachment; filename="README.md"'
     raw = response.content
