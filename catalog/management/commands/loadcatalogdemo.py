@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from catalog.models import Dataset
+from catalog.models import Dataset, UsageSnapshot
 from submissions.models import fold_name
 
 DEMO = [
@@ -124,6 +124,26 @@ def demo_card(entry):
     )
 
 
+DEMO_HISTORY_POINTS = 8
+
+
+def demo_usage_history(dataset, entry, *, now):
+    """Give a demo dataset a usage history that grows to its current figures, so its chart has a shape."""
+    days = entry["days_ago"]
+    step = max(1, days // DEMO_HISTORY_POINTS)
+    for offset in range(0, days + 1, step):
+        share = 1 - offset / (days + 1)  # 1 today, close to 0 on the day of publication
+        UsageSnapshot.objects.update_or_create(
+            dataset=dataset,
+            day=(now - datetime.timedelta(days=offset)).date(),
+            defaults={
+                "downloads": round(entry["downloads"] * share**2),
+                "likes": round(entry["likes"] * share),
+                "taken_at": now - datetime.timedelta(days=offset),
+            },
+        )
+
+
 class Command(BaseCommand):
     help = "Create or update six published demo datasets in the catalog (idempotent)."
 
@@ -141,7 +161,7 @@ class Command(BaseCommand):
                     }
                     for path, size in entry["files"]
                 ]
-                _, created = Dataset.objects.update_or_create(
+                dataset, created = Dataset.objects.update_or_create(
                     slug=entry["slug"],
                     defaults={
                         "name": entry["name"],
@@ -162,4 +182,5 @@ class Command(BaseCommand):
                         "published_at": now - datetime.timedelta(days=entry["days_ago"]),
                     },
                 )
+                demo_usage_history(dataset, entry, now=now)
                 self.stdout.write(f"{'Created' if created else 'Updated'} {entry['slug']}")
