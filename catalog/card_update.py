@@ -229,3 +229,14 @@ def fail(update_id, *, reason):
         update.save(update_fields=["step", "last_error", "finished_at"])
         services.mark_correction_failed(update.correction, reason=reason)
     return True
+
+
+def stalled_updates():
+    """Return ids of card updates that should be running but were never picked up or were left behind."""
+    now = timezone.now()
+    return list(
+        CardUpdate.objects.exclude(step__in=[Step.DONE, Step.FAILED])
+        .filter(Q(lock_expires_at__isnull=True) | Q(lock_expires_at__lt=now))
+        .filter(created_at__lt=now - datetime.timedelta(seconds=settings.MIRROR_STALL_SECONDS))
+        .values_list("pk", flat=True)
+    )

@@ -48,3 +48,13 @@ def update_card(self, update_id):
         countdown = mirror.backoff(self.request.retries + 1, retry_after=exc.countdown)
         logger.info("Card update %s will retry in %.0f s: %s", update_id, countdown, exc)
         raise self.retry(countdown=countdown, exc=exc) from exc
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def sweep_stalled_card_updates():
+    """Enqueue card updates that a broker outage or a lost worker left waiting."""
+    stalled = card_update.stalled_updates()
+    for update_id in stalled:
+        logger.warning("Card update %s made no progress; enqueueing it again.", update_id)
+        update_card.delay(update_id)
+    return len(stalled)

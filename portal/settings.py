@@ -246,6 +246,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "catalog.tasks.sweep_stalled_mirrors",
         "schedule": MIRROR_SWEEP_SECONDS,
     },
+    "sweep-stalled-card-updates": {
+        "task": "catalog.tasks.sweep_stalled_card_updates",
+        "schedule": MIRROR_SWEEP_SECONDS,
+    },
     "sweep-pending-checks": {
         "task": "submissions.tasks.sweep_pending_checks",
         "schedule": MIRROR_SWEEP_SECONDS,

@@ -682,6 +682,12 @@ def request_correction(submission, *, proposal, message=""):
         changes = {
             field: [current[field], value] for field, value in proposal.items() if value != current[field]
         }
+        if "name" in changes and fold_name(proposal["name"]) != fold_name(published.name):
+            clash = selectors.find_name_clash(proposal["name"])
+            if clash is not None:
+                raise InvalidProposal(
+                    {"name": f"Another dataset already has this name: {clash}. Choose another."}
+                )
         if not changes:
             raise InvalidTransition(
                 "Nothing would change: every proposed value is the one already published."

@@ -3,11 +3,14 @@
 Also CITATION.cff in hosted repositories. Tasks run eagerly in-process (retries too, without waiting).
 """
 
+import datetime
+
 import pytest
 import yaml
+from django.utils import timezone
 from huggingface_hub import HfApi
 
-from catalog import card_update
+from catalog import card_update, tasks
 from catalog.models import CardUpdate, Dataset
 from submissions import services
 from submissions.models import CorrectionRequest
@@ -113,3 +116,19 @@ def test_hosted_repository_holds_a_citation_cff(devhub, source_server, curator, 
     accepted_domain_change(submission, curator)
     cff = yaml.safe_load(hub_file(devhub, dataset.repo_id, "CITATION.cff", tmp_path / "2"))
     assert "Climate" in cff["keywords"]
+
+
+def test_sweeper_runs_an_update_that_never_reached_the_broker(devhub, curator, monkeypatch):
+    submission, _ = published(curator)
+    lost = []
+    # The broker is down when the curator accepts: the update is saved but never queued.
+    monkeypatch.setattr(card_update.queues, "enqueue", lambda *args: lost.append(args))
+    correction = accepted_domain_change(submission, curator)
+    assert lost == [("catalog.tasks.update_card", correction.card_update.pk)]
+    assert correction.state == CorrectionRequest.State.ACCEPTED
+    assert tasks.sweep_stalled_card_updates() == 0  # not stalled yet
+    CardUpdate.objects.update(created_at=timezone.now() - datetime.timedelta(hours=1))
+    assert tasks.sweep_stalled_card_updates() == 1
+    correction.refresh_from_db()
+    assert correction.state == CorrectionRequest.State.PUBLISHED
+    assert tasks.sweep_stalled_card_updates() == 0

@@ -246,3 +246,13 @@ def test_review_queue_lists_a_waiting_correction(devhub, curator, client):
     )
     assert response.status_code == 400
     assert Correction.objects.get().state == Correction.State.OPEN
+
+
+def test_rename_to_another_datasets_name_is_refused(devhub, curator):
+    first, _ = published(curator, name="Harbour water levels north")
+    published(curator, name="Harbour water levels south")
+    with pytest.raises(InvalidProposal, match="Another dataset already has this name") as caught:
+        ask(first, name="Harbour Water-Levels South")
+    assert list(caught.value.errors) == ["name"]
+    # Changing only the spelling of its own name is fine.
+    assert ask(first, name="Harbour Water Levels North").changes["name"][1] == "Harbour Water Levels North"
