@@ -140,6 +140,13 @@ def run(update_id):
         exc.attempts = update.attempts
         CardUpdate.objects.filter(pk=update.pk).update(last_error=str(exc)[:2000])
         raise
+    except Exception as exc:
+        # A bug or an unforeseen condition: recorded and retried a bounded number of times, like the
+        # mirror job, so the request can neither loop silently nor stay "accepted" for ever.
+        logger.exception("Card update %s hit an unexpected error.", update_id)
+        reason = f"Unexpected error: {type(exc).__name__}: {exc}"
+        CardUpdate.objects.filter(pk=update.pk).update(last_error=reason[:2000])
+        raise RetryLater(reason, attempts=update.attempts) from exc
     finally:
         CardUpdate.objects.filter(pk=update.pk).update(lock_expires_at=None)
     return Step.DONE

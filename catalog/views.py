@@ -269,17 +269,10 @@ def _published_or_404(slug):
 def dataset_croissant(request, slug):
     """The dataset's Croissant 1.1 metadata (JSON-LD), at a stable URL."""
     dataset = _published_or_404(slug)
-    document = croissant.croissant(
-        dataset, description=_description(dataset), citation=bibtex(dataset), columns=dataset_columns(dataset)
-    )
+    document = croissant.croissant(dataset, description=_description(dataset), citation=bibtex(dataset))
     return JsonResponse(
         document, content_type="application/ld+json", json_dumps_params={"ensure_ascii": False}
     )
-
-
-def dataset_columns(dataset):
-    """Return the data inspection's schema of a dataset (a list of {name, type}), or an empty list."""
-    return []
 
 
 def dataset_citation(request, slug):
