@@ -16,14 +16,12 @@ def mirror_dataset(self, job_id):
     try:
         return mirror.run(job_id)
     except mirror.RetryLater as exc:
-        limit = settings.MIRROR_MAX_RETRIES
-        # The job's own attempt count, not Celery's: a job re-enqueued by the sweeper starts at retries=0.
-        if max(self.request.retries, exc.attempts - 1) >= limit:
-            mirror.give_up(job_id, reason=str(exc))
-            return "failed"
-        countdown = mirror.backoff(self.request.retries + 1, retry_after=exc.countdown)
-        logger.info("Mirror job %s will retry in %.0f s: %s", job_id, countdown, exc)
-        raise self.retry(countdown=countdown, exc=exc) from exc
+        return _retry_or_give_up(
+            self,
+            exc,
+            what=f"Mirror job {job_id}",
+            give_up=lambda error: mirror.give_up(job_id, reason=str(error)),
+        )
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -42,12 +40,25 @@ def update_card(self, update_id):
     try:
         return card_update.run(update_id)
     except card_update.RetryLater as exc:
-        if max(self.request.retries, exc.attempts - 1) >= settings.MIRROR_MAX_RETRIES:
-            card_update.fail(update_id, reason=f"Gave up after {exc.attempts} attempts. {exc}")
-            return "failed"
-        countdown = mirror.backoff(self.request.retries + 1, retry_after=exc.countdown)
-        logger.info("Card update %s will retry in %.0f s: %s", update_id, countdown, exc)
-        raise self.retry(countdown=countdown, exc=exc) from exc
+        return _retry_or_give_up(
+            self,
+            exc,
+            what=f"Card update {update_id}",
+            give_up=lambda error: card_update.fail(
+                update_id, reason=f"Gave up after {error.attempts} attempts. {error}"
+            ),
+        )
+
+
+def _retry_or_give_up(task, exc, *, what, give_up):
+    """Retry a task after a backoff, or call `give_up(exc)` and return "failed" once MIRROR_MAX_RETRIES is reached."""
+    # The work's own attempt count, not Celery's: work re-enqueued by a sweeper starts at retries=0.
+    if max(task.request.retries, exc.attempts - 1) >= settings.MIRROR_MAX_RETRIES:
+        give_up(exc)
+        return "failed"
+    countdown = mirror.backoff(task.request.retries + 1, retry_after=exc.countdown)
+    logger.info("%s will retry in %.0f s: %s", what, countdown, exc)
+    raise task.retry(countdown=countdown, exc=exc) from exc
 
 
 @shared_task(acks_late=True, ignore_result=True)

@@ -219,44 +219,62 @@ def capability_post(view):
     return csrf_exempt(require_POST(view))
 
 
+def _status_form(request, token, submission, *, form, form_name, perform, success):
+    """Run a status-page form: on success call `perform(form)` and go back to the page with `success`;
+    on a field error or a refused step, show the page again with the form's messages (400)."""
+    if form.is_valid():
+        try:
+            perform(form)
+        except InvalidProposal as exc:
+            for field, message in exc.errors.items():
+                form.add_error(field if field in form.fields else None, message)
+        except services.InvalidTransition as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, success)
+            return private_response(redirect("submissions:status", token=token))
+    context = _status_context(submission, token=token, **{form_name: form})
+    return private_response(render(request, "submissions/status.html", context, status=400))
+
+
 @capability_post
 def reply(request, token):
     """The contributor's message to the curators."""
     _link, submission = _find_or_404(token)
-    form = ReplyForm(request.POST)
-    if form.is_valid():
-        try:
-            services.reply(submission, text=form.cleaned_data["text"])
-        except services.InvalidTransition as exc:
-            form.add_error(None, str(exc))
-        else:
-            messages.success(request, "Your message was sent to the curators.")
-            return private_response(redirect("submissions:status", token=token))
-    context = _status_context(submission, token=token, reply_form=form)
-    return private_response(render(request, "submissions/status.html", context, status=400))
+    return _status_form(
+        request,
+        token,
+        submission,
+        form=ReplyForm(request.POST),
+        form_name="reply_form",
+        perform=lambda form: services.reply(submission, text=form.cleaned_data["text"]),
+        success="Your message was sent to the curators.",
+    )
 
 
 @capability_post
 def revise(request, token):
     """A revised dataset card while the curators ask for changes."""
     _link, submission = _find_or_404(token)
-    form = RevisionForm(request.POST, request.FILES)
-    if form.is_valid():
-        try:
-            services.revise_card(
-                submission,
-                card=form.parsed_card,
-                card_raw=form.card_raw,
-                card_filename=form.card_filename,
-                comment=form.cleaned_data["comment"],
-            )
-        except services.InvalidTransition as exc:
-            form.add_error(None, str(exc))
-        else:
-            messages.success(request, "Thank you: the revised card is with the curators.")
-            return private_response(redirect("submissions:status", token=token))
-    context = _status_context(submission, token=token, revision_form=form)
-    return private_response(render(request, "submissions/status.html", context, status=400))
+
+    def perform(form):
+        services.revise_card(
+            submission,
+            card=form.parsed_card,
+            card_raw=form.card_raw,
+            card_filename=form.card_filename,
+            comment=form.cleaned_data["comment"],
+        )
+
+    return _status_form(
+        request,
+        token,
+        submission,
+        form=RevisionForm(request.POST, request.FILES),
+        form_name="revision_form",
+        perform=perform,
+        success="Thank you: the revised card is with the curators.",
+    )
 
 
 @capability_post
@@ -267,45 +285,42 @@ def request_correction(request, token):
     if published is None:
         messages.error(request, "Only a published dataset can be corrected.")
         return private_response(redirect("submissions:status", token=token))
-    form = CorrectionForm(request.POST, published=published)
-    if form.is_valid():
-        try:
-            services.request_correction(
-                submission, proposal=form.proposal, message=form.cleaned_data["message"]
-            )
-        except InvalidProposal as exc:
-            for field, message in exc.errors.items():
-                form.add_error(field if field in form.fields else None, message)
-        except services.InvalidTransition as exc:
-            form.add_error(None, str(exc))
-        else:
-            messages.success(request, "Thank you: your correction is with the curators.")
-            return private_response(redirect("submissions:status", token=token))
-    context = _status_context(submission, token=token, correction_form=form)
-    return private_response(render(request, "submissions/status.html", context, status=400))
+    return _status_form(
+        request,
+        token,
+        submission,
+        form=CorrectionForm(request.POST, published=published),
+        form_name="correction_form",
+        perform=lambda form: services.request_correction(
+            submission, proposal=form.proposal, message=form.cleaned_data["message"]
+        ),
+        success="Thank you: your correction is with the curators.",
+    )
 
 
 @capability_post
 def send_card_version(request, token):
     """The contributor sends a new version of a published dataset's card."""
     _link, submission = _find_or_404(token)
-    form = CardVersionForm(request.POST, request.FILES)
-    if form.is_valid():
-        try:
-            services.submit_card_version(
-                submission,
-                card=form.parsed_card,
-                card_raw=form.card_raw,
-                card_filename=form.card_filename,
-                message=form.cleaned_data["comment"],
-            )
-        except services.InvalidTransition as exc:
-            form.add_error(None, str(exc))
-        else:
-            messages.success(request, "Thank you: the new card is with the curators.")
-            return private_response(redirect("submissions:status", token=token))
-    context = _status_context(submission, token=token, card_version_form=form)
-    return private_response(render(request, "submissions/status.html", context, status=400))
+
+    def perform(form):
+        services.submit_card_version(
+            submission,
+            card=form.parsed_card,
+            card_raw=form.card_raw,
+            card_filename=form.card_filename,
+            message=form.cleaned_data["comment"],
+        )
+
+    return _status_form(
+        request,
+        token,
+        submission,
+        form=CardVersionForm(request.POST, request.FILES),
+        form_name="card_version_form",
+        perform=perform,
+        success="Thank you: the new card is with the curators.",
+    )
 
 
 @csrf_exempt  # see capability_post: the page is addressed by its private token
