@@ -156,6 +156,13 @@ class Submission(models.Model):
                 condition=(Q(domain__isnull=False) & Q(suggested_domain=""))
                 | (Q(domain__isnull=True) & ~Q(suggested_domain="")),
             ),
+            # One open submission per name (folded: case, accents, punctuation): the rule holds under
+            # concurrent submissions too, whatever the form saw. Closed ones free their name.
+            models.UniqueConstraint(
+                fields=["name_key"],
+                condition=~Q(state__in=["rejected", "withdrawn"]) & ~Q(name_key=""),
+                name="submission_open_name_unique",
+            ),
         ]
 
     def __str__(self):

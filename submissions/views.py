@@ -5,6 +5,7 @@ Views parse the request, call a service or selector and render; rules live in fo
 
 import base64
 
+from django import forms
 from django.contrib import messages
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
@@ -65,7 +66,20 @@ class ContributeView(FormView):
 
     def form_valid(self, form):
         data = form.cleaned_data
-        submission, _created = services.submit(
+        try:
+            submission, _created = self._submit(form)
+        except services.NameTaken as exc:
+            form.add_error("name", forms.ValidationError(str(exc), code="duplicate"))
+            return self.form_invalid(form)
+        session = self.request.session
+        kept = session.get(KEPT_CARD_SESSION_KEY, {})
+        if kept.pop(str(data["submission_key"]), None) is not None:
+            session[KEPT_CARD_SESSION_KEY] = kept
+        return self._to_receipt(submission)
+
+    def _submit(self, form):
+        data = form.cleaned_data
+        return services.submit(
             submission_key=data["submission_key"],
             name=data["name"],
             location=data["location"],
@@ -79,11 +93,6 @@ class ContributeView(FormView):
             contact_email=data["contact_email"],
             terms=self.terms,
         )
-        session = self.request.session
-        kept = session.get(KEPT_CARD_SESSION_KEY, {})
-        if kept.pop(str(data["submission_key"]), None) is not None:
-            session[KEPT_CARD_SESSION_KEY] = kept
-        return self._to_receipt(submission)
 
     def form_invalid(self, form):
         # Keep a valid card across an unrelated error, so that the contributor need not choose it again.
