@@ -1,6 +1,7 @@
 """The Celery application: configured from Django settings (CELERY_*), tasks found in the apps."""
 
 import os
+import sys
 
 from celery import Celery
 
@@ -10,6 +11,17 @@ app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 app.autodiscover_tasks(related_name="usage_tasks")
+
+
+def worker_command(*, beat_schedule=None, concurrency=1, queues=(), log_level="INFO"):
+    """Return the command line of a worker process (with an embedded beat if `beat_schedule` is a path)."""
+    command = [sys.executable, "-m", "celery", "-A", "portal", "worker", f"--loglevel={log_level}"]
+    command += [f"--concurrency={concurrency}", "--without-gossip", "--without-mingle"]
+    if queues:
+        command += ["-Q", ",".join(queues)]
+    if beat_schedule is not None:
+        command += ["--beat", "-s", str(beat_schedule)]
+    return command
 
 
 @app.on_after_configure.connect
