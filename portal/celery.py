@@ -2,6 +2,7 @@
 
 import os
 import sys
+from pathlib import Path
 
 from celery import Celery
 
@@ -27,8 +28,6 @@ def worker_command(*, beat_schedule=None, concurrency=1, queues=(), log_level="I
 @app.on_after_configure.connect
 def make_broker_folders(sender, **kwargs):
     """Create the folders of the embedded filesystem broker, which needs no server."""
-    from pathlib import Path
-
     options = sender.conf.broker_transport_options or {}
     for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         if options.get(key):
