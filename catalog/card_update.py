@@ -14,13 +14,13 @@ import hashlib
 import logging
 import shutil
 
-import yaml
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from catalog import citation, hub, mirror
+from catalog.errors import RetryLater
 from catalog.models import CardUpdate, Dataset
 from portal import queues
 from submissions import cards, services
@@ -31,17 +31,8 @@ logger = logging.getLogger(__name__)
 Step = CardUpdate.Step
 README = mirror.README
 
-# Header keys an accepted correction sets in the card, by the correction's field names.
+# Header keys an accepted correction sets in the card (through `Dataset.card_overrides`), by field name.
 CARD_KEYS = {"license": "license", "languages": "language", "tags": "tags", "name": "pretty_name"}
-
-
-class RetryLater(Exception):
-    """The update may succeed later (the Hub is down, verification failed); `countdown` is the Hub's hint."""
-
-    def __init__(self, message, *, countdown=None, attempts=0):
-        super().__init__(message)
-        self.countdown = countdown
-        self.attempts = attempts
 
 
 def apply_correction(correction):
@@ -80,22 +71,6 @@ def apply_correction(correction):
 def portal_tags(dataset):
     """Return the tags the portal adds to every card: modalities, domain, and its own mark."""
     return [*dataset.modality_list, f"domain:{dataset.domain.lower()}", "dataset-portal"]
-
-
-def build_card(dataset):
-    """Return the README for the Hub: the accepted card with the header values corrections have set."""
-    readme = mirror.build_readme(dataset)
-    _start, header, body = readme.split("---\n", 2)
-    metadata = yaml.safe_load(header) or {}
-    overrides = dataset.card_overrides
-    for key in ("license", "language", "pretty_name"):
-        if key in overrides:
-            metadata[key] = overrides[key]
-    if "tags" in overrides:
-        own = [tag for tag in overrides["tags"] if tag not in portal_tags(dataset)]
-        metadata["tags"] = own + portal_tags(dataset)
-    header = yaml.safe_dump(metadata, sort_keys=False, allow_unicode=True, width=1000)
-    return f"---\n{header}---{body}"
 
 
 def commit_message(update):
@@ -157,7 +132,7 @@ def _run_steps(update):
     if update.step in (Step.PENDING, Step.UPLOAD):
         if not update.files:
             # Built once: a re-run commits the same bytes, which verification then compares.
-            update.files = {README: build_card(dataset)}
+            update.files = {README: mirror.build_readme(dataset).text}
             if dataset.hosted:
                 update.files[citation.FILENAME] = citation.citation_cff(_with_card(dataset, update.files))
         update.step = Step.UPLOAD
@@ -173,8 +148,13 @@ def _run_steps(update):
 def _with_card(dataset, files):
     """Return the dataset as it will be once the new README is stored (for CITATION.cff's summary)."""
     preview = Dataset.objects.get(pk=dataset.pk)
-    preview.summary = mirror.card_summary(cards.card_body(files[README]))
+    preview.summary = cards.card_summary(cards.card_body(files[README]))
     return preview
+
+
+def _published_card(text):
+    """Return the README committed to the Hub as a parsed card (text, header metadata, body)."""
+    return cards.parse_card(text.encode("utf-8"), filename=README, max_bytes=None)
 
 
 def _commit(update, dataset):
@@ -214,7 +194,7 @@ def _verify(update, dataset):
 def _publish(update, dataset):
     with transaction.atomic():
         dataset = Dataset.objects.select_for_update().get(pk=dataset.pk)
-        mirror.store_card(dataset, update.files[README])
+        mirror.store_card(dataset, _published_card(update.files[README]))
         dataset.hub_commit = update.commit_id
         dataset.card_updated_at = timezone.now()
         dataset.save(update_fields=["hub_commit", "card_updated_at", "updated_at"])

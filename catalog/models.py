@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.db import models
 from django.urls import reverse
 
-from submissions.models import CorrectionRequest, Modality, Submission
+from submissions.models import CorrectionRequest, ModalitiesMixin, Submission
 
 # The cache key of the "catalog changed" stamp (catalog.search.catalog_stamp); a save forgets it.
 CATALOG_STAMP_KEY = "catalog:stamp"
@@ -22,7 +22,7 @@ class PublishedQuerySet(models.QuerySet):
         return self.filter(published_at__isnull=False)
 
 
-class Dataset(models.Model):
+class Dataset(ModalitiesMixin, models.Model):
     """A dataset of the catalog, mirrored (hosted) or linked on the Hub."""
 
     submission = models.OneToOneField(
@@ -85,16 +85,6 @@ class Dataset(models.Model):
     def get_absolute_url(self):
         """Return the dataset's catalog page."""
         return reverse("catalog:dataset", args=[self.slug])
-
-    @property
-    def modality_list(self):
-        """Return the modalities as a list of Modality values."""
-        return [value for value in self.modalities.split(",") if value]
-
-    def get_modalities_display(self):
-        """Return the modalities as human labels, comma-separated."""
-        labels = dict(Modality.choices)
-        return ", ".join(labels.get(value, value) for value in self.modality_list)
 
     @property
     def total_size(self):

@@ -138,7 +138,7 @@ class CatalogPublisher:
         return Categorisation(
             name=dataset.name,
             domain=dataset.domain,
-            modalities=tuple(dataset.modality_list),
+            modalities=dataset.modalities,
             license=dataset.license,
             languages=tuple(dataset.languages),
             tags=tuple(

@@ -5,7 +5,7 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
-from catalog import card_update, mirror
+from catalog import card_update, lease, mirror
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ def mirror_dataset(self, job_id):
 @shared_task(acks_late=True, ignore_result=True)
 def sweep_stalled_mirrors():
     """Re-enqueue mirror jobs that should be running but made no progress for too long."""
-    stalled = mirror.stalled_jobs()
+    stalled = lease.stalled_jobs()
     for job_id in stalled:
         logger.warning("Mirror job %s made no progress; enqueueing it again.", job_id)
         mirror_dataset.delay(job_id)

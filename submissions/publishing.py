@@ -17,7 +17,7 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from portal.usage_chart import UsagePoint
-from submissions.models import Modality
+from submissions.models import ModalitiesMixin
 
 
 @dataclass(frozen=True)
@@ -57,23 +57,18 @@ class Publication:
 
 
 @dataclass(frozen=True)
-class Categorisation:
+class Categorisation(ModalitiesMixin):
     """How a published dataset is categorised in the catalog and on the Hub, as plain data."""
 
     name: str
     domain: str
-    modalities: tuple[str, ...]
+    modalities: str  # comma-separated Modality values, as the models store them
     license: str
     languages: tuple[str, ...]
     tags: tuple[str, ...]
     hosted: bool
     card: str
     card_updated_at: object  # a datetime, or None before the first change after publication
-
-    def get_modalities_display(self):
-        """Return the modalities as human labels, comma-separated."""
-        labels = dict(Modality.choices)
-        return ", ".join(labels.get(value, value) for value in self.modalities)
 
 
 class Publisher(Protocol):

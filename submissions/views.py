@@ -4,7 +4,9 @@ Views parse the request, call a service or selector and render; rules live in fo
 """
 
 import base64
+import functools
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponse, JsonResponse
@@ -78,7 +80,20 @@ class ContributeView(FormView):
 
     def form_valid(self, form):
         data = form.cleaned_data
-        submission, _created = services.submit(
+        try:
+            submission, _created = self._submit(form)
+        except services.NameTaken as exc:
+            form.add_error("name", forms.ValidationError(str(exc), code="duplicate"))
+            return self.form_invalid(form)
+        session = self.request.session
+        kept = session.get(KEPT_CARD_SESSION_KEY, {})
+        if kept.pop(str(data["submission_key"]), None) is not None:
+            session[KEPT_CARD_SESSION_KEY] = kept
+        return self._to_receipt(submission)
+
+    def _submit(self, form):
+        data = form.cleaned_data
+        return services.submit(
             submission_key=data["submission_key"],
             name=data["name"],
             location=data["location"],
@@ -92,11 +107,6 @@ class ContributeView(FormView):
             contact_email=data["contact_email"],
             terms=self.terms,
         )
-        session = self.request.session
-        kept = session.get(KEPT_CARD_SESSION_KEY, {})
-        if kept.pop(str(data["submission_key"]), None) is not None:
-            session[KEPT_CARD_SESSION_KEY] = kept
-        return self._to_receipt(submission)
 
     def form_invalid(self, form):
         # Keep a valid card across an unrelated error, so that the contributor need not choose it again.
@@ -219,12 +229,13 @@ def capability_post(view):
     return csrf_exempt(require_POST(view))
 
 
-def _status_form(request, token, submission, *, form, form_name, perform, success):
-    """Run a status-page form: on success call `perform(form)` and go back to the page with `success`;
-    on a field error or a refused step, show the page again with the form's messages (400)."""
+def _status_form(request, token, *, form_class, context_name, perform, success):
+    """Handle a form of the status page: validate it, call the service, and redirect or show the errors."""
+    _link, submission = _find_or_404(token)
+    form = form_class(request.POST, request.FILES)
     if form.is_valid():
         try:
-            perform(form)
+            perform(submission, form)
         except InvalidProposal as exc:
             for field, message in exc.errors.items():
                 form.add_error(field if field in form.fields else None, message)
@@ -233,21 +244,19 @@ def _status_form(request, token, submission, *, form, form_name, perform, succes
         else:
             messages.success(request, success)
             return private_response(redirect("submissions:status", token=token))
-    context = _status_context(submission, token=token, **{form_name: form})
+    context = _status_context(submission, token=token, **{context_name: form})
     return private_response(render(request, "submissions/status.html", context, status=400))
 
 
 @capability_post
 def reply(request, token):
     """The contributor's message to the curators."""
-    _link, submission = _find_or_404(token)
     return _status_form(
         request,
         token,
-        submission,
-        form=ReplyForm(request.POST),
-        form_name="reply_form",
-        perform=lambda form: services.reply(submission, text=form.cleaned_data["text"]),
+        form_class=ReplyForm,
+        context_name="reply_form",
+        perform=lambda submission, form: services.reply(submission, text=form.cleaned_data["text"]),
         success="Your message was sent to the curators.",
     )
 
@@ -255,24 +264,18 @@ def reply(request, token):
 @capability_post
 def revise(request, token):
     """A revised dataset card while the curators ask for changes."""
-    _link, submission = _find_or_404(token)
-
-    def perform(form):
-        services.revise_card(
+    return _status_form(
+        request,
+        token,
+        form_class=RevisionForm,
+        context_name="revision_form",
+        perform=lambda submission, form: services.revise_card(
             submission,
             card=form.parsed_card,
             card_raw=form.card_raw,
             card_filename=form.card_filename,
             comment=form.cleaned_data["comment"],
-        )
-
-    return _status_form(
-        request,
-        token,
-        submission,
-        form=RevisionForm(request.POST, request.FILES),
-        form_name="revision_form",
-        perform=perform,
+        ),
         success="Thank you: the revised card is with the curators.",
     )
 
@@ -288,10 +291,9 @@ def request_correction(request, token):
     return _status_form(
         request,
         token,
-        submission,
-        form=CorrectionForm(request.POST, published=published),
-        form_name="correction_form",
-        perform=lambda form: services.request_correction(
+        form_class=functools.partial(CorrectionForm, published=published),
+        context_name="correction_form",
+        perform=lambda submission, form: services.request_correction(
             submission, proposal=form.proposal, message=form.cleaned_data["message"]
         ),
         success="Thank you: your correction is with the curators.",
@@ -301,24 +303,18 @@ def request_correction(request, token):
 @capability_post
 def send_card_version(request, token):
     """The contributor sends a new version of a published dataset's card."""
-    _link, submission = _find_or_404(token)
-
-    def perform(form):
-        services.submit_card_version(
+    return _status_form(
+        request,
+        token,
+        form_class=CardVersionForm,
+        context_name="card_version_form",
+        perform=lambda submission, form: services.submit_card_version(
             submission,
             card=form.parsed_card,
             card_raw=form.card_raw,
             card_filename=form.card_filename,
             message=form.cleaned_data["comment"],
-        )
-
-    return _status_form(
-        request,
-        token,
-        submission,
-        form=CardVersionForm(request.POST, request.FILES),
-        form_name="card_version_form",
-        perform=perform,
+        ),
         success="Thank you: the new card is with the curators.",
     )
 
