@@ -68,11 +68,6 @@ def apply_correction(correction):
     return update
 
 
-def portal_tags(dataset):
-    """Return the tags the portal adds to every card: modalities, domain, and its own mark."""
-    return [*dataset.modality_list, f"domain:{dataset.domain.lower()}", "dataset-portal"]
-
-
 def commit_message(update):
     """Return the commit title of an update; finding it on the Hub means the commit is done."""
     correction = update.correction

@@ -15,6 +15,7 @@ from catalog import card_update, hub, usage
 from catalog.models import Dataset, MirrorJob
 from catalog.selectors import dataset_with_name_key, duplicate_candidates, mirror_job_for
 from portal import queues
+from submissions import cards
 from submissions.models import fold_name
 from submissions.publishing import Categorisation, Publication
 
@@ -134,7 +135,7 @@ class CatalogPublisher:
         dataset = Dataset.objects.published().filter(submission=submission).first()
         if dataset is None:
             return None
-        added = set(card_update.portal_tags(dataset))
+        added = set(cards.portal_tags(modalities=dataset.modality_list, domain=dataset.domain))
         return Categorisation(
             name=dataset.name,
             domain=dataset.domain,

@@ -688,6 +688,11 @@ class HubCard:
     body: str
 
 
+def portal_tags(*, modalities, domain):
+    """Return the tags the portal adds to every card on the Hub: the modalities, the domain and its own mark."""
+    return [*modalities, f"domain:{domain.lower()}", "dataset-portal"]
+
+
 def build_hub_card(
     card_text: str | None,
     *,
@@ -712,7 +717,7 @@ def build_hub_card(
     metadata.setdefault("license", license or "cdla-permissive-2.0")
     metadata.setdefault("pretty_name", name)
     tags = [tag for tag in metadata.get("tags") or [] if isinstance(tag, str)]
-    for tag in [*modalities, f"domain:{domain.lower()}", "dataset-portal"]:
+    for tag in portal_tags(modalities=modalities, domain=domain):
         if tag not in tags:
             tags.append(tag)
     metadata["tags"] = tags
