@@ -62,23 +62,36 @@ CONTEXT = {
     "transform": "cr:transform",
 }
 
-# Column types of the data inspection's schema, as Croissant data types.
+# Column types of the data inspection's schema (the engine's names: BIGINT, DOUBLE, VARCHAR, DATE, BOOLEAN,
+# DECIMAL(18,3), TIMESTAMP WITH TIME ZONE, ...), by their first word, as Croissant data types; others are text.
 DATA_TYPES = {
-    "string": "sc:Text",
-    "text": "sc:Text",
-    "str": "sc:Text",
-    "integer": "sc:Integer",
-    "int": "sc:Integer",
-    "int64": "sc:Integer",
-    "number": "sc:Float",
-    "float": "sc:Float",
-    "float64": "sc:Float",
-    "double": "sc:Float",
-    "boolean": "sc:Boolean",
-    "bool": "sc:Boolean",
-    "date": "sc:Date",
-    "datetime": "sc:DateTime",
-    "timestamp": "sc:DateTime",
+    **dict.fromkeys(
+        (
+            "BIGINT",
+            "INTEGER",
+            "INT",
+            "SMALLINT",
+            "TINYINT",
+            "HUGEINT",
+            "UBIGINT",
+            "UINTEGER",
+            "USMALLINT",
+            "UTINYINT",
+            "UHUGEINT",
+            "INT64",
+            "INT32",
+            "INT16",
+            "INT8",
+            "LONG",
+        ),
+        "sc:Integer",
+    ),
+    **dict.fromkeys(
+        ("DOUBLE", "FLOAT", "REAL", "DECIMAL", "NUMERIC", "FLOAT64", "FLOAT32", "NUMBER"), "sc:Float"
+    ),
+    **dict.fromkeys(("BOOLEAN", "BOOL"), "sc:Boolean"),
+    "DATE": "sc:Date",
+    **dict.fromkeys(("TIMESTAMP", "TIMESTAMPTZ", "DATETIME"), "sc:DateTime"),
 }
 TABULAR_TYPES = {"text/csv", "text/tab-separated-values", "application/json", "application/x-ndjson"}
 EXTRA_TYPES = {
@@ -91,6 +104,12 @@ EXTRA_TYPES = {
 def _encoding_format(path):
     suffix = "." + path.rsplit(".", 1)[-1].lower() if "." in path else ""
     return EXTRA_TYPES.get(suffix) or mimetypes.guess_type(path)[0] or "application/octet-stream"
+
+
+def data_type(engine_type):
+    """Return the Croissant data type of a column type named by the data inspection ("" or unknown: text)."""
+    words = re.split(r"[\s(]", str(engine_type or "").strip().upper(), maxsplit=1)
+    return DATA_TYPES.get(words[0], "sc:Text")
 
 
 def _node_id(text):
@@ -161,7 +180,7 @@ def record_sets(files, columns):
                 "@type": "cr:Field",
                 "@id": f"records/{_node_id(name)}",
                 "name": name,
-                "dataType": DATA_TYPES.get(str(column.get("type", "")).lower(), "sc:Text"),
+                "dataType": data_type(column.get("type")),
                 "source": {"fileObject": {"@id": source}, "extract": {"column": name}},
             }
         )

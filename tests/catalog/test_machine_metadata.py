@@ -52,14 +52,33 @@ def test_croissant_of_a_hosted_dataset_lists_its_files_with_sha256(client):
 
 def test_croissant_record_set_comes_from_the_schema_columns():
     dataset = published(slug="tides", manifest=HOSTED_MANIFEST)
-    columns = [{"name": "timestamp", "type": "datetime"}, {"name": "level cm", "type": "float"}, {"bad": 1}]
+    columns = [
+        {"name": "timestamp", "type": "TIMESTAMP WITH TIME ZONE"},
+        {"name": "level cm", "type": "DECIMAL(6,2)"},
+        {"name": "station", "type": "VARCHAR"},
+        {"name": "count", "type": "BIGINT"},
+        {"name": "note", "type": ""},
+        {"bad": 1},
+    ]
     document = croissant.croissant(
         dataset, description="Harbour tides " * 5, citation=bibtex(dataset), columns=columns
     )
     metadata = validated(document).metadata
     (record_set,) = metadata.record_sets
-    assert [field.name for field in record_set.fields] == ["timestamp", "level cm"]
-    assert [field["dataType"] for field in document["recordSet"][0]["field"]] == ["sc:DateTime", "sc:Float"]
+    assert [field.name for field in record_set.fields] == [
+        "timestamp",
+        "level cm",
+        "station",
+        "count",
+        "note",
+    ]
+    assert [field["dataType"] for field in document["recordSet"][0]["field"]] == [
+        "sc:DateTime",
+        "sc:Float",
+        "sc:Text",
+        "sc:Integer",
+        "sc:Text",
+    ]
     assert document["recordSet"][0]["field"][0]["source"]["fileObject"] == {"@id": "data/levels.csv"}
 
 
