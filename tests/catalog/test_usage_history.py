@@ -96,3 +96,16 @@ def test_dataset_page_draws_the_chart_with_a_text_alternative(client):
     assert svg.count("<circle") == 3
     assert "The figures as a table" in page and "<td>30</td>" in page
     assert "<script" not in svg
+
+
+def test_a_figure_that_is_not_a_count_is_skipped_for_that_dataset_only(devhub):
+    good = published(slug="tides", repo_id=on_hub(devhub, "tides", downloads=10, likes=1), downloads=0)
+    bad = published(slug="waves", repo_id=on_hub(devhub, "waves", downloads=0, likes=0), downloads=4)
+    devhub.set_counts(bad.repo_id, downloads=-5, likes=2)
+    result = usage.refresh_usage()
+    assert (result.ok, result.updated, result.listed) == (True, 1, 2)
+    bad.refresh_from_db()
+    assert (bad.downloads, bad.usage_refreshed_at) == (4, None)
+    assert list(UsageSnapshot.objects.values_list("dataset__slug", "downloads")) == [("tides", 10)]
+    good.refresh_from_db()
+    assert good.downloads == 10
