@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.utils.html import format_html
 
 from catalog import hub
-from catalog.models import Dataset, MirrorJob
+from catalog.models import CardUpdate, Dataset, MirrorJob
 from portal.admin import ReadOnlyModelAdmin
 
 
@@ -24,6 +24,15 @@ class DatasetAdmin(ReadOnlyModelAdmin):
             hub.dataset_url(obj.repo_id),
             obj.repo_id,
         )
+
+
+@admin.register(CardUpdate)
+class CardUpdateAdmin(ReadOnlyModelAdmin):
+    """The commits of corrected cards to the Hub, one per accepted request."""
+
+    list_display = ["dataset", "correction", "step", "attempts", "commit_id", "finished_at", "last_error"]
+    list_filter = ["step"]
+    list_select_related = ["dataset", "correction__submission"]
 
 
 @admin.register(MirrorJob)

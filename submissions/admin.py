@@ -7,7 +7,15 @@ Timeline events can be read, never added, edited or deleted by hand.
 from django.contrib import admin
 
 from portal.admin import ReadOnlyModelAdmin
-from submissions.models import CardRevision, CheckResult, Domain, Event, StatusLink, TermsVersion
+from submissions.models import (
+    CardRevision,
+    CheckResult,
+    CorrectionRequest,
+    Domain,
+    Event,
+    StatusLink,
+    TermsVersion,
+)
 from submissions.review_admin import SubmissionAdmin  # noqa: F401 - registers the review queue
 
 
@@ -65,6 +73,16 @@ class EventAdmin(ReadOnlyModelAdmin):
     list_display = ["submission", "created_at", "kind", "actor_kind", "from_state", "to_state", "public"]
     list_filter = ["kind", "public"]
     list_select_related = ["submission"]
+
+
+@admin.register(CorrectionRequest)
+class CorrectionRequestAdmin(ReadOnlyModelAdmin):
+    """Every correction and card version after publication; decisions are taken on the review page."""
+
+    list_display = ["submission", "number", "kind", "state", "created_at", "decided_by", "decided_at"]
+    list_filter = ["state", "kind"]
+    list_select_related = ["submission", "decided_by"]
+    search_fields = ["=submission__reference", "submission__name"]
 
 
 @admin.register(StatusLink)

@@ -65,6 +65,7 @@ def ensure_seed_data():
         ("submissions.migrations.0002_seed_domains_and_terms", "seed"),
         ("submissions.migrations.0003_curators_group", "create_group"),
         ("catalog.migrations.0003_curators_view_catalog", "grant"),
+        ("catalog.migrations.0007_curators_view_after_publication", "grant"),
     ]:
         getattr(importlib.import_module(module), function)(apps, None)
 

@@ -256,3 +256,15 @@ def test_rename_to_another_datasets_name_is_refused(devhub, curator):
     assert list(caught.value.errors) == ["name"]
     # Changing only the spelling of its own name is fine.
     assert ask(first, name="Harbour Water Levels North").changes["name"][1] == "Harbour Water Levels North"
+
+
+def test_curators_can_list_every_request_and_card_update(devhub, curator, client):
+    submission, _ = published(curator)
+    correction = ask(submission, domain="Climate")
+    with committed():
+        services.accept_correction(correction, by=curator)
+    client.force_login(curator)
+    requests = client.get(reverse("admin:submissions_correctionrequest_changelist"))
+    assert requests.status_code == 200 and submission.reference in requests.content.decode()
+    updates = client.get(reverse("admin:catalog_cardupdate_changelist"))
+    assert updates.status_code == 200 and "Published" in updates.content.decode()

@@ -200,6 +200,8 @@ def test_curators_group_has_exactly_the_review_permissions():
         "submissions.view_termsversion",
         "catalog.view_dataset",
         "catalog.view_mirrorjob",
+        "submissions.view_correctionrequest",
+        "catalog.view_cardupdate",
     }
 
 
