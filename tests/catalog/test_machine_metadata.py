@@ -155,6 +155,12 @@ def test_dcat_catalog_has_the_required_classes_and_properties(client):
     assert {str(graph.value(checksum, SPDX.checksumValue)) for checksum in checksums} == {"a" * 64, "b" * 64}
 
 
+def test_catalog_page_links_the_dcat_feed(client):
+    page = client.get(reverse("catalog:list")).content.decode()
+    assert f'type="application/ld+json" href="{reverse("catalog:dcat")}"' in page
+    assert f'type="text/turtle" href="{reverse("catalog:dcat-turtle")}"' in page
+
+
 def test_dcat_turtle_says_the_same_as_the_json_ld(client):
     published(slug="tides", manifest=HOSTED_MANIFEST)
     json_ld, turtle = dcat_graph(client), dcat_graph(client, turtle=True)
