@@ -98,7 +98,13 @@ FacetValueSerializer = inline_serializer(
     fields={
         "value": serializers.CharField(),
         "label": serializers.CharField(),
-        "count": serializers.IntegerField(),
+        "count": serializers.IntegerField(help_text="Matches, counted up to the cap (see `more`)."),
+        "more": serializers.BooleanField(
+            help_text="More datasets match than `count`; only the first `count` can be paged through."
+        ),
+        "counts_sampled": serializers.BooleanField(
+            help_text="Facet counts were taken among the newest `count` matches, not all of them."
+        ),
         "selected": serializers.BooleanField(),
     },
 )
@@ -106,7 +112,13 @@ FacetValueSerializer = inline_serializer(
 DatasetPageSerializer = inline_serializer(
     name="DatasetPage",
     fields={
-        "count": serializers.IntegerField(),
+        "count": serializers.IntegerField(help_text="Matches, counted up to the cap (see `more`)."),
+        "more": serializers.BooleanField(
+            help_text="More datasets match than `count`; only the first `count` can be paged through."
+        ),
+        "counts_sampled": serializers.BooleanField(
+            help_text="Facet counts were taken among the newest `count` matches, not all of them."
+        ),
         "page": serializers.IntegerField(),
         "pages": serializers.IntegerField(),
         "page_size": serializers.IntegerField(),
@@ -189,10 +201,11 @@ class DatasetListAPI(CatalogAPIView):
             request.query_params, "page_size", default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE
         )
         number = _positive_int(request.query_params, "page", default=1)
-        facets, total = search.facet_counts(query)
-        pages = max(1, -(-total // page_size))
+        counts = search.facet_counts(query)
+        pages = max(1, -(-counts.total // page_size))
         if number > pages:
-            raise ValidationError({"detail": f"page {number} is past the last page ({pages})."})
+            beyond = " of the first matches; narrow the search to reach others" if counts.more else ""
+            raise ValidationError({"detail": f"page {number} is past the last page ({pages}){beyond}."})
         start = (number - 1) * page_size
         datasets = list(search.search(query)[start : start + page_size])
 
@@ -205,7 +218,9 @@ class DatasetListAPI(CatalogAPIView):
 
         return Response(
             {
-                "count": total,
+                "count": counts.total,
+                "more": counts.more,
+                "counts_sampled": counts.sampled,
                 "page": number,
                 "pages": pages,
                 "page_size": page_size,
@@ -218,7 +233,7 @@ class DatasetListAPI(CatalogAPIView):
                         {"value": v.value, "label": v.label, "count": v.count, "selected": v.selected}
                         for v in values
                     ]
-                    for facet, values in facets.items()
+                    for facet, values in counts.facets.items()
                 },
             }
         )

@@ -2,12 +2,14 @@
 
 `parse_query()` turns request parameters into a `CatalogQuery` (capped, validated), `search()` returns the
 matching published datasets in order, and `facet_counts()` the counts per facet value, in a fixed number of
-queries whatever the number of datasets or values. On PostgreSQL, text search uses the stored, GIN-indexed
+queries whatever the number of datasets or values, each reading a bounded number of rows (COUNT_CAP): past
+it totals are shown as "1,000+", facet counts are those of the newest matches and pages stop. On PostgreSQL, text search uses the stored, GIN-indexed
 `search_vector` (kept by a trigger, see migration 0002) with `websearch_to_tsquery` and `SearchRank`; on other
 databases it falls back to `icontains` on the same fields. All user input reaches the database as query
 parameters, never as SQL text. This module reads only; it must not write.
 """
 
+import collections
 import dataclasses
 import hashlib
 import json
@@ -17,7 +19,7 @@ from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Case, Count, F, IntegerField, Max, Q, Value, When
+from django.db.models import Case, F, IntegerField, Max, Q, Subquery, Value, When
 
 from catalog.models import CATALOG_STAMP_KEY, Dataset
 from submissions.carddata import language_codes, license_ids, license_info
@@ -28,6 +30,9 @@ MAX_VALUES_PER_FACET = 10
 MAX_FACET_VALUE_CHARS = 100
 MAX_FALLBACK_WORDS = 8
 FACET_LIMIT = 30  # values shown per facet, most frequent first
+# Matches counted exactly and browsable page by page; past it the page says "1,000+" and asks to narrow
+# the search (a visitor does not read past page 50 of a list; a crawler uses the sitemap).
+COUNT_CAP = 1000
 SEARCH_CONFIG = "english"  # must match the trigger of migration 0002
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -253,7 +258,11 @@ LIST_FIELDS = (
 
 
 def search(query):
-    """Return the published datasets matching `query`, in its order, with only the listing's columns."""
+    """Return the published datasets matching `query`, in its order, with only the listing's columns.
+
+    Relevance ranks the COUNT_CAP newest matches (all of them when fewer match): ranking every match of a
+    common word would read every matching row, so the work would follow the table instead of the page.
+    """
     datasets = _filtered(query).only(*LIST_FIELDS)
     sort = query.effective_sort
     if sort == "relevance":
@@ -268,95 +277,50 @@ def search(query):
                 default=Value(0),
                 output_field=IntegerField(),
             )
+        candidates = _filtered(query).order_by(*_SORT_ORDER["newest"]).values("id")[:COUNT_CAP]
+        datasets = Dataset.objects.only(*LIST_FIELDS).filter(id__in=Subquery(candidates))
         return datasets.annotate(rank=rank).order_by("-rank", "-published_at", "-id")
     return datasets.order_by(*_SORT_ORDER[sort])
 
 
-def _grouped(datasets, field):
-    rows = datasets.values(field).annotate(n=Count("id")).order_by("-n", field)[:FACET_LIMIT]
-    return {row[field]: row["n"] for row in rows}
+SAMPLE_FIELDS = ("domain", "license", "hosted", "modalities", "languages")
 
 
-def _language_counts(datasets):
-    """Count datasets per language code in one pass over the matching rows."""
-    if _postgres():
-        rows_sql, params = (
-            datasets.values("id", "languages").query.get_compiler(connection=connection).as_sql()
-        )
-        # One scan of the matching rows; each row's codes are made distinct in its own lateral subquery.
-        sql = (
-            f"SELECT item.value, COUNT(*) AS n FROM ({rows_sql}) d CROSS JOIN LATERAL ("  # noqa: S608
-            "SELECT DISTINCT e.value FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof(d.languages) = "
-            "'array' THEN d.languages ELSE '[]'::jsonb END) AS e(value)) item "
-            "GROUP BY item.value ORDER BY n DESC, item.value LIMIT %s"
-        )
-    else:
-        rows_sql, params = datasets.values("id").query.get_compiler(connection=connection).as_sql()
-        sql = (
-            "SELECT item.value, COUNT(DISTINCT d.id) AS n FROM catalog_dataset d, "  # noqa: S608
-            "json_each(CASE WHEN json_type(d.languages) = 'array' THEN d.languages ELSE '[]' END) AS item "
-            f"WHERE d.id IN ({rows_sql}) GROUP BY item.value ORDER BY n DESC, item.value LIMIT %s"
-        )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, FACET_LIMIT])
-        return {str(value): n for value, n in cursor.fetchall()}
+@dataclasses.dataclass(frozen=True)
+class Counts:
+    """What `facet_counts()` found: {facet: [FacetValue, ...]} and the number of matches.
 
-
-def _shared_counts(datasets, facets):
-    """Count several facets and the total over the same rows in one PostgreSQL scan (GROUPING SETS).
-
-    Returns ({facet: {value: count}}, total) for the facets among domain, license, hosting and modality.
+    `more`: more than COUNT_CAP datasets match, `total` is COUNT_CAP and is shown as "1,000+".
+    `sampled`: some facet counted more than COUNT_CAP matches, so its counts are those among its COUNT_CAP
+    newest matches, which the page says.
     """
-    rows_sql, params = (
-        datasets.values("domain", "license", "hosted", "modalities")
-        .query.get_compiler(connection=connection)
-        .as_sql()
-    )
-    has_modality = ["COUNT(*) FILTER (WHERE (',' || d.modalities || ',') LIKE %s)" for _ in Modality.values]
-    sql = (
-        "SELECT GROUPING(d.domain), GROUPING(d.license), d.domain, d.license, COUNT(*), "  # noqa: S608
-        "COUNT(*) FILTER (WHERE d.hosted), COUNT(*) FILTER (WHERE NOT d.hosted), "
-        + ", ".join(has_modality)
-        + f" FROM ({rows_sql}) d GROUP BY GROUPING SETS ((d.domain), (d.license), ())"
-    )
-    modality_patterns = [f"%,{value},%" for value in Modality.values]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*modality_patterns, *params])
-        rows = cursor.fetchall()
-    domains, licenses, total, hosting, modality = {}, {}, 0, {}, {}
-    for grouping_domain, grouping_license, domain, license_id, n, hosted, linked, *per_modality in rows:
-        if grouping_domain == 0:
-            domains[domain] = n
-        elif grouping_license == 0:
-            licenses[license_id] = n
-        else:
-            total = n
-            hosting = {"hosted": hosted, "linked": linked}
-            modality = dict(zip(Modality.values, per_modality, strict=True))
 
-    def top(counts):
-        ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0] or ""))
-        return dict(ordered[:FACET_LIMIT])
-
-    every = {"domain": top(domains), "license": top(licenses), "hosting": hosting, "modality": modality}
-    return {facet: every[facet] for facet in facets}, total
+    facets: dict
+    total: int
+    more: bool
+    sampled: bool
 
 
-def _count_facet(facet, datasets):
-    if facet in ("domain", "license"):
-        return _grouped(datasets, facet)
-    if facet == "hosting":
-        # Aggregate names must not shadow fields (`hosted`), hence the prefix.
-        counts = datasets.aggregate(
-            n_hosted=Count("id", filter=Q(hosted=True)), n_linked=Count("id", filter=Q(hosted=False))
-        )
-        return {"hosted": counts["n_hosted"], "linked": counts["n_linked"]}
-    if facet == "modality":
-        counts = datasets.aggregate(
-            **{f"n_{value}": Count("id", filter=_modality_q(value)) for value in Modality.values}
-        )
-        return {value: counts[f"n_{value}"] for value in Modality.values}
-    return _language_counts(datasets)
+def _newest_matches(query):
+    """The values the facets count, of at most COUNT_CAP + 1 newest matches: the work never grows with the table."""
+    rows = _filtered(query).order_by(*_SORT_ORDER["newest"]).values_list(*SAMPLE_FIELDS)
+    return list(rows[: COUNT_CAP + 1])
+
+
+def _tally(rows):
+    """Count each facet's values over sampled rows: {facet: {value: count}}, most frequent first, capped."""
+    tallies = {facet: collections.Counter() for facet in FACETS}
+    for domain, license_id, hosted, modalities, languages in rows:
+        tallies["domain"][domain] += 1
+        tallies["license"][license_id] += 1
+        tallies["hosting"]["hosted" if hosted else "linked"] += 1
+        tallies["modality"].update({value for value in modalities.split(",") if value})
+        if isinstance(languages, list):
+            tallies["language"].update({str(code) for code in languages})
+    return {
+        facet: dict(sorted(counter.items(), key=lambda item: (-item[1], item[0]))[:FACET_LIMIT])
+        for facet, counter in tallies.items()
+    }
 
 
 def _label(facet, value):
@@ -396,12 +360,15 @@ def forget_catalog_stamp():
 
 
 def facet_counts(query):
-    """Return {facet: [FacetValue, ...]} and the total number of matches, as (facets, total).
+    """Return the facet values with their counts and the number of matches, as a `Counts`.
 
     Each facet counts the datasets matching the query with that facet's own selection removed, so a visitor
-    sees how many more results another value of it would add. One query per facet plus one for the total:
-    the number never depends on the data. With CATALOG_FACET_CACHE_SECONDS > 0 the result is cached that
-    long per query, keyed also by a stamp of the newest change, so an edit shows at once.
+    sees how many more results another value of it would add. Counting reads at most COUNT_CAP + 1 rows per
+    sample (one sample for the query, one more per selected facet), newest first through an index: the
+    number of queries and the rows each reads never depend on the size of the catalog. Past COUNT_CAP
+    matches the total is shown as "1,000+" and the counts are those among the newest COUNT_CAP matches.
+    With CATALOG_FACET_CACHE_SECONDS > 0 the result is cached that long per query, keyed also by a stamp of
+    the newest change, so an edit shows at once.
     """
     seconds = settings.CATALOG_FACET_CACHE_SECONDS
     key = None
@@ -411,21 +378,22 @@ def facet_counts(query):
         if cached is not None:
             return cached
     selected = query.selected
-    # Facets without a selection all count over the same matching rows: on PostgreSQL one scan does them.
-    shared, total = {}, None
-    if _postgres():
-        unselected = [
-            facet for facet in ("domain", "license", "hosting", "modality") if facet not in selected
-        ]
-        shared, total = _shared_counts(_filtered(query), unselected)
+    rows = _newest_matches(query)
+    more = sampled = len(rows) > COUNT_CAP
+    shared = _tally(rows[:COUNT_CAP])
     facets = {}
     for facet in FACETS:
-        counts = shared[facet] if facet in shared else _count_facet(facet, _filtered(query.without(facet)))
+        if facet in selected:
+            own = _newest_matches(query.without(facet))
+            sampled = sampled or len(own) > COUNT_CAP
+            counts = _tally(own[:COUNT_CAP])[facet]
+        else:
+            counts = shared[facet]
         chosen = selected.get(facet, ())
         values = [
             FacetValue(value=value, label=_label(facet, value), count=n, selected=value in chosen)
             for value, n in counts.items()
-            if (n or value in chosen) and value
+            if value
         ]
         # A selected value stays visible (with its count 0) so it can be removed.
         values += [
@@ -434,9 +402,7 @@ def facet_counts(query):
             if v not in counts
         ]
         facets[facet] = values
-    if total is None:
-        total = _filtered(query).count()
-    result = (facets, total)
+    result = Counts(facets=facets, total=min(len(rows), COUNT_CAP), more=more, sampled=sampled)
     if key is not None:
         cache.set(key, result, seconds)
     return result
