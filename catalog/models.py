@@ -64,6 +64,14 @@ class Dataset(models.Model):
             models.Index(fields=["-likes", "-id"], name="catalog_dataset_likes"),
             models.Index(fields=["domain"], name="catalog_dataset_domain"),
             models.Index(fields=["license"], name="catalog_dataset_license"),
+            # The catalog's default order and the rows facets are counted over (catalog.search).
+            models.Index(
+                fields=["-published_at", "-id"],
+                name="catalog_dataset_newest",
+                condition=models.Q(published_at__isnull=False),
+            ),
+            # Not declared here: the GIN index over catalog_dataset_facet_keys(...) of migration 0006,
+            # PostgreSQL only, used by catalog.search's facet filters.
         ]
 
     def __str__(self):
