@@ -20,7 +20,8 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Case, F, Func, IntegerField, Max, Q, Subquery, TextField, Value, When
+from django.db.models import Case, F, Func, IntegerField, Max, Q, Subquery, TextField, Value, When, Window
+from django.db.models.functions import RowNumber
 
 from catalog.models import CATALOG_STAMP_KEY, Dataset
 from submissions.carddata import language_codes, license_ids, license_info
@@ -298,9 +299,6 @@ def search(query):
     return datasets.order_by(*_SORT_ORDER[sort])
 
 
-SAMPLE_FIELDS = ("domain", "license", "hosted", "modalities", "languages")
-
-
 @dataclasses.dataclass(frozen=True)
 class Counts:
     """What `facet_counts()` found: {facet: [FacetValue, ...]} and the number of matches.
@@ -316,26 +314,56 @@ class Counts:
     sampled: bool
 
 
-def _newest_matches(query):
-    """The values the facets count, of at most COUNT_CAP + 1 newest matches: the work never grows with the table."""
-    rows = _filtered(query).order_by(*_SORT_ORDER["newest"]).values_list(*SAMPLE_FIELDS)
-    return list(rows[: COUNT_CAP + 1])
+def _sample_counts(query):
+    """Count the facet values of the COUNT_CAP newest matches: (matches seen, {facet: {value: count}}).
+
+    Reads at most COUNT_CAP + 1 rows, newest first: the work never grows with the table. "Matches seen" is
+    COUNT_CAP + 1 when there are more. On PostgreSQL the counting happens in the database, over each row's
+    facet keys (migration 0006), and only the counts travel; elsewhere the rows are counted here.
+    """
+    newest = [F(field[1:]).desc() for field in _SORT_ORDER["newest"]]
+    if not _postgres():
+        rows = _filtered(query).order_by(*newest).values_list(*FacetKeys.FIELDS)[: COUNT_CAP + 1]
+        return _tally_rows(list(rows))
+    sample = (
+        _filtered(query)
+        .annotate(keys=FacetKeys(*FacetKeys.FIELDS), position=Window(RowNumber(), order_by=newest))
+        .order_by(*newest)
+        .values("keys", "position")[: COUNT_CAP + 1]
+    )
+    sample_sql, params = sample.query.get_compiler(connection=connection).as_sql()
+    sql = (
+        f"WITH sample AS ({sample_sql}) "  # noqa: S608 (Django's own SQL; every value is a parameter)
+        "SELECT key, COUNT(*) FROM sample, unnest(sample.keys) AS key WHERE sample.position <= %s "
+        "GROUP BY key UNION ALL SELECT NULL, COUNT(*) FROM sample"
+    )
+    tallies = {facet: {} for facet in FACETS}
+    seen = 0
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, COUNT_CAP])
+        for key, n in cursor.fetchall():
+            if key is None:
+                seen = n
+                continue
+            facet, value = key.split(":", 1)
+            tallies[facet][value] = n
+    return seen, {facet: _most_frequent(counts) for facet, counts in tallies.items()}
 
 
-def _tally(rows):
-    """Count each facet's values over sampled rows: {facet: {value: count}}, most frequent first, capped."""
+def _tally_rows(rows):
     tallies = {facet: collections.Counter() for facet in FACETS}
-    for domain, license_id, hosted, modalities, languages in rows:
+    for domain, license_id, hosted, modalities, languages in rows[:COUNT_CAP]:
         tallies["domain"][domain] += 1
         tallies["license"][license_id] += 1
         tallies["hosting"]["hosted" if hosted else "linked"] += 1
         tallies["modality"].update({value for value in modalities.split(",") if value})
         if isinstance(languages, list):
             tallies["language"].update({str(code) for code in languages})
-    return {
-        facet: dict(sorted(counter.items(), key=lambda item: (-item[1], item[0]))[:FACET_LIMIT])
-        for facet, counter in tallies.items()
-    }
+    return len(rows), {facet: _most_frequent(counts) for facet, counts in tallies.items()}
+
+
+def _most_frequent(counts):
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:FACET_LIMIT])
 
 
 def _label(facet, value):
@@ -393,15 +421,14 @@ def facet_counts(query):
         if cached is not None:
             return cached
     selected = query.selected
-    rows = _newest_matches(query)
-    more = sampled = len(rows) > COUNT_CAP
-    shared = _tally(rows[:COUNT_CAP])
+    seen, shared = _sample_counts(query)
+    more = sampled = seen > COUNT_CAP
     facets = {}
     for facet in FACETS:
         if facet in selected:
-            own = _newest_matches(query.without(facet))
-            sampled = sampled or len(own) > COUNT_CAP
-            counts = _tally(own[:COUNT_CAP])[facet]
+            own_seen, own = _sample_counts(query.without(facet))
+            sampled = sampled or own_seen > COUNT_CAP
+            counts = own[facet]
         else:
             counts = shared[facet]
         chosen = selected.get(facet, ())
@@ -417,7 +444,7 @@ def facet_counts(query):
             if v not in counts
         ]
         facets[facet] = values
-    result = Counts(facets=facets, total=min(len(rows), COUNT_CAP), more=more, sampled=sampled)
+    result = Counts(facets=facets, total=min(seen, COUNT_CAP), more=more, sampled=sampled)
     if key is not None:
         cache.set(key, result, seconds)
     return result
