@@ -14,6 +14,7 @@ import dataclasses
 import hashlib
 import json
 import re
+import time
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -23,7 +24,7 @@ from django.db import connection
 from django.db.models import Case, F, Func, IntegerField, Max, Q, Subquery, TextField, Value, When, Window
 from django.db.models.functions import RowNumber
 
-from catalog.models import CATALOG_STAMP_KEY, Dataset
+from catalog.models import CATALOG_STAMP_KEY, LOCAL_STAMP, Dataset
 from submissions.carddata import language_codes, license_ids, license_info
 from submissions.models import Modality
 
@@ -314,12 +315,19 @@ class Counts:
     sampled: bool
 
 
+# Each row's distinct language codes (a row whose `languages` is not a list has none).
+_LANGUAGE_ITEMS = (
+    ", LATERAL (SELECT DISTINCT e.value AS item FROM jsonb_array_elements_text(CASE WHEN "
+    "jsonb_typeof(sample.languages) = 'array' THEN sample.languages ELSE '[]'::jsonb END) AS e(value)) AS l"
+)
+
+
 def _sample_counts(query):
     """Count the facet values of the COUNT_CAP newest matches: (matches seen, {facet: {value: count}}).
 
     Reads at most COUNT_CAP + 1 rows, newest first: the work never grows with the table. "Matches seen" is
-    COUNT_CAP + 1 when there are more. On PostgreSQL the counting happens in the database, over each row's
-    facet keys (migration 0006), and only the counts travel; elsewhere the rows are counted here.
+    COUNT_CAP + 1 when there are more. On PostgreSQL the counting happens in the database and only the
+    counts travel; elsewhere the rows are counted here.
     """
     newest = [F(field[1:]).desc() for field in _SORT_ORDER["newest"]]
     if not _postgres():
@@ -327,26 +335,33 @@ def _sample_counts(query):
         return _tally_rows(list(rows))
     sample = (
         _filtered(query)
-        .annotate(keys=FacetKeys(*FacetKeys.FIELDS), position=Window(RowNumber(), order_by=newest))
+        .annotate(position=Window(RowNumber(), order_by=newest))
         .order_by(*newest)
-        .values("keys", "position")[: COUNT_CAP + 1]
+        .values(*FacetKeys.FIELDS, "position")[: COUNT_CAP + 1]
     )
     sample_sql, params = sample.query.get_compiler(connection=connection).as_sql()
+    counted = "FROM sample{} WHERE sample.position <= %s GROUP BY 2".format
     sql = (
         f"WITH sample AS ({sample_sql}) "  # noqa: S608 (Django's own SQL; every value is a parameter)
-        "SELECT key, COUNT(*) FROM sample, unnest(sample.keys) AS key WHERE sample.position <= %s "
-        "GROUP BY key UNION ALL SELECT NULL, COUNT(*) FROM sample"
+        f"SELECT 'domain', domain, COUNT(*) {counted('')} "
+        f"UNION ALL SELECT 'license', license, COUNT(*) {counted('')} "
+        "UNION ALL SELECT 'hosting', CASE WHEN hosted THEN 'hosted' ELSE 'linked' END, COUNT(*) "
+        f"{counted('')} "
+        "UNION ALL SELECT 'modality', item, COUNT(*) "
+        f"{counted(', unnest(string_to_array(sample.modalities, %s)) AS item')} "
+        "UNION ALL SELECT 'language', item, COUNT(*) "
+        f"{counted(_LANGUAGE_ITEMS)} "
+        "UNION ALL SELECT NULL, NULL, COUNT(*) FROM sample"
     )
     tallies = {facet: {} for facet in FACETS}
     seen = 0
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, COUNT_CAP])
-        for key, n in cursor.fetchall():
-            if key is None:
+        cursor.execute(sql, [*params, COUNT_CAP, COUNT_CAP, COUNT_CAP, ",", COUNT_CAP, COUNT_CAP])
+        for facet, value, n in cursor.fetchall():
+            if facet is None:
                 seen = n
-                continue
-            facet, value = key.split(":", 1)
-            tallies[facet][value] = n
+            elif value:
+                tallies[facet][value] = n
     return seen, {facet: _most_frequent(counts) for facet, counts in tallies.items()}
 
 
@@ -380,25 +395,30 @@ def _label(facet, value):
 def catalog_stamp():
     """A value that changes when a dataset is added, saved or published.
 
-    Reading it costs three index lookups, so it is itself cached for CATALOG_STAMP_SECONDS (default 2):
-    a save in this process forgets it at once (`forget_catalog_stamp`); a publication by a worker
-    process shows within those seconds.
+    Reading it costs three index lookups, so it is itself cached for CATALOG_STAMP_SECONDS (default 2), in
+    the shared cache and in this process: a save in this process forgets it at once
+    (`forget_catalog_stamp`); a publication by another process shows within those seconds.
     """
     seconds = settings.CATALOG_STAMP_SECONDS
     if seconds > 0:
+        if LOCAL_STAMP.get("until", 0) > time.monotonic():
+            return LOCAL_STAMP["value"]
         cached = cache.get(CATALOG_STAMP_KEY)
         if cached is not None:
+            LOCAL_STAMP.update(value=cached, until=time.monotonic() + seconds)
             return cached
     stamp = Dataset.objects.aggregate(Max("id"), Max("updated_at"), Max("published_at"))
     raw = "|".join(str(value) for value in stamp.values())
     value = hashlib.sha256(raw.encode()).hexdigest()[:16]
     if seconds > 0:
         cache.set(CATALOG_STAMP_KEY, value, seconds)
+        LOCAL_STAMP.update(value=value, until=time.monotonic() + seconds)
     return value
 
 
 def forget_catalog_stamp():
     """Make the next `catalog_stamp()` read the database (called when a dataset is saved here)."""
+    LOCAL_STAMP.clear()
     cache.delete(CATALOG_STAMP_KEY)
 
 

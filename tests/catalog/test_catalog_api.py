@@ -48,6 +48,19 @@ def test_pagination_links_keep_the_query(client):
 
 
 @pytest.mark.django_db
+def test_cached_answer_costs_no_query_and_a_new_dataset_shows_at_once(
+    client, settings, django_assert_num_queries
+):
+    settings.CATALOG_FACET_CACHE_SECONDS = 60
+    published(name="First harbour")
+    assert client.get(API).json()["count"] == 1
+    with django_assert_num_queries(0):
+        assert client.get(API).json()["count"] == 1
+    published(name="Second harbour")
+    assert [row["name"] for row in client.get(API).json()["results"]] == ["First harbour", "Second harbour"]
+
+
+@pytest.mark.django_db
 def test_past_the_count_cap_the_count_is_a_lower_bound(client, monkeypatch):
     monkeypatch.setattr(search, "COUNT_CAP", 3)
     many_published(5, domain="Marine")
