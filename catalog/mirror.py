@@ -9,6 +9,7 @@ readable reason and clean the work folder. Only `catalog.hub` talks to the Hub; 
 `portal.safefetch` fetches the contributor's URL.
 """
 
+import hashlib
 import logging
 import os
 import random
@@ -387,8 +388,6 @@ def _verify(job, dataset):
 
 
 def _readme_git_oid(dataset):
-    import hashlib
-
     data = dataset.card.encode("utf-8")
     return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
 

@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.db import models
 from django.urls import reverse
 
-from submissions.models import Modality, Submission
+from submissions.models import ModalitiesMixin, Submission
 
 # The cache key of the "catalog changed" stamp (catalog.search.catalog_stamp); a save forgets it, here and
 # in this process's copy (a cached page costs one trip to the shared cache instead of two).
@@ -24,7 +24,7 @@ class PublishedQuerySet(models.QuerySet):
         return self.filter(published_at__isnull=False)
 
 
-class Dataset(models.Model):
+class Dataset(ModalitiesMixin, models.Model):
     """A dataset of the catalog, mirrored (hosted) or linked on the Hub."""
 
     submission = models.OneToOneField(
@@ -88,16 +88,6 @@ class Dataset(models.Model):
     def get_absolute_url(self):
         """Return the dataset's catalog page."""
         return reverse("catalog:dataset", args=[self.slug])
-
-    @property
-    def modality_list(self):
-        """Return the modalities as a list of Modality values."""
-        return [value for value in self.modalities.split(",") if value]
-
-    def get_modalities_display(self):
-        """Return the modalities as human labels, comma-separated."""
-        labels = dict(Modality.choices)
-        return ", ".join(labels.get(value, value) for value in self.modality_list)
 
     @property
     def total_size(self):

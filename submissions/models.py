@@ -23,6 +23,20 @@ class Modality(models.TextChoices):
     VIDEO = "video", "Video (may include audio)"
 
 
+class ModalitiesMixin:
+    """For models that store their modalities as comma-separated `Modality` values in `modalities`."""
+
+    @property
+    def modality_list(self):
+        """Return the modalities as a list of Modality values."""
+        return [value for value in self.modalities.split(",") if value]
+
+    def get_modalities_display(self):
+        """Return the modalities as human labels, comma-separated."""
+        labels = dict(Modality.choices)
+        return ", ".join(labels.get(value, value) for value in self.modality_list)
+
+
 def fold_name(name):
     """Return `name` folded for comparison: accents, case, punctuation and spacing removed."""
     decomposed = unicodedata.normalize("NFKD", name)
@@ -77,7 +91,7 @@ class TermsVersion(models.Model):
         return cls.objects.order_by("-published_on", "-id").first()
 
 
-class Submission(models.Model):
+class Submission(ModalitiesMixin, models.Model):
     """A dataset offered by a contributor, from the form until it is published or closed."""
 
     class State(models.TextChoices):
@@ -156,20 +170,17 @@ class Submission(models.Model):
                 condition=(Q(domain__isnull=False) & Q(suggested_domain=""))
                 | (Q(domain__isnull=True) & ~Q(suggested_domain="")),
             ),
+            # One open submission per name (folded: case, accents, punctuation): the rule holds under
+            # concurrent submissions too, whatever the form saw. Closed ones free their name.
+            models.UniqueConstraint(
+                fields=["name_key"],
+                condition=~Q(state__in=["rejected", "withdrawn"]) & ~Q(name_key=""),
+                name="submission_open_name_unique",
+            ),
         ]
 
     def __str__(self):
         return f"{self.reference}: {self.name}" if self.reference else self.name
-
-    @property
-    def modality_list(self):
-        """Return the modalities as a list of Modality values."""
-        return [value for value in self.modalities.split(",") if value]
-
-    def get_modalities_display(self):
-        """Return the modalities as human labels, comma-separated."""
-        labels = dict(Modality.choices)
-        return ", ".join(labels.get(value, value) for value in self.modality_list)
 
     @property
     def domain_label(self):

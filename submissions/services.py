@@ -41,6 +41,16 @@ class InvalidTransition(Exception):
     """The submission's current state does not allow the requested step; the message says why."""
 
 
+class NameTaken(Exception):
+    """Another open submission or a catalog dataset already has this name (case and punctuation aside)."""
+
+    def __init__(self, existing):
+        super().__init__(
+            f"A dataset with this name already exists: {existing}. Choose a more specific name; if it is "
+            "your own submission, follow the status link in its e-mail instead of submitting again."
+        )
+
+
 def submit(
     *,
     submission_key: uuid.UUID,
@@ -59,11 +69,15 @@ def submit(
     """Create a submission with its first card revision and event; e-mail the status link after commit.
 
     Returns (submission, created). A repeated call with the same `submission_key` (a double click, a
-    resent POST) returns the submission created by the first call and sends nothing.
+    resent POST) returns the submission created by the first call and sends nothing. Raises `NameTaken`
+    when the name is already used by an open submission or a catalog dataset.
     """
     existing = Submission.objects.filter(submission_key=submission_key).first()
     if existing is not None:
         return existing, False
+    clash = selectors.find_name_clash(name)
+    if clash is not None:
+        raise NameTaken(clash)
     stored_names = []
     try:
         with transaction.atomic():
@@ -99,9 +113,12 @@ def submit(
     except IntegrityError:
         _delete_files(stored_names)
         existing = Submission.objects.filter(submission_key=submission_key).first()
-        if existing is None:
-            raise
-        return existing, False
+        if existing is not None:
+            return existing, False
+        clash = selectors.find_name_clash(name)
+        if clash is not None:  # a concurrent submission of the same name won the unique index
+            raise NameTaken(clash) from None
+        raise
     except BaseException:
         _delete_files(stored_names)
         raise

@@ -16,6 +16,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from portal.celery import worker_command
+
 DEVHUB_DEMO_TOKEN = "devhub-demo-token"  # noqa: S105 - the dev Hub accepts any token
 DEMO_SOURCE_PORT = 8801
 
@@ -88,19 +90,7 @@ class Command(BaseCommand):
             children.append(
                 self._spawn(
                     "Celery worker",
-                    [
-                        sys.executable,
-                        "-m",
-                        "celery",
-                        "-A",
-                        "portal",
-                        "worker",
-                        "--beat",
-                        "--loglevel=INFO",
-                        "--concurrency=2",
-                        "-s",
-                        str(settings.VAR_DIR / "celerybeat-schedule"),
-                    ],
+                    worker_command(beat_schedule=settings.VAR_DIR / "celerybeat-schedule", concurrency=2),
                     env,
                 )
             )
