@@ -13,7 +13,6 @@ import re
 from django.conf import settings
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.db.models import Count, Q, Sum
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -45,10 +44,7 @@ def home(request):
     """The home page: what the portal is, the contribute button, newest datasets and counts."""
     published = Dataset.objects.published()
     newest = published.only(*search.LIST_FIELDS).order_by("-published_at", "-id")[:HOME_NEWEST]
-    counts = published.aggregate(
-        datasets=Count("id"), hosted=Count("id", filter=Q(hosted=True)), downloads=Sum("downloads")
-    )
-    return render(request, "home.html", {"newest": newest, "counts": counts})
+    return render(request, "home.html", {"newest": newest, "counts": search.catalog_totals()})
 
 
 def _query_pairs(query, *, page=None, sort=None, toggle=None):

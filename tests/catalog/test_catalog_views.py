@@ -226,6 +226,18 @@ def test_home_page_shows_counts_and_newest(client):
 
 
 @pytest.mark.django_db
+def test_home_counts_come_from_the_shared_cache_and_follow_a_change(client, settings):
+    settings.CATALOG_FACET_CACHE_SECONDS = 60
+    published(downloads=10)
+    assert client.get("/").context["counts"]["datasets"] == 1
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/")
+    assert not any("SUM(" in query["sql"].upper() for query in queries.captured_queries)
+    published(downloads=5)
+    assert client.get("/").context["counts"] == {"datasets": 2, "hosted": 2, "downloads": 15}
+
+
+@pytest.mark.django_db
 def test_sitemap_lists_published_datasets(client):
     shown = published()
     hidden = published(published_at=None)
