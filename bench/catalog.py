@@ -3,7 +3,7 @@
 For each size it seeds a dedicated PostgreSQL database (created and dropped here) and measures, in a child
 process with every cache off, the SQL time and the number of queries of each kind of page over the same
 randomised URLs (median and maximum). At the largest size it then serves the project with gunicorn
-(2 workers, DEBUG off, the shared cache in Redis db CACHE_DB) and loads it with wrk:
+(2 workers, DEBUG off, the shared cache in its own Redis db) and loads it with wrk:
 
 - cold: catalog caches off, a cookie on every request, and for every request a new URL from a randomised
   list (words, facets, deep pages, sorts): what a visitor's own search costs. One connection per worker, so
@@ -36,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = Path(sys.executable)
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
-CACHE_DB = int(os.environ.get("BENCH_REDIS_DB", "13"))
+REDIS_DB = 13  # the bench's own Redis database number (--redis-db); it is emptied before and after
 URLS_PER_KIND = 4000  # more than a cold run can request: no URL repeats
 SQL_SAMPLES = 30  # URLs per kind whose SQL is timed at every size
 
@@ -147,12 +147,12 @@ def drop_database(name):
         connection.close()
 
 
-def bench_environment(*, database, static_root, catalog_cache):
+def bench_environment(*, database, static_root, catalog_cache, redis_db):
     env = dict(os.environ)
     env.update(
         DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{database}",
         DATABASE_CONN_MAX_AGE="600",
-        CACHE_URL=f"redis://127.0.0.1:6379/{CACHE_DB}",
+        CACHE_URL=f"redis://127.0.0.1:6379/{redis_db}",
         CATALOG_FACET_CACHE_SECONDS=str(catalog_cache),
         API_ANON_RATE="100000000/minute",  # the bench is one client; it measures pages, not the throttle
         DEBUG="false",
@@ -360,16 +360,16 @@ def stop(server):
     server.wait(timeout=30)
 
 
-def clear_cache():
+def clear_cache(env):
     import redis
 
-    redis.Redis(host="127.0.0.1", port=6379, db=CACHE_DB).flushdb()  # the bench's own db number only
+    redis.Redis.from_url(env["CACHE_URL"]).flushdb()  # the bench's own db number only
 
 
 def load(env, *, duration, temp):
     """Cold and warm wrk runs against gunicorn; returns {kind: {"cold": ..., "warm": ...}, "trivial": ...}."""
     results = {kind: {} for kind in KINDS}
-    clear_cache()
+    clear_cache(env)
     server, base = serve(env, temp=temp, catalog_cache=0)
     try:
         for kind in KINDS:  # each worker's connection, once
@@ -382,7 +382,7 @@ def load(env, *, duration, temp):
             results[kind]["cold"] = cold
     finally:
         stop(server)
-    clear_cache()
+    clear_cache(env)
     server, base = serve(env, temp=temp, catalog_cache=60)
     try:
         for path in WARM.values():  # fills the shared cache through one worker; the other must hit it
@@ -392,7 +392,7 @@ def load(env, *, duration, temp):
             results[kind]["warm"] = run_wrk(base + path, duration=duration, connections=8, temp=temp)
     finally:
         stop(server)
-    clear_cache()
+    clear_cache(env)
     return results, trivial
 
 
@@ -485,6 +485,7 @@ def main():
     parser.add_argument("--size", type=int, help="one size only (SQL and load at it, no growth comparison)")
     parser.add_argument("--duration", type=int, default=10, help="seconds of wrk per page and phase")
     parser.add_argument("--database", default="portal_bench", help="prefix of the databases created here")
+    parser.add_argument("--redis-db", type=int, default=REDIS_DB, help="Redis db for the shared cache")
     parser.add_argument("--no-load", action="store_true", help="only the SQL measures, no gunicorn/wrk")
     parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
     args = parser.parse_args()
@@ -495,7 +496,9 @@ def main():
         temp = Path(temp)
         for size in sizes:
             database = f"{args.database}_{size}"
-            env = bench_environment(database=database, static_root=temp / "static", catalog_cache=0)
+            env = bench_environment(
+                database=database, static_root=temp / "static", catalog_cache=0, redis_db=args.redis_db
+            )
             try:
                 prepare(size, database=database, env=env)
                 sql[size] = measure_sql(env)
