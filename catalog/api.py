@@ -93,7 +93,7 @@ FacetValueSerializer = inline_serializer(
             help_text="More datasets match than `count`; only the first `count` can be paged through."
         ),
         "counts_sampled": serializers.BooleanField(
-            help_text="Facet counts were taken among the newest `count` matches, not all of them."
+            help_text="Facet counts were taken among the first `count` matches found, not all of them."
         ),
         "selected": serializers.BooleanField(),
     },
@@ -107,7 +107,7 @@ DatasetPageSerializer = inline_serializer(
             help_text="More datasets match than `count`; only the first `count` can be paged through."
         ),
         "counts_sampled": serializers.BooleanField(
-            help_text="Facet counts were taken among the newest `count` matches, not all of them."
+            help_text="Facet counts were taken among the first `count` matches found, not all of them."
         ),
         "page": serializers.IntegerField(),
         "pages": serializers.IntegerField(),

@@ -3,7 +3,7 @@
 `parse_query()` turns request parameters into a `CatalogQuery` (capped, validated), `search()` returns the
 matching published datasets in order, and `facet_counts()` the counts per facet value, in a fixed number of
 queries whatever the number of datasets or values, each reading a bounded number of rows (COUNT_CAP): past
-it totals are shown as "1,000+", facet counts are those of the newest matches and pages stop. On PostgreSQL, text search uses the stored, GIN-indexed
+it totals are shown as "1,000+", facet counts are those of the first COUNT_CAP matches found and pages stop. On PostgreSQL, text search uses the stored, GIN-indexed
 `search_vector` (kept by a trigger, see migration 0002) with `websearch_to_tsquery` and `SearchRank`; on other
 databases it falls back to `icontains` on the same fields. All user input reaches the database as query
 parameters, never as SQL text. This module reads only; it must not write.
@@ -320,7 +320,7 @@ class Counts:
 
     `more`: more than COUNT_CAP datasets match, `total` is COUNT_CAP and is shown as "1,000+".
     `sampled`: some facet counted more than COUNT_CAP matches, so its counts are those among its COUNT_CAP
-    newest matches, which the page says.
+    first matches found (in storage order), which the page says.
     """
 
     facets: dict
@@ -337,20 +337,20 @@ _LANGUAGE_ITEMS = (
 
 
 def _sample_counts(query):
-    """Count the facet values of the COUNT_CAP newest matches: (matches seen, {facet: {value: count}}).
+    """Count the facet values of the first COUNT_CAP matches found: (matches seen, {facet: {value: count}}).
 
-    Reads at most COUNT_CAP + 1 rows, newest first: the work never grows with the table. "Matches seen" is
+    Reads at most COUNT_CAP + 1 rows, in no order: sorting them would read every match first (a selection
+    matching a tenth of 100,000 datasets is 10,000 rows), so the work would follow the table. "Matches seen" is
     COUNT_CAP + 1 when there are more. On PostgreSQL the counting happens in the database and only the
     counts travel; elsewhere the rows are counted here.
     """
-    newest = [F(field[1:]).desc() for field in _SORT_ORDER["newest"]]
     if not _postgres():
-        rows = _filtered(query).order_by(*newest).values_list(*FacetKeys.FIELDS)[: COUNT_CAP + 1]
+        rows = _filtered(query).order_by().values_list(*FacetKeys.FIELDS)[: COUNT_CAP + 1]
         return _tally_rows(list(rows))
     sample = (
         _filtered(query)
-        .annotate(position=Window(RowNumber(), order_by=newest))
-        .order_by(*newest)
+        .annotate(position=Window(RowNumber()))
+        .order_by()
         .values(*FacetKeys.FIELDS, "position")[: COUNT_CAP + 1]
     )
     sample_sql, params = sample.query.get_compiler(connection=connection).as_sql()
@@ -460,9 +460,9 @@ def facet_counts(query):
 
     Each facet counts the datasets matching the query with that facet's own selection removed, so a visitor
     sees how many more results another value of it would add. Counting reads at most COUNT_CAP + 1 rows per
-    sample (one sample for the query, one more per selected facet), newest first through an index: the
+    sample (one sample for the query, one more per selected facet), found through the indexes: the
     number of queries and the rows each reads never depend on the size of the catalog. Past COUNT_CAP
-    matches the total is shown as "1,000+" and the counts are those among the newest COUNT_CAP matches.
+    matches the total is shown as "1,000+" and the counts are those among the first COUNT_CAP matches found.
     With CATALOG_FACET_CACHE_SECONDS > 0 the result is cached that long per query, keyed also by a stamp of
     the newest change, so an edit shows at once.
     """

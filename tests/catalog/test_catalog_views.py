@@ -60,7 +60,7 @@ def test_past_the_count_cap_the_page_says_more_and_pages_stop(client, monkeypatc
     assert response.status_code == 200
     assert response.context["page"].paginator.num_pages == 1  # 4 browsable results, 20 per page
     assert "More than 4 datasets" in page
-    assert "Counts among the 4 newest matches." in page
+    assert "Counts among the first 4 matches found." in page
     assert "Only the first 4 results can be browsed" in page
     assert len(response.context["page"].object_list) == 4
 
