@@ -14,6 +14,14 @@ HUB_ORGANIZATION = "dataset-portal"
 
 
 @pytest.fixture(autouse=True)
+def fresh_catalog_stamp():
+    """Forget this process's copy of the catalog stamp, which outlives a test's cache."""
+    from catalog.models import LOCAL_STAMP
+
+    LOCAL_STAMP.clear()
+
+
+@pytest.fixture(autouse=True)
 def media_root(settings, tmp_path):
     """Point file storage at a fresh folder for this test."""
     root = tmp_path / "media"
@@ -65,7 +73,7 @@ def ensure_seed_data():
         ("submissions.migrations.0002_seed_domains_and_terms", "seed"),
         ("submissions.migrations.0003_curators_group", "create_group"),
         ("catalog.migrations.0003_curators_view_catalog", "grant"),
-        ("catalog.migrations.0007_curators_view_after_publication", "grant"),
+        ("catalog.migrations.0008_curators_view_after_publication", "grant"),
     ]:
         getattr(importlib.import_module(module), function)(apps, None)
 

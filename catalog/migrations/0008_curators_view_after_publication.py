@@ -29,7 +29,7 @@ def revoke(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("catalog", "0006_usage_history_and_card_updates"),
+        ("catalog", "0007_usage_history_and_card_updates"),
         ("submissions", "0007_correction_requests"),
     ]
 
