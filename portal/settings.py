@@ -229,6 +229,11 @@ MIRROR_PROGRESS_INTERVAL = float(env_str("MIRROR_PROGRESS_INTERVAL", "2"))
 MIRROR_SWEEP_SECONDS = env_int("MIRROR_SWEEP_SECONDS", 300)
 USAGE_REFRESH_SECONDS = env_int("USAGE_REFRESH_SECONDS", 6 * 3600)
 
+# Data inspection before approval: a bounded sample of the data (start, and end where ranges work).
+INSPECT_MAX_BYTES = env_int("INSPECT_MAX_BYTES", 64 * 1024**2)
+INSPECT_SECONDS = env_int("INSPECT_SECONDS", 60)
+INSPECT_WORK_DIR = Path(env_str("INSPECT_WORK_DIR", str(VAR_DIR / "inspect")))
+
 CELERY_BEAT_SCHEDULE = {
     "sweep-stalled-mirrors": {
         "task": "catalog.tasks.sweep_stalled_mirrors",

@@ -1,4 +1,4 @@
-"""Automatic checks on a submission's newest card revision: card lint, location, duplicates.
+"""Automatic checks on a submission's newest card revision: card lint, location, duplicates, data.
 
 Checks advise the curator; they never change a submission's state. Each check stores one `CheckResult`
 per revision (pass / warn / fail, or error when the check itself broke and should be re-run). The
@@ -12,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 from django.db import transaction
 
 from portal import safefetch
+from submissions.inspection import report as inspection
 from submissions.models import CheckResult, Submission
 
 logger = logging.getLogger(__name__)
@@ -124,6 +125,13 @@ def check_duplicates(submission, revision):
     return Outcome.PASS, "No other submission or dataset with this location or a similar name.", details
 
 
+def check_data(submission, revision):
+    """Inspect a bounded sample of the data itself: format, schema, first rows, personal data (masked)."""
+    return inspection.inspect_location(
+        submission.location, modalities=submission.modality_list, card_metadata=revision.metadata
+    )
+
+
 def _published_entries():
     from catalog.selectors import duplicate_candidates
 
@@ -160,4 +168,5 @@ CHECKS = {
     CheckResult.Kind.CARD: check_card,
     CheckResult.Kind.LOCATION: check_location,
     CheckResult.Kind.DUPLICATE: check_duplicates,
+    CheckResult.Kind.DATA: check_data,
 }

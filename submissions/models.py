@@ -263,6 +263,7 @@ class CheckResult(models.Model):
         CARD = "card", "Card lint"
         LOCATION = "location", "Location"
         DUPLICATE = "duplicate", "Duplicates"
+        DATA = "data", "Data inspection"
 
     class Outcome(models.TextChoices):
         PASS = "pass", "Pass"
@@ -318,6 +319,7 @@ class Event(models.Model):
         MESSAGE = "message", "Message"
         CARD_REVISION = "card_revision", "Card revision"
         ASSIGNMENT = "assignment", "Assignment"
+        OVERRIDE = "override", "Approval override"
 
     class Actor(models.TextChoices):
         CONTRIBUTOR = "contributor", "Contributor"
