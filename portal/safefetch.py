@@ -344,7 +344,9 @@ def sample(url, dest_path, *, max_bytes, tail_bytes=0, seconds, chunk_size=DEFAU
     tail_bytes = max(0, min(tail_bytes, max_bytes // 2))
     head_want = max_bytes - tail_bytes
     with dest_path.open("wb") as out:
-        head = _sample_range(url, out, start=0, want=head_want, deadline=deadline, chunk_size=chunk_size)
+        head = _sample_range(
+            url, out, start=0, want=head_want, plain_want=max_bytes, deadline=deadline, chunk_size=chunk_size
+        )
         held = [(0, head.received)] if head.received else []
         size = head.size
         complete = size is not None and head.received >= size
@@ -385,8 +387,12 @@ class _RangeRead:
     final_url: str = ""
 
 
-def _sample_range(url, out, *, start, want, deadline, chunk_size):
-    """GET `want` bytes of `url` from byte `start` and write them at their offset in `out`."""
+def _sample_range(url, out, *, start, want, deadline, chunk_size, plain_want=None):
+    """GET `want` bytes of `url` from byte `start` and write them at their offset in `out`.
+
+    When the server ignores the range of a request from byte 0, up to `plain_want` bytes are read instead
+    (there will be no second request for the end).
+    """
     read = _RangeRead(final_url=url)
     if want <= 0:
         return read
@@ -415,6 +421,7 @@ def _sample_range(url, out, *, start, want, deadline, chunk_size):
             return read
         else:
             read.size = _declared_length(response)
+            want = plain_want or want
         out.seek(start)
         while read.received < want:
             try:
@@ -597,6 +604,8 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         except BaseException:
             raw.close()
             raise
+        # http.client forgets `sock` once a response owns the connection; a watchdog still needs to cut it.
+        self.pinned_socket = self.sock
 
 
 def _ssl_context():
@@ -640,7 +649,7 @@ def _send(target, method, headers):
 def _abort(conn, overdue):
     """Cut a connection whose headers are overdue (called by the watchdog timer)."""
     overdue.set()
-    sock = conn.sock
+    sock = conn.sock or getattr(conn, "pinned_socket", None)
     if sock is not None:
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
