@@ -21,7 +21,7 @@ from django.utils.timesince import timesince
 
 from catalog.selectors import mirror_job_for
 from portal.markdown import render_markdown
-from submissions import admin_forms, cards, services
+from submissions import admin_forms, approval, cards, services
 from submissions.curators import REVIEW_PERMISSION, is_curator
 from submissions.models import Modality, Submission
 
@@ -270,6 +270,8 @@ class SubmissionAdmin(admin.ModelAdmin):
             except (OSError, UnicodeDecodeError):
                 card_body = ""
         forms = forms or {}
+        gate = approval.gate_for(submission)
+        checks = sorted(latest.checks.all(), key=lambda check: check.kind) if latest else []
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -279,13 +281,15 @@ class SubmissionAdmin(admin.ModelAdmin):
             "latest": latest,
             "card_html": mark_safe(render_markdown(card_body, heading_offset=2)) if card_body else "",  # noqa: S308 - sanitised
             "metadata_rows": _metadata_rows(latest.metadata if latest else {}),
-            "checks": sorted(latest.checks.all(), key=lambda check: check.kind) if latest else [],
+            "checks": checks,
+            "data_check": next((check for check in checks if check.kind == "data"), None),
             "diffs": _revision_diffs(revisions),
             "timeline": submission.events.select_related("actor").order_by("created_at", "id"),
             "actions": services.available_actions(submission, user=request.user),
             "message_form": forms.get("message") or admin_forms.MessageForm(),
             "request_changes_form": forms.get("request-changes") or admin_forms.RequestChangesForm(),
-            "approve_form": forms.get("approve") or admin_forms.ApproveForm(),
+            "approve_form": forms.get("approve") or admin_forms.ApproveForm(gate=gate),
+            "gate": gate,
             "reject_form": forms.get("reject") or admin_forms.RejectForm(),
             "assign_form": forms.get("assign") or admin_forms.AssignForm(),
             "mirror_job": mirror_job_for(submission),
@@ -293,14 +297,15 @@ class SubmissionAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/submissions/submission/review.html", context, status=status)
 
-    def _action(self, request, object_id, *, name, form_class=None, perform):
+    def _action(self, request, object_id, *, name, form_class=None, form_kwargs=None, perform):
         """Run one curator action: POST only, curators only, form validated, service called."""
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         if not request.user.has_perm(REVIEW_PERMISSION) or not is_curator(request.user):
             raise PermissionDenied
         submission = self._get_submission(object_id)
-        form = form_class(request.POST) if form_class else None
+        extra = form_kwargs(submission) if form_kwargs else {}
+        form = form_class(request.POST, **extra) if form_class else None
         if form is not None and not form.is_valid():
             messages.error(request, "The action was not done: correct the form below.")
             return self._render_review(request, submission, forms={name: form}, status=400)
@@ -358,11 +363,17 @@ class SubmissionAdmin(admin.ModelAdmin):
                 checklist=services.ReviewChecklist(**form.checklist_kwargs()),
                 note=data.get("note", ""),
                 unpack_archives=data.get("unpack_archives", False),
+                **form.gate_kwargs(),
             )
             return f"{submission.reference} is approved; publication to the Hub has been queued."
 
         return self._action(
-            request, object_id, name="approve", form_class=admin_forms.ApproveForm, perform=perform
+            request,
+            object_id,
+            name="approve",
+            form_class=admin_forms.ApproveForm,
+            form_kwargs=lambda submission: {"gate": approval.gate_for(submission)},
+            perform=perform,
         )
 
     def reject_view(self, request, object_id):

@@ -2,7 +2,7 @@
 
 import uuid
 
-from submissions.models import StatusLink, Submission, fold_name, hash_token
+from submissions.models import CheckResult, StatusLink, Submission, fold_name, hash_token
 
 
 def find_name_clash(name):
@@ -97,3 +97,10 @@ def publication(submission):
         "hub_url": dataset_url(dataset.repo_id) if published else None,
         "catalog_url": dataset.get_absolute_url() if published else None,
     }
+
+
+def data_check(revision):
+    """Return the data check's result for a card revision, or None before it has run."""
+    if revision is None:
+        return None
+    return CheckResult.objects.filter(revision=revision, kind=CheckResult.Kind.DATA).first()

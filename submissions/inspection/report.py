@@ -14,6 +14,7 @@ from submissions.inspection import declared, formats, manifests, media, personal
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
 TEXT_SCAN_LINES = 5000
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar"}
 
 
 @dataclasses.dataclass
@@ -78,7 +79,7 @@ def _inspect_sample(found, sample, *, url):
         label=label_prefix + sniffed.label,
         mime=sniffed.mime,
         encoding=sniffed.encoding,
-        delimiter=sniffed.delimiter,
+        delimiter=DELIMITER_NAMES.get(sniffed.delimiter, sniffed.delimiter),
         compressed=bool(label_prefix),
     )
     found.description.append(label_prefix + sniffed.label)
