@@ -12,6 +12,7 @@ from django.utils.text import slugify
 
 from catalog.models import Dataset, MirrorJob
 from submissions.models import fold_name
+from submissions.selectors import data_columns
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +40,11 @@ def unique_slug(name):
 def prepare(submission):
     """Create (or reuse) the catalog dataset and mirror job of an approved submission; enqueue after commit."""
     dataset = Dataset.objects.filter(submission=submission).first()
+    columns = data_columns(submission)
+    if dataset is not None and dataset.columns != columns:
+        # A retry after the location was revised publishes the columns of the new data.
+        dataset.columns = columns
+        dataset.save(update_fields=["columns", "updated_at"])
     if dataset is None:
         slug = unique_slug(submission.name)
         dataset = Dataset.objects.create(
@@ -51,6 +57,7 @@ def prepare(submission):
             source_url=submission.location,
             domain=submission.domain.name if submission.domain_id else submission.suggested_domain,
             modalities=submission.modalities,
+            columns=columns,
         )
     job, _ = MirrorJob.objects.get_or_create(dataset=dataset)
     if job.step in (MirrorJob.Step.FAILED, MirrorJob.Step.DONE):

@@ -2,6 +2,7 @@
 
 import uuid
 
+from submissions.inspection.report import catalog_columns
 from submissions.models import CheckResult, StatusLink, Submission, fold_name, hash_token
 
 
@@ -104,3 +105,9 @@ def data_check(revision):
     if revision is None:
         return None
     return CheckResult.objects.filter(revision=revision, kind=CheckResult.Kind.DATA).first()
+
+
+def data_columns(submission):
+    """Return the columns found by the data check of a submission's newest revision: [{name, type}]."""
+    check = data_check(submission.latest_revision)
+    return catalog_columns(check.details) if check is not None else []
