@@ -23,7 +23,7 @@ def test_approval_fills_columns_from_the_data_check(curator, source_server, queu
 
 
 def test_dataset_page_lists_the_columns(client):
-    dataset = published(columns=COLUMNS + [{"name": "<b>bold</b>", "type": ""}])
+    dataset = published(columns=[*COLUMNS, {"name": "<b>bold</b>", "type": ""}])
     response = client.get(dataset.get_absolute_url())
     page = response.content.decode()
     assert '<h2 class="h4 mt-4" id="columns">Columns</h2>' in page
