@@ -298,6 +298,19 @@ class SourceServer:
         """Serve `data`, with the same options as add_generated."""
         self._routes[path] = _Body(size=len(data), chunks=lambda s, e: iter([data[s:e]]), **options)
 
+    def add_file(self, path, file_path, **options):
+        """Serve a file from disk, read block by block (benchmarks serve files of several GB)."""
+
+        def chunks(start, end):
+            with open(file_path, "rb") as handle:
+                handle.seek(start)
+                position = start
+                while position < end and (block := handle.read(min(GENERATED_BLOCK, end - position))):
+                    yield block
+                    position += len(block)
+
+        self._routes[path] = _Body(size=Path(file_path).stat().st_size, chunks=chunks, **options)
+
     def add_repeated(self, path, head, line, size, **options):
         """Serve `head` then `line` over and over up to `size` bytes, generated while it is sent (a huge CSV)."""
 

@@ -23,6 +23,8 @@ FIRST_ROWS = 20
 # Columns shown in the first rows and profiled with statistics; the schema lists up to SCHEMA_COLUMNS.
 ROW_COLUMNS = 50
 STAT_COLUMNS = 200
+# Rows over which empty and distinct values are counted.
+STAT_ROWS = 100_000
 SCHEMA_COLUMNS = 1000
 CELL_CHARS = 200
 # Rows of the sample scanned for personal data, and the most cells scanned in all.
@@ -332,7 +334,8 @@ def _profile_relation(con, name, *, row_count, exact, problems, place, unprofile
             f"{len(names) + len(unprofiled):,} columns: statistics cover the first {STAT_COLUMNS}."
         )
     tally = personal_data.Tally()
-    shown = [_quoted(column) for column in names[:ROW_COLUMNS]]
+    # Cast in SQL: every type (time zones, decimals, nested values) becomes text without Python converters.
+    shown = [f"CAST({_quoted(column)} AS VARCHAR)" for column in names[:ROW_COLUMNS]]
     first_rows = []
     if shown:
         rows = con.execute(f"SELECT {', '.join(shown)} FROM {name} LIMIT {FIRST_ROWS}").fetchall()  # noqa: S608 - identifiers quoted
@@ -350,7 +353,10 @@ def _profile_relation(con, name, *, row_count, exact, problems, place, unprofile
 
 
 def _statistics(con, name, names):
-    """Return, per column, the share of empty values and the number of distinct values in the sample."""
+    """Return, per column, the share of empty values and the number of distinct values in the first rows.
+
+    Counted over the first STAT_ROWS rows of the sample, so the time does not grow with the sample.
+    """
     if not names:
         return []
     parts = ["count(*)"]
@@ -358,7 +364,8 @@ def _statistics(con, name, names):
         quoted = _quoted(column)
         parts.append(f"count(*) FILTER (WHERE {quoted} IS NULL OR trim(CAST({quoted} AS VARCHAR)) = '')")
         parts.append(f"approx_count_distinct({quoted})")
-    row = con.execute(f"SELECT {', '.join(parts)} FROM {name}").fetchone()  # noqa: S608 - identifiers quoted
+    query = f"SELECT {', '.join(parts)} FROM (SELECT * FROM {name} LIMIT {STAT_ROWS})"  # noqa: S608 - quoted
+    row = con.execute(query).fetchone()
     total = row[0] or 0
     stats = []
     for index in range(len(names)):

@@ -111,6 +111,14 @@ def test_clean_csv_passes(inspect):
     assert 190 <= depth["distinct"] <= 210
 
 
+def test_time_zones_and_nested_values_are_shown_as_text(inspect):
+    data = b'at,tags\n2024-03-01T10:00:00Z,"[1, 2]"\n2024-03-02T11:30:00+01:00,"[3]"\n'
+    outcome, _summary, details = inspect("/times.csv", data)
+    assert outcome == "pass"
+    assert details["table"]["columns"][0]["type"].startswith("TIMESTAMP")
+    assert details["table"]["first_rows"][1][0].startswith("2024-03-01 10:00:00")
+
+
 def test_parquet_read_from_its_footer_with_exact_row_count(inspect, settings, source_server):
     table = pyarrow.table({"id": list(range(10_000)), "label": [f"row {n}" for n in range(10_000)]})
     outcome, summary, details = inspect("/rows.parquet", parquet_bytes(table))
