@@ -14,6 +14,7 @@ from submissions.inspection import declared, formats, manifests, media, personal
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
 TEXT_SCAN_LINES = 5000
+TEXT_SCAN_BYTES = 4 * 1024 * 1024
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar"}
 
 
@@ -97,7 +98,7 @@ def _inspect_sample(found, sample, *, url):
     elif sniffed.format in formats.ARCHIVES:
         files = _inspect_archive(found, sample, sniffed)
     elif sniffed.format == formats.TEXT:
-        _scan_text(found, sample.path, sniffed)
+        _scan_text(found, sample, sniffed)
     elif sniffed.format in (formats.IMAGE, formats.AUDIO):
         info = (
             media.image_info(sample.path)
@@ -164,14 +165,14 @@ def _inspect_archive(found, sample, sniffed):
     return [entry["path"] for entry in listing.entries]
 
 
-def _scan_text(found, path, sniffed):
-    """Scan the lines of a text sample for personal data."""
+def _scan_text(found, sample, sniffed):
+    """Scan the lines of the sample's prefix for personal data."""
     tally = personal_data.Tally()
-    with path.open(encoding=sniffed.encoding or "utf-8", errors="replace") as handle:
-        for number, line in enumerate(handle):
-            if number >= TEXT_SCAN_LINES:
-                break
-            tally.scan("the text", line)
+    text = sample.head(TEXT_SCAN_BYTES).decode(sniffed.encoding or "utf-8", errors="replace")
+    for number, line in enumerate(text.splitlines()):
+        if number >= TEXT_SCAN_LINES:
+            break
+        tally.scan("the text", line)
     _record_personal_data(found, tally.results())
 
 

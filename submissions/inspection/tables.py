@@ -18,6 +18,7 @@ import pyarrow.ipc
 import pyarrow.parquet
 
 from submissions.inspection import formats, personal_data
+from submissions.inspection.sampling import BoundedReader
 
 FIRST_ROWS = 20
 # Columns shown in the first rows and profiled with statistics; the schema lists up to SCHEMA_COLUMNS.
@@ -68,7 +69,9 @@ def profile(path: Path, sniffed: formats.Sniffed, *, complete: bool, total_size,
         elif sniffed.format == formats.ARROW:
             relation, row_count, exact = _arrow(con, path, problems)
         else:
-            text_path = _utf8_records(path, sniffed, complete=complete, scratch=scratch, problems=problems)
+            text_path = _utf8_records(
+                path, sniffed, held=held_prefix, complete=complete, scratch=scratch, problems=problems
+            )
             if sniffed.format in (formats.CSV, formats.TSV):
                 unprofiled = _narrow(text_path, sniffed.delimiter)
             relation = _read_text(con, text_path, sniffed, problems, complete=complete)
@@ -112,11 +115,15 @@ def _estimate(sampled_rows, *, complete, total, held):
     return sampled_rows, False
 
 
-def _utf8_records(path, sniffed, *, complete, scratch, problems):
-    """Return a UTF-8 copy of the text cut after its last whole line (a prefix may end mid-record)."""
+def _utf8_records(path, sniffed, *, held, complete, scratch, problems):
+    """Return a UTF-8 copy of the held prefix, cut after its last whole line (a prefix may end mid-record).
+
+    Only the first `held` bytes are read: past them, a sparse sample holds zeros (and then its end).
+    """
     target = Path(scratch) / "records.txt"
     decoder = codecs.getincrementaldecoder(sniffed.encoding or "utf_8")(errors="replace")
-    with path.open("rb") as source, target.open("w", encoding="utf-8", newline="") as out:
+    with path.open("rb") as raw, target.open("w", encoding="utf-8", newline="") as out:
+        source = BoundedReader(raw, held)
         pending = ""
         while block := source.read(CHUNK_BYTES):
             text = pending + decoder.decode(block)

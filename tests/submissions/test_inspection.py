@@ -329,6 +329,24 @@ def test_huge_file_without_ranges_reads_only_the_cap(inspect, source_server, set
     assert len(source_server.requests_for("/huge.csv")) == 1
 
 
+def test_large_csv_with_ranges_reads_its_start_and_end_only(inspect, source_server, settings):
+    size = 200 * MIB
+    source_server.add_repeated("/ranged.csv", b"id,value\n", b"12345,67.5\n", size)
+    outcome, summary, details = inspect("/ranged.csv")
+    assert (outcome, details["ranges"], details["complete"]) == ("pass", True, False)
+    assert details["sampled_bytes"] == settings.INSPECT_MAX_BYTES
+    assert summary.startswith("CSV, 2 columns, ~")
+    assert details["warnings"] == []
+
+
+def test_plain_text_is_scanned_for_personal_data(inspect):
+    text = b"Minutes of the meeting.\nCall Anna on +44 20 7946 0958 about it.\nThat was all.\n"
+    outcome, summary, details = inspect("/notes.txt", text)
+    assert outcome == "warn"
+    assert summary == "plain text; the text holds phone numbers"
+    assert details["personal_data"][0]["examples"] == ["+44 ****** 0958"]
+
+
 def test_trickling_server_is_cut_at_the_time_cap(inspect, source_server, settings):
     settings.INSPECT_SECONDS = 1
     source_server.add_repeated("/slow.csv", b"id,value\n", b"1,2\n", 10 * MIB, rate=20_000)
