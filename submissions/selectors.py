@@ -2,7 +2,7 @@
 
 import uuid
 
-from submissions.inspection.report import catalog_columns
+from submissions.inspection.columns import catalog_columns
 from submissions.models import CheckResult, StatusLink, Submission, fold_name, hash_token
 
 

@@ -239,9 +239,3 @@ def _media_words(info):
     if "width" in info:
         return f"{info['format']} {info['width']}×{info['height']}"
     return f"{info['format']} {info['seconds']} s"
-
-
-def catalog_columns(details):
-    """Return the table schema of a data check's details as the catalog stores it: [{name, type}]."""
-    table = (details or {}).get("table") or {}
-    return [{"name": column["name"], "type": column["type"]} for column in table.get("columns", [])]

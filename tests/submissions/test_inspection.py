@@ -16,7 +16,8 @@ import pyarrow.parquet
 import pytest
 from PIL import Image
 
-from submissions.inspection.report import catalog_columns, inspect_location
+from submissions.inspection.columns import catalog_columns
+from submissions.inspection.report import inspect_location
 
 MIB = 1024 * 1024
 
