@@ -29,9 +29,11 @@ run: $(VENV)/.installed-runtime
 test: $(VENV)/.installed-dev
 	HF_HUB_DISABLE_XET=1 $(VENV)/bin/pytest -n auto $(PYTEST_ARGS)
 
+## Lint, format check and the architecture contracts of .importlinter (one-way dependencies, no cycles).
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format .

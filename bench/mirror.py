@@ -182,7 +182,7 @@ def main():
         setup_django(var_dir)
         from django.db import connection
 
-        from catalog.devhub.server import DevHub
+        from devhub.server import DevHub
         from portal.celery import app as celery_app
         from tests.sources import SourceServer, generated_sha256
 

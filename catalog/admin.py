@@ -5,21 +5,11 @@ from django.utils.html import format_html
 
 from catalog import hub
 from catalog.models import Dataset, MirrorJob
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from portal.admin import ReadOnlyModelAdmin
 
 
 @admin.register(Dataset)
-class DatasetAdmin(ReadOnlyAdmin):
+class DatasetAdmin(ReadOnlyModelAdmin):
     list_display = ["name", "repo_link", "hosted", "license", "domain", "downloads", "likes", "published_at"]
     list_filter = ["hosted", "domain", "license"]
     search_fields = ["name", "repo_id", "slug"]
@@ -37,7 +27,7 @@ class DatasetAdmin(ReadOnlyAdmin):
 
 
 @admin.register(MirrorJob)
-class MirrorJobAdmin(ReadOnlyAdmin):
+class MirrorJobAdmin(ReadOnlyModelAdmin):
     list_display = ["dataset", "step", "progress", "attempts", "progress_at", "finished_at", "short_error"]
     list_filter = ["step"]
     list_select_related = ["dataset"]

@@ -33,22 +33,8 @@ class DatasetSummarySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Dataset
-        fields = [
-            "slug",
-            "name",
-            "repo_id",
-            "url",
-            "hub_url",
-            "hosted",
-            "license",
-            "domain",
-            "modalities",
-            "languages",
-            "summary",
-            "downloads",
-            "likes",
-            "published_at",
-        ]
+        # What a list page loads (search.LIST_FIELDS) is what the API shows, plus the two addresses.
+        fields = [name for name in search.LIST_FIELDS if name != "id"] + ["url", "hub_url"]
 
     def get_url(self, dataset) -> str:
         """Return the absolute URL of the dataset's catalog page."""

@@ -9,24 +9,22 @@ readable reason and clean the work folder. Only `catalog.hub` talks to the Hub; 
 `portal.safefetch` fetches the contributor's URL.
 """
 
+import hashlib
 import logging
 import os
 import random
 import shutil
 import threading
-import time
 import uuid
-from datetime import timedelta
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
 
-import yaml
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
-from catalog import archives, hub
+from catalog import archives, hub, lease
+from catalog.errors import MirrorFailed, RetryLater
 from catalog.models import Dataset, MirrorJob
 from portal import safefetch
 from submissions import cards, services
@@ -41,95 +39,13 @@ DATA_DIR = "data"
 SMALL_FILE_BYTES = 10 * 1024 * 1024
 
 
-class RetryLater(Exception):
-    """A step failed in a way that may heal; try the job again after `countdown` seconds.
-
-    `attempts` is the number of runs the job has had so far (stored with the job, so it survives the
-    sweeper re-enqueueing it); the task gives up once it passes MIRROR_MAX_RETRIES.
-    """
-
-    def __init__(self, message, *, countdown=None, attempts=0):
-        super().__init__(message)
-        self.countdown = countdown
-        self.attempts = attempts
-
-
-class MirrorFailed(Exception):
-    """A step failed in a way that retrying will not heal; the message is for the curator."""
-
-
-def _setting(name, default):
-    return getattr(settings, name, default)
-
-
 def backoff(attempt, *, retry_after=None):
     """Return the seconds to wait before retry number `attempt`: exponential with full jitter, or Retry-After."""
     if retry_after is not None:
-        return min(float(retry_after), _setting("MIRROR_MAX_BACKOFF", 600))
-    base = _setting("MIRROR_BACKOFF_BASE", 5)
-    cap = _setting("MIRROR_MAX_BACKOFF", 600)
+        return min(float(retry_after), settings.MIRROR_MAX_BACKOFF)
+    base = settings.MIRROR_BACKOFF_BASE
+    cap = settings.MIRROR_MAX_BACKOFF
     return random.uniform(base / 2, min(cap, base * 2 ** max(0, attempt - 1)))
-
-
-# The lease ---------------------------------------------------------------------------------------
-
-
-def _acquire(job_id, owner):
-    """Take the job's lease if nobody holds a live one; return whether we got it."""
-    now = timezone.now()
-    ttl = timedelta(seconds=_setting("MIRROR_LOCK_SECONDS", 600))
-    taken = (
-        MirrorJob.objects.filter(pk=job_id)
-        .filter(Q(lock_owner="") | Q(lock_expires_at__lt=now))
-        .exclude(step__in=[Step.DONE, Step.FAILED])
-        .update(lock_owner=owner, lock_expires_at=now + ttl)
-    )
-    return taken == 1
-
-
-def _release(job_id, owner):
-    MirrorJob.objects.filter(pk=job_id, lock_owner=owner).update(lock_owner="", lock_expires_at=None)
-
-
-class Progress:
-    """Saves a job's step and byte counts at most every few seconds, renewing the lease each time."""
-
-    def __init__(self, job, owner, *, heartbeat=None):
-        self.job = job
-        self.owner = owner
-        self.heartbeat = heartbeat
-        self.interval = _setting("MIRROR_PROGRESS_INTERVAL", 2.0)
-        self.last_saved = 0.0
-
-    def step(self, step):
-        """Record that the job entered `step` (always saved at once)."""
-        self.job.step = step
-        self.save(force=True)
-
-    def save(self, *, force=False, **fields):
-        """Update the job's counters; write them if forced or the interval has passed."""
-        for name, value in fields.items():
-            setattr(self.job, name, value)
-        now = time.monotonic()
-        if not force and now - self.last_saved < self.interval:
-            return
-        self.last_saved = now
-        self.job.progress_at = timezone.now()
-        self.job.lock_expires_at = timezone.now() + timedelta(seconds=_setting("MIRROR_LOCK_SECONDS", 600))
-        updated = MirrorJob.objects.filter(pk=self.job.pk, lock_owner=self.owner).update(
-            step=self.job.step,
-            bytes_fetched=self.job.bytes_fetched,
-            bytes_uploaded=self.job.bytes_uploaded,
-            bytes_total=self.job.bytes_total,
-            source_sha256=self.job.source_sha256,
-            source_content_type=self.job.source_content_type,
-            manifest=self.job.manifest,
-            commit_id=self.job.commit_id,
-            progress_at=self.job.progress_at,
-            lock_expires_at=self.job.lock_expires_at,
-        )
-        if updated != 1:
-            raise RetryLater("Another worker took over this job; stopping here.", countdown=None)
 
 
 # The run -----------------------------------------------------------------------------------------
@@ -138,10 +54,10 @@ class Progress:
 def run(job_id):
     """Run (or resume) a mirror job. Returns the job's final step, or "busy" if another worker holds it."""
     owner = uuid.uuid4().hex
-    if not _acquire(job_id, owner):
+    if not lease.acquire(job_id, owner):
         job = MirrorJob.objects.filter(pk=job_id).first()
         return job.step if job is not None and job.step in (Step.DONE, Step.FAILED) else "busy"
-    heartbeat = Heartbeat(job_id, owner)
+    heartbeat = lease.Heartbeat(job_id, owner)
     try:
         heartbeat.start()
         job = MirrorJob.objects.select_related("dataset", "dataset__submission").get(pk=job_id)
@@ -153,7 +69,7 @@ def run(job_id):
             submission = job.dataset.submission
             if submission is not None and submission.state == Submission.State.APPROVED:
                 services.start_mirroring(submission)
-            _run_steps(job, Progress(job, owner, heartbeat=heartbeat))
+            _run_steps(job, lease.Progress(job, owner, heartbeat=heartbeat))
         except MirrorFailed as exc:
             _fail(job, reason=str(exc))
             return Step.FAILED
@@ -171,46 +87,7 @@ def run(job_id):
         return Step.DONE
     finally:
         heartbeat.stop()
-        _release(job_id, owner)
-
-
-class Heartbeat(threading.Thread):
-    """Renews a job's lease while a long step (an upload, an extraction) reports no progress of its own."""
-
-    def __init__(self, job_id, owner):
-        super().__init__(name=f"mirror-heartbeat-{job_id}", daemon=True)
-        self.job_id = job_id
-        self.owner = owner
-        self.stopped = threading.Event()
-        self.bytes_uploaded = None  # set by the upload's counter; written by this thread
-
-    def run(self):
-        """Extend the lease while this worker holds it, and write the upload's byte count when it moved."""
-        from django.db import connection
-
-        lease = _setting("MIRROR_LOCK_SECONDS", 600)
-        every = min(max(0.1, _setting("MIRROR_PROGRESS_INTERVAL", 2.0)), lease / 3)
-        last_renewal, written = 0.0, None
-        try:
-            while not self.stopped.wait(every):
-                now, fields = time.monotonic(), {}
-                if now - last_renewal >= lease / 3:
-                    moment = timezone.now()
-                    fields.update(lock_expires_at=moment + timedelta(seconds=lease), progress_at=moment)
-                    last_renewal = now
-                if self.bytes_uploaded is not None and self.bytes_uploaded != written:
-                    fields.update(bytes_uploaded=self.bytes_uploaded, progress_at=timezone.now())
-                    written = self.bytes_uploaded
-                if fields:
-                    MirrorJob.objects.filter(pk=self.job_id, lock_owner=self.owner).update(**fields)
-        finally:
-            connection.close()
-
-    def stop(self):
-        """Stop renewing and wait for the thread to end."""
-        self.stopped.set()
-        if self.is_alive():
-            self.join(timeout=10)
+        lease.release(job_id, owner)
 
 
 def _run_steps(job, progress):
@@ -241,7 +118,7 @@ def _run_steps(job, progress):
 
 def work_path(job):
     """Return where the job's private work folder lives."""
-    return Path(_setting("MIRROR_WORK_DIR", settings.VAR_DIR / "mirror")) / f"job-{job.pk}"
+    return settings.MIRROR_WORK_DIR / f"job-{job.pk}"
 
 
 def work_dir(job):
@@ -334,7 +211,7 @@ def _fetch(job, progress, workdir):
         result = safefetch.download(
             dataset.source_url,
             target,
-            max_bytes=_setting("MIRROR_MAX_BYTES", 50 * 1024**3),
+            max_bytes=settings.MIRROR_MAX_BYTES,
             progress=report,
             resume=target.exists(),
         )
@@ -368,9 +245,9 @@ def _unpack(job, progress, workdir):
             extracted = archives.extract_archive(
                 source,
                 data_dir,
-                max_total_bytes=_setting("MIRROR_MAX_BYTES", 50 * 1024**3),
-                max_files=_setting("MIRROR_MAX_FILES", 10_000),
-                max_ratio=_setting("MIRROR_MAX_RATIO", 200),
+                max_total_bytes=settings.MIRROR_MAX_BYTES,
+                max_files=settings.MIRROR_MAX_FILES,
+                max_ratio=settings.MIRROR_MAX_RATIO,
             )
         except archives.UnsafeArchive as exc:
             raise MirrorFailed(f"The archive was not unpacked: {exc}") from exc
@@ -397,41 +274,24 @@ def _unpack(job, progress, workdir):
 
 
 def build_readme(dataset):
-    """Return the README.md for the Hub: the contributor's card with its YAML header completed."""
+    """Return the dataset's card for the Hub (`cards.HubCard`): the contributor's card, completed."""
     submission = dataset.submission
     revision = submission.latest_revision if submission is not None else None
-    if revision is not None:
-        parsed = cards.parse_card(
-            revision.file.open("rb").read(), filename=revision.original_filename, max_bytes=None
-        )
-        revision.file.close()
-        metadata, body = dict(parsed.metadata), parsed.body
-    else:
-        metadata, body = {}, f"# {dataset.name}\n"
-    metadata.pop("licenses", None)
-    # The contribution terms license the portal's operator under CDLA-Permissive-2.0 when the card is silent.
-    metadata.setdefault("license", dataset.license or "cdla-permissive-2.0")
-    metadata.setdefault("pretty_name", dataset.name)
-    tags = [tag for tag in metadata.get("tags") or [] if isinstance(tag, str)]
-    for tag in [*dataset.modality_list, f"domain:{dataset.domain.lower()}", "dataset-portal"]:
-        if tag not in tags:
-            tags.append(tag)
-    metadata["tags"] = tags
-    if not dataset.hosted:
-        metadata["source_url"] = dataset.source_url
-        body = (
-            f"> The data of this dataset is hosted by its publisher at <{dataset.source_url}>; "
-            "this repository holds its card.\n\n" + body.lstrip("\n")
-        )
-    header = yaml.safe_dump(metadata, sort_keys=False, allow_unicode=True, width=1000)
-    return f"---\n{header}---\n\n{body.lstrip()}"
+    return cards.build_hub_card(
+        revision.read_text() if revision is not None else None,
+        name=dataset.name,
+        license=dataset.license,
+        modalities=dataset.modality_list,
+        domain=dataset.domain,
+        source_url=None if dataset.hosted else dataset.source_url,
+    )
 
 
 def _write_card(job, dataset, workdir):
-    readme = build_readme(dataset)
-    (workdir / README).write_text(readme, encoding="utf-8")
-    metadata = yaml.safe_load(readme.split("---\n", 2)[1]) or {}
-    dataset.card = readme
+    card = build_readme(dataset)
+    (workdir / README).write_text(card.text, encoding="utf-8")
+    metadata = card.metadata
+    dataset.card = card.text
     dataset.license = metadata["license"] if isinstance(metadata.get("license"), str) else dataset.license
     dataset.languages = _strings(metadata.get("language") or metadata.get("languages"))[:20]
     dataset.tags = _strings(metadata.get("tags"))[:30] + [
@@ -439,7 +299,7 @@ def _write_card(job, dataset, workdir):
         for task in _strings(metadata.get("task_categories"))[:10]
         if task not in _strings(metadata.get("tags"))
     ]
-    dataset.summary = card_summary(cards.card_body(readme))
+    dataset.summary = cards.card_summary(card.body)
     dataset.save(update_fields=["card", "license", "languages", "tags", "summary", "updated_at"])
 
 
@@ -449,24 +309,6 @@ def _strings(value):
     if isinstance(value, list):
         return [item for item in value if isinstance(item, str)]
     return []
-
-
-def card_summary(body, *, limit=500):
-    """Return the first paragraph of prose in a card body (headings, quotes, code and HTML skipped)."""
-    paragraph = []
-    for line in body.splitlines():
-        stripped = line.strip()
-        if not stripped:
-            if paragraph:
-                break
-            continue
-        if stripped.startswith(("#", ">", "```", "<", "|", "---", "-", "*", "!")):
-            if paragraph:
-                break
-            continue
-        paragraph.append(stripped)
-    text = " ".join(paragraph)
-    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
 # Steps 4 and 5: upload and verify ----------------------------------------------------------------
@@ -546,8 +388,6 @@ def _verify(job, dataset):
 
 
 def _readme_git_oid(dataset):
-    import hashlib
-
     data = dataset.card.encode("utf-8")
     return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
 
@@ -568,39 +408,26 @@ def _publish(job, dataset):
 
 
 def _fail(job, *, reason):
+    """Stop a job as failed and its submission as "publishing failed", both or neither (one transaction)."""
     logger.warning("Mirror job %s failed: %s", job.pk, reason)
-    shutil.rmtree(work_path(job), ignore_errors=True)
-    MirrorJob.objects.filter(pk=job.pk).update(
-        step=Step.FAILED, last_error=reason[:2000], finished_at=timezone.now()
-    )
-    submission = job.dataset.submission
-    if submission is not None:
-        services.mark_mirror_failed(submission, reason=reason)
+    with transaction.atomic():
+        MirrorJob.objects.filter(pk=job.pk).update(
+            step=Step.FAILED, last_error=reason[:2000], finished_at=timezone.now()
+        )
+        submission = job.dataset.submission
+        if submission is not None:
+            services.mark_mirror_failed(submission, reason=reason)
+        transaction.on_commit(lambda: shutil.rmtree(work_path(job), ignore_errors=True))
 
 
 def give_up(job_id, *, reason):
     """Stop a job whose retries are exhausted, as failed with the last error (unless a worker holds it)."""
     owner = uuid.uuid4().hex
-    if not _acquire(job_id, owner):
+    if not lease.acquire(job_id, owner):
         return False
     try:
         job = MirrorJob.objects.select_related("dataset__submission").get(pk=job_id)
         _fail(job, reason=f"Gave up after {job.attempts} attempts. {reason}")
     finally:
-        _release(job_id, owner)
+        lease.release(job_id, owner)
     return True
-
-
-# The sweeper -------------------------------------------------------------------------------------
-
-
-def stalled_jobs():
-    """Return ids of jobs that should be running but have made no progress for too long."""
-    stall = timedelta(seconds=_setting("MIRROR_STALL_SECONDS", 900))
-    now = timezone.now()
-    return list(
-        MirrorJob.objects.exclude(step__in=[Step.DONE, Step.FAILED])
-        .filter(Q(lock_owner="") | Q(lock_expires_at__lt=now))
-        .filter(Q(progress_at__lt=now - stall) | Q(progress_at__isnull=True, created_at__lt=now - stall))
-        .values_list("pk", flat=True)
-    )

@@ -6,10 +6,14 @@ set by the mirroring task. Models hold data; `catalog.mirror` and `catalog.publi
 
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
+from django.core.cache import cache
 from django.db import models
 from django.urls import reverse
 
-from submissions.models import Modality, Submission
+from submissions.models import ModalitiesMixin, Submission
+
+# The cache key of the "catalog changed" stamp (catalog.search.catalog_stamp); a save forgets it.
+CATALOG_STAMP_KEY = "catalog:stamp"
 
 
 class PublishedQuerySet(models.QuerySet):
@@ -18,7 +22,7 @@ class PublishedQuerySet(models.QuerySet):
         return self.filter(published_at__isnull=False)
 
 
-class Dataset(models.Model):
+class Dataset(ModalitiesMixin, models.Model):
     """A dataset of the catalog, mirrored (hosted) or linked on the Hub."""
 
     submission = models.OneToOneField(
@@ -75,23 +79,11 @@ class Dataset(models.Model):
     def save(self, *args, **kwargs):
         """Save the row and make the catalog's cached pages notice the change."""
         super().save(*args, **kwargs)
-        from catalog.search import forget_catalog_stamp
-
-        forget_catalog_stamp()
+        cache.delete(CATALOG_STAMP_KEY)
 
     def get_absolute_url(self):
         """Return the dataset's catalog page."""
         return reverse("catalog:dataset", args=[self.slug])
-
-    @property
-    def modality_list(self):
-        """Return the modalities as a list of Modality values."""
-        return [value for value in self.modalities.split(",") if value]
-
-    def get_modalities_display(self):
-        """Return the modalities as human labels, comma-separated."""
-        labels = dict(Modality.choices)
-        return ", ".join(labels.get(value, value) for value in self.modality_list)
 
     @property
     def total_size(self):

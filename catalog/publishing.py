@@ -1,7 +1,8 @@
-"""From approval to a queued mirror job: the catalog entry and its job, created in the approving transaction.
+"""From approval to a queued mirror job: the catalog's side of the workflow's publication port.
 
-`prepare` is called by `submissions.services.approve` and `retry_mirror` inside their transaction; it
-enqueues the mirroring task only after that transaction commits, so a rolled-back approval queues nothing.
+`CatalogPublisher` implements `submissions.publishing.Publisher`. `prepare` is called (through the port) by
+`submissions.services.approve` and `retry_mirror` inside their transaction; it enqueues the mirroring task
+only after that transaction commits, so a rolled-back approval queues nothing.
 """
 
 import logging
@@ -10,8 +11,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.text import slugify
 
+from catalog import hub
 from catalog.models import Dataset, MirrorJob
+from catalog.selectors import dataset_with_name_key, duplicate_candidates, mirror_job_for
+from portal import queues
 from submissions.models import fold_name
+from submissions.publishing import Publication
 from submissions.selectors import data_columns
 
 logger = logging.getLogger(__name__)
@@ -89,10 +94,44 @@ def prepare(submission):
 
 def enqueue(job_id):
     """Hand a mirror job to the workers; if the broker is down, the sweeper will enqueue it later."""
-    from catalog import tasks
+    queues.enqueue("catalog.tasks.mirror_dataset", job_id)
 
-    try:
-        tasks.mirror_dataset.delay(job_id)
-    except Exception:
-        # Runs after the approval committed: failing the request now would hide a change that was saved.
-        logger.exception("Could not enqueue mirror job %s; the sweeper will pick it up.", job_id)
+
+class CatalogPublisher:
+    """Publication through the catalog: a `Dataset` and its `MirrorJob`, run by the workers."""
+
+    def prepare(self, submission):
+        """Create or reset the catalog dataset and mirror job of an approved submission."""
+        prepare(submission)
+
+    def progress(self, submission):
+        """Return where the mirror job of a submission stands, or None before approval."""
+        job = mirror_job_for(submission)
+        if job is None:
+            return None
+        dataset = job.dataset
+        published = dataset.published_at is not None
+        return Publication(
+            step=job.step,
+            step_label=job.get_step_display(),
+            attempts=job.attempts,
+            bytes_fetched=job.bytes_fetched,
+            bytes_uploaded=job.bytes_uploaded,
+            bytes_total=job.bytes_total,
+            percent=job.percent,
+            published=published,
+            repo_id=dataset.repo_id,
+            commit_id=job.commit_id,
+            last_error=job.last_error,
+            hub_url=hub.dataset_url(dataset.repo_id) if published else None,
+            catalog_url=dataset.get_absolute_url() if published else None,
+        )
+
+    def name_clash(self, name_key):
+        """Describe a catalog dataset whose folded name is `name_key`, or return None."""
+        dataset = dataset_with_name_key(name_key)
+        return None if dataset is None else f"“{dataset.name}” (published as {dataset.repo_id})"
+
+    def published_entries(self):
+        """Yield (label, folded name, source URL) of every catalog dataset."""
+        return duplicate_candidates()

@@ -19,7 +19,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import Case, Count, F, IntegerField, Max, Q, Value, When
 
-from catalog.models import Dataset
+from catalog.models import CATALOG_STAMP_KEY, Dataset
 from submissions.carddata import language_codes, license_ids, license_info
 from submissions.models import Modality
 
@@ -370,9 +370,6 @@ def _label(facet, value):
     return value
 
 
-STAMP_KEY = "catalog:stamp"
-
-
 def catalog_stamp():
     """A value that changes when a dataset is added, saved or published.
 
@@ -380,22 +377,22 @@ def catalog_stamp():
     a save in this process forgets it at once (`forget_catalog_stamp`); a publication by a worker
     process shows within those seconds.
     """
-    seconds = getattr(settings, "CATALOG_STAMP_SECONDS", 2)
+    seconds = settings.CATALOG_STAMP_SECONDS
     if seconds > 0:
-        cached = cache.get(STAMP_KEY)
+        cached = cache.get(CATALOG_STAMP_KEY)
         if cached is not None:
             return cached
     stamp = Dataset.objects.aggregate(Max("id"), Max("updated_at"), Max("published_at"))
     raw = "|".join(str(value) for value in stamp.values())
     value = hashlib.sha256(raw.encode()).hexdigest()[:16]
     if seconds > 0:
-        cache.set(STAMP_KEY, value, seconds)
+        cache.set(CATALOG_STAMP_KEY, value, seconds)
     return value
 
 
 def forget_catalog_stamp():
     """Make the next `catalog_stamp()` read the database (called when a dataset is saved here)."""
-    cache.delete(STAMP_KEY)
+    cache.delete(CATALOG_STAMP_KEY)
 
 
 def facet_counts(query):
@@ -406,7 +403,7 @@ def facet_counts(query):
     the number never depends on the data. With CATALOG_FACET_CACHE_SECONDS > 0 the result is cached that
     long per query, keyed also by a stamp of the newest change, so an edit shows at once.
     """
-    seconds = getattr(settings, "CATALOG_FACET_CACHE_SECONDS", 60)
+    seconds = settings.CATALOG_FACET_CACHE_SECONDS
     key = None
     if seconds > 0:
         key = f"catalog:facets:{query.cache_key()}:{catalog_stamp()}"

@@ -5,7 +5,7 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
-from catalog import mirror
+from catalog import lease, mirror
 
 logger = logging.getLogger(__name__)
 
@@ -16,7 +16,7 @@ def mirror_dataset(self, job_id):
     try:
         return mirror.run(job_id)
     except mirror.RetryLater as exc:
-        limit = getattr(settings, "MIRROR_MAX_RETRIES", 8)
+        limit = settings.MIRROR_MAX_RETRIES
         # The job's own attempt count, not Celery's: a job re-enqueued by the sweeper starts at retries=0.
         if max(self.request.retries, exc.attempts - 1) >= limit:
             mirror.give_up(job_id, reason=str(exc))
@@ -29,7 +29,7 @@ def mirror_dataset(self, job_id):
 @shared_task(acks_late=True, ignore_result=True)
 def sweep_stalled_mirrors():
     """Re-enqueue mirror jobs that should be running but made no progress for too long."""
-    stalled = mirror.stalled_jobs()
+    stalled = lease.stalled_jobs()
     for job_id in stalled:
         logger.warning("Mirror job %s made no progress; enqueueing it again.", job_id)
         mirror_dataset.delay(job_id)

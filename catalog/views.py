@@ -93,7 +93,7 @@ def dataset_list(request):
     `search.catalog_stamp()`: any saved or published dataset changes the key, so changes show at once.
     Rendering the template costs far more than the queries; this is what makes the page cheap.
     """
-    seconds = getattr(settings, "CATALOG_FACET_CACHE_SECONDS", 60)
+    seconds = settings.CATALOG_FACET_CACHE_SECONDS
     key = None
     if seconds > 0 and not request.COOKIES:
         path = hashlib.sha256(request.get_full_path().encode()).hexdigest()[:32]

@@ -1,6 +1,8 @@
 """The Celery application: configured from Django settings (CELERY_*), tasks found in the apps."""
 
 import os
+import sys
+from pathlib import Path
 
 from celery import Celery
 
@@ -12,11 +14,20 @@ app.autodiscover_tasks()
 app.autodiscover_tasks(related_name="usage_tasks")
 
 
+def worker_command(*, beat_schedule=None, concurrency=1, queues=(), log_level="INFO"):
+    """Return the command line of a worker process (with an embedded beat if `beat_schedule` is a path)."""
+    command = [sys.executable, "-m", "celery", "-A", "portal", "worker", f"--loglevel={log_level}"]
+    command += [f"--concurrency={concurrency}", "--without-gossip", "--without-mingle"]
+    if queues:
+        command += ["-Q", ",".join(queues)]
+    if beat_schedule is not None:
+        command += ["--beat", "-s", str(beat_schedule)]
+    return command
+
+
 @app.on_after_configure.connect
 def make_broker_folders(sender, **kwargs):
     """Create the folders of the embedded filesystem broker, which needs no server."""
-    from pathlib import Path
-
     options = sender.conf.broker_transport_options or {}
     for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         if options.get(key):

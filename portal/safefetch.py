@@ -36,10 +36,6 @@ from django.core.exceptions import ImproperlyConfigured
 
 MAX_REDIRECTS = 5
 DEFAULT_CHUNK_SIZE = 1024 * 1024
-DEFAULT_TIMEOUT = 10.0
-# The whole wait for a response's headers may last this many times the per-read timeout.
-HEADERS_DEADLINE_FACTOR = 3
-DEFAULT_URL_MAX_LENGTH = 2000
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 USER_AGENT = "DatasetPortal-fetch/1.0"
 
@@ -450,7 +446,7 @@ def _sample_range(url, out, *, start, want, deadline, chunk_size, plain_want=Non
 def _allowed_networks():
     """Return the networks exempt from the address block, read from settings at call time."""
     networks = []
-    for cidr in getattr(settings, "PORTAL_FETCH_ALLOWED_NETWORKS", []) or []:
+    for cidr in settings.PORTAL_FETCH_ALLOWED_NETWORKS:
         try:
             networks.append(ipaddress.ip_network(cidr, strict=False))
         except ValueError as exc:
@@ -517,7 +513,7 @@ def _ascii_host(host):
 
 def _check_static(url):
     """Apply the part of the policy that needs no DNS; return the host, port and IP (if a literal)."""
-    max_length = getattr(settings, "PORTAL_URL_MAX_LENGTH", DEFAULT_URL_MAX_LENGTH)
+    max_length = settings.PORTAL_URL_MAX_LENGTH
     if not isinstance(url, str) or not url:
         raise FetchBlocked("The address is empty.")
     if len(url) > max_length:
@@ -610,7 +606,7 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
 
 def _ssl_context():
     """Return a verifying TLS context, trusting PORTAL_FETCH_CA_BUNDLE when set (tests), else system CAs."""
-    bundle = getattr(settings, "PORTAL_FETCH_CA_BUNDLE", "") or None
+    bundle = settings.PORTAL_FETCH_CA_BUNDLE or None
     context = ssl.create_default_context(cafile=bundle)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     return context
@@ -618,11 +614,11 @@ def _ssl_context():
 
 def _send(target, method, headers):
     """Send one request to `target` and return (connection, response) with headers read."""
-    timeout = float(getattr(settings, "PORTAL_FETCH_TIMEOUT", DEFAULT_TIMEOUT))
+    timeout = settings.PORTAL_FETCH_TIMEOUT
     conn = _PinnedHTTPSConnection(target, context=_ssl_context(), timeout=timeout)
     # The socket timeout bounds each read; this bounds the whole wait for the headers, so a server that
     # trickles them in (slowloris) cannot hold a worker.
-    deadline = float(getattr(settings, "PORTAL_FETCH_HEADERS_DEADLINE", HEADERS_DEADLINE_FACTOR * timeout))
+    deadline = settings.PORTAL_FETCH_HEADERS_DEADLINE
     overdue = threading.Event()
     watchdog = threading.Timer(deadline, _abort, args=(conn, overdue))
     watchdog.daemon = True

@@ -8,59 +8,57 @@ variable. Nothing here may reach the network at import time.
 import os
 from pathlib import Path
 
-import dj_database_url
+import environ
 from django.core.exceptions import ImproperlyConfigured
 
+
+class PortalEnv(environ.Env):
+    """django-environ's reader, stricter: an empty variable means unset, and a value that does not parse
+    (a word where a number or a yes/no is expected) stops the start with ImproperlyConfigured naming it."""
+
+    STRICT_BOOLEANS = {
+        "1": True,
+        "true": True,
+        "yes": True,
+        "on": True,
+        "0": False,
+        "false": False,
+        "no": False,
+        "off": False,
+    }
+
+    def get_value(self, var, cast=None, default=environ.Env.NOTSET, parse_default=False):
+        """Return the variable `var` cast to `cast`, or `default` when it is unset or empty."""
+        if self.ENVIRON.get(var) == "":
+            if default is self.NOTSET:
+                raise ImproperlyConfigured(f"Set the {var} environment variable.")
+            return cast(default) if cast in (int, float) else default
+        if cast is bool and var in self.ENVIRON:
+            value = self.ENVIRON[var].strip().lower()
+            if value not in self.STRICT_BOOLEANS:
+                raise ImproperlyConfigured(f"{var} must be true or false, not {self.ENVIRON[var]!r}.")
+            return self.STRICT_BOOLEANS[value]
+        try:
+            return super().get_value(var, cast=cast, default=default, parse_default=parse_default)
+        except (ValueError, TypeError) as exc:
+            kind = {int: "a whole number", float: "a number"}.get(cast, "a valid value")
+            raise ImproperlyConfigured(f"{var} must be {kind}, not {self.ENVIRON.get(var)!r}.") from exc
+
+
+env = PortalEnv()
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(os.environ.get("PORTAL_VAR_DIR", BASE_DIR / "var"))
+VAR_DIR = Path(env.str("PORTAL_VAR_DIR", default=str(BASE_DIR / "var")))
 
 
-def env_str(name, default=""):
-    """Return the environment variable `name`, or `default` when it is unset or empty."""
-    value = os.environ.get(name, "")
-    return value if value != "" else default
-
-
-def env_bool(name, default=False):
-    """Return the environment variable `name` read as a yes/no flag."""
-    value = os.environ.get(name, "")
-    if value == "":
-        return default
-    if value.lower() in {"1", "true", "yes", "on"}:
-        return True
-    if value.lower() in {"0", "false", "no", "off"}:
-        return False
-    raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}")
-
-
-def env_int(name, default):
-    """Return the environment variable `name` read as an integer."""
-    value = os.environ.get(name, "")
-    if value == "":
-        return default
-    try:
-        return int(value)
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from exc
-
-
-def env_list(name, default=()):
-    """Return the environment variable `name` split on commas, blanks dropped."""
-    value = os.environ.get(name, "")
-    if value == "":
-        return list(default)
-    return [item.strip() for item in value.split(",") if item.strip()]
-
-
-DEBUG = env_bool("DEBUG", True)
-SECRET_KEY = env_str("SECRET_KEY", "")
+DEBUG = env.bool("DEBUG", default=True)
+SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("Set SECRET_KEY when DEBUG is off.")
     SECRET_KEY = "insecure-development-key-do-not-use-in-production"  # noqa: S105
 
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -109,10 +107,10 @@ TEMPLATES = [
 ]
 
 DATABASES = {
-    "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'portal.sqlite3'}"),
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
-    )
+    "default": {
+        **env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'portal.sqlite3'}"),
+        "CONN_MAX_AGE": env.int("DATABASE_CONN_MAX_AGE", default=0),
+    }
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A fresh clone has no var/ yet; SQLite creates the file but not its folder.
@@ -121,6 +119,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
     # A file, not memory, so that worker processes started by tests share the test database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-portal-{os.getpid()}.sqlite3")}
+
+# One cache for throttles and the catalog's cached pages: local memory by default, Redis in production
+# (CACHE_URL=redis://redis:6379/1), so that every process and replica shares it.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -132,15 +134,15 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en"
-TIME_ZONE = env_str("TIME_ZONE", "UTC")
+TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "staticfiles")))
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
-MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -153,38 +155,43 @@ STORAGES = {
 }
 
 # Uploads: cards are small; anything larger is refused before it reaches a view.
-PORTAL_CARD_MAX_BYTES = env_int("PORTAL_CARD_MAX_BYTES", 1024 * 1024)
-DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2 * 1024 * 1024 + PORTAL_CARD_MAX_BYTES)
+PORTAL_CARD_MAX_BYTES = env.int("PORTAL_CARD_MAX_BYTES", default=1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int(
+    "DATA_UPLOAD_MAX_MEMORY_SIZE", default=2 * 1024 * 1024 + PORTAL_CARD_MAX_BYTES
+)
 FILE_UPLOAD_MAX_MEMORY_SIZE = PORTAL_CARD_MAX_BYTES + 1024
-PORTAL_CARD_MAX_METADATA_BYTES = env_int("PORTAL_CARD_MAX_METADATA_BYTES", 2 * 1024 * 1024)
+# Without anchors the JSON grows linearly with the YAML, so twice the card limit only stops a surprise; real
+# headers with many configs' `dataset_info` run to hundreds of KiB, which the Hub accepts.
+PORTAL_CARD_MAX_METADATA_BYTES = env.int("PORTAL_CARD_MAX_METADATA_BYTES", default=2 * 1024 * 1024)
 PORTAL_URL_MAX_LENGTH = 2000
 PORTAL_REPLY_MAX_CHARS = 10_000
 
 # Absolute address of the portal, used in e-mailed links.
-PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
-PORTAL_NAME = env_str("PORTAL_NAME", "Dataset Portal")
+PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+PORTAL_NAME = env.str("PORTAL_NAME", default="Dataset Portal")
 
 # E-mail
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
-EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
-EMAIL_PORT = env_int("EMAIL_PORT", 25)
-EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
-EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
-EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
-EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
-DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Dataset Portal <portal@localhost>")
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Dataset Portal <portal@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-PORTAL_CURATORS_EMAIL = env_str("PORTAL_CURATORS_EMAIL", "curators@localhost")
+PORTAL_CURATORS_EMAIL = env.str("PORTAL_CURATORS_EMAIL", default="curators@localhost")
 
 # Outbound fetches of contributors' URLs (location check, mirroring). Networks listed here are exempt
 # from the SSRF block (tests and the offline demo use a server on 127.0.0.1); the default allows none.
-PORTAL_FETCH_ALLOWED_NETWORKS = env_list("PORTAL_FETCH_ALLOWED_NETWORKS")
-PORTAL_FETCH_CA_BUNDLE = env_str("PORTAL_FETCH_CA_BUNDLE", "")
-PORTAL_FETCH_TIMEOUT = float(env_str("PORTAL_FETCH_TIMEOUT", "10"))
-PORTAL_FETCH_HEADERS_DEADLINE = float(env_str("PORTAL_FETCH_HEADERS_DEADLINE", str(3 * PORTAL_FETCH_TIMEOUT)))
+PORTAL_FETCH_ALLOWED_NETWORKS = env.list("PORTAL_FETCH_ALLOWED_NETWORKS", default=[])
+PORTAL_FETCH_CA_BUNDLE = env.str("PORTAL_FETCH_CA_BUNDLE", default="")
+PORTAL_FETCH_TIMEOUT = env.float("PORTAL_FETCH_TIMEOUT", default=10)
+# The whole wait for a response's headers (against servers that trickle them), by default 3x the read timeout.
+PORTAL_FETCH_HEADERS_DEADLINE = env.float("PORTAL_FETCH_HEADERS_DEADLINE", default=3 * PORTAL_FETCH_TIMEOUT)
 
 # Celery. With no broker configured, a filesystem broker under var/ needs no server.
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -196,43 +203,48 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
 else:
     # Longer than the longest mirroring step, so an unacknowledged task is not handed out twice.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 6 * 3600)}
-CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=6 * 3600)
+    }
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 
+# The publisher the review workflow hands approved submissions to (the port in submissions/publishing.py).
+PORTAL_PUBLISHER = "catalog.publishing.CatalogPublisher"
+
 # Hugging Face Hub
-HF_TOKEN = env_str("HF_TOKEN", "")
-HF_ENDPOINT = env_str("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
-HUB_ORGANIZATION = env_str("HUB_ORGANIZATION", "dataset-portal")
+HF_TOKEN = env.str("HF_TOKEN", default="")
+HF_ENDPOINT = env.str("HF_ENDPOINT", default="https://huggingface.co").rstrip("/")
+HUB_ORGANIZATION = env.str("HUB_ORGANIZATION", default="dataset-portal")
 
 # Catalog: cached pages and facet counts for visitors without cookies, keyed by a stamp of the last change.
-CATALOG_FACET_CACHE_SECONDS = env_int("CATALOG_FACET_CACHE_SECONDS", 60)
-CATALOG_STAMP_SECONDS = env_int("CATALOG_STAMP_SECONDS", 2)
+CATALOG_FACET_CACHE_SECONDS = env.int("CATALOG_FACET_CACHE_SECONDS", default=60)
+CATALOG_STAMP_SECONDS = env.int("CATALOG_STAMP_SECONDS", default=2)
 
 # Mirroring
-MIRROR_MAX_BYTES = env_int("MIRROR_MAX_BYTES", 50 * 1024**3)
-MIRROR_MAX_FILES = env_int("MIRROR_MAX_FILES", 10_000)
-MIRROR_MAX_RATIO = env_int("MIRROR_MAX_RATIO", 200)
-MIRROR_WORK_DIR = Path(env_str("MIRROR_WORK_DIR", str(VAR_DIR / "mirror")))
-MIRROR_MAX_RETRIES = env_int("MIRROR_MAX_RETRIES", 8)
-MIRROR_BACKOFF_BASE = float(env_str("MIRROR_BACKOFF_BASE", "5"))
-MIRROR_MAX_BACKOFF = float(env_str("MIRROR_MAX_BACKOFF", "600"))
-MIRROR_LOCK_SECONDS = env_int("MIRROR_LOCK_SECONDS", 600)
-MIRROR_STALL_SECONDS = env_int("MIRROR_STALL_SECONDS", 900)
-MIRROR_PROGRESS_INTERVAL = float(env_str("MIRROR_PROGRESS_INTERVAL", "2"))
-MIRROR_SWEEP_SECONDS = env_int("MIRROR_SWEEP_SECONDS", 300)
-USAGE_REFRESH_SECONDS = env_int("USAGE_REFRESH_SECONDS", 6 * 3600)
+MIRROR_MAX_BYTES = env.int("MIRROR_MAX_BYTES", default=50 * 1024**3)
+MIRROR_MAX_FILES = env.int("MIRROR_MAX_FILES", default=10_000)
+MIRROR_MAX_RATIO = env.int("MIRROR_MAX_RATIO", default=200)
+MIRROR_WORK_DIR = Path(env.str("MIRROR_WORK_DIR", default=str(VAR_DIR / "mirror")))
+MIRROR_MAX_RETRIES = env.int("MIRROR_MAX_RETRIES", default=8)
+MIRROR_BACKOFF_BASE = env.float("MIRROR_BACKOFF_BASE", default=5)
+MIRROR_MAX_BACKOFF = env.float("MIRROR_MAX_BACKOFF", default=600)
+MIRROR_LOCK_SECONDS = env.int("MIRROR_LOCK_SECONDS", default=600)
+MIRROR_STALL_SECONDS = env.int("MIRROR_STALL_SECONDS", default=900)
+MIRROR_PROGRESS_INTERVAL = env.float("MIRROR_PROGRESS_INTERVAL", default=2)
+MIRROR_SWEEP_SECONDS = env.int("MIRROR_SWEEP_SECONDS", default=300)
+USAGE_REFRESH_SECONDS = env.int("USAGE_REFRESH_SECONDS", default=6 * 3600)
 
 # Data inspection before approval: a bounded sample of the data (start, and end where ranges work).
-INSPECT_MAX_BYTES = env_int("INSPECT_MAX_BYTES", 64 * 1024**2)
-INSPECT_SECONDS = env_int("INSPECT_SECONDS", 60)
-INSPECT_WORK_DIR = Path(env_str("INSPECT_WORK_DIR", str(VAR_DIR / "inspect")))
+INSPECT_MAX_BYTES = env.int("INSPECT_MAX_BYTES", default=64 * 1024**2)
+INSPECT_SECONDS = env.int("INSPECT_SECONDS", default=60)
+INSPECT_WORK_DIR = Path(env.str("INSPECT_WORK_DIR", default=str(VAR_DIR / "inspect")))
 
 CELERY_BEAT_SCHEDULE = {
     "sweep-stalled-mirrors": {
@@ -258,12 +270,12 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if not DEBUG:
-    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
-    CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
-    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
+    SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
+    CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
     # Joining the browsers' HSTS preload list binds every subdomain for months: the operator's call, not a default.
     SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -273,7 +285,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
@@ -282,7 +294,7 @@ INSTALLED_APPS += ["rest_framework", "drf_spectacular"]
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # Light throttling of anonymous readers, per client address, in the default cache.
-    "DEFAULT_THROTTLE_RATES": {"anon": env_str("API_ANON_RATE", "600/minute")},
+    "DEFAULT_THROTTLE_RATES": {"anon": env.str("API_ANON_RATE", default="600/minute")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": f"{PORTAL_NAME} API",

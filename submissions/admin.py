@@ -6,6 +6,7 @@ Timeline events can be read, never added, edited or deleted by hand.
 
 from django.contrib import admin
 
+from portal.admin import ReadOnlyModelAdmin
 from submissions.models import CardRevision, CheckResult, Domain, Event, StatusLink, TermsVersion
 from submissions.review_admin import SubmissionAdmin  # noqa: F401 - registers the review queue
 
@@ -60,19 +61,10 @@ class CardRevisionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(ReadOnlyModelAdmin):
     list_display = ["submission", "created_at", "kind", "actor_kind", "from_state", "to_state", "public"]
     list_filter = ["kind", "public"]
     list_select_related = ["submission"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(StatusLink)

@@ -18,18 +18,15 @@ from pathlib import PurePosixPath
 
 import yaml
 from django.conf import settings
+from django.template.defaultfilters import filesizeformat
 from huggingface_hub import DatasetCard
 from huggingface_hub.repocard import REGEX_YAML_BLOCK
 from huggingface_hub.repocard_data import DatasetCardData
+from markdown_it import MarkdownIt
 
 from submissions import carddata
 
 ALLOWED_EXTENSIONS = (".md", ".markdown", ".txt")
-DEFAULT_MAX_BYTES = 1024 * 1024
-# Without anchors the JSON grows linearly with the YAML (a little larger: quotes and braces), so twice the
-# card limit only stops a surprise; real headers with many configs' `dataset_info` run to hundreds of KiB,
-# which a 256 KiB bound would refuse although the Hub accepts them.
-DEFAULT_MAX_METADATA_BYTES = 2 * 1024 * 1024
 # Real `dataset_info.features` nest about ten levels; deeper is a RecursionError waiting to happen.
 MAX_HEADER_DEPTH = 64
 # Text with more than this share of control characters is binary that happens to decode.
@@ -139,7 +136,7 @@ def parse_card(raw: bytes, *, filename: str, max_bytes: int | None = None) -> Pa
     """Parse an uploaded card into text, JSON-safe metadata and body; raise CardRejected if unusable."""
     check_card_filename(filename)
     if max_bytes is None:
-        max_bytes = getattr(settings, "PORTAL_CARD_MAX_BYTES", DEFAULT_MAX_BYTES)
+        max_bytes = settings.PORTAL_CARD_MAX_BYTES
     _check_bytes(raw, max_bytes=max_bytes)
     text = _decode(raw)
 
@@ -516,7 +513,7 @@ def _scalar_text(value) -> str:
 
 
 def _check_metadata_size(metadata: dict) -> None:
-    limit = getattr(settings, "PORTAL_CARD_MAX_METADATA_BYTES", DEFAULT_MAX_METADATA_BYTES)
+    limit = settings.PORTAL_CARD_MAX_METADATA_BYTES
     size = len(json.dumps(metadata, ensure_ascii=False).encode("utf-8"))
     if size > limit:
         raise CardRejected(
@@ -612,32 +609,19 @@ def _lint_values(
     return findings
 
 
-_FENCE = re.compile(r"^ {0,3}(```|~~~)")
-_ATX_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(.+?)[ \t#]*$")
-_SETEXT_UNDERLINE = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 _WORDS = re.compile(r"[^\W\d_]+")
+# Only the structure of a card is read here (headings, paragraphs); rendering is portal.markdown's job.
+_STRUCTURE = MarkdownIt("commonmark").enable(["table"])
 
 
 def _headings(body: str) -> list[str]:
-    """Return the Markdown headings of a body (ATX and setext), skipping fenced code blocks."""
-    headings = []
-    in_fence = None
-    previous = ""
-    for line in body.splitlines():
-        fence = _FENCE.match(line)
-        if fence:
-            in_fence = None if in_fence == fence.group(1) else (in_fence or fence.group(1))
-            previous = ""
-            continue
-        if in_fence:
-            continue
-        atx = _ATX_HEADING.match(line)
-        if atx:
-            headings.append(atx.group(1))
-        elif _SETEXT_UNDERLINE.match(line) and previous.strip():
-            headings.append(previous.strip())
-        previous = line
-    return headings
+    """Return the text of the Markdown headings of a body (ATX and setext; code blocks are not headings)."""
+    tokens = _STRUCTURE.parse(body)
+    return [
+        tokens[index + 1].content
+        for index, token in enumerate(tokens)
+        if token.type == "heading_open" and index + 1 < len(tokens)
+    ]
 
 
 def _lint_sections(body: str) -> list[Finding]:
@@ -660,14 +644,81 @@ def _lint_sections(body: str) -> list[Finding]:
 
 
 def _human_size(size: int) -> str:
-    if size >= 1024 * 1024:
-        return f"{size / (1024 * 1024):.1f} MiB"
-    if size >= 1024:
-        return f"{size / 1024:.0f} KiB"
-    return f"{size} bytes"
+    return filesizeformat(size).replace("\xa0", " ")
 
 
 def card_body(text: str) -> str:
     """Return the Markdown body of an accepted card's text, without parsing its YAML header again."""
     match = REGEX_YAML_BLOCK.search(text)
     return text[match.end() :] if match else text
+
+
+def card_summary(body: str, *, limit: int = 500) -> str:
+    """Return the text of the first top-level paragraph of prose in a card body, at most `limit` characters.
+
+    Headings, quotes, lists, tables, code and HTML blocks are skipped; a paragraph holding only an image
+    has no text and is skipped too.
+    """
+    tokens = _STRUCTURE.parse(body)
+    for index, token in enumerate(tokens):
+        if token.type != "paragraph_open" or token.level != 0:
+            continue
+        text = " ".join(_plain_text(tokens[index + 1].children or []).split())
+        if text:
+            return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
+    return ""
+
+
+def _plain_text(children) -> str:
+    parts = []
+    for child in children:
+        if child.type in ("text", "code_inline"):
+            parts.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+    return "".join(parts)
+
+
+@dataclass(frozen=True)
+class HubCard:
+    """The README.md published on the Hub, with the metadata of its YAML header."""
+
+    text: str
+    metadata: dict
+    body: str
+
+
+def build_hub_card(
+    card_text: str | None,
+    *,
+    name: str,
+    license: str,
+    modalities: list[str],
+    domain: str,
+    source_url: str | None = None,
+) -> HubCard:
+    """Complete a contributor's card for the Hub: licence, pretty name, modality and domain tags, and, for a
+    dataset that is only linked (`source_url`), a pointer to where its data lives."""
+    if card_text is not None:
+        parsed = parse_card(card_text.encode("utf-8"), filename="README.md", max_bytes=None)
+        metadata, body = dict(parsed.metadata), parsed.body
+    else:
+        metadata, body = {}, f"# {name}\n"
+    metadata.pop("licenses", None)
+    # The contribution terms license the portal's operator under CDLA-Permissive-2.0 when the card is silent.
+    metadata.setdefault("license", license or "cdla-permissive-2.0")
+    metadata.setdefault("pretty_name", name)
+    tags = [tag for tag in metadata.get("tags") or [] if isinstance(tag, str)]
+    for tag in [*modalities, f"domain:{domain.lower()}", "dataset-portal"]:
+        if tag not in tags:
+            tags.append(tag)
+    metadata["tags"] = tags
+    if source_url:
+        metadata["source_url"] = source_url
+        body = (
+            f"> The data of this dataset is hosted by its publisher at <{source_url}>; "
+            "this repository holds its card.\n\n" + body.lstrip("\n")
+        )
+    header = yaml.safe_dump(metadata, sort_keys=False, allow_unicode=True, width=1000)
+    body = body.lstrip()
+    return HubCard(text=f"---\n{header}---\n\n{body}", metadata=metadata, body=body)

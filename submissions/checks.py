@@ -10,10 +10,12 @@ import logging
 from urllib.parse import urlsplit, urlunsplit
 
 from django.db import transaction
+from django.template.defaultfilters import filesizeformat
 
 from portal import safefetch
 from submissions.inspection import report as inspection
 from submissions.models import CheckResult, Submission
+from submissions.publishing import publisher
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +88,10 @@ def check_location(submission, revision):
         return Outcome.FAIL, f"The server answered HTTP {result.status}.", details
     described = ", ".join(
         part
-        for part in (result.content_type or "unknown type", _human_size(result.size) if result.size else "")
+        for part in (
+            result.content_type or "unknown type",
+            filesizeformat(result.size) if result.size else "",
+        )
         if part
     )
     if result.size is None and submission.hosting_wanted:
@@ -112,7 +117,7 @@ def check_duplicates(submission, revision):
             same_location.append(f"{reference} “{name}”")
         elif _similar(submission.name_key, name_key):
             similar_names.append(f"{reference} “{name}”")
-    for label, name_key, other_location in _published_entries():
+    for label, name_key, other_location in publisher().published_entries():
         if other_location and normalise_location(other_location) == location:
             same_location.append(label)
         elif _similar(submission.name_key, name_key):
@@ -132,12 +137,6 @@ def check_data(submission, revision):
     )
 
 
-def _published_entries():
-    from catalog.selectors import duplicate_candidates
-
-    return duplicate_candidates()
-
-
 def _similar(key, other):
     if not key or not other:
         return False
@@ -154,14 +153,6 @@ def normalise_location(url):
     port = f":{parts.port}" if parts.port and parts.port != 443 else ""
     path = parts.path.rstrip("/") or "/"
     return urlunsplit((parts.scheme.lower(), host + port, path, parts.query, ""))
-
-
-def _human_size(size):
-    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{size:,.0f} {unit}" if unit == "bytes" else f"{size:,.1f} {unit}"
-        size /= 1024
-    return f"{size} bytes"
 
 
 CHECKS = {

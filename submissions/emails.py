@@ -12,6 +12,8 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from submissions.models import StatusLink
+
 logger = logging.getLogger(__name__)
 
 
@@ -45,9 +47,7 @@ def send_confirmation(submission, *, token):
 
 
 def _to_contributor(submission, *, template, subject, **context):
-    from submissions.services import new_status_token
-
-    token = new_status_token(submission)
+    token = StatusLink.objects.issue(submission)
     return _send(
         template=template,
         subject=f"[{submission.reference}] {subject}",

@@ -15,6 +15,7 @@ from django.utils.html import format_html
 from portal import safefetch
 from submissions import cards, selectors
 from submissions.models import Domain, Modality
+from submissions.services import NameTaken
 
 CARD_GUIDE_URL = "https://huggingface.co/docs/hub/datasets-cards"
 
@@ -198,12 +199,8 @@ class ContributionForm(forms.Form):
             raise forms.ValidationError("Use at least 3 characters for the name.")
         existing = selectors.find_name_clash(name)
         if existing is not None:
-            raise forms.ValidationError(
-                "A dataset with this name already exists: %(existing)s. Choose a more specific name; if it is "
-                "your own submission, follow the status link in its e-mail instead of submitting again.",
-                params={"existing": existing},
-                code="duplicate",
-            )
+            # Said early, beside the other errors; services.submit holds the rule under concurrency too.
+            raise forms.ValidationError(str(NameTaken(existing)), code="duplicate")
         return name
 
     def clean_location(self):

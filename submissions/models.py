@@ -6,6 +6,7 @@ Models hold data and invariants. Workflows (submit, confirm, claim, approve, ...
 
 import hashlib
 import re
+import secrets
 import unicodedata
 
 from django.conf import settings
@@ -20,6 +21,20 @@ class Modality(models.TextChoices):
     IMAGES = "images", "Images"
     AUDIO = "audio", "Audio"
     VIDEO = "video", "Video (may include audio)"
+
+
+class ModalitiesMixin:
+    """For models that store their modalities as comma-separated `Modality` values in `modalities`."""
+
+    @property
+    def modality_list(self):
+        """Return the modalities as a list of Modality values."""
+        return [value for value in self.modalities.split(",") if value]
+
+    def get_modalities_display(self):
+        """Return the modalities as human labels, comma-separated."""
+        labels = dict(Modality.choices)
+        return ", ".join(labels.get(value, value) for value in self.modality_list)
 
 
 def fold_name(name):
@@ -76,7 +91,7 @@ class TermsVersion(models.Model):
         return cls.objects.order_by("-published_on", "-id").first()
 
 
-class Submission(models.Model):
+class Submission(ModalitiesMixin, models.Model):
     """A dataset offered by a contributor, from the form until it is published or closed."""
 
     class State(models.TextChoices):
@@ -155,20 +170,17 @@ class Submission(models.Model):
                 condition=(Q(domain__isnull=False) & Q(suggested_domain=""))
                 | (Q(domain__isnull=True) & ~Q(suggested_domain="")),
             ),
+            # One open submission per name (folded: case, accents, punctuation): the rule holds under
+            # concurrent submissions too, whatever the form saw. Closed ones free their name.
+            models.UniqueConstraint(
+                fields=["name_key"],
+                condition=~Q(state__in=["rejected", "withdrawn"]) & ~Q(name_key=""),
+                name="submission_open_name_unique",
+            ),
         ]
 
     def __str__(self):
         return f"{self.reference}: {self.name}" if self.reference else self.name
-
-    @property
-    def modality_list(self):
-        """Return the modalities as a list of Modality values."""
-        return [value for value in self.modalities.split(",") if value]
-
-    def get_modalities_display(self):
-        """Return the modalities as human labels, comma-separated."""
-        labels = dict(Modality.choices)
-        return ", ".join(labels.get(value, value) for value in self.modality_list)
 
     @property
     def domain_label(self):
@@ -299,6 +311,14 @@ class SignInLink(models.Model):
         return f"Sign-in link for {self.email} ({self.created_at:%Y-%m-%d %H:%M})"
 
 
+class StatusLinkManager(models.Manager):
+    def issue(self, submission):
+        """Create a status link for a submission and return its raw token (only its hash is stored)."""
+        token = secrets.token_urlsafe(32)  # 256 bits
+        self.create(submission=submission, token_hash=hash_token(token))
+        return token
+
+
 class StatusLink(models.Model):
     """A private link to a submission's status page; only the token's hash is stored."""
 
@@ -306,6 +326,8 @@ class StatusLink(models.Model):
     token_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = StatusLinkManager()
 
     def __str__(self):
         return f"Status link of {self.submission.reference} ({self.created_at:%Y-%m-%d})"

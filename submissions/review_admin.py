@@ -19,9 +19,8 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 
-from catalog.selectors import mirror_job_for
 from portal.markdown import render_markdown
-from submissions import admin_forms, approval, cards, services
+from submissions import admin_forms, approval, cards, selectors, services
 from submissions.curators import REVIEW_PERMISSION, is_curator
 from submissions.models import Modality, Submission
 
@@ -292,7 +291,7 @@ class SubmissionAdmin(admin.ModelAdmin):
             "gate": gate,
             "reject_form": forms.get("reject") or admin_forms.RejectForm(),
             "assign_form": forms.get("assign") or admin_forms.AssignForm(),
-            "mirror_job": mirror_job_for(submission),
+            "publication": selectors.publication(submission),
             "checklist": submission.review_checklist,
         }
         return TemplateResponse(request, "admin/submissions/submission/review.html", context, status=status)
@@ -394,9 +393,7 @@ class SubmissionAdmin(admin.ModelAdmin):
 
     def rerun_checks_view(self, request, object_id):
         def perform(submission, data, form):
-            from submissions import tasks
-
-            tasks.run_checks.delay(submission.pk)
+            services.rerun_checks(submission, by=request.user)
             return "The automatic checks will run again in a moment."
 
         return self._action(request, object_id, name="rerun-checks", perform=perform)

@@ -2,8 +2,11 @@
 
 import uuid
 
+from django.utils import timezone
+
 from submissions.inspection.columns import catalog_columns
-from submissions.models import CheckResult, StatusLink, Submission, fold_name, hash_token
+from submissions.models import CheckResult, SignInLink, StatusLink, Submission, fold_name, hash_token
+from submissions.publishing import publisher
 
 
 def find_name_clash(name):
@@ -19,12 +22,7 @@ def find_name_clash(name):
     )
     if clash is not None:
         return f"“{clash.name}” ({clash.reference})"
-    from catalog.selectors import dataset_with_name_key
-
-    dataset = dataset_with_name_key(key)
-    if dataset is not None:
-        return f"“{dataset.name}” (published as {dataset.repo_id})"
-    return None
+    return publisher().name_clash(key)
 
 
 def submission_for_token(token):
@@ -57,10 +55,6 @@ def public_timeline(submission):
 
 def sign_in_link_is_valid(token):
     """Whether a raw sign-in token belongs to a link that is neither used nor expired."""
-    from django.utils import timezone
-
-    from submissions.models import SignInLink
-
     if not token or len(token) > 128:
         return False
     return SignInLink.objects.filter(
@@ -78,26 +72,8 @@ def submissions_for_email(email):
 
 
 def publication(submission):
-    """Return the publication progress of an approved submission as plain data, or None before approval."""
-    from catalog.hub import dataset_url
-    from catalog.selectors import mirror_job_for
-
-    job = mirror_job_for(submission)
-    if job is None:
-        return None
-    dataset = job.dataset
-    published = dataset.published_at is not None
-    return {
-        "step": job.step,
-        "step_label": job.get_step_display(),
-        "bytes_fetched": job.bytes_fetched,
-        "bytes_uploaded": job.bytes_uploaded,
-        "bytes_total": job.bytes_total,
-        "percent": job.percent,
-        "published": published,
-        "hub_url": dataset_url(dataset.repo_id) if published else None,
-        "catalog_url": dataset.get_absolute_url() if published else None,
-    }
+    """Return the publication of an approved submission (a `publishing.Publication`), or None before approval."""
+    return publisher().progress(submission)
 
 
 def data_check(revision):

@@ -13,10 +13,12 @@ import uuid
 
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from submissions import approval, emails, selectors
+from portal import queues
+from submissions import approval, emails, publishing, selectors
 from submissions.cards import ParsedCard
 from submissions.models import (
     CardRevision,
@@ -39,11 +41,14 @@ class InvalidTransition(Exception):
     """The submission's current state does not allow the requested step; the message says why."""
 
 
-def new_status_token(submission):
-    """Create a status link for a submission and return its raw token (only its hash is stored)."""
-    token = secrets.token_urlsafe(32)  # 256 bits
-    StatusLink.objects.create(submission=submission, token_hash=hash_token(token))
-    return token
+class NameTaken(Exception):
+    """Another open submission or a catalog dataset already has this name (case and punctuation aside)."""
+
+    def __init__(self, existing):
+        super().__init__(
+            f"A dataset with this name already exists: {existing}. Choose a more specific name; if it is "
+            "your own submission, follow the status link in its e-mail instead of submitting again."
+        )
 
 
 def submit(
@@ -64,11 +69,15 @@ def submit(
     """Create a submission with its first card revision and event; e-mail the status link after commit.
 
     Returns (submission, created). A repeated call with the same `submission_key` (a double click, a
-    resent POST) returns the submission created by the first call and sends nothing.
+    resent POST) returns the submission created by the first call and sends nothing. Raises `NameTaken`
+    when the name is already used by an open submission or a catalog dataset.
     """
     existing = Submission.objects.filter(submission_key=submission_key).first()
     if existing is not None:
         return existing, False
+    clash = selectors.find_name_clash(name)
+    if clash is not None:
+        raise NameTaken(clash)
     stored_names = []
     try:
         with transaction.atomic():
@@ -99,14 +108,17 @@ def submit(
                 to_state=State.AWAITING_CONFIRMATION,
                 message="Submitted through the contribution form.",
             )
-            token = new_status_token(submission)
+            token = StatusLink.objects.issue(submission)
             transaction.on_commit(lambda: emails.send_confirmation(submission, token=token))
     except IntegrityError:
         _delete_files(stored_names)
         existing = Submission.objects.filter(submission_key=submission_key).first()
-        if existing is None:
-            raise
-        return existing, False
+        if existing is not None:
+            return existing, False
+        clash = selectors.find_name_clash(name)
+        if clash is not None:  # a concurrent submission of the same name won the unique index
+            raise NameTaken(clash) from None
+        raise
     except BaseException:
         _delete_files(stored_names)
         raise
@@ -134,8 +146,6 @@ def _add_revision(submission, *, card: ParsedCard, card_raw: bytes, card_filenam
 
 
 def _delete_files(names):
-    from django.core.files.storage import default_storage
-
     for name in names:
         try:
             default_storage.delete(name)
@@ -182,9 +192,7 @@ def _after_commit(function, *args, **kwargs):
 
 
 def _enqueue_checks(submission):
-    from submissions import tasks
-
-    _after_commit(tasks.enqueue_checks, submission.pk)
+    _after_commit(queues.enqueue, "submissions.tasks.run_checks", submission.pk)
 
 
 def _required_text(text, *, what, limit=None):
@@ -424,9 +432,7 @@ def approve(
 
 
 def _start_publication(submission):
-    from catalog import publishing
-
-    publishing.prepare(submission)
+    publishing.publisher().prepare(submission)
 
 
 def reject(submission, *, by, reason):
@@ -459,6 +465,26 @@ def retry_mirror(submission, *, by):
             allowed=[State.MIRROR_FAILED],
         )
         _start_publication(submission)
+    return submission
+
+
+def rerun_checks(submission, *, by):
+    """Run the automatic checks of a submission again (after a fix on the contributor's side, or an error)."""
+    with transaction.atomic():
+        submission = _locked(submission)
+        if submission.state == State.AWAITING_CONFIRMATION:
+            raise InvalidTransition("The checks run once the contributor has confirmed their e-mail address.")
+        submission.check_summary = "pending"
+        submission.save(update_fields=["check_summary", "updated_at"])
+        _note(
+            submission,
+            kind=Event.Kind.MESSAGE,
+            actor_kind=Event.Actor.CURATOR,
+            actor=by,
+            message="Asked for the automatic checks to run again.",
+            public=False,
+        )
+        _enqueue_checks(submission)
     return submission
 
 
@@ -682,6 +708,6 @@ def use_sign_in(token):
             return None
         link = SignInLink.objects.get(token_hash=hash_token(token))
         return [
-            (submission, new_status_token(submission))
+            (submission, StatusLink.objects.issue(submission))
             for submission in selectors.submissions_for_email(link.email)
         ]

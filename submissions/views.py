@@ -5,6 +5,7 @@ Views parse the request, call a service or selector and render; rules live in fo
 
 import base64
 
+from django import forms
 from django.contrib import messages
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
@@ -14,7 +15,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from django.views.generic import FormView
 
-from submissions import selectors, services, tasks
+from portal import queues
+from submissions import selectors, services
 from submissions.forms import ContributionForm, ReplyForm, RevisionForm, SignInForm, WithdrawForm
 from submissions.models import Submission, TermsVersion
 
@@ -64,7 +66,20 @@ class ContributeView(FormView):
 
     def form_valid(self, form):
         data = form.cleaned_data
-        submission, _created = services.submit(
+        try:
+            submission, _created = self._submit(form)
+        except services.NameTaken as exc:
+            form.add_error("name", forms.ValidationError(str(exc), code="duplicate"))
+            return self.form_invalid(form)
+        session = self.request.session
+        kept = session.get(KEPT_CARD_SESSION_KEY, {})
+        if kept.pop(str(data["submission_key"]), None) is not None:
+            session[KEPT_CARD_SESSION_KEY] = kept
+        return self._to_receipt(submission)
+
+    def _submit(self, form):
+        data = form.cleaned_data
+        return services.submit(
             submission_key=data["submission_key"],
             name=data["name"],
             location=data["location"],
@@ -78,11 +93,6 @@ class ContributeView(FormView):
             contact_email=data["contact_email"],
             terms=self.terms,
         )
-        session = self.request.session
-        kept = session.get(KEPT_CARD_SESSION_KEY, {})
-        if kept.pop(str(data["submission_key"]), None) is not None:
-            session[KEPT_CARD_SESSION_KEY] = kept
-        return self._to_receipt(submission)
 
     def form_invalid(self, form):
         # Keep a valid card across an unrelated error, so that the contributor need not choose it again.
@@ -162,44 +172,52 @@ def capability_post(view):
     return csrf_exempt(require_POST(view))
 
 
-@capability_post
-def reply(request, token):
-    """The contributor's message to the curators."""
+def _status_form(request, token, *, form_class, context_name, perform, success):
+    """Handle a form of the status page: validate it, call the service, and redirect or show the errors."""
     _link, submission = _find_or_404(token)
-    form = ReplyForm(request.POST)
+    form = form_class(request.POST, request.FILES)
     if form.is_valid():
         try:
-            services.reply(submission, text=form.cleaned_data["text"])
+            perform(submission, form)
         except services.InvalidTransition as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, "Your message was sent to the curators.")
+            messages.success(request, success)
             return private_response(redirect("submissions:status", token=token))
-    context = _status_context(submission, token=token, reply_form=form)
+    context = _status_context(submission, token=token, **{context_name: form})
     return private_response(render(request, "submissions/status.html", context, status=400))
+
+
+@capability_post
+def reply(request, token):
+    """The contributor's message to the curators."""
+    return _status_form(
+        request,
+        token,
+        form_class=ReplyForm,
+        context_name="reply_form",
+        perform=lambda submission, form: services.reply(submission, text=form.cleaned_data["text"]),
+        success="Your message was sent to the curators.",
+    )
 
 
 @capability_post
 def revise(request, token):
     """A revised dataset card while the curators ask for changes."""
-    _link, submission = _find_or_404(token)
-    form = RevisionForm(request.POST, request.FILES)
-    if form.is_valid():
-        try:
-            services.revise_card(
-                submission,
-                card=form.parsed_card,
-                card_raw=form.card_raw,
-                card_filename=form.card_filename,
-                comment=form.cleaned_data["comment"],
-            )
-        except services.InvalidTransition as exc:
-            form.add_error(None, str(exc))
-        else:
-            messages.success(request, "Thank you: the revised card is with the curators.")
-            return private_response(redirect("submissions:status", token=token))
-    context = _status_context(submission, token=token, revision_form=form)
-    return private_response(render(request, "submissions/status.html", context, status=400))
+    return _status_form(
+        request,
+        token,
+        form_class=RevisionForm,
+        context_name="revision_form",
+        perform=lambda submission, form: services.revise_card(
+            submission,
+            card=form.parsed_card,
+            card_raw=form.card_raw,
+            card_filename=form.card_filename,
+            comment=form.cleaned_data["comment"],
+        ),
+        success="Thank you: the revised card is with the curators.",
+    )
 
 
 @csrf_exempt  # see capability_post: the page is addressed by its private token
@@ -226,7 +244,7 @@ def progress(request, token):
     publication = selectors.publication(submission)
     data = {"state": submission.state, "state_label": submission.get_state_display()}
     if publication is not None:
-        data.update(publication)
+        data.update(publication.public())
     return private_response(JsonResponse(data))
 
 
@@ -236,7 +254,7 @@ def my_submissions(request):
     if request.method == "POST" and form.is_valid():
         # The lookup and the e-mail happen in a worker, so the answer takes the same time whether the
         # address is known or not; the page says the same either way.
-        tasks.enqueue_sign_in_link(form.cleaned_data["email"])
+        queues.enqueue("submissions.tasks.send_sign_in_link", form.cleaned_data["email"])
         return render(request, "submissions/sign_in_sent.html", {"email": form.cleaned_data["email"]})
     return render(request, "submissions/my_submissions_form.html", {"form": form})
 

@@ -96,7 +96,7 @@ def other_curator():
 @pytest.fixture
 def devhub(tmp_path, settings):
     """The project's Hub-compatible server on 127.0.0.1, with the portal configured to publish to it."""
-    from catalog.devhub.server import DevHub
+    from devhub.server import DevHub
 
     with DevHub(data_dir=tmp_path / "hub", organizations=(HUB_ORGANIZATION,)) as server:
         settings.HF_ENDPOINT = server.url
@@ -115,10 +115,10 @@ def devhub(tmp_path, settings):
 @pytest.fixture
 def queued_mirrors(monkeypatch):
     """Record the mirror jobs handed to the broker, for tests of the review workflow that stop at approval."""
-    from catalog import tasks as catalog_tasks
+    from catalog import publishing
 
     queued = []
-    monkeypatch.setattr(catalog_tasks.mirror_dataset, "delay", queued.append)
+    monkeypatch.setattr(publishing, "enqueue", queued.append)
     return queued
 
 

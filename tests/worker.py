@@ -4,7 +4,6 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -12,6 +11,8 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 from kombu import Connection
+
+from portal.celery import worker_command
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -70,22 +71,10 @@ class Worker:
 
     def __init__(self, *, env, log_path, beat=True):
         self.log_path = log_path
-        command = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "portal",
-            "worker",
-            "--loglevel=INFO",
-            "--concurrency=1",
-            "--without-gossip",
-            "--without-mingle",
-            "-Q",
-            env["CELERY_TASK_DEFAULT_QUEUE"],
-        ]
-        if beat:
-            command += ["-B", "-s", str(log_path.with_suffix(".beat"))]
+        command = worker_command(
+            queues=[env["CELERY_TASK_DEFAULT_QUEUE"]],
+            beat_schedule=log_path.with_suffix(".beat") if beat else None,
+        )
         self.log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             command,

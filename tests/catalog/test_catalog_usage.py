@@ -6,7 +6,7 @@ import pytest
 from huggingface_hub import HfApi
 
 from catalog import usage, usage_tasks
-from catalog.devhub.server import DevHub
+from devhub.server import DevHub
 from tests.catalog.catalog_rows import published
 
 ORG = "dataset-portal"

@@ -13,7 +13,7 @@ from django.core import mail
 from django.db import transaction
 from huggingface_hub import HfApi
 
-from catalog import mirror
+from catalog import lease, mirror
 from catalog.models import Dataset, MirrorJob
 from submissions import services
 from submissions.models import Submission
@@ -172,7 +172,7 @@ def test_job_held_by_another_worker_is_not_touched(devhub, curator):
             concerns_override=OFFLINE_OVERRIDE,
         )
     job = MirrorJob.objects.get()
-    assert mirror._acquire(job.pk, "other-worker")
+    assert lease.acquire(job.pk, "other-worker")
     devhub.reset()
     assert mirror.run(job.pk) == "busy"
     assert devhub.request_log() == []

@@ -5,9 +5,11 @@ folder where none runs), the project's dev Hub and a local https source. Whateve
 workers, the dataset must end up on the Hub exactly once, with the right files.
 """
 
+import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 
 import pytest
@@ -20,7 +22,7 @@ from submissions import services
 from submissions.models import Submission
 from tests.factories import OFFLINE_OVERRIDE, in_review, make_curator_user
 from tests.sources import generated_sha256
-from tests.worker import Broker, Worker, wait_for, worker_env
+from tests.worker import ROOT, Broker, Worker, database_url, wait_for, worker_env
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -234,3 +236,36 @@ def test_redis_restarted_during_a_job(devhub, source_server, approved, workers, 
     finally:
         redis.kill()
         redis.wait(timeout=10)
+
+
+KILL_BETWEEN_WRITES = """
+import os, sys
+import django
+django.setup()
+from catalog import mirror
+from catalog.models import MirrorJob
+from submissions import services
+
+def die(*args, **kwargs):
+    os._exit(9)  # the worker is killed after the job's row was written, before the submission's
+
+services.mark_mirror_failed = die
+mirror._fail(MirrorJob.objects.select_related("dataset__submission").get(pk=int(sys.argv[1])), reason="boom")
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_failing_is_one_transaction_when_the_worker_dies_between_the_writes(approved):
+    job = approved()
+    submission = job.dataset.submission
+    services.start_mirroring(submission)
+    env = {**os.environ, "DATABASE_URL": database_url(), "DJANGO_SETTINGS_MODULE": "portal.settings"}
+    result = subprocess.run(
+        [sys.executable, "-c", KILL_BETWEEN_WRITES, str(job.pk)], cwd=ROOT, env=env, capture_output=True
+    )
+    assert result.returncode == 9, result.stderr.decode()
+    job.refresh_from_db()
+    submission.refresh_from_db()
+    # Neither write survived: the job is not failed, so the sweeper runs it again; the submission agrees.
+    assert job.step != MirrorJob.Step.FAILED
+    assert submission.state == Submission.State.MIRRORING

@@ -166,7 +166,7 @@ def test_bom_only_file_is_refused_as_empty():
 def test_oversized_card_is_refused():
     error = rejected(card_bytes(GOOD_HEADER) + b"x" * 2048, max_bytes=1024)
     assert error.code == "too-large"
-    assert "more than the limit of 1 KiB" in str(error)
+    assert "more than the limit of 1.0 KB" in str(error)
 
 
 def test_latin1_card_is_refused_as_not_utf8():

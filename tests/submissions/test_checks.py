@@ -108,7 +108,7 @@ def test_reachable_location_passes_with_type_and_size(source_server):
     assert location.details["content_type"] == "text/csv"
     assert location.details["size"] == 32_000
     assert location.details["reachable"] is True
-    assert "text/csv" in location.summary and "31.2 KiB" in location.summary
+    assert "text/csv" in location.summary and "31.2\xa0KB" in location.summary
 
 
 def test_missing_file_fails_as_unreachable(source_server):

@@ -127,3 +127,48 @@ def test_seeded_rows_are_still_there():
     assert Domain.objects.filter(name="Climate").exists()
     assert TermsVersion.current() is not None
     assert Group.objects.get(name=CURATORS_GROUP).permissions.count() == 12  # 10 review + 2 catalog views
+
+
+def test_concurrent_submissions_of_one_name_store_one(media_root):
+    """Twelve contributors send the same name at once through the form: one submission, eleven clear errors."""
+    import uuid
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import Client
+
+    from tests.conftest import stored_files
+    from tests.factories import GOOD_CARD
+
+    domain = Domain.objects.get(name="Marine").pk
+
+    def contribute(number):
+        def post():
+            response = Client().post(
+                "/contribute/",
+                {
+                    "submission_key": str(uuid.uuid4()),
+                    "name": "Harbour water levels, 2001–2024"
+                    if number % 2
+                    else "harbour WATER levels 2001 2024",
+                    "location": f"https://data.harbour.example/{number}.csv",
+                    "hosting_wanted": "on",
+                    "card": SimpleUploadedFile("README.md", GOOD_CARD.encode(), content_type="text/markdown"),
+                    "modalities": ["text"],
+                    "domain": str(domain),
+                    "suggested_domain": "",
+                    "contact_email": f"contributor{number}@example.org",
+                    "accept_terms": "on",
+                },
+            )
+            if response.status_code == 302:
+                return "stored"
+            assert response.status_code == 200
+            assert "A dataset with this name already exists" in response.content.decode()
+            raise services.InvalidTransition("name taken")
+
+        return post
+
+    outcomes = race(*(contribute(number) for number in range(12)))
+    assert sorted(outcome for outcome, _ in outcomes) == ["lost"] * 11 + ["won"]
+    assert Submission.objects.count() == 1
+    assert len(stored_files(media_root)) == 1

@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from catalog.devhub.datasource import PERSONAL_DATA_FILE, ensure_personal_data_file
+from devhub.datasource import PERSONAL_DATA_FILE, ensure_personal_data_file
 from submissions import cards
 from submissions.inspection.report import inspect_location
 

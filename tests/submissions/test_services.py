@@ -254,3 +254,34 @@ def test_message_to_unconfirmed_contributor_is_refused_but_note_allowed(curator)
         services.send_message(submission, by=curator, text="Hello")
     services.send_message(submission, by=curator, text="Spam?", public=False)
     assert submission.events.filter(public=False).count() == 1
+
+
+def test_rerun_checks_is_an_internal_event_and_queues_the_checks(curator, monkeypatch):
+    from portal import queues
+
+    queued = []
+    monkeypatch.setattr(queues, "enqueue", lambda name, *args: queued.append((name, *args)))
+    submission, _ = in_review(curator)
+    Submission.objects.filter(pk=submission.pk).update(check_summary="fail")
+    queued.clear()
+    with committed():
+        services.rerun_checks(submission, by=curator)
+    submission.refresh_from_db()
+    assert submission.check_summary == "pending"
+    event = submission.events.order_by("-id").first()
+    assert (event.actor, event.public) == (curator, False)
+    assert "checks to run again" in event.message
+    assert queued == [("submissions.tasks.run_checks", submission.pk)]
+
+
+def test_rerun_checks_waits_for_confirmation(curator):
+    submission, _ = submit()
+    with pytest.raises(services.InvalidTransition, match="confirmed"):
+        services.rerun_checks(submission, by=curator)
+
+
+def test_submit_refuses_a_name_taken_by_an_open_submission():
+    submit(name="Harbour water levels 2001-2024")
+    with pytest.raises(services.NameTaken, match="already exists"):
+        submit(name="harbour water LEVELS, 2001–2024")
+    assert Submission.objects.count() == 1

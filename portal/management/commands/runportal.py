@@ -1,7 +1,7 @@
 """Run the whole portal on one machine: web server, a Celery worker with beat, and (offline) a dev Hub.
 
 Used by `make run`. With no `HF_TOKEN` in the environment it starts the project's Hub-compatible server
-(catalog.devhub) and a local https data source (catalog.devhub.datasource) on 127.0.0.1 and points the
+(devhub) and a local https data source (devhub.datasource) on 127.0.0.1 and points the
 portal at them, so that approving a hosted or a linked dataset publishes end to end with no internet. With `HF_TOKEN` and `HUB_ORGANIZATION` set, it publishes to the configured Hub instead.
 Child processes are stopped when the command stops.
 """
@@ -15,6 +15,8 @@ import time
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+
+from portal.celery import worker_command
 
 DEVHUB_DEMO_TOKEN = "devhub-demo-token"  # noqa: S105 - the dev Hub accepts any token
 DEMO_SOURCE_PORT = 8801
@@ -41,7 +43,7 @@ class Command(BaseCommand):
                         [
                             sys.executable,
                             "-m",
-                            "catalog.devhub",
+                            "devhub",
                             "--port",
                             str(devhub_port),
                             "--data",
@@ -57,7 +59,7 @@ class Command(BaseCommand):
                         [
                             sys.executable,
                             "-m",
-                            "catalog.devhub.datasource",
+                            "devhub.datasource",
                             "--port",
                             str(DEMO_SOURCE_PORT),
                             "--dir",
@@ -88,19 +90,7 @@ class Command(BaseCommand):
             children.append(
                 self._spawn(
                     "Celery worker",
-                    [
-                        sys.executable,
-                        "-m",
-                        "celery",
-                        "-A",
-                        "portal",
-                        "worker",
-                        "--beat",
-                        "--loglevel=INFO",
-                        "--concurrency=2",
-                        "-s",
-                        str(settings.VAR_DIR / "celerybeat-schedule"),
-                    ],
+                    worker_command(beat_schedule=settings.VAR_DIR / "celerybeat-schedule", concurrency=2),
                     env,
                 )
             )

@@ -23,7 +23,7 @@ CURATOR_PASSWORD = "curator-demo"  # noqa: S105 - printed for the local demo; re
 DEMO_SUBMISSIONS = [
     (
         "Baltic Sea buoy temperatures 2010-2024",
-        # Served by the offline demo's local https source (catalog.devhub.datasource, started by runportal).
+        # Served by the offline demo's local https source (devhub.datasource, started by runportal).
         "https://127.0.0.1:8801/baltic-buoys-2010-2024.csv",
         True,
         ["text"],

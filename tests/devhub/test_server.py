@@ -19,7 +19,7 @@ import pytest
 from huggingface_hub import CommitOperationAdd, HfApi
 from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
 
-from catalog.devhub.server import DevHub
+from devhub.server import DevHub
 
 ORG = "dataset-portal"
 REPO = f"{ORG}/devhub-test"

@@ -36,8 +36,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from catalog.devhub.faults import FaultPlan
-from catalog.devhub.storage import REPO_TYPES, RepoStore, StoreError, card_tags, check_card_yaml
+from devhub.faults import FaultPlan
+from devhub.storage import REPO_TYPES, RepoStore, StoreError, card_tags, check_card_yaml
 
 logger = logging.getLogger(__name__)
 
@@ -185,15 +185,13 @@ class _HubRequestHandler(BaseHTTPRequestHandler):
                     while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
                         pass  # trailers
                     return
-                remaining = size
-                while remaining:
-                    chunk = self.rfile.read(min(remaining, 1024 * 1024))
-                    if not chunk:
-                        raise ConnectionError("client closed the connection mid-body")
-                    remaining -= len(chunk)
-                    yield chunk
+                yield from self._read_exactly(size)
                 self.rfile.readline(16)
-        remaining = int(self.headers.get("Content-Length") or 0)
+        yield from self._read_exactly(int(self.headers.get("Content-Length") or 0))
+
+    def _read_exactly(self, size: int) -> Iterator[bytes]:
+        """Yield `size` bytes of the request body in chunks of at most 1 MiB."""
+        remaining = size
         while remaining:
             chunk = self.rfile.read(min(remaining, 1024 * 1024))
             if not chunk:
@@ -791,7 +789,7 @@ class DevHub:
         return self
 
     def serve_forever(self) -> None:
-        """Serve in the calling thread until interrupted (used by `python -m catalog.devhub`)."""
+        """Serve in the calling thread until interrupted (used by `python -m devhub`)."""
         try:
             self._httpd.serve_forever()
         finally:

@@ -1,15 +1,15 @@
-"""Command line: run the development Hub in the foreground (`python -m catalog.devhub --port 8800`)."""
+"""Command line: run the development Hub in the foreground (`python -m devhub --port 8800`)."""
 
 import argparse
 import contextlib
 import logging
 
-from catalog.devhub.server import DevHub
+from devhub.server import DevHub
 
 
 def main(argv: list[str] | None = None) -> None:
     """Parse arguments and serve until interrupted."""
-    parser = argparse.ArgumentParser(prog="python -m catalog.devhub", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m devhub", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument(
         "--port", type=int, default=8800, help="port to bind, 0 for a free one (default 8800)"

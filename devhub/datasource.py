@@ -1,6 +1,6 @@
 """An https data source on 127.0.0.1 for the offline demo, so that a hosted dataset can be mirrored end to end.
 
-`python -m catalog.devhub.datasource --port 8801 --dir var/demo-source` makes a self-signed certificate for
+`python -m devhub.datasource --port 8801 --dir var/demo-source` makes a self-signed certificate for
 127.0.0.1 with the `openssl` command (once), writes the demo data files (once), and serves the folder's
 `files/` over https. `manage.py runportal` starts it when no HF_TOKEN is set, and points the portal's fetch
 allow-list and CA bundle at it. For the demo only: it binds 127.0.0.1 and serves anything in that folder.
@@ -104,7 +104,7 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 
 def main(argv=None):
     """Serve the demo files over https on 127.0.0.1 until interrupted."""
-    parser = argparse.ArgumentParser(prog="python -m catalog.devhub.datasource", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m devhub.datasource", description=__doc__)
     parser.add_argument("--port", type=int, default=8801)
     parser.add_argument("--dir", default="var/demo-source")
     args = parser.parse_args(argv)

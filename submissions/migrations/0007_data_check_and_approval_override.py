@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('submissions', '0005_event_kinds'),
+        ('submissions', '0006_open_name_unique'),
     ]
 
     operations = [

@@ -1,0 +1,24 @@
+"""Handing work to the Celery workers by task name, so that callers never import the task modules.
+
+Services schedule work after their transaction commits; by then the change is saved, so a broker outage
+must not fail the request: it is logged, and the periodic sweepers enqueue what was missed.
+"""
+
+import logging
+
+from celery import current_app
+
+logger = logging.getLogger(__name__)
+
+
+def enqueue(task_name, *args):
+    """Queue the task `task_name` with `args`; return whether the broker took it."""
+    try:
+        if task_name not in current_app.tasks:
+            # The web process imports task modules only when first needed (the worker imports them at start).
+            current_app.loader.import_default_modules()
+        current_app.tasks[task_name].apply_async(args=args)
+    except Exception:
+        logger.exception("Could not queue %s%r; a sweeper will pick the work up.", task_name, args)
+        return False
+    return True

@@ -1,0 +1,76 @@
+"""The port between the workflow and publication: what `submissions` asks of whoever publishes datasets.
+
+`submissions` never imports `catalog` (dependencies run one way: `catalog` uses `submissions`). The
+workflow still has to start a publication when a curator approves, show its progress, and know which
+names and locations the catalog already holds. It asks through the `Publisher` protocol below; the
+implementation is named by the PORTAL_PUBLISHER setting (`catalog.publishing.CatalogPublisher`) and loaded
+on first use. The publisher reports back by calling the workflow's own services (`start_mirroring`,
+`mark_published`, `mark_mirror_failed`), which is the allowed direction.
+"""
+
+import functools
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+
+@dataclass(frozen=True)
+class Publication:
+    """Where the publication of an approved submission stands, as plain data."""
+
+    step: str
+    step_label: str
+    attempts: int
+    bytes_fetched: int
+    bytes_uploaded: int
+    bytes_total: int | None
+    percent: int | None
+    published: bool
+    repo_id: str
+    commit_id: str
+    last_error: str
+    hub_url: str | None
+    catalog_url: str | None
+
+    # What the contributor's status page may show (never the internal error text).
+    PUBLIC_FIELDS = (
+        "step",
+        "step_label",
+        "bytes_fetched",
+        "bytes_uploaded",
+        "bytes_total",
+        "percent",
+        "published",
+        "hub_url",
+        "catalog_url",
+    )
+
+    def public(self):
+        """Return the fields a contributor may see, as a dict (for the status page's JSON)."""
+        return {name: getattr(self, name) for name in self.PUBLIC_FIELDS}
+
+
+class Publisher(Protocol):
+    """What the workflow needs from publication."""
+
+    def prepare(self, submission) -> None:
+        """Create or reset the publication of an approved submission inside the caller's transaction;
+        the work starts after that transaction commits (nothing starts if it rolls back)."""
+
+    def progress(self, submission) -> Publication | None:
+        """Return the publication of a submission, or None before approval."""
+
+    def name_clash(self, name_key: str) -> str | None:
+        """Return a description of a published dataset whose folded name is `name_key`, or None."""
+
+    def published_entries(self) -> Iterable[tuple[str, str, str]]:
+        """Yield (label, folded name, source URL) of every catalog dataset, for the duplicate check."""
+
+
+@functools.cache
+def publisher() -> Publisher:
+    """Return the configured publisher (PORTAL_PUBLISHER)."""
+    return import_string(settings.PORTAL_PUBLISHER)()
