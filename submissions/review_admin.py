@@ -11,6 +11,7 @@ import json
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import OuterRef, Subquery
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -22,7 +23,7 @@ from django.utils.timesince import timesince
 from portal.markdown import render_markdown
 from submissions import admin_forms, approval, cards, selectors, services
 from submissions.curators import REVIEW_PERMISSION, is_curator
-from submissions.models import Modality, Submission
+from submissions.models import CheckResult, Modality, Submission
 
 State = Submission.State
 
@@ -180,8 +181,23 @@ class SubmissionAdmin(admin.ModelAdmin):
 
     @admin.display(description="checks", ordering="check_summary")
     def checks_column(self, obj):
-        return format_html(
+        badge = format_html(
             '<span class="check check-{}">{}</span>', obj.check_summary, obj.get_check_summary_display()
+        )
+        data = getattr(obj, "data_summary", None)
+        if not data:
+            return badge
+        return format_html('{}<br><small class="data-line" title="{}">Data: {}</small>', badge, data, data)
+
+    def get_queryset(self, request):
+        # The data check's one-line summary of the newest revision, in the same query as the page's rows.
+        newest_data_check = CheckResult.objects.filter(
+            revision__submission=OuterRef("pk"), kind=CheckResult.Kind.DATA
+        ).order_by("-revision__number")
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(data_summary=Subquery(newest_data_check.values("summary")[:1]))
         )
 
     # Bulk action ----------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 
 from django.conf import settings
 
-from submissions.inspection import media
+from submissions.inspection import media, personal_data
 from submissions.inspection.sampling import BoundedReader
 
 LISTED_ENTRIES = 200
@@ -54,7 +54,8 @@ class Listing:
         kind = member_type(name)
         self.types[kind] += 1
         if len(self.entries) < LISTED_ENTRIES:
-            self.entries.append({"path": name, "size": size, "type": kind})
+            # A file may be named after a person ("jane.doe@example.org.csv"): names are shown masked too.
+            self.entries.append({"path": personal_data.mask_text(name), "size": size, "type": kind})
 
     def as_dict(self):
         """Return the listing as stored in a check result's details."""

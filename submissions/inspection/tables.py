@@ -96,6 +96,9 @@ class _duckdb:
             "memory_limit": DUCKDB_MEMORY,
             "threads": 1,
             "temp_directory": str(Path(scratch) / "duckdb"),
+            # The readers needed (CSV, JSON, Parquet) are built in; a worker never downloads extensions.
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
         }
 
     def __enter__(self):

@@ -157,3 +157,9 @@ def test_contributor_status_page_shows_the_data_check_summary_not_rows(review, c
     text = Client().get(f"/status/{token}/").content.decode()
     assert "CSV, 2 columns, 50 rows; 1 column holds e-mail addresses" in text
     assert "p***@e***.org" not in text and "P0" not in text
+
+
+def test_queue_shows_the_data_check_summary(review, admin_client):
+    review("/people.csv", PEOPLE_CSV)
+    text = admin_client.get("/admin/submissions/submission/").content.decode()
+    assert "Data: CSV, 2 columns, 50 rows; 1 column holds e-mail addresses" in text
