@@ -10,6 +10,7 @@ import codecs
 import csv
 import dataclasses
 import json
+import os
 from pathlib import Path
 
 import duckdb
@@ -37,6 +38,7 @@ RAGGED_CHECK_ROWS = 2000
 ARROW_ROWS = 10_000
 DUCKDB_MEMORY = "256MB"
 CHUNK_BYTES = 1024 * 1024
+_LONG_LINE = f"A line is longer than {MAX_LINE_BYTES // 1024:,} KiB (a huge cell?); the rows from there on were not read."
 
 
 class TableUnreadable(Exception):
@@ -119,12 +121,49 @@ def _estimate(sampled_rows, *, complete, total, held):
 
 
 def _utf8_records(path, sniffed, *, held, complete, scratch, problems):
-    """Return a UTF-8 copy of the held prefix, cut after its last whole line (a prefix may end mid-record).
+    """Return the held prefix as UTF-8, cut after its last whole line (a prefix may end mid-record).
 
-    Only the first `held` bytes are read: past them, a sparse sample holds zeros (and then its end).
+    Only the first `held` bytes are read: past them, a sparse sample holds zeros (and then its end). A
+    UTF-8 sample is cut in place; another encoding is transcoded and the raw sample removed, so the disk
+    holds about one sample, not two.
     """
+    if (sniffed.encoding or "utf_8") == "utf_8":
+        records = _cut_in_place(path, held=held, complete=complete, problems=problems)
+    else:
+        records = _transcoded(path, sniffed, held=held, complete=complete, scratch=scratch, problems=problems)
+        path.unlink()
+    if sniffed.format in (formats.CSV, formats.TSV):
+        _check_records(records, sniffed.delimiter, problems)
+    return records
+
+
+def _cut_in_place(path, *, held, complete, problems):
+    """Truncate a UTF-8 sample after the last whole line of its held prefix."""
+    end = held if complete else _last_line_end(path, held)
+    if held - end > MAX_LINE_BYTES:
+        problems.append(_LONG_LINE)
+    os.truncate(path, end)
+    return path
+
+
+def _last_line_end(path, held):
+    """Return the offset just past the last newline in the first `held` bytes (0 when there is none)."""
+    with path.open("rb") as handle:
+        position = held
+        while position > 0:
+            start = max(0, position - CHUNK_BYTES)
+            handle.seek(start)
+            index = handle.read(position - start).rfind(b"\n")
+            if index >= 0:
+                return start + index + 1
+            position = start
+    return 0
+
+
+def _transcoded(path, sniffed, *, held, complete, scratch, problems):
+    """Return a UTF-8 copy of the held prefix of a text in another encoding, cut after its last whole line."""
     target = Path(scratch) / "records.txt"
-    decoder = codecs.getincrementaldecoder(sniffed.encoding or "utf_8")(errors="replace")
+    decoder = codecs.getincrementaldecoder(sniffed.encoding)(errors="replace")
     with path.open("rb") as raw, target.open("w", encoding="utf-8", newline="") as out:
         source = BoundedReader(raw, held)
         pending = ""
@@ -137,14 +176,9 @@ def _utf8_records(path, sniffed, *, held, complete, scratch, problems):
                 break
         pending += decoder.decode(b"", final=True)
         if len(pending) > MAX_LINE_BYTES:
-            problems.append(
-                f"A line is longer than {MAX_LINE_BYTES // 1024:,} KiB (a huge cell?); the rows from there on "
-                "were not read."
-            )
+            problems.append(_LONG_LINE)
         elif complete:
             out.write(pending)
-    if sniffed.format in (formats.CSV, formats.TSV):
-        _check_records(target, sniffed.delimiter, problems)
     return target
 
 
