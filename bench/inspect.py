@@ -209,6 +209,9 @@ def main():
         )
     if args.json:
         print(json.dumps(rows))
+    missed = not read_ok or not rss_ok or (len(csv_rows) > 1 and growth > TIME_GOAL_RATIO)
+    if missed:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -501,3 +501,19 @@ def test_sample_of_a_missing_file_raises(source_server, tmp_path):
     source_server.add_status("/gone", 404)
     with pytest.raises(FetchError, match="404"):
         safefetch.sample(source_server.url("/gone"), tmp_path / "s", max_bytes=MIB, seconds=10)
+
+
+def test_a_failed_write_of_the_download_is_raised_in_the_reading_thread():
+    """The writer thread hashes and writes while the caller reads; its error must not be lost."""
+
+    class FullDisk:
+        def write(self, chunk):
+            raise OSError(28, "No space left on device")
+
+    digest = hashlib.sha256()
+    with (
+        pytest.raises(OSError, match="No space left"),
+        safefetch._HashingWriter(FullDisk(), digest) as writer,
+    ):
+        for _ in range(10):
+            writer.put(b"x" * 1024)

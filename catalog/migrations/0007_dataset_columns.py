@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0005_mirror_rejected_commits'),
+        ('catalog', '0006_catalog_facet_keys'),
     ]
 
     operations = [
