@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format check bench bench-catalog bench-review bench-mirror clean
+.PHONY: run test lint format check bench bench-catalog bench-review bench-mirror bench-inspect clean
 
 $(VENV)/.installed-runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -43,7 +43,7 @@ check: $(VENV)/.installed-dev
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
 
-bench: bench-review bench-catalog bench-mirror
+bench: bench-review bench-catalog bench-mirror bench-inspect
 
 bench-review: $(VENV)/.installed-dev
 	$(PY) bench/review_queue.py
@@ -53,6 +53,9 @@ bench-catalog: $(VENV)/.installed-dev
 
 bench-mirror: $(VENV)/.installed-dev
 	$(PY) bench/mirror.py
+
+bench-inspect: $(VENV)/.installed-dev
+	$(PY) bench/inspect.py
 
 clean:
 	rm -rf var/ .pytest_cache .ruff_cache

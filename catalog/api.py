@@ -58,6 +58,15 @@ class ManifestEntrySerializer(serializers.Serializer):
     sha256 = serializers.CharField(allow_null=True, required=False)
 
 
+class ColumnSerializer(serializers.Serializer):
+    """One column of the dataset's table, as found by the data check before approval."""
+
+    name = serializers.CharField()
+    type = serializers.CharField(
+        help_text="The engine's type name (BIGINT, DOUBLE, VARCHAR, ...); empty when unknown."
+    )
+
+
 class DatasetDetailSerializer(DatasetSummarySerializer):
     """A dataset with its card, files and provenance."""
 
@@ -66,6 +75,9 @@ class DatasetDetailSerializer(DatasetSummarySerializer):
     citation_url = serializers.SerializerMethodField(help_text="The dataset's CITATION.cff.")
     tags = serializers.ListField(child=serializers.CharField())
     manifest = ManifestEntrySerializer(many=True)
+    columns = ColumnSerializer(
+        many=True, help_text="The table's columns; empty when the data is not a table."
+    )
 
     class Meta(DatasetSummarySerializer.Meta):
         fields = [
@@ -76,6 +88,7 @@ class DatasetDetailSerializer(DatasetSummarySerializer):
             "card",
             "hub_commit",
             "manifest",
+            "columns",
             "usage_refreshed_at",
             "updated_at",
             "card_updated_at",

@@ -45,6 +45,13 @@ class Dataset(ModalitiesMixin, models.Model):
     card = models.TextField(blank=True, help_text="The README.md published on the Hub.")
     hub_commit = models.CharField(max_length=40, blank=True)
     manifest = models.JSONField(default=list, blank=True, help_text="Files on the Hub: path, size, sha256.")
+    columns = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Columns of the data\'s table, from the data check before approval: a list of {"name": str, '
+        "\"type\": str}, in the table's order; type is the engine's name for it (BIGINT, DOUBLE, VARCHAR, DATE, "
+        'BOOLEAN, ...; "" when not inspected). For an archive, the first table in it. Empty when no table was found.',
+    )
     downloads = models.PositiveBigIntegerField(default=0)
     likes = models.PositiveIntegerField(default=0)
     usage_refreshed_at = models.DateTimeField(null=True, blank=True)

@@ -18,6 +18,7 @@ from portal import queues
 from submissions import cards
 from submissions.models import fold_name
 from submissions.publishing import Categorisation, Publication
+from submissions.selectors import data_columns
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,11 @@ def unique_slug(name):
 def prepare(submission):
     """Create (or reuse) the catalog dataset and mirror job of an approved submission; enqueue after commit."""
     dataset = Dataset.objects.filter(submission=submission).first()
+    columns = data_columns(submission)
+    if dataset is not None and dataset.columns != columns:
+        # A retry after the location was revised publishes the columns of the new data.
+        dataset.columns = columns
+        dataset.save(update_fields=["columns", "updated_at"])
     if dataset is None:
         slug = unique_slug(submission.name)
         dataset = Dataset.objects.create(
@@ -57,6 +63,7 @@ def prepare(submission):
             source_url=submission.location,
             domain=submission.domain.name if submission.domain_id else submission.suggested_domain,
             modalities=submission.modalities,
+            columns=columns,
         )
     job, _ = MirrorJob.objects.get_or_create(dataset=dataset)
     if job.step in (MirrorJob.Step.FAILED, MirrorJob.Step.DONE):

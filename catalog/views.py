@@ -237,6 +237,15 @@ def jsonld(dataset):
             for entry in dataset.manifest
             if isinstance(entry, dict)
         ],
+        "variableMeasured": [
+            {
+                "@type": "PropertyValue",
+                "name": column["name"],
+                **({"description": column["type"]} if column.get("type") else {}),
+            }
+            for column in dataset.columns
+            if isinstance(column, dict) and column.get("name")
+        ],
     }
     info = license_info(dataset.license) if dataset.license else None
     if info:

@@ -18,6 +18,10 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 DEMO_FILE = "baltic-buoys-2010-2024.csv"
+# A small survey whose contributor forgot a column of volunteers' e-mail addresses: the data check finds it.
+PERSONAL_DATA_FILE = "coastal-litter-2023.csv"
+BEACHES = ["Texel", "Sylt", "Rømø", "Skagen", "Borkum", "Scheveningen"]
+VOLUNTEERS = ["anna.berg", "jan.devries", "mette.holm", "lukas.meyer", "sofie.jansen", "erik.lund"]
 
 
 def ensure_certificate(folder):
@@ -52,8 +56,9 @@ def ensure_certificate(folder):
 
 
 def ensure_demo_files(files):
-    """Write the demo datasets' files (hourly buoy temperatures, about 2 MB) if they are missing."""
+    """Write the demo datasets' files (hourly buoy temperatures, about 2 MB; a litter survey) if missing."""
     files.mkdir(parents=True, exist_ok=True)
+    ensure_personal_data_file(files / PERSONAL_DATA_FILE)
     target = files / DEMO_FILE
     if target.exists():
         return
@@ -66,6 +71,30 @@ def ensure_demo_files(files):
             season = math.sin(2 * math.pi * (moment.timetuple().tm_yday - 100) / 365)
             for buoy in ("B01", "B07"):
                 writer.writerow([moment.isoformat(), buoy, 2, f"{9 + 8 * season + (hour % 5) / 10:.2f}", 1])
+
+
+def ensure_personal_data_file(target):
+    """Write the litter survey with its planted e-mail column (the demo's personal-data finding)."""
+    if target.exists():
+        return
+    with target.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["survey_date", "beach", "volunteer", "contact", "litter_items", "plastic_share"])
+        for month in range(1, 13):
+            for index, beach in enumerate(BEACHES):
+                volunteer = VOLUNTEERS[(month + index) % len(VOLUNTEERS)]
+                initials = "".join(part[0].upper() for part in volunteer.split("."))
+                items = 40 + (month * 37 + index * 11) % 160
+                writer.writerow(
+                    [
+                        f"2023-{month:02d}-15",
+                        beach,
+                        initials,
+                        f"{volunteer}@coastwatch.example",
+                        items,
+                        0.6 + index / 50,
+                    ]
+                )
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):

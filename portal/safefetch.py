@@ -346,6 +346,142 @@ def download(
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class SampleResult:
+    """A bounded sample of a resource, written into a (sparse) file at the bytes' own offsets.
+
+    `held` lists the (start, end) byte ranges that were fetched; the rest of the file reads as zeros and
+    holds nothing on disk. `complete` is true when the whole resource was fetched.
+    """
+
+    path: Path
+    size: int | None
+    held: list[tuple[int, int]]
+    complete: bool
+    timed_out: bool
+    content_type: str
+    final_url: str
+
+    @property
+    def bytes_held(self):
+        """Return how many bytes of the resource the sample holds."""
+        return sum(end - start for start, end in self.held)
+
+
+def sample(url, dest_path, *, max_bytes, tail_bytes=0, seconds, chunk_size=DEFAULT_CHUNK_SIZE):
+    """Fetch at most `max_bytes` of `url` into `dest_path`: its start, and its last `tail_bytes` if ranged.
+
+    Where the server honours byte ranges, the first `max_bytes - tail_bytes` bytes and the last `tail_bytes`
+    are asked for separately (a Parquet footer or a zip's central directory sits at the end); otherwise the
+    prefix of a plain GET is read and the connection closed at the cap. The whole fetch stops after `seconds`
+    of wall time (a server that trickles bytes): what arrived by then is kept and `timed_out` is set.
+    Unlike `download`, a resource larger than the cap is not an error: the sample is simply partial.
+    """
+    dest_path = Path(dest_path)
+    deadline = time.monotonic() + seconds
+    tail_bytes = max(0, min(tail_bytes, max_bytes // 2))
+    head_want = max_bytes - tail_bytes
+    with dest_path.open("wb") as out:
+        head = _sample_range(
+            url, out, start=0, want=head_want, plain_want=max_bytes, deadline=deadline, chunk_size=chunk_size
+        )
+        held = [(0, head.received)] if head.received else []
+        size = head.size
+        complete = size is not None and head.received >= size
+        if not head.ranged and head.ended and not head.timed_out:
+            # A plain 200 that ended by itself was the whole resource, even without a Content-Length.
+            complete, size = True, head.received if size is None else size
+        timed_out = head.timed_out
+        if head.ranged and not complete and not timed_out and tail_bytes and size:
+            start = max(head.received, size - tail_bytes)
+            tail = _sample_range(
+                head.final_url, out, start=start, want=size - start, deadline=deadline, chunk_size=chunk_size
+            )
+            if tail.received:
+                held.append((start, start + tail.received))
+            timed_out = tail.timed_out
+            complete = held == [(0, size)] or (len(held) == 2 and held[0][1] == held[1][0] == size)
+    return SampleResult(
+        path=dest_path,
+        size=size,
+        held=held,
+        complete=complete,
+        timed_out=timed_out,
+        content_type=head.content_type,
+        final_url=head.final_url,
+    )
+
+
+@dataclasses.dataclass
+class _RangeRead:
+    """What one ranged (or plain) GET of `sample` delivered."""
+
+    received: int = 0
+    size: int | None = None
+    ranged: bool = False
+    ended: bool = False
+    timed_out: bool = False
+    content_type: str = ""
+    final_url: str = ""
+
+
+def _sample_range(url, out, *, start, want, deadline, chunk_size, plain_want=None):
+    """GET `want` bytes of `url` from byte `start` and write them at their offset in `out`.
+
+    When the server ignores the range of a request from byte 0, up to `plain_want` bytes are read instead
+    (there will be no second request for the end).
+    """
+    read = _RangeRead(final_url=url)
+    if want <= 0:
+        return read
+    conn, response, read.final_url, _redirects = _open(
+        "GET", url, headers={"Range": f"bytes={start}-{start + want - 1}"}
+    )
+    overdue = threading.Event()
+    watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), _abort, args=(conn, overdue))
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        if response.status == 416 and start == 0:
+            # Some servers answer an empty file's range with 416; it is an empty resource.
+            read.size, read.ended = 0, True
+            return read
+        if response.status not in (200, 206):
+            raise _status_error(response, host=urlsplit(read.final_url).hostname)
+        read.content_type = _media_type(response)
+        if response.status == 206:
+            first, read.size = _content_range(response)
+            if first != start:
+                raise FetchError(f"The server sent byte {first} instead of byte {start}.", retryable=False)
+            read.ranged = True
+        elif start:
+            # The server ignored the range of a tail request: the prefix already fetched is all we take.
+            return read
+        else:
+            read.size = _declared_length(response)
+            want = plain_want or want
+        out.seek(start)
+        while read.received < want:
+            try:
+                # read1 returns what has arrived, so a trickling server cannot hold one read for long.
+                chunk = response.read1(min(chunk_size, want - read.received))
+            except (OSError, http.client.HTTPException, ValueError) as exc:
+                if overdue.is_set():
+                    read.timed_out = True
+                    break
+                raise _network_error(exc, host=urlsplit(read.final_url).hostname) from exc
+            if not chunk:
+                read.timed_out = overdue.is_set()
+                read.ended = not read.timed_out
+                break
+            out.write(chunk)
+            read.received += len(chunk)
+        return read
+    finally:
+        watchdog.cancel()
+        _close(conn, response)
+
+
 # -- policy -------------------------------------------------------------------------------------------
 
 
@@ -506,6 +642,8 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         except BaseException:
             raw.close()
             raise
+        # http.client forgets `sock` once a response owns the connection; a watchdog still needs to cut it.
+        self.pinned_socket = self.sock
 
 
 def _ssl_context():
@@ -549,7 +687,7 @@ def _send(target, method, headers):
 def _abort(conn, overdue):
     """Cut a connection whose headers are overdue (called by the watchdog timer)."""
     overdue.set()
-    sock = conn.sock
+    sock = conn.sock or getattr(conn, "pinned_socket", None)
     if sock is not None:
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)

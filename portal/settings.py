@@ -241,6 +241,11 @@ MIRROR_PROGRESS_INTERVAL = env.float("MIRROR_PROGRESS_INTERVAL", default=2)
 MIRROR_SWEEP_SECONDS = env.int("MIRROR_SWEEP_SECONDS", default=300)
 USAGE_REFRESH_SECONDS = env.int("USAGE_REFRESH_SECONDS", default=6 * 3600)
 
+# Data inspection before approval: a bounded sample of the data (start, and end where ranges work).
+INSPECT_MAX_BYTES = env.int("INSPECT_MAX_BYTES", default=64 * 1024**2)
+INSPECT_SECONDS = env.int("INSPECT_SECONDS", default=60)
+INSPECT_WORK_DIR = Path(env.str("INSPECT_WORK_DIR", default=str(VAR_DIR / "inspect")))
+
 CELERY_BEAT_SCHEDULE = {
     "sweep-stalled-mirrors": {
         "task": "catalog.tasks.sweep_stalled_mirrors",

@@ -4,6 +4,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
+from submissions.approval import PERSONAL_DATA_ITEM, ApprovalGate
 from submissions.curators import CURATORS_GROUP
 from submissions.services import CHECKLIST_ITEMS
 
@@ -63,11 +64,31 @@ class ApproveForm(forms.Form):
         label="Unpack zip and tar archives on the Hub (hosted datasets only)", required=False
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, gate=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.gate = gate or ApprovalGate()
         for item, label in CHECKLIST_ITEMS.items():
             self.fields[item] = forms.BooleanField(label=label, required=False)
-        self.order_fields([*CHECKLIST_ITEMS, "override_reason", "note", "unpack_archives"])
+        order = [*CHECKLIST_ITEMS]
+        if self.gate.needs_personal_data_tick:
+            self.fields["personal_data_reviewed"] = forms.BooleanField(
+                label=PERSONAL_DATA_ITEM,
+                required=True,
+                error_messages={"required": "Personal data was found: tick this item to approve."},
+            )
+            order.append("personal_data_reviewed")
+        order.append("override_reason")
+        if self.gate.needs_override:
+            self.fields["concerns_override"] = forms.CharField(
+                label="Override: why approve despite the concerns above",
+                max_length=2000,
+                widget=forms.Textarea(attrs={"rows": 2}),
+                error_messages={
+                    "required": "A check fails or personal data was found: write why you approve anyway."
+                },
+            )
+            order.append("concerns_override")
+        self.order_fields([*order, "note", "unpack_archives"])
 
     def clean(self):
         cleaned = super().clean()
@@ -83,6 +104,13 @@ class ApproveForm(forms.Form):
         """Return the ticks and override reason as keyword arguments of ReviewChecklist."""
         return {item: self.cleaned_data.get(item, False) for item in CHECKLIST_ITEMS} | {
             "override_reason": self.cleaned_data.get("override_reason", "")
+        }
+
+    def gate_kwargs(self):
+        """Return the approval gate's override and tick as keyword arguments of services.approve."""
+        return {
+            "concerns_override": self.cleaned_data.get("concerns_override", ""),
+            "personal_data_reviewed": self.cleaned_data.get("personal_data_reviewed", False),
         }
 
 

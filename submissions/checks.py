@@ -1,4 +1,4 @@
-"""Automatic checks on a submission's newest card revision: card lint, location, duplicates.
+"""Automatic checks on a submission's newest card revision: card lint, location, duplicates, data.
 
 Checks advise the curator; they never change a submission's state. Each check stores one `CheckResult`
 per revision (pass / warn / fail, or error when the check itself broke and should be re-run). The
@@ -13,6 +13,7 @@ from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 
 from portal import safefetch
+from submissions.inspection import report as inspection
 from submissions.models import CheckResult, Submission
 from submissions.publishing import publisher
 
@@ -129,6 +130,13 @@ def check_duplicates(submission, revision):
     return Outcome.PASS, "No other submission or dataset with this location or a similar name.", details
 
 
+def check_data(submission, revision):
+    """Inspect a bounded sample of the data itself: format, schema, first rows, personal data (masked)."""
+    return inspection.inspect_location(
+        submission.location, modalities=submission.modality_list, card_metadata=revision.metadata
+    )
+
+
 def _similar(key, other):
     if not key or not other:
         return False
@@ -151,4 +159,5 @@ CHECKS = {
     CheckResult.Kind.CARD: check_card,
     CheckResult.Kind.LOCATION: check_location,
     CheckResult.Kind.DUPLICATE: check_duplicates,
+    CheckResult.Kind.DATA: check_data,
 }

@@ -275,6 +275,7 @@ class CheckResult(models.Model):
         CARD = "card", "Card lint"
         LOCATION = "location", "Location"
         DUPLICATE = "duplicate", "Duplicates"
+        DATA = "data", "Data inspection"
 
     class Outcome(models.TextChoices):
         PASS = "pass", "Pass"
@@ -341,6 +342,7 @@ class Event(models.Model):
         CARD_REVISION = "card_revision", "Card revision"
         ASSIGNMENT = "assignment", "Assignment"
         CORRECTION = "correction", "Correction after publication"
+        OVERRIDE = "override", "Approval override"
 
     class Actor(models.TextChoices):
         CONTRIBUTOR = "contributor", "Contributor"

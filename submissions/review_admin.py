@@ -11,7 +11,7 @@ import json
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -21,9 +21,9 @@ from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 
 from portal.markdown import render_markdown
-from submissions import admin_forms, cards, selectors, services
+from submissions import admin_forms, approval, cards, selectors, services
 from submissions.curators import REVIEW_PERMISSION, is_curator
-from submissions.models import CorrectionRequest, Modality, Submission
+from submissions.models import CheckResult, CorrectionRequest, Modality, Submission
 
 State = Submission.State
 
@@ -170,10 +170,22 @@ class SubmissionAdmin(admin.ModelAdmin):
         return False
 
     def get_queryset(self, request):
+        # In the same query as the page's rows: whether a correction request waits, and the data check's
+        # one-line summary of the newest revision.
         waiting = CorrectionRequest.objects.filter(
             submission=OuterRef("pk"), state=CorrectionRequest.State.OPEN
         )
-        return super().get_queryset(request).annotate(open_correction=Exists(waiting))
+        newest_data_check = CheckResult.objects.filter(
+            revision__submission=OuterRef("pk"), kind=CheckResult.Kind.DATA
+        ).order_by("-revision__number")
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                open_correction=Exists(waiting),
+                data_summary=Subquery(newest_data_check.values("summary")[:1]),
+            )
+        )
 
     # Columns ------------------------------------------------------------------------------------
 
@@ -204,9 +216,13 @@ class SubmissionAdmin(admin.ModelAdmin):
 
     @admin.display(description="checks", ordering="check_summary")
     def checks_column(self, obj):
-        return format_html(
+        badge = format_html(
             '<span class="check check-{}">{}</span>', obj.check_summary, obj.get_check_summary_display()
         )
+        data = getattr(obj, "data_summary", None)
+        if not data:
+            return badge
+        return format_html('{}<br><small class="data-line" title="{}">Data: {}</small>', badge, data, data)
 
     @admin.display(description="after publication", ordering="open_correction", boolean=False)
     def correction_column(self, obj):
@@ -303,6 +319,8 @@ class SubmissionAdmin(admin.ModelAdmin):
                 card_body = ""
         forms = forms or {}
         correction = selectors.correction_in_progress(submission)
+        gate = approval.gate_for(submission)
+        checks = sorted(latest.checks.all(), key=lambda check: check.kind) if latest else []
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -312,13 +330,15 @@ class SubmissionAdmin(admin.ModelAdmin):
             "latest": latest,
             "card_html": mark_safe(render_markdown(card_body, heading_offset=2)) if card_body else "",  # noqa: S308 - sanitised
             "metadata_rows": _metadata_rows(latest.metadata if latest else {}),
-            "checks": sorted(latest.checks.all(), key=lambda check: check.kind) if latest else [],
+            "checks": checks,
+            "data_check": next((check for check in checks if check.kind == "data"), None),
             "diffs": _revision_diffs(revisions),
             "timeline": submission.events.select_related("actor").order_by("created_at", "id"),
             "actions": services.available_actions(submission, user=request.user),
             "message_form": forms.get("message") or admin_forms.MessageForm(),
             "request_changes_form": forms.get("request-changes") or admin_forms.RequestChangesForm(),
-            "approve_form": forms.get("approve") or admin_forms.ApproveForm(),
+            "approve_form": forms.get("approve") or admin_forms.ApproveForm(gate=gate),
+            "gate": gate,
             "reject_form": forms.get("reject") or admin_forms.RejectForm(),
             "assign_form": forms.get("assign") or admin_forms.AssignForm(),
             "publication": selectors.publication(submission),
@@ -331,14 +351,15 @@ class SubmissionAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/submissions/submission/review.html", context, status=status)
 
-    def _action(self, request, object_id, *, name, form_class=None, perform):
+    def _action(self, request, object_id, *, name, form_class=None, form_kwargs=None, perform):
         """Run one curator action: POST only, curators only, form validated, service called."""
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         if not request.user.has_perm(REVIEW_PERMISSION) or not is_curator(request.user):
             raise PermissionDenied
         submission = self._get_submission(object_id)
-        form = form_class(request.POST) if form_class else None
+        extra = form_kwargs(submission) if form_kwargs else {}
+        form = form_class(request.POST, **extra) if form_class else None
         if form is not None and not form.is_valid():
             messages.error(request, "The action was not done: correct the form below.")
             return self._render_review(request, submission, forms={name: form}, status=400)
@@ -396,11 +417,17 @@ class SubmissionAdmin(admin.ModelAdmin):
                 checklist=services.ReviewChecklist(**form.checklist_kwargs()),
                 note=data.get("note", ""),
                 unpack_archives=data.get("unpack_archives", False),
+                **form.gate_kwargs(),
             )
             return f"{submission.reference} is approved; publication to the Hub has been queued."
 
         return self._action(
-            request, object_id, name="approve", form_class=admin_forms.ApproveForm, perform=perform
+            request,
+            object_id,
+            name="approve",
+            form_class=admin_forms.ApproveForm,
+            form_kwargs=lambda submission: {"gate": approval.gate_for(submission)},
+            perform=perform,
         )
 
     def reject_view(self, request, object_id):

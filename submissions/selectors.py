@@ -4,7 +4,16 @@ import uuid
 
 from django.utils import timezone
 
-from submissions.models import CorrectionRequest, SignInLink, StatusLink, Submission, fold_name, hash_token
+from submissions.inspection.columns import catalog_columns
+from submissions.models import (
+    CheckResult,
+    CorrectionRequest,
+    SignInLink,
+    StatusLink,
+    Submission,
+    fold_name,
+    hash_token,
+)
 from submissions.publishing import publisher
 
 
@@ -103,3 +112,16 @@ def correction_in_progress(submission):
         .order_by("-number")
         .first()
     )
+
+
+def data_check(revision):
+    """Return the data check's result for a card revision, or None before it has run."""
+    if revision is None:
+        return None
+    return CheckResult.objects.filter(revision=revision, kind=CheckResult.Kind.DATA).first()
+
+
+def data_columns(submission):
+    """Return the columns found by the data check of a submission's newest revision: [{name, type}]."""
+    check = data_check(submission.latest_revision)
+    return catalog_columns(check.details) if check is not None else []

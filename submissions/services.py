@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from portal import queues
-from submissions import emails, publishing, selectors
+from submissions import approval, emails, publishing, selectors
 from submissions.cards import ParsedCard
 from submissions.categorisation import InvalidProposal, clean_proposal
 from submissions.models import (
@@ -367,16 +367,37 @@ class ReviewChecklist:
         return {"items": self.ticks, "override_reason": self.override_reason}
 
 
-def approve(submission, *, by, checklist: ReviewChecklist, note="", unpack_archives=False):
-    """Approve a submission in review and start its publication to the Hub after commit."""
+def approve(
+    submission,
+    *,
+    by,
+    checklist: ReviewChecklist,
+    note="",
+    unpack_archives=False,
+    concerns_override="",
+    personal_data_reviewed=False,
+):
+    """Approve a submission in review and start its publication to the Hub after commit.
+
+    A failing location or data check, or personal data in the data, needs `concerns_override` (the
+    curator's reason, recorded as an event); personal data also needs `personal_data_reviewed`.
+    """
     if checklist.missing and not checklist.override_reason:
         raise InvalidTransition(
             "Tick every item of the review checklist, or give a reason to override it. Unticked: "
             + "; ".join(checklist.missing)
             + "."
         )
+    concerns_override = (concerns_override or "").strip()
     with transaction.atomic():
         submission = _locked(submission)
+        gate = approval.gate_for(submission)
+        if gate.needs_override and not concerns_override:
+            raise InvalidTransition("Approving needs an override with a reason: " + " ".join(gate.concerns))
+        if gate.needs_personal_data_tick and not personal_data_reviewed:
+            raise InvalidTransition(
+                f"Personal data was found in the data: tick “{approval.PERSONAL_DATA_ITEM}” to approve."
+            )
         submission.review_checklist = checklist.as_record()
         submission.unpack_archives = bool(unpack_archives and submission.hosting_wanted)
         submission.save(update_fields=["review_checklist", "unpack_archives", "updated_at"])
@@ -388,6 +409,18 @@ def approve(submission, *, by, checklist: ReviewChecklist, note="", unpack_archi
             message="Approved. The dataset will now be published to the Hugging Face Hub.",
             allowed=[State.IN_REVIEW],
         )
+        if gate.needs_override:
+            _note(
+                submission,
+                kind=Event.Kind.OVERRIDE,
+                actor_kind=Event.Actor.CURATOR,
+                actor=by,
+                message="Approved despite: "
+                + " ".join(gate.concerns)
+                + (" Personal data reviewed." if gate.needs_personal_data_tick else "")
+                + f"\nReason: {concerns_override}",
+                public=False,
+            )
         record = [
             "Review checklist: "
             + "; ".join(

@@ -173,10 +173,12 @@ def receipt(request, reference):
 
 
 def _status_context(submission, *, token, **extra):
+    revision = submission.latest_revision
     context = {
         "submission": submission,
         "timeline": selectors.public_timeline(submission),
-        "revision": submission.latest_revision,
+        "revision": revision,
+        "data_check": selectors.data_check(revision),
         "token": token,
         "reply_form": ReplyForm(),
         "revision_form": RevisionForm(),

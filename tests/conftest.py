@@ -31,6 +31,14 @@ def media_root(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def inspect_work_dir(settings, tmp_path):
+    """Give the data check's scratch folders a fresh parent, so a test can see that none is left."""
+    folder = tmp_path / "inspect"
+    settings.INSPECT_WORK_DIR = folder
+    return folder
+
+
+@pytest.fixture(autouse=True)
 def eager_celery():
     """Run tasks in-process; worker tests send their own messages to real workers (tests/worker.py)."""
     previous = celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates

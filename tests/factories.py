@@ -44,6 +44,11 @@ Harbour Authority (2025). Harbour water levels.
 """
 
 
+# Factory locations (data.example.org) are not reachable offline, so their location and data checks fail;
+# approving such a submission takes the override that issue 11 asks for.
+OFFLINE_OVERRIDE = "The test's location is not reachable offline."
+
+
 def card_bytes(text=GOOD_CARD):
     """Return a card as uploaded bytes."""
     return text.encode("utf-8")

@@ -298,6 +298,36 @@ class SourceServer:
         """Serve `data`, with the same options as add_generated."""
         self._routes[path] = _Body(size=len(data), chunks=lambda s, e: iter([data[s:e]]), **options)
 
+    def add_file(self, path, file_path, **options):
+        """Serve a file from disk, read block by block (benchmarks serve files of several GB)."""
+
+        def chunks(start, end):
+            with open(file_path, "rb") as handle:
+                handle.seek(start)
+                position = start
+                while position < end and (block := handle.read(min(GENERATED_BLOCK, end - position))):
+                    yield block
+                    position += len(block)
+
+        self._routes[path] = _Body(size=Path(file_path).stat().st_size, chunks=chunks, **options)
+
+    def add_repeated(self, path, head, line, size, **options):
+        """Serve `head` then `line` over and over up to `size` bytes, generated while it is sent (a huge CSV)."""
+
+        def chunks(start, end):
+            block = line * max(1, GENERATED_BLOCK // len(line))
+            position = start
+            while position < end:
+                if position < len(head):
+                    piece = head[position : min(end, len(head))]
+                else:
+                    offset = (position - len(head)) % len(block)
+                    piece = block[offset : offset + (end - position)]
+                yield piece
+                position += len(piece)
+
+        self._routes[path] = _Body(size=size, chunks=chunks, **options)
+
     def add_redirect(self, path, location, *, status=302):
         """Redirect `path` to `location` (any URL, including http:// or another host)."""
         self._routes[path] = _Status(status, b"", {"Location": location})

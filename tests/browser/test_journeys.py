@@ -160,6 +160,11 @@ def test_curator_and_contributor_work_a_submission_to_publication(portal, open_b
         "The card is complete enough to use the dataset",
     ):
         curator.get_by_label(label).check()
+    # The made-up location is unreachable offline, so the location and data checks fail: approving overrides them.
+    assert "The location check fails" in curator.locator("#approval-concerns").inner_text()
+    curator.get_by_label("Override: why approve despite the concerns above").fill(
+        "A linked collection; the museum confirmed the address."
+    )
     curator.get_by_role("button", name="Approve and publish").click()
     screenshot(curator, "09-review-after-approval")
     assert curator.locator("#review-state").inner_text() == "Published"

@@ -17,7 +17,7 @@ from catalog import lease, mirror
 from catalog.models import Dataset, MirrorJob
 from submissions import services
 from submissions.models import Submission
-from tests.factories import committed, in_review
+from tests.factories import OFFLINE_OVERRIDE, committed, in_review
 from tests.sources import generated_sha256
 
 pytestmark = pytest.mark.django_db
@@ -28,7 +28,11 @@ ORG = "dataset-portal"
 def approve(submission, curator, *, unpack=False):
     with committed():
         return services.approve(
-            submission, by=curator, checklist=services.ReviewChecklist.all_ticked(), unpack_archives=unpack
+            submission,
+            by=curator,
+            checklist=services.ReviewChecklist.all_ticked(),
+            unpack_archives=unpack,
+            concerns_override=OFFLINE_OVERRIDE,
         )
 
 
@@ -143,7 +147,12 @@ def test_approval_rolled_back_enqueues_nothing(devhub, curator):
     submission, _ = in_review(curator, hosting=False)
     devhub.reset()
     with committed(), pytest.raises(RuntimeError), transaction.atomic():
-        services.approve(submission, by=curator, checklist=services.ReviewChecklist.all_ticked())
+        services.approve(
+            submission,
+            by=curator,
+            checklist=services.ReviewChecklist.all_ticked(),
+            concerns_override=OFFLINE_OVERRIDE,
+        )
         raise RuntimeError("the request failed after approving")
     submission.refresh_from_db()
     assert submission.state == Submission.State.IN_REVIEW
@@ -156,7 +165,12 @@ def test_job_held_by_another_worker_is_not_touched(devhub, curator):
     with committed():
         pass
     with transaction.atomic():
-        services.approve(submission, by=curator, checklist=services.ReviewChecklist.all_ticked())
+        services.approve(
+            submission,
+            by=curator,
+            checklist=services.ReviewChecklist.all_ticked(),
+            concerns_override=OFFLINE_OVERRIDE,
+        )
     job = MirrorJob.objects.get()
     assert lease.acquire(job.pk, "other-worker")
     devhub.reset()

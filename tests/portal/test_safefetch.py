@@ -428,6 +428,81 @@ def test_headers_trickling_in_forever_are_cut_at_the_deadline(source_server, set
     assert caught.value.retryable
 
 
+# -- bounded samples (the data check) ------------------------------------------------------------------
+
+
+def test_sample_of_a_ranged_file_holds_its_start_and_end_only(source_server, tmp_path):
+    size = 5 * MIB
+    source_server.add_generated("/big.bin", size, seed=3)
+    result = safefetch.sample(
+        source_server.url("/big.bin"), tmp_path / "s", max_bytes=MIB, tail_bytes=MIB // 4, seconds=10
+    )
+    assert result.size == size and not result.complete and not result.timed_out
+    assert result.held == [(0, 3 * MIB // 4), (size - MIB // 4, size)]
+    assert result.bytes_held == MIB
+    expected = b"".join(generated_bytes(3, 0, size))
+    data = (tmp_path / "s").read_bytes()
+    assert len(data) == size  # a sparse file of the real size...
+    assert data[: 3 * MIB // 4] == expected[: 3 * MIB // 4]
+    assert data[-MIB // 4 :] == expected[-MIB // 4 :]
+    assert data[3 * MIB // 4 : -MIB // 4].count(0) == size - MIB  # ...holding zeros between
+    assert [r.headers["Range"] for r in source_server.requests_for("/big.bin")] == [
+        f"bytes=0-{3 * MIB // 4 - 1}",
+        f"bytes={size - MIB // 4}-{size - 1}",
+    ]
+
+
+def test_sample_of_a_small_file_is_complete_in_one_request(source_server, tmp_path):
+    source_server.add_bytes("/small.csv", b"a,b\n1,2\n")
+    result = safefetch.sample(
+        source_server.url("/small.csv"), tmp_path / "s", max_bytes=MIB, tail_bytes=1024, seconds=10
+    )
+    assert result.complete and result.size == 8 and result.held == [(0, 8)]
+    assert len(source_server.requests_for("/small.csv")) == 1
+
+
+def test_sample_without_ranges_reads_the_prefix_and_stops_at_the_cap(source_server, tmp_path):
+    source_server.add_generated("/noranges.bin", 50 * MIB, ranges=False, declared_size=None)
+    result = safefetch.sample(
+        source_server.url("/noranges.bin"), tmp_path / "s", max_bytes=MIB, tail_bytes=1024, seconds=10
+    )
+    assert not result.complete and result.size is None
+    assert result.held == [(0, MIB)]
+    assert (tmp_path / "s").stat().st_size == MIB
+
+
+def test_sample_without_ranges_of_a_whole_small_file_is_complete(source_server, tmp_path):
+    source_server.add_bytes("/plain.csv", b"x\n1\n", ranges=False, declared_size=None)
+    result = safefetch.sample(source_server.url("/plain.csv"), tmp_path / "s", max_bytes=MIB, seconds=10)
+    assert result.complete and result.size == 4
+
+
+def test_sample_of_a_trickling_server_stops_at_its_deadline(source_server, tmp_path):
+    source_server.add_generated("/slow.bin", 10 * MIB, rate=50_000)
+    result = safefetch.sample(source_server.url("/slow.bin"), tmp_path / "s", max_bytes=MIB, seconds=0.5)
+    assert result.timed_out and not result.complete
+    assert 0 < result.bytes_held < MIB
+
+
+def test_sample_of_an_empty_file(source_server, tmp_path):
+    source_server.add_bytes("/empty", b"")
+    result = safefetch.sample(source_server.url("/empty"), tmp_path / "s", max_bytes=MIB, seconds=10)
+    assert result.complete and result.size == 0 and result.held == []
+
+
+def test_sample_follows_the_ssrf_policy(settings, listener, tmp_path):
+    settings.PORTAL_FETCH_ALLOWED_NETWORKS = []
+    with pytest.raises(FetchBlocked):
+        safefetch.sample(listener.url("/x"), tmp_path / "s", max_bytes=MIB, seconds=10)
+    assert listener.connections == 0
+
+
+def test_sample_of_a_missing_file_raises(source_server, tmp_path):
+    source_server.add_status("/gone", 404)
+    with pytest.raises(FetchError, match="404"):
+        safefetch.sample(source_server.url("/gone"), tmp_path / "s", max_bytes=MIB, seconds=10)
+
+
 def test_a_failed_write_of_the_download_is_raised_in_the_reading_thread():
     """The writer thread hashes and writes while the caller reads; its error must not be lost."""
 

@@ -48,7 +48,12 @@ def test_checks_wait_for_confirmation_then_run():
     assert submission.check_summary == "pending"
     with committed():
         services.confirm(submission)
-    assert set(CheckResult.objects.values_list("kind", flat=True)) == {"card", "location", "duplicate"}
+    assert set(CheckResult.objects.values_list("kind", flat=True)) == {
+        "card",
+        "location",
+        "duplicate",
+        "data",
+    }
     submission.refresh_from_db()
     assert submission.check_summary != "pending"
 
@@ -67,7 +72,7 @@ def test_checks_run_again_for_each_revision_and_keep_older_results():
         )
     assert set(result(submission, kind, 2).kind for kind in first) == set(first)
     assert {check.kind: check.pk for check in submission.revisions.get(number=1).checks.all()} == first
-    assert CheckResult.objects.count() == 6
+    assert CheckResult.objects.count() == 8
 
 
 def test_checks_never_change_the_state(no_allowed_networks, listener):
@@ -162,7 +167,10 @@ def test_public_name_resolving_to_private_address_is_blocked(no_allowed_networks
     submission, _ = confirmed(location=f"https://data.example.org:{listener.port}/levels.csv")
     check = result(submission, "location")
     assert check.details["blocked"] is True and "127.0.0.1" in check.summary
-    assert lookups == ["data.example.org"]
+    data = result(submission, "data")
+    assert data.outcome == "fail" and data.summary.startswith("Blocked:") and "127.0.0.1" in data.summary
+    # One lookup for the location check, one for the data check; neither connects.
+    assert lookups == ["data.example.org", "data.example.org"]
     assert listener.connections == 0
 
 
@@ -176,7 +184,9 @@ def test_redirect_to_a_private_address_is_blocked_without_a_connection(
     check = result(submission, "location")
     assert check.details["blocked"] is True
     assert f"127.0.0.2:{target.port}" in check.summary
-    assert len(source_server.requests_for("/levels.csv")) == 1
+    assert result(submission, "data").summary.startswith("Blocked: The address redirects to")
+    # The location check and the data check each asked once and followed no redirect.
+    assert [request.method for request in source_server.requests_for("/levels.csv")] == ["HEAD", "GET"]
     assert target.connections == 0
 
 
@@ -296,4 +306,4 @@ def test_checks_lost_to_a_broker_outage_are_queued_again_by_the_sweeper():
     assert tasks.sweep_pending_checks() == 1
     submission.refresh_from_db()
     assert submission.check_summary != "pending"
-    assert submission.latest_revision.checks.count() == 3
+    assert submission.latest_revision.checks.count() == 4

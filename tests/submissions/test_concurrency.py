@@ -15,7 +15,7 @@ from django.db import connection, connections
 from submissions import services
 from submissions.curators import CURATORS_GROUP
 from submissions.models import Domain, Event, Submission, TermsVersion
-from tests.factories import confirmed, make_curator_user
+from tests.factories import OFFLINE_OVERRIDE, confirmed, make_curator_user
 
 State = Submission.State
 
@@ -94,7 +94,12 @@ def test_approve_and_withdraw_at_once_one_wins(queued_mirrors):
     submission, _ = confirmed()
     services.claim(submission, by=alice)
     outcomes = race(
-        lambda: services.approve(submission, by=alice, checklist=services.ReviewChecklist.all_ticked()),
+        lambda: services.approve(
+            submission,
+            by=alice,
+            checklist=services.ReviewChecklist.all_ticked(),
+            concerns_override=OFFLINE_OVERRIDE,
+        ),
         lambda: services.withdraw(submission, reason="Changed my mind."),
     )
     assert sorted(kind for kind, _ in outcomes) == ["lost", "won"], outcomes

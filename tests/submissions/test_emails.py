@@ -9,6 +9,7 @@ from submissions import cards, services
 from submissions.models import Submission
 from tests.factories import (
     GOOD_CARD,
+    OFFLINE_OVERRIDE,
     card_bytes,
     changes_requested,
     committed,
@@ -107,7 +108,12 @@ def test_approved_and_published_mails(curator, queued_mirrors):
     submission, _ = in_review(curator)
     mail.outbox.clear()
     with committed():
-        services.approve(submission, by=curator, checklist=services.ReviewChecklist.all_ticked())
+        services.approve(
+            submission,
+            by=curator,
+            checklist=services.ReviewChecklist.all_ticked(),
+            concerns_override=OFFLINE_OVERRIDE,
+        )
     (approved,) = mail.outbox
     assert "approved" in approved.subject
     assert_contributor_mail(approved, submission)

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from catalog.models import MirrorJob
 from submissions import services
-from tests.factories import committed, in_review, make_curator_user
+from tests.factories import OFFLINE_OVERRIDE, committed, in_review, make_curator_user
 
 pytestmark = pytest.mark.django_db
 
@@ -16,7 +16,12 @@ def mirroring(queued_mirrors):
     curator = make_curator_user()
     submission, token = in_review(curator)
     with committed():
-        services.approve(submission, by=curator, checklist=services.ReviewChecklist.all_ticked())
+        services.approve(
+            submission,
+            by=curator,
+            checklist=services.ReviewChecklist.all_ticked(),
+            concerns_override=OFFLINE_OVERRIDE,
+        )
     services.start_mirroring(submission)
     job = MirrorJob.objects.get(dataset__submission=submission)
     MirrorJob.objects.filter(pk=job.pk).update(

@@ -17,6 +17,7 @@ from submissions import services
 from submissions.models import Domain, Event, Submission, TermsVersion, fold_name
 from tests.factories import (
     GOOD_CARD,
+    OFFLINE_OVERRIDE,
     UserFactory,
     card_bytes,
     changes_requested,
@@ -36,6 +37,8 @@ CHECKLIST_TICKS = {
     "no_personal_data": "on",
     "provenance_stated": "on",
     "card_usable": "on",
+    # The factories' locations are unreachable offline: approving them overrides the failing checks.
+    "concerns_override": OFFLINE_OVERRIDE,
 }
 ACTION_NAMES = [
     "claim",
@@ -523,7 +526,11 @@ def test_approve_with_override_reason_is_recorded_and_shown(admin_client, curato
     submission, _ = in_review(curator)
     response = admin_client.post(
         action_url(submission, "approve"),
-        {"licence_compatible": "on", "override_reason": "Provenance confirmed by phone with the owner."},
+        {
+            "licence_compatible": "on",
+            "override_reason": "Provenance confirmed by phone with the owner.",
+            "concerns_override": OFFLINE_OVERRIDE,
+        },
         follow=True,
     )
     submission.refresh_from_db()
@@ -555,7 +562,12 @@ def test_reject_without_reason_is_refused(admin_client, curator):
 
 def test_retry_a_failed_mirror(admin_client, curator, queued_mirrors):
     submission, _ = in_review(curator)
-    services.approve(submission, by=curator, checklist=services.ReviewChecklist.all_ticked())
+    services.approve(
+        submission,
+        by=curator,
+        checklist=services.ReviewChecklist.all_ticked(),
+        concerns_override=OFFLINE_OVERRIDE,
+    )
     services.mark_mirror_failed(submission, reason="The Hub answered 403.")
     page = parse_html(admin_client.get(review_url(submission)).content)
     assert page.find("section", id="actions").find_all("button", name="retry")
@@ -659,7 +671,7 @@ def test_review_page_shows_metadata_lint_checks_and_details(admin_client, curato
     kinds = [
         row.find_all("td")[0].text for row in page.find("section", id="checks").find("tbody").find_all("tr")
     ]
-    assert sorted(kinds) == ["Card lint", "Duplicates", "Location"]
+    assert sorted(kinds) == ["Card lint", "Data inspection", "Duplicates", "Location"]
     assert "contributor@example.org" in page.find("table", class_="details").text
 
 

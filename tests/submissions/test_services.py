@@ -6,7 +6,7 @@ from django.core import mail
 from catalog.models import MirrorJob
 from submissions import services
 from submissions.models import Event, Submission
-from tests.factories import changes_requested, committed, confirmed, in_review, submit
+from tests.factories import OFFLINE_OVERRIDE, changes_requested, committed, confirmed, in_review, submit
 
 pytestmark = pytest.mark.django_db
 
@@ -110,7 +110,7 @@ def test_approve_with_override_records_reason(curator, queued_mirrors):
         licence_compatible=True, provenance_stated=True, override_reason="Card completed by us on the Hub."
     )
     with committed():
-        services.approve(submission, by=curator, checklist=checklist)
+        services.approve(submission, by=curator, checklist=checklist, concerns_override=OFFLINE_OVERRIDE)
     submission.refresh_from_db()
     assert submission.state == State.APPROVED
     assert submission.review_checklist["override_reason"] == "Card completed by us on the Hub."
@@ -124,7 +124,12 @@ def test_approve_with_override_records_reason(curator, queued_mirrors):
 def test_approval_enqueues_the_mirror_only_after_commit(curator, queued_mirrors):
     submission, _ = in_review(curator)
     with committed():
-        services.approve(submission, by=curator, checklist=services.ReviewChecklist.all_ticked())
+        services.approve(
+            submission,
+            by=curator,
+            checklist=services.ReviewChecklist.all_ticked(),
+            concerns_override=OFFLINE_OVERRIDE,
+        )
         assert queued_mirrors == []
         sent_before_commit = len(mail.outbox)
     assert len(queued_mirrors) == 1
@@ -135,7 +140,9 @@ def test_approval_enqueues_the_mirror_only_after_commit(curator, queued_mirrors)
 @pytest.mark.parametrize(
     "action",
     [
-        lambda s, c: services.approve(s, by=c, checklist=services.ReviewChecklist.all_ticked()),
+        lambda s, c: services.approve(
+            s, by=c, checklist=services.ReviewChecklist.all_ticked(), concerns_override=OFFLINE_OVERRIDE
+        ),
         lambda s, c: services.reject(s, by=c, reason="Out of scope."),
         lambda s, c: services.request_changes(s, by=c, message="Add a licence."),
         lambda s, c: services.retry_mirror(s, by=c),
@@ -155,7 +162,12 @@ def test_rejected_submission_can_no_longer_be_approved_or_withdrawn(curator):
     services.reject(submission, by=curator, reason="Not open data.")
     before = unchanged(submission)
     with pytest.raises(services.InvalidTransition):
-        services.approve(submission, by=curator, checklist=services.ReviewChecklist.all_ticked())
+        services.approve(
+            submission,
+            by=curator,
+            checklist=services.ReviewChecklist.all_ticked(),
+            concerns_override=OFFLINE_OVERRIDE,
+        )
     with pytest.raises(services.InvalidTransition, match="can no longer be withdrawn"):
         services.withdraw(submission)
     with pytest.raises(services.InvalidTransition, match="no longer takes messages"):
@@ -191,7 +203,12 @@ def test_withdraw_from_each_open_state(curator):
 
 def test_withdraw_after_approval_is_refused(curator, queued_mirrors):
     submission, _ = in_review(curator)
-    services.approve(submission, by=curator, checklist=services.ReviewChecklist.all_ticked())
+    services.approve(
+        submission,
+        by=curator,
+        checklist=services.ReviewChecklist.all_ticked(),
+        concerns_override=OFFLINE_OVERRIDE,
+    )
     before = unchanged(submission)
     with pytest.raises(services.InvalidTransition, match="can no longer be withdrawn"):
         services.withdraw(submission)
@@ -201,7 +218,12 @@ def test_withdraw_after_approval_is_refused(curator, queued_mirrors):
 def test_mirror_failure_then_retry_goes_back_to_approved(curator, queued_mirrors):
     submission, _ = in_review(curator)
     with committed():
-        services.approve(submission, by=curator, checklist=services.ReviewChecklist.all_ticked())
+        services.approve(
+            submission,
+            by=curator,
+            checklist=services.ReviewChecklist.all_ticked(),
+            concerns_override=OFFLINE_OVERRIDE,
+        )
     mail.outbox.clear()
     with committed():
         services.mark_mirror_failed(submission, reason="The Hub refused the upload (403).")

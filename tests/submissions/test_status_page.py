@@ -10,7 +10,7 @@ from django.test import Client
 from submissions import services
 from submissions.models import CardRevision, CheckResult, Event, Submission
 from tests.conftest import stored_files
-from tests.factories import GOOD_CARD, changes_requested, committed, confirmed, in_review
+from tests.factories import GOOD_CARD, OFFLINE_OVERRIDE, changes_requested, committed, confirmed, in_review
 from tests.submissions.test_contribute import BAD_CARDS
 
 pytestmark = pytest.mark.django_db
@@ -135,6 +135,7 @@ def test_revised_card_makes_a_new_revision_and_goes_back_to_submitted(curator, m
         "card",
         "location",
         "duplicate",
+        "data",
     }
     (message,) = mail.outbox
     assert message.to == ["curators@portal.test"] and "revised card" in message.subject.lower()
@@ -237,7 +238,12 @@ def test_withdraw_with_confirmation(curator):
 
 def test_withdraw_after_approval_is_impossible(curator, queued_mirrors):
     submission, token = in_review(curator)
-    services.approve(submission, by=curator, checklist=services.ReviewChecklist.all_ticked())
+    services.approve(
+        submission,
+        by=curator,
+        checklist=services.ReviewChecklist.all_ticked(),
+        concerns_override=OFFLINE_OVERRIDE,
+    )
     assert "Withdraw this submission" not in text_of(Client().get(f"/status/{token}/"))
     page = Client().get(f"/status/{token}/withdraw/")
     assert "can no longer be withdrawn" in text_of(page)

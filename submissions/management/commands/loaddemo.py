@@ -33,6 +33,17 @@ DEMO_SUBMISSIONS = [
         ["confirm"],
     ),
     (
+        "Coastal litter survey 2023",
+        # Also served by the demo source; it holds a column of e-mail addresses that the data check finds.
+        "https://127.0.0.1:8801/coastal-litter-2023.csv",
+        True,
+        ["text"],
+        "Marine",
+        "survey@coastwatch.example",
+        "coastal-litter.md",
+        ["confirm", "claim"],
+    ),
+    (
         "Nordic court rulings corpus",
         "https://nordic-legal.example/corpus/rulings.jsonl.gz",
         True,
@@ -152,5 +163,7 @@ class Command(BaseCommand):
                 by=curator,
                 checklist=services.ReviewChecklist.all_ticked(),
                 note="Complete card, clear licence.",
+                # The demo's made-up hosts are unreachable: should the checks have run, their failure is overridden.
+                concerns_override="Demo data: the location is made up.",
             )
         raise CommandError(f"Unknown demo step {step!r}")

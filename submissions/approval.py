@@ -1,0 +1,52 @@
+"""The approval gate: what a curator must acknowledge before approving a submission.
+
+A failing location or data check, or personal data found in the data, does not forbid approval (checks
+advise; curators decide), but approving then needs an explicit override with a reason, and personal data
+needs its own ticked item. `services.approve` enforces the rule; the review page's form shows it.
+"""
+
+import dataclasses
+
+from submissions.models import CheckResult
+
+# Checks whose failure means the publication would fail or publish the wrong thing.
+GATING_CHECKS = (CheckResult.Kind.LOCATION, CheckResult.Kind.DATA)
+PERSONAL_DATA_ITEM = (
+    "I looked at the personal data found: it may be published (consent, or public by nature), "
+    "or the contributor will remove it first"
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class ApprovalGate:
+    """The concerns about a submission's newest revision that approving must override."""
+
+    concerns: tuple[str, ...] = ()
+    personal_data: tuple[str, ...] = ()
+
+    @property
+    def needs_override(self):
+        """Whether approving needs an override with a reason."""
+        return bool(self.concerns)
+
+    @property
+    def needs_personal_data_tick(self):
+        """Whether approving needs the personal-data item ticked."""
+        return bool(self.personal_data)
+
+
+def gate_for(submission):
+    """Return the approval gate of a submission, from the checks of its newest card revision."""
+    revision = submission.latest_revision
+    if revision is None:
+        return ApprovalGate()
+    concerns, personal = [], []
+    for check in CheckResult.objects.filter(revision=revision, kind__in=GATING_CHECKS).order_by("kind"):
+        if check.outcome == CheckResult.Outcome.FAIL:
+            concerns.append(f"The {check.get_kind_display().lower()} check fails: {check.summary}")
+        if check.kind == CheckResult.Kind.DATA:
+            for finding in (check.details or {}).get("personal_data", []):
+                personal.append(f"{finding['count']} {finding['label']} in {finding['place']}")
+    if personal:
+        concerns.append("Personal data was found: " + "; ".join(personal) + ".")
+    return ApprovalGate(concerns=tuple(concerns), personal_data=tuple(personal))
