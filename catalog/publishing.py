@@ -57,6 +57,10 @@ def prepare(submission):
             domain=submission.domain.name if submission.domain_id else submission.suggested_domain,
             modalities=submission.modalities,
         )
+    elif dataset.published_at is None and dataset.source_url != submission.location:
+        # A retry after a location revision publishes from the new address.
+        dataset.source_url = submission.location
+        dataset.save(update_fields=["source_url", "updated_at"])
     job, _ = MirrorJob.objects.get_or_create(dataset=dataset)
     if job.step in (MirrorJob.Step.FAILED, MirrorJob.Step.DONE):
         # A fresh start after a failure: the repository (if created) is kept, everything else is redone.
@@ -125,6 +129,6 @@ class CatalogPublisher:
         dataset = dataset_with_name_key(name_key)
         return None if dataset is None else f"“{dataset.name}” (published as {dataset.repo_id})"
 
-    def published_entries(self):
-        """Yield (label, folded name, source URL) of every catalog dataset."""
-        return duplicate_candidates()
+    def published_entries(self, *, excluding_submission_id=None):
+        """Yield (label, folded name, source URL) of every catalog dataset but the submission's own."""
+        return duplicate_candidates(excluding_submission_id=excluding_submission_id)

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from submissions.curators import CURATORS_GROUP
+from submissions.locations import clean_location
 from submissions.services import CHECKLIST_ITEMS
 
 MESSAGE_LIMIT = settings.PORTAL_REPLY_MAX_CHARS
@@ -33,6 +34,26 @@ class RequestChangesForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         error_messages={"required": "Say what the contributor should change; the message is required."},
     )
+
+
+class ChangeLocationForm(forms.Form):
+    location = forms.CharField(
+        label="New location",
+        max_length=settings.PORTAL_URL_MAX_LENGTH,
+        widget=forms.URLInput(attrs={"placeholder": "https://"}),
+        error_messages={"required": "Enter the new https:// address of the data."},
+    )
+    message = forms.CharField(
+        label="Message to the contributor",
+        max_length=MESSAGE_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={
+            "required": "Tell the contributor why the location changes; the message is required."
+        },
+    )
+
+    def clean_location(self):
+        return clean_location(self.cleaned_data["location"])
 
 
 class RejectForm(forms.Form):

@@ -4,7 +4,6 @@ The server is the authority: every rule here runs on each POST whatever the brow
 """
 
 import uuid
-from urllib.parse import urlsplit
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Div, Field, Fieldset, Layout, Submit
@@ -12,8 +11,8 @@ from django import forms
 from django.conf import settings
 from django.utils.html import format_html
 
-from portal import safefetch
 from submissions import cards, selectors
+from submissions.locations import clean_location
 from submissions.models import Domain, Modality
 from submissions.services import NameTaken
 
@@ -204,34 +203,7 @@ class ContributionForm(forms.Form):
         return name
 
     def clean_location(self):
-        location = self.cleaned_data["location"].strip()
-        parts = urlsplit(location)
-        if parts.scheme.lower() != "https":
-            raise forms.ValidationError(
-                "Use an https:// address (http, ftp, file and other kinds of address are not accepted)."
-            )
-        if not parts.hostname:
-            raise forms.ValidationError("Enter a complete address such as https://example.org/data.zip.")
-        if parts.username or parts.password:
-            raise forms.ValidationError(
-                "Remove the user name or password from the address; share a public link instead."
-            )
-        if any(ch.isspace() or ord(ch) < 32 for ch in location):
-            raise forms.ValidationError("Remove spaces and control characters from the address.")
-        try:
-            forms.URLField(assume_scheme="https").clean(location)
-        except forms.ValidationError:
-            raise forms.ValidationError(
-                "Enter a complete address such as https://example.org/data.zip."
-            ) from None
-        try:
-            safefetch.check_url(location)
-        except safefetch.FetchBlocked as exc:
-            raise forms.ValidationError(
-                "Use the public address of the data; this one points to a private or local network (%(why)s).",
-                params={"why": exc},
-            ) from None
-        return location
+        return clean_location(self.cleaned_data["location"])
 
     def clean_card(self):
         upload = self.cleaned_data.get("card")
@@ -324,6 +296,30 @@ class RevisionForm(forms.Form):
     def clean_card(self):
         self.parsed_card, self.card_raw, self.card_filename = read_card_upload(self.cleaned_data.get("card"))
         return self.cleaned_data.get("card")
+
+
+class LocationForm(forms.Form):
+    """A new data location, given by the contributor while changes are asked or after publishing failed."""
+
+    location = forms.CharField(
+        label="New dataset location",
+        max_length=settings.PORTAL_URL_MAX_LENGTH,
+        help_text="The https:// address where the data can be downloaded today.",
+        widget=forms.URLInput(attrs={"placeholder": "https://", "inputmode": "url"}),
+        error_messages={
+            "required": "Enter the new https:// address of the data.",
+            "max_length": "Use an address of at most 2,000 characters (it has %(show_value)d).",
+        },
+    )
+    comment = forms.CharField(
+        label="What changed (optional)",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def clean_location(self):
+        return clean_location(self.cleaned_data["location"])
 
 
 class WithdrawForm(forms.Form):

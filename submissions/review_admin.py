@@ -236,6 +236,7 @@ class SubmissionAdmin(admin.ModelAdmin):
             action("approve", self.approve_view),
             action("reject", self.reject_view),
             action("retry-mirror", self.retry_mirror_view),
+            action("change-location", self.change_location_view),
             action("rerun-checks", self.rerun_checks_view),
             *super().get_urls(),
         ]
@@ -287,6 +288,7 @@ class SubmissionAdmin(admin.ModelAdmin):
             "approve_form": forms.get("approve") or admin_forms.ApproveForm(),
             "reject_form": forms.get("reject") or admin_forms.RejectForm(),
             "assign_form": forms.get("assign") or admin_forms.AssignForm(),
+            "location_form": forms.get("change-location") or admin_forms.ChangeLocationForm(),
             "publication": selectors.publication(submission),
             "checklist": submission.review_checklist,
         }
@@ -379,6 +381,21 @@ class SubmissionAdmin(admin.ModelAdmin):
             return f"Publication of {submission.reference} restarted."
 
         return self._action(request, object_id, name="retry-mirror", perform=perform)
+
+    def change_location_view(self, request, object_id):
+        def perform(submission, data, form):
+            services.change_location(
+                submission, by=request.user, location=data["location"], message=data["message"]
+            )
+            return "The location is changed and the checks run again; the contributor has been told."
+
+        return self._action(
+            request,
+            object_id,
+            name="change-location",
+            form_class=admin_forms.ChangeLocationForm,
+            perform=perform,
+        )
 
     def rerun_checks_view(self, request, object_id):
         def perform(submission, data, form):

@@ -10,6 +10,7 @@ urlpatterns = [
     path("status/<str:token>/", views.status, name="status"),
     path("status/<str:token>/reply/", views.reply, name="reply"),
     path("status/<str:token>/revise/", views.revise, name="revise"),
+    path("status/<str:token>/location/", views.revise_location, name="revise_location"),
     path("status/<str:token>/withdraw/", views.withdraw, name="withdraw"),
     path("status/<str:token>/progress.json", views.progress, name="progress"),
     path("my-submissions/", views.my_submissions, name="my_submissions_form"),

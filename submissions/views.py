@@ -17,7 +17,14 @@ from django.views.generic import FormView
 
 from portal import queues
 from submissions import selectors, services
-from submissions.forms import ContributionForm, ReplyForm, RevisionForm, SignInForm, WithdrawForm
+from submissions.forms import (
+    ContributionForm,
+    LocationForm,
+    ReplyForm,
+    RevisionForm,
+    SignInForm,
+    WithdrawForm,
+)
 from submissions.models import Submission, TermsVersion
 
 RECEIPTS_SESSION_KEY = "receipts"
@@ -131,6 +138,7 @@ def _status_context(submission, *, token, **extra):
         "token": token,
         "reply_form": ReplyForm(),
         "revision_form": RevisionForm(),
+        "location_form": LocationForm(),
         "publication": selectors.publication(submission),
     }
     context.update(extra)
@@ -215,6 +223,21 @@ def revise(request, token):
             comment=form.cleaned_data["comment"],
         ),
         success="Thank you: the revised card is with the curators.",
+    )
+
+
+@capability_post
+def revise_location(request, token):
+    """A new data location while the curators ask for changes or after publishing failed."""
+    return _status_form(
+        request,
+        token,
+        form_class=LocationForm,
+        context_name="location_form",
+        perform=lambda submission, form: services.revise_location(
+            submission, location=form.cleaned_data["location"], comment=form.cleaned_data["comment"]
+        ),
+        success="Thank you: the new location is with the curators.",
     )
 
 

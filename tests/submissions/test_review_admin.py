@@ -703,8 +703,8 @@ def test_review_page_timeline_marks_public_and_internal(admin_client, curator):
 @pytest.mark.parametrize(
     ("make", "offered"),
     [
-        ("submitted", {"claim", "rerun"}),
-        ("in_review", {"approve", "reject", "request_changes", "rerun"}),
+        ("submitted", {"claim", "rerun", "change_location"}),
+        ("in_review", {"approve", "reject", "request_changes", "rerun", "change_location"}),
         ("rejected", {"rerun"}),
     ],
 )
