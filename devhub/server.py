@@ -5,7 +5,7 @@ Served routes (repo type prefix `datasets/`, `spaces/` or none for models, as on
 - `GET /api/datasets?author=&search=&sort=&limit=`; `GET /api/datasets/{id}[/revision/{rev}]?blobs=true`;
 - `POST /api/datasets/{id}/preupload/{rev}`; `POST /api/datasets/{id}/commit/{rev}` (NDJSON);
 - `GET /api/datasets/{id}/tree/{rev}[/{path}]`; `POST /api/datasets/{id}/paths-info/{rev}`;
-- `GET /api/datasets/{id}/commits/{rev}`;
+- `GET /api/datasets/{id}/commits/{rev}`; `PUT /api/datasets/{id}/settings` ({"visibility"} or {"private"});
 - `POST /datasets/{id}.git/info/lfs/objects/batch` (basic transfer), `PUT /_lfs/upload/{sha256}`,
   `POST /datasets/{id}.git/info/lfs/objects/verify`;
 - `GET|HEAD /datasets/{id}/resolve/{rev}/{path}` (Range supported).
@@ -329,6 +329,7 @@ class _HubRequestHandler(BaseHTTPRequestHandler):
             ("tree", "GET"): lambda: self._tree(repo_type, repo_id, rest[0] if rest else "main", rest[1:]),
             ("paths-info", "POST"): lambda: self._paths_info(repo_type, repo_id, "/".join(rest)),
             ("commits", "GET"): lambda: self._commits(repo_type, repo_id, "/".join(rest) or "main"),
+            ("settings", "PUT"): lambda: self._update_settings(repo_type, repo_id),
         }
         if action in ("xet-write-token", "xet-read-token"):
             raise HubError(501, _XET_MESSAGE)
@@ -407,6 +408,20 @@ class _HubRequestHandler(BaseHTTPRequestHandler):
             raise HubError(403, f"You don't have the rights to delete {repo_id}")
         if not self.server.store.delete_repo(repo_type=repo_type, repo_id=repo_id):
             raise HubError(404, f"Repository not found: {repo_id}", code="RepoNotFound")
+        self._send_json({})
+
+    def _update_settings(self, repo_type: str, repo_id: str) -> None:
+        self._writable_repo(repo_type, repo_id)
+        body = self._read_json()
+        if "visibility" in body:
+            if body["visibility"] not in ("public", "private"):
+                raise HubError(400, f"Invalid visibility '{body['visibility']}': use public or private")
+            private = body["visibility"] == "private"
+        elif isinstance(body.get("private"), bool):
+            private = body["private"]
+        else:
+            raise HubError(400, "Nothing to update: send visibility (public or private)")
+        self.server.store.set_private(repo_type=repo_type, repo_id=repo_id, private=private)
         self._send_json({})
 
     def _validate_yaml(self) -> None:
