@@ -128,9 +128,7 @@ def create_repo(repo_id):
     It stays private (invisible to anyone without our token) until `make_public` after verification,
     so a failed or half-done publication is never seen.
     """
-    _call(
-        f"Creating {repo_id}", api().create_repo, repo_id, repo_type=REPO_TYPE, exist_ok=True, private=True
-    )
+    _call(f"Creating {repo_id}", api().create_repo, repo_id, repo_type=REPO_TYPE, exist_ok=True, private=True)
 
 
 def make_public(repo_id):
