@@ -142,6 +142,16 @@ class ContributionForm(forms.Form):
             settings.PORTAL_CARD_MAX_BYTES // 1024,
             CARD_GUIDE_URL,
         )
+        if settings.PORTAL_DEMO_DATA_URL:
+            self.fields["location"].help_text = format_html(
+                '{} <strong class="d-block mt-1 demo-data-hint">Offline demo: put your own data file into '
+                "<code>{}</code>; it is served at <code>{}&lt;file name&gt;</code>.</strong>",
+                self.fields["location"].help_text,
+                settings.PORTAL_DEMO_DATA_DIR.relative_to(settings.BASE_DIR)
+                if settings.PORTAL_DEMO_DATA_DIR.is_relative_to(settings.BASE_DIR)
+                else settings.PORTAL_DEMO_DATA_DIR,
+                settings.PORTAL_DEMO_DATA_URL,
+            )
         # Required unless a valid card from an earlier try is kept (then the upload may stay empty).
         self.fields["card"].required = not kept_card
         self.fields["card"].error_messages["required"] = (

@@ -93,6 +93,36 @@ class OpenFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ConfirmationFilter(admin.SimpleListFilter):
+    """Confirmed submissions by default: curators do not see a dataset until its e-mail address is confirmed."""
+
+    title = "e-mail confirmation"
+    parameter_name = "confirmation"
+
+    def lookups(self, request, model_admin):
+        return [("unconfirmed", "Unconfirmed only"), ("any", "Confirmed and unconfirmed")]
+
+    def choices(self, changelist):
+        yield {
+            "selected": self.value() is None,
+            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+            "display": "Confirmed",
+        }
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request, queryset):
+        if self.value() == "unconfirmed":
+            return queryset.filter(state=State.AWAITING_CONFIRMATION)
+        if self.value() == "any" or any(key.split("__")[0] == "state" for key in request.GET):
+            return queryset  # a state chosen explicitly wins over the default
+        return queryset.exclude(state=State.AWAITING_CONFIRMATION)
+
+
 CHECK_BADGES = {
     "pass": "success",
     "warn": "warning",
@@ -117,6 +147,7 @@ class SubmissionAdmin(admin.ModelAdmin):
     ]
     list_display_links = ["reference", "name"]
     list_filter = [
+        ConfirmationFilter,
         OpenFilter,
         "state",
         "domain",
