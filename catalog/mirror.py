@@ -278,7 +278,8 @@ def build_readme(dataset):
     submission = dataset.submission
     revision = submission.latest_revision if submission is not None else None
     return cards.build_hub_card(
-        revision.read_text() if revision is not None else None,
+        # A dataset without a submission (the demo catalog) brings its own card.
+        revision.read_text() if revision is not None else (dataset.card or None),
         name=dataset.name,
         license=dataset.license,
         modalities=dataset.modality_list,

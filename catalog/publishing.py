@@ -61,9 +61,14 @@ def prepare(submission):
         # A retry after a location revision publishes from the new address.
         dataset.source_url = submission.location
         dataset.save(update_fields=["source_url", "updated_at"])
+    return queue_mirror(dataset)
+
+
+def queue_mirror(dataset):
+    """Create or reset the mirror job of a catalog dataset; enqueue it after the transaction commits."""
     job, _ = MirrorJob.objects.get_or_create(dataset=dataset)
     if job.step in (MirrorJob.Step.FAILED, MirrorJob.Step.DONE):
-        # A fresh start after a failure: the repository (if created) is kept, everything else is redone.
+        # A fresh start after a failure: a (private) repository left behind is reused, the rest is redone.
         job.step = MirrorJob.Step.PENDING
         job.last_error = ""
         job.finished_at = None

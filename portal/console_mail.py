@@ -29,7 +29,8 @@ class OneLineEmailBackend(BaseEmailBackend):
 
     def __init__(self, *args, stream=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.stream = stream or sys.stdout
+        # The real standard output: a Celery worker replaces sys.stdout with a logger that adds a prefix.
+        self.stream = stream or sys.__stdout__ or sys.stdout
         self._lock = threading.RLock()
 
     def send_messages(self, email_messages):
