@@ -111,6 +111,7 @@ class AssignForm(forms.Form):
     curator = forms.ModelChoiceField(
         label="Assign to",
         queryset=get_user_model().objects.none(),
+        empty_label="— choose a curator —",
         error_messages={"required": "Choose a curator.", "invalid_choice": "Choose a curator from the list."},
     )
 

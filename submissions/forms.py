@@ -41,6 +41,16 @@ def read_card(*, raw, filename):
         raise forms.ValidationError(str(exc), code="card") from None
 
 
+class EitherOrChoiceField(forms.TypedChoiceField):
+    """A required choice that may stay empty when an alternative field is filled instead (checked in
+    `clean`): shown as required (asterisk, `required` attribute), validated as optional."""
+
+    def validate(self, value):
+        if value in self.empty_values:
+            return
+        super().validate(value)
+
+
 class ContributionForm(forms.Form):
     """The contribution form of DESIGN "The contribution form"."""
 
@@ -89,9 +99,9 @@ class ContributionForm(forms.Form):
             "invalid_choice": "Choose among text, images, audio and video.",
         },
     )
-    domain = forms.TypedChoiceField(
+    domain = EitherOrChoiceField(
         label="Domain",
-        required=False,
+        required=True,
         coerce=int,
         empty_value=None,
         help_text="The subject the data belongs to. If none fits, leave this empty and suggest one below.",

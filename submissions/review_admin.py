@@ -318,10 +318,15 @@ class SubmissionAdmin(admin.ModelAdmin):
             "request_changes_form": forms.get("request-changes") or admin_forms.RequestChangesForm(),
             "approve_form": forms.get("approve") or admin_forms.ApproveForm(),
             "reject_form": forms.get("reject") or admin_forms.RejectForm(),
-            "assign_form": forms.get("assign") or admin_forms.AssignForm(),
+            "assign_form": forms.get("assign")
+            or admin_forms.AssignForm(initial={"curator": submission.assignee_id}),
             "location_form": forms.get("change-location") or admin_forms.ChangeLocationForm(),
             "publication": selectors.publication(submission),
             "checklist": submission.review_checklist,
+            "checklist_rows": [
+                (services.CHECKLIST_ITEMS.get(item, item), ticked)
+                for item, ticked in (submission.review_checklist or {}).get("items", {}).items()
+            ],
         }
         return TemplateResponse(request, "admin/submissions/submission/review.html", context, status=status)
 
