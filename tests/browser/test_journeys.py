@@ -10,9 +10,11 @@ import re
 import pytest
 from django.core import mail
 
+from catalog import mirror
+from submissions import services
 from tests.browser.accessibility import axe_violations, basic_problems
 from tests.browser.conftest import CHROMIUM, screenshot
-from tests.factories import GOOD_CARD, confirmed, make_curator_user
+from tests.factories import GOOD_CARD, confirmed, in_review, make_curator_user
 
 pytestmark = [
     pytest.mark.browser,
@@ -350,4 +352,24 @@ def test_a_refused_form_moves_the_focus_to_the_error_summary_and_marks_the_field
     assert (
         "Choose a domain from the list, or suggest another one below."
         in page.locator("#error-summary").inner_text()
+    )
+
+
+def test_review_page_follows_the_publication_without_a_reload(
+    portal, open_browser, devhub, source_server, queued_mirrors
+):
+    alice = make_curator_user("alice")
+    source_server.add_bytes("/levels.csv", b"t,level\n0,1.2\n", content_type="text/csv")
+    submission, _ = in_review(
+        alice, name="Harbour levels followed", location=source_server.url("/levels.csv")
+    )
+    # Approved, with its mirror job queued but not run yet (queued_mirrors holds it back).
+    services.approve(submission, by=alice, checklist=services.ReviewChecklist.all_ticked())
+    page = open_browser()
+    sign_in_as_curator(page, portal, "alice")
+    page.goto(f"{portal}/admin/submissions/submission/{submission.pk}/change/")
+    assert page.locator("#review-state").inner_text() == "Approved, waiting to be published"
+    mirror.run(queued_mirrors[0])
+    page.wait_for_function(
+        "document.getElementById('review-state').textContent.trim() === 'Published'", timeout=15_000
     )
