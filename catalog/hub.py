@@ -123,10 +123,28 @@ def repo_exists(repo_id):
 
 
 def create_repo(repo_id):
-    """Create a public dataset repository, or do nothing if it exists already."""
+    """Create a private dataset repository, or do nothing if it exists already.
+
+    It stays private (invisible to anyone without our token) until `make_public` after verification,
+    so a failed or half-done publication is never seen.
+    """
+    _call(f"Creating {repo_id}", api().create_repo, repo_id, repo_type=REPO_TYPE, exist_ok=True, private=True)
+
+
+def make_public(repo_id):
+    """Make a dataset repository public (doing it again changes nothing)."""
     _call(
-        f"Creating {repo_id}", api().create_repo, repo_id, repo_type=REPO_TYPE, exist_ok=True, private=False
+        f"Making {repo_id} public",
+        api().update_repo_settings,
+        repo_id,
+        repo_type=REPO_TYPE,
+        visibility="public",
     )
+
+
+def delete_repo(repo_id):
+    """Delete a dataset repository; a repository that is already gone is no error."""
+    _call(f"Deleting {repo_id}", api().delete_repo, repo_id, repo_type=REPO_TYPE, missing_ok=True)
 
 
 def commit_titles(repo_id):

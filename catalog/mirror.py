@@ -278,7 +278,8 @@ def build_readme(dataset):
     submission = dataset.submission
     revision = submission.latest_revision if submission is not None else None
     return cards.build_hub_card(
-        revision.read_text() if revision is not None else None,
+        # A dataset without a submission (the demo catalog) brings its own card.
+        revision.read_text() if revision is not None else (dataset.card or None),
         name=dataset.name,
         license=dataset.license,
         modalities=dataset.modality_list,
@@ -405,6 +406,8 @@ def _readme_git_oid(dataset):
 
 
 def _publish(job, dataset):
+    # Only a verified repository becomes visible; until here it was private.
+    _hub("make public", hub.make_public, dataset.repo_id)
     with transaction.atomic():
         dataset.hub_commit = job.commit_id
         dataset.manifest = job.manifest
@@ -422,6 +425,7 @@ def _publish(job, dataset):
 def _fail(job, *, reason):
     """Stop a job as failed and its submission as "publishing failed", both or neither (one transaction)."""
     logger.warning("Mirror job %s failed: %s", job.pk, reason)
+    _discard_repo(job)
     with transaction.atomic():
         MirrorJob.objects.filter(pk=job.pk).update(
             step=Step.FAILED, last_error=reason[:2000], finished_at=timezone.now()
@@ -430,6 +434,23 @@ def _fail(job, *, reason):
         if submission is not None:
             services.mark_mirror_failed(submission, reason=reason)
         transaction.on_commit(lambda: shutil.rmtree(work_path(job), ignore_errors=True))
+
+
+def _discard_repo(job):
+    """Delete the (private) repository of a job that never published, so that no half-done repo is left.
+
+    Only a repository this job created or recognised as its own (`repo_ready`) is deleted, never one that
+    was published. If the Hub is unreachable the repository stays, private and so invisible.
+    """
+    if not job.repo_ready or job.dataset.published_at is not None:
+        return
+    try:
+        hub.delete_repo(job.dataset.repo_id)
+    except hub.HubError as exc:
+        logger.warning("Could not delete the private repository %s: %s", job.dataset.repo_id, exc)
+        return
+    MirrorJob.objects.filter(pk=job.pk).update(repo_ready=False, repo_requested="")
+    job.repo_ready, job.repo_requested = False, ""
 
 
 def give_up(job_id, *, reason):

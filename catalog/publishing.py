@@ -65,9 +65,18 @@ def prepare(submission):
             modalities=submission.modalities,
             columns=columns,
         )
+    elif dataset.published_at is None and dataset.source_url != submission.location:
+        # A retry after a location revision publishes from the new address.
+        dataset.source_url = submission.location
+        dataset.save(update_fields=["source_url", "updated_at"])
+    return queue_mirror(dataset)
+
+
+def queue_mirror(dataset):
+    """Create or reset the mirror job of a catalog dataset; enqueue it after the transaction commits."""
     job, _ = MirrorJob.objects.get_or_create(dataset=dataset)
     if job.step in (MirrorJob.Step.FAILED, MirrorJob.Step.DONE):
-        # A fresh start after a failure: the repository (if created) is kept, everything else is redone.
+        # A fresh start after a failure: a (private) repository left behind is reused, the rest is redone.
         job.step = MirrorJob.Step.PENDING
         job.last_error = ""
         job.finished_at = None
@@ -133,9 +142,9 @@ class CatalogPublisher:
         dataset = dataset_with_name_key(name_key)
         return None if dataset is None else f"“{dataset.name}” (published as {dataset.repo_id})"
 
-    def published_entries(self):
-        """Yield (label, folded name, source URL) of every catalog dataset."""
-        return duplicate_candidates()
+    def published_entries(self, *, excluding_submission_id=None):
+        """Yield (label, folded name, source URL) of every catalog dataset but the submission's own."""
+        return duplicate_candidates(excluding_submission_id=excluding_submission_id)
 
     def categorisation(self, submission):
         """Return how the submission's dataset is categorised in the catalog, or None if not published."""

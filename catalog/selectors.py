@@ -4,9 +4,13 @@ from catalog.models import Dataset, MirrorJob
 from submissions.models import fold_name
 
 
-def duplicate_candidates():
-    """Return (label, folded name, source URL) of every catalog dataset, for the duplicate check."""
-    rows = Dataset.objects.values_list("name", "name_key", "repo_id", "source_url")
+def duplicate_candidates(*, excluding_submission_id=None):
+    """Return (label, folded name, source URL) of every catalog dataset (but the submission's own), for the
+    duplicate check."""
+    datasets = Dataset.objects.all()
+    if excluding_submission_id is not None:
+        datasets = datasets.exclude(submission_id=excluding_submission_id)
+    rows = datasets.values_list("name", "name_key", "repo_id", "source_url")
     for name, name_key, repo_id, source_url in rows.iterator(chunk_size=2000):
         yield f"dataset {repo_id} “{name}”", name_key or fold_name(name), source_url
 

@@ -1,9 +1,10 @@
 """An https data source on 127.0.0.1 for the offline demo, so that a hosted dataset can be mirrored end to end.
 
-`python -m devhub.datasource --port 8801 --dir var/demo-source` makes a self-signed certificate for
-127.0.0.1 with the `openssl` command (once), writes the demo data files (once), and serves the folder's
-`files/` over https. `manage.py runportal` starts it when no HF_TOKEN is set, and points the portal's fetch
-allow-list and CA bundle at it. For the demo only: it binds 127.0.0.1 and serves anything in that folder.
+`python -m devhub.datasource --port 8801 --dir var/demo-source --files var/demo-data` makes a self-signed
+certificate for 127.0.0.1 in `--dir` with the `openssl` command (once), writes the demo data file into
+`--files` (once), and serves that folder over https: any file dropped there is at
+`https://127.0.0.1:8801/<its name>`, ready to be a dataset location. `manage.py runportal` starts it
+when no HF_TOKEN is set, and points the portal's fetch allow-list and CA bundle at it. For the demo only: it binds 127.0.0.1 and serves anything in that folder.
 """
 
 import argparse
@@ -106,19 +107,21 @@ def main(argv=None):
     """Serve the demo files over https on 127.0.0.1 until interrupted."""
     parser = argparse.ArgumentParser(prog="python -m devhub.datasource", description=__doc__)
     parser.add_argument("--port", type=int, default=8801)
-    parser.add_argument("--dir", default="var/demo-source")
+    parser.add_argument("--dir", default="var/demo-source", help="where the certificate is kept")
+    parser.add_argument("--files", default=None, help="the folder served (default: --dir/files)")
     args = parser.parse_args(argv)
     folder = Path(args.dir)
     folder.mkdir(parents=True, exist_ok=True)
+    served = Path(args.files) if args.files else folder / "files"
     cert, key = ensure_certificate(folder)
-    ensure_demo_files(folder / "files")
+    ensure_demo_files(served)
     server = ThreadingHTTPServer(
-        ("127.0.0.1", args.port), functools.partial(_QuietHandler, directory=str(folder / "files"))
+        ("127.0.0.1", args.port), functools.partial(_QuietHandler, directory=str(served))
     )
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     server.socket = context.wrap_socket(server.socket, server_side=True)
-    print(f"demo data source serving https://127.0.0.1:{args.port}/ from {folder / 'files'} (CA: {cert})")
+    print(f"demo data source serving https://127.0.0.1:{args.port}/ from {served} (CA: {cert})")
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
 

@@ -5,10 +5,11 @@ Served routes (repo type prefix `datasets/`, `spaces/` or none for models, as on
 - `GET /api/datasets?author=&search=&sort=&limit=`; `GET /api/datasets/{id}[/revision/{rev}]?blobs=true`;
 - `POST /api/datasets/{id}/preupload/{rev}`; `POST /api/datasets/{id}/commit/{rev}` (NDJSON);
 - `GET /api/datasets/{id}/tree/{rev}[/{path}]`; `POST /api/datasets/{id}/paths-info/{rev}`;
-- `GET /api/datasets/{id}/commits/{rev}`;
+- `GET /api/datasets/{id}/commits/{rev}`; `PUT /api/datasets/{id}/settings` ({"visibility"} or {"private"});
 - `POST /datasets/{id}.git/info/lfs/objects/batch` (basic transfer), `PUT /_lfs/upload/{sha256}`,
   `POST /datasets/{id}.git/info/lfs/objects/verify`;
-- `GET|HEAD /datasets/{id}/resolve/{rev}/{path}` (Range supported).
+- `GET|HEAD /datasets/{id}/resolve/{rev}/{path}` (Range supported);
+- `GET /datasets/{id}`: a human page (card rendered, files listed), for the portal's links in the offline demo.
 Xet is not spoken: the xet token routes answer 501 with a message. The client picks Xet on its own whenever
 `hf_xet` is installed, so clients of this server must run with `HF_HUB_DISABLE_XET=1` (set before importing
 huggingface_hub, or `huggingface_hub.constants.HF_HUB_DISABLE_XET = True`).
@@ -36,6 +37,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+from devhub import pages
 from devhub.faults import FaultPlan
 from devhub.storage import REPO_TYPES, RepoStore, StoreError, card_tags, check_card_yaml
 
@@ -329,6 +331,7 @@ class _HubRequestHandler(BaseHTTPRequestHandler):
             ("tree", "GET"): lambda: self._tree(repo_type, repo_id, rest[0] if rest else "main", rest[1:]),
             ("paths-info", "POST"): lambda: self._paths_info(repo_type, repo_id, "/".join(rest)),
             ("commits", "GET"): lambda: self._commits(repo_type, repo_id, "/".join(rest) or "main"),
+            ("settings", "PUT"): lambda: self._update_settings(repo_type, repo_id),
         }
         if action in ("xet-write-token", "xet-read-token"):
             raise HubError(501, _XET_MESSAGE)
@@ -341,6 +344,8 @@ class _HubRequestHandler(BaseHTTPRequestHandler):
         repo_type = "model"
         if segs and segs[0] in ("datasets", "spaces"):
             repo_type, segs = _TYPE_PLURALS[segs[0]], segs[1:]
+        if len(segs) == 2 and repo_type == "dataset" and method in ("GET", "HEAD"):
+            return self._repo_page(repo_type, f"{segs[0]}/{segs[1]}")
         if len(segs) < 3:
             raise HubError(404, f"Unknown route: {self.url_path}")
         namespace, name, rest = segs[0], segs[1], segs[2:]
@@ -407,6 +412,20 @@ class _HubRequestHandler(BaseHTTPRequestHandler):
             raise HubError(403, f"You don't have the rights to delete {repo_id}")
         if not self.server.store.delete_repo(repo_type=repo_type, repo_id=repo_id):
             raise HubError(404, f"Repository not found: {repo_id}", code="RepoNotFound")
+        self._send_json({})
+
+    def _update_settings(self, repo_type: str, repo_id: str) -> None:
+        self._writable_repo(repo_type, repo_id)
+        body = self._read_json()
+        if "visibility" in body:
+            if body["visibility"] not in ("public", "private"):
+                raise HubError(400, f"Invalid visibility '{body['visibility']}': use public or private")
+            private = body["visibility"] == "private"
+        elif isinstance(body.get("private"), bool):
+            private = body["private"]
+        else:
+            raise HubError(400, "Nothing to update: send visibility (public or private)")
+        self.server.store.set_private(repo_type=repo_type, repo_id=repo_id, private=private)
         self._send_json({})
 
     def _validate_yaml(self) -> None:
@@ -587,6 +606,23 @@ class _HubRequestHandler(BaseHTTPRequestHandler):
             return
         for chunk in self.server.store.read_blob(entry["sha256"], start=start, end=end):
             self.wfile.write(chunk)
+
+    def _repo_page(self, repo_type: str, repo_id: str) -> None:
+        repo = self.server.store.get_repo(repo_type=repo_type, repo_id=repo_id)
+        if repo is None or repo["private"]:  # a browser sends no token: private repos are not found
+            self._send(404, pages.not_found_page(repo_id), content_type="text/html; charset=utf-8")
+            return
+        files = self.server.store.resolve(repo, "main")["files"]
+        readme = None
+        if "README.md" in files:
+            readme = b"".join(self.server.store.read_blob(files["README.md"]["sha256"]))
+        page = pages.repo_page(
+            repo_id=repo_id,
+            files=files,
+            readme=readme,
+            file_url=lambda path: f"{self._repo_url(repo_type, repo_id)}/resolve/main/{quote(path)}",
+        )
+        self._send(200, page, content_type="text/html; charset=utf-8")
 
     # -- writing files -------------------------------------------------------------------------------------
 

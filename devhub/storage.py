@@ -315,6 +315,16 @@ class RepoStore:
             self._repo_file(repo_type, repo_id).unlink(missing_ok=True)
             return True
 
+    def set_private(self, *, repo_type: str, repo_id: str, private: bool) -> bool:
+        """Make a repo private or public; return False when it does not exist."""
+        with self._lock:
+            repo = self._repos.get((repo_type, repo_id))
+            if repo is None:
+                return False
+            repo["private"] = bool(private)
+            self._save(repo)
+            return True
+
     def set_counts(
         self, *, repo_type: str, repo_id: str, downloads: int | None = None, likes: int | None = None
     ) -> dict:

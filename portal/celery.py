@@ -14,9 +14,13 @@ app.autodiscover_tasks()
 app.autodiscover_tasks(related_name="usage_tasks")
 
 
-def worker_command(*, beat_schedule=None, concurrency=1, queues=(), log_level="INFO"):
-    """Return the command line of a worker process (with an embedded beat if `beat_schedule` is a path)."""
-    command = [sys.executable, "-m", "celery", "-A", "portal", "worker", f"--loglevel={log_level}"]
+def worker_command(*, beat_schedule=None, concurrency=1, queues=(), log_level="INFO", quiet=False):
+    """Return the command line of a worker process (with an embedded beat if `beat_schedule` is a path).
+
+    `quiet` leaves out the start-up banner.
+    """
+    command = [sys.executable, "-m", "celery", "-A", "portal", *(["--quiet"] if quiet else []), "worker"]
+    command += [f"--loglevel={log_level}"]
     command += [f"--concurrency={concurrency}", "--without-gossip", "--without-mingle"]
     if queues:
         command += ["-Q", ",".join(queues)]

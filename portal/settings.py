@@ -171,7 +171,7 @@ PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rs
 PORTAL_NAME = env.str("PORTAL_NAME", default="Dataset Portal")
 
 # E-mail
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="portal.console_mail.OneLineEmailBackend")
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
@@ -181,6 +181,10 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Dataset Portal <portal@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 PORTAL_CURATORS_EMAIL = env.str("PORTAL_CURATORS_EMAIL", default="curators@localhost")
+# The offline demo's data source (set by `manage.py runportal` when it starts one): the form then says
+# where a newcomer's own files are served from. Empty: no such hint.
+PORTAL_DEMO_DATA_URL = env.str("PORTAL_DEMO_DATA_URL", default="")
+PORTAL_DEMO_DATA_DIR = VAR_DIR / "demo-data"
 
 # Outbound fetches of contributors' URLs (location check, mirroring). Networks listed here are exempt
 # from the SSRF block (tests and the offline demo use a server on 127.0.0.1); the default allows none.

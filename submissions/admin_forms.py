@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 
 from submissions.approval import PERSONAL_DATA_ITEM, ApprovalGate
 from submissions.curators import CURATORS_GROUP
+from submissions.locations import clean_location
 from submissions.services import CHECKLIST_ITEMS
 
 MESSAGE_LIMIT = settings.PORTAL_REPLY_MAX_CHARS
@@ -34,6 +35,26 @@ class RequestChangesForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         error_messages={"required": "Say what the contributor should change; the message is required."},
     )
+
+
+class ChangeLocationForm(forms.Form):
+    location = forms.CharField(
+        label="New location",
+        max_length=settings.PORTAL_URL_MAX_LENGTH,
+        widget=forms.URLInput(attrs={"placeholder": "https://"}),
+        error_messages={"required": "Enter the new https:// address of the data."},
+    )
+    message = forms.CharField(
+        label="Message to the contributor",
+        max_length=MESSAGE_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={
+            "required": "Tell the contributor why the location changes; the message is required."
+        },
+    )
+
+    def clean_location(self):
+        return clean_location(self.cleaned_data["location"])
 
 
 class RejectForm(forms.Form):
@@ -118,6 +139,7 @@ class AssignForm(forms.Form):
     curator = forms.ModelChoiceField(
         label="Assign to",
         queryset=get_user_model().objects.none(),
+        empty_label="— choose a curator —",
         error_messages={"required": "Choose a curator.", "invalid_choice": "Choose a curator from the list."},
     )
 

@@ -117,7 +117,9 @@ def check_duplicates(submission, revision):
             same_location.append(f"{reference} “{name}”")
         elif _similar(submission.name_key, name_key):
             similar_names.append(f"{reference} “{name}”")
-    for label, name_key, other_location in publisher().published_entries():
+    for label, name_key, other_location in publisher().published_entries(
+        excluding_submission_id=submission.pk
+    ):
         if other_location and normalise_location(other_location) == location:
             same_location.append(label)
         elif _similar(submission.name_key, name_key):

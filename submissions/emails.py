@@ -105,6 +105,22 @@ def send_published(submission, *, hub_url, catalog_url):
     )
 
 
+def send_location_changed(submission, *, previous, message):
+    """Tell the contributor a curator changed the data location, and why."""
+    return _to_contributor(
+        submission,
+        template="location_changed",
+        subject="The curators changed your dataset's location",
+        previous=previous,
+        message=message,
+    )
+
+
+def send_mirror_failed(submission):
+    """Tell the contributor publishing failed, and what they can do about it."""
+    return _to_contributor(submission, template="mirror_failed", subject="Publishing your dataset failed")
+
+
 def send_sign_in_link(*, email, token):
     """Send the single-use link that lists every submission of an address."""
     url = settings.PORTAL_BASE_URL + reverse("submissions:my_submissions", args=[token])
@@ -130,6 +146,13 @@ def notify_curators_revision(submission, *, revision):
     """Tell the curators a revised card arrived."""
     return _to_curators(
         submission, template="curators_revision", subject="A revised card arrived", revision=revision
+    )
+
+
+def notify_curators_location(submission, *, previous):
+    """Tell the curators the contributor gave a new data location."""
+    return _to_curators(
+        submission, template="curators_location", subject="A new data location arrived", previous=previous
     )
 
 

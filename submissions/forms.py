@@ -4,7 +4,6 @@ The server is the authority: every rule here runs on each POST whatever the brow
 """
 
 import uuid
-from urllib.parse import urlsplit
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Div, Field, Fieldset, Layout, Submit
@@ -12,8 +11,8 @@ from django import forms
 from django.conf import settings
 from django.utils.html import format_html
 
-from portal import safefetch
 from submissions import cards, categorisation, selectors
+from submissions.locations import clean_location
 from submissions.models import Domain, Modality
 from submissions.services import NameTaken
 
@@ -40,6 +39,16 @@ def read_card(*, raw, filename):
         return cards.parse_card(raw, filename=filename, max_bytes=settings.PORTAL_CARD_MAX_BYTES)
     except cards.CardRejected as exc:
         raise forms.ValidationError(str(exc), code="card") from None
+
+
+class EitherOrChoiceField(forms.TypedChoiceField):
+    """A required choice that may stay empty when an alternative field is filled instead (checked in
+    `clean`): shown as required (asterisk, `required` attribute), validated as optional."""
+
+    def validate(self, value):
+        if value in self.empty_values:
+            return
+        super().validate(value)
 
 
 class ContributionForm(forms.Form):
@@ -90,9 +99,9 @@ class ContributionForm(forms.Form):
             "invalid_choice": "Choose among text, images, audio and video.",
         },
     )
-    domain = forms.TypedChoiceField(
+    domain = EitherOrChoiceField(
         label="Domain",
-        required=False,
+        required=True,
         coerce=int,
         empty_value=None,
         help_text="The subject the data belongs to. If none fits, leave this empty and suggest one below.",
@@ -143,6 +152,16 @@ class ContributionForm(forms.Form):
             settings.PORTAL_CARD_MAX_BYTES // 1024,
             CARD_GUIDE_URL,
         )
+        if settings.PORTAL_DEMO_DATA_URL:
+            self.fields["location"].help_text = format_html(
+                '{} <strong class="d-block mt-1 demo-data-hint">Offline demo: put your own data file into '
+                "<code>{}</code>; it is served at <code>{}&lt;file name&gt;</code>.</strong>",
+                self.fields["location"].help_text,
+                settings.PORTAL_DEMO_DATA_DIR.relative_to(settings.BASE_DIR)
+                if settings.PORTAL_DEMO_DATA_DIR.is_relative_to(settings.BASE_DIR)
+                else settings.PORTAL_DEMO_DATA_DIR,
+                settings.PORTAL_DEMO_DATA_URL,
+            )
         # Required unless a valid card from an earlier try is kept (then the upload may stay empty).
         self.fields["card"].required = not kept_card
         self.fields["card"].error_messages["required"] = (
@@ -204,34 +223,7 @@ class ContributionForm(forms.Form):
         return name
 
     def clean_location(self):
-        location = self.cleaned_data["location"].strip()
-        parts = urlsplit(location)
-        if parts.scheme.lower() != "https":
-            raise forms.ValidationError(
-                "Use an https:// address (http, ftp, file and other kinds of address are not accepted)."
-            )
-        if not parts.hostname:
-            raise forms.ValidationError("Enter a complete address such as https://example.org/data.zip.")
-        if parts.username or parts.password:
-            raise forms.ValidationError(
-                "Remove the user name or password from the address; share a public link instead."
-            )
-        if any(ch.isspace() or ord(ch) < 32 for ch in location):
-            raise forms.ValidationError("Remove spaces and control characters from the address.")
-        try:
-            forms.URLField(assume_scheme="https").clean(location)
-        except forms.ValidationError:
-            raise forms.ValidationError(
-                "Enter a complete address such as https://example.org/data.zip."
-            ) from None
-        try:
-            safefetch.check_url(location)
-        except safefetch.FetchBlocked as exc:
-            raise forms.ValidationError(
-                "Use the public address of the data; this one points to a private or local network (%(why)s).",
-                params={"why": exc},
-            ) from None
-        return location
+        return clean_location(self.cleaned_data["location"])
 
     def clean_card(self):
         upload = self.cleaned_data.get("card")
@@ -324,6 +316,30 @@ class RevisionForm(forms.Form):
     def clean_card(self):
         self.parsed_card, self.card_raw, self.card_filename = read_card_upload(self.cleaned_data.get("card"))
         return self.cleaned_data.get("card")
+
+
+class LocationForm(forms.Form):
+    """A new data location, given by the contributor while changes are asked or after publishing failed."""
+
+    location = forms.CharField(
+        label="New dataset location",
+        max_length=settings.PORTAL_URL_MAX_LENGTH,
+        help_text="The https:// address where the data can be downloaded today.",
+        widget=forms.URLInput(attrs={"placeholder": "https://", "inputmode": "url"}),
+        error_messages={
+            "required": "Enter the new https:// address of the data.",
+            "max_length": "Use an address of at most 2,000 characters (it has %(show_value)d).",
+        },
+    )
+    comment = forms.CharField(
+        label="What changed (optional)",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def clean_location(self):
+        return clean_location(self.cleaned_data["location"])
 
 
 class WithdrawForm(forms.Form):

@@ -203,6 +203,11 @@ class Submission(ModalitiesMixin, models.Model):
         return self.state == self.State.CHANGES_REQUESTED
 
     @property
+    def accepts_location_revision(self):
+        """Whether the contributor may give a new location now (changes asked, or publication failed)."""
+        return self.state in (self.State.CHANGES_REQUESTED, self.State.MIRROR_FAILED)
+
+    @property
     def accepts_reply(self):
         """Whether the contributor may write to the curators now."""
         return self.state not in self.CLOSED_STATES
@@ -216,14 +221,18 @@ class Submission(ModalitiesMixin, models.Model):
 STATE_EXPLANATIONS = {
     Submission.State.AWAITING_CONFIRMATION: "We are waiting for you to open the link in our e-mail to confirm "
     "your address.",
-    Submission.State.SUBMITTED: "Your dataset is in the curators' queue. A curator will pick it up soon.",
-    Submission.State.IN_REVIEW: "A curator is reviewing your dataset card and its location.",
-    Submission.State.CHANGES_REQUESTED: "The curators asked for changes. Read their message below, then reply "
-    "or upload a revised card.",
+    Submission.State.SUBMITTED: "Your dataset is in the curators' queue. A curator will pick it up soon; "
+    "you can write to them meanwhile.",
+    Submission.State.IN_REVIEW: "A curator is reviewing your dataset card and its location. You can write to "
+    "them meanwhile.",
+    Submission.State.CHANGES_REQUESTED: "The curators asked for changes. Read their message below, then upload "
+    "a revised card or give a new location: either sends the dataset back to the curators. A message alone "
+    "keeps this state, so you can still revise afterwards.",
     Submission.State.APPROVED: "Your dataset was approved and will be published to the Hugging Face Hub shortly.",
+    Submission.State.MIRROR_FAILED: "Publishing hit a problem and the curators have been told. If the data has "
+    "moved or its address is wrong, give the new location below; the curators then restart the publication. "
+    "Otherwise they fix the cause and retry; you can write to them.",
     Submission.State.MIRRORING: "Your dataset is being copied and published to the Hugging Face Hub.",
-    Submission.State.MIRROR_FAILED: "Publishing hit a problem. The curators have been told and will retry; "
-    "you need not do anything.",
     Submission.State.PUBLISHED: "Your dataset is published. Thank you for contributing!",
     Submission.State.REJECTED: "The curators decided not to include this dataset. Their reason is below.",
     Submission.State.WITHDRAWN: "You withdrew this submission. Nothing more will happen to it.",
@@ -340,6 +349,7 @@ class Event(models.Model):
         STATE_CHANGE = "state_change", "State change"
         MESSAGE = "message", "Message"
         CARD_REVISION = "card_revision", "Card revision"
+        LOCATION_CHANGE = "location_change", "Location change"
         ASSIGNMENT = "assignment", "Assignment"
         CORRECTION = "correction", "Correction after publication"
         OVERRIDE = "override", "Approval override"

@@ -84,8 +84,9 @@ class Publisher(Protocol):
     def name_clash(self, name_key: str) -> str | None:
         """Return a description of a published dataset whose folded name is `name_key`, or None."""
 
-    def published_entries(self) -> Iterable[tuple[str, str, str]]:
-        """Yield (label, folded name, source URL) of every catalog dataset, for the duplicate check."""
+    def published_entries(self, *, excluding_submission_id=None) -> Iterable[tuple[str, str, str]]:
+        """Yield (label, folded name, source URL) of every catalog dataset, for the duplicate check; the
+        dataset of `excluding_submission_id` (its own, once approved) is left out."""
 
     def categorisation(self, submission) -> Categorisation | None:
         """Return the categorisation of a submission's published dataset, or None when it is not published."""

@@ -109,6 +109,36 @@ class CorrectionFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ConfirmationFilter(admin.SimpleListFilter):
+    """Confirmed submissions by default: curators do not see a dataset until its e-mail address is confirmed."""
+
+    title = "e-mail confirmation"
+    parameter_name = "confirmation"
+
+    def lookups(self, request, model_admin):
+        return [("unconfirmed", "Unconfirmed only"), ("any", "Confirmed and unconfirmed")]
+
+    def choices(self, changelist):
+        yield {
+            "selected": self.value() is None,
+            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+            "display": "Confirmed",
+        }
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request, queryset):
+        if self.value() == "unconfirmed":
+            return queryset.filter(state=State.AWAITING_CONFIRMATION)
+        if self.value() == "any" or any(key.split("__")[0] == "state" for key in request.GET):
+            return queryset  # a state chosen explicitly wins over the default
+        return queryset.exclude(state=State.AWAITING_CONFIRMATION)
+
+
 CHECK_BADGES = {
     "pass": "success",
     "warn": "warning",
@@ -134,6 +164,7 @@ class SubmissionAdmin(admin.ModelAdmin):
     ]
     list_display_links = ["reference", "name"]
     list_filter = [
+        ConfirmationFilter,
         OpenFilter,
         CorrectionFilter,
         "state",
@@ -282,6 +313,7 @@ class SubmissionAdmin(admin.ModelAdmin):
             action("approve", self.approve_view),
             action("reject", self.reject_view),
             action("retry-mirror", self.retry_mirror_view),
+            action("change-location", self.change_location_view),
             action("rerun-checks", self.rerun_checks_view),
             action("accept-correction", self.accept_correction_view),
             action("decline-correction", self.decline_correction_view),
@@ -340,7 +372,9 @@ class SubmissionAdmin(admin.ModelAdmin):
             "approve_form": forms.get("approve") or admin_forms.ApproveForm(gate=gate),
             "gate": gate,
             "reject_form": forms.get("reject") or admin_forms.RejectForm(),
-            "assign_form": forms.get("assign") or admin_forms.AssignForm(),
+            "assign_form": forms.get("assign")
+            or admin_forms.AssignForm(initial={"curator": submission.assignee_id}),
+            "location_form": forms.get("change-location") or admin_forms.ChangeLocationForm(),
             "publication": selectors.publication(submission),
             "checklist": submission.review_checklist,
             "corrections": list(selectors.corrections(submission)),
@@ -348,6 +382,10 @@ class SubmissionAdmin(admin.ModelAdmin):
             "correction_diff": _correction_diff(correction, revisions),
             "accept_correction_form": forms.get("accept-correction") or admin_forms.AcceptCorrectionForm(),
             "decline_correction_form": forms.get("decline-correction") or admin_forms.DeclineCorrectionForm(),
+            "checklist_rows": [
+                (services.CHECKLIST_ITEMS.get(item, item), ticked)
+                for item, ticked in (submission.review_checklist or {}).get("items", {}).items()
+            ],
         }
         return TemplateResponse(request, "admin/submissions/submission/review.html", context, status=status)
 
@@ -445,6 +483,21 @@ class SubmissionAdmin(admin.ModelAdmin):
             return f"Publication of {submission.reference} restarted."
 
         return self._action(request, object_id, name="retry-mirror", perform=perform)
+
+    def change_location_view(self, request, object_id):
+        def perform(submission, data, form):
+            services.change_location(
+                submission, by=request.user, location=data["location"], message=data["message"]
+            )
+            return "The location is changed and the checks run again; the contributor has been told."
+
+        return self._action(
+            request,
+            object_id,
+            name="change-location",
+            form_class=admin_forms.ChangeLocationForm,
+            perform=perform,
+        )
 
     def rerun_checks_view(self, request, object_id):
         def perform(submission, data, form):

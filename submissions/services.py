@@ -516,6 +516,8 @@ def available_actions(submission, *, user):
         names.add("assign")
     if state == State.MIRROR_FAILED:
         names.add("retry-mirror")
+    if state in LOCATION_EDITABLE_BY_CURATORS:
+        names.add("change-location")
     if state == State.AWAITING_CONFIRMATION:
         names.discard("rerun-checks")
     return names
@@ -574,6 +576,7 @@ def mark_mirror_failed(submission, *, reason):
             submission, kind=Event.Kind.MESSAGE, actor_kind=Event.Actor.SYSTEM, message=reason, public=False
         )
         _after_commit(emails.notify_curators_mirror_failed, submission, reason=reason)
+        _after_commit(emails.send_mirror_failed, submission)
     return submission
 
 
@@ -581,7 +584,11 @@ def mark_mirror_failed(submission, *, reason):
 
 
 def reply(submission, *, text):
-    """The contributor writes to the curators; an answer to a change request sends it back to the queue."""
+    """The contributor writes to the curators; the state stays as it is and the curators are told.
+
+    A reply to a change request keeps "changes requested", so the contributor can still send a revised
+    card or location afterwards (a reply alone changes nothing a curator must review again).
+    """
     text = _required_text(text, what="your message", limit=settings.PORTAL_REPLY_MAX_CHARS)
     with transaction.atomic():
         submission = _locked(submission)
@@ -590,14 +597,6 @@ def reply(submission, *, text):
                 f"This submission is {submission.get_state_display().lower()}; it no longer takes messages."
             )
         _note(submission, kind=Event.Kind.MESSAGE, actor_kind=Event.Actor.CONTRIBUTOR, message=text)
-        if submission.state == State.CHANGES_REQUESTED:
-            _move(
-                submission,
-                to=State.SUBMITTED,
-                actor_kind=Event.Actor.CONTRIBUTOR,
-                message="The contributor answered; the dataset is back in the curators' queue.",
-                allowed=[State.CHANGES_REQUESTED],
-            )
         _after_commit(emails.notify_curators_reply, submission, text=text)
     return submission
 
@@ -633,6 +632,93 @@ def revise_card(submission, *, card: ParsedCard, card_raw: bytes, card_filename:
     except BaseException:
         _delete_files(stored)
         raise
+    return submission
+
+
+def _set_location(submission, *, location):
+    """Store a new location on the locked submission and queue the checks again; return the old one."""
+    location = (location or "").strip()
+    if not location:
+        raise InvalidTransition("Enter the new https:// address of the data.")
+    if location == submission.location:
+        raise InvalidTransition("This is already the dataset's location; enter the new address.")
+    previous = submission.location
+    submission.location = location
+    submission.check_summary = "pending"
+    submission.save(update_fields=["location", "check_summary", "updated_at"])
+    _enqueue_checks(submission)
+    return previous
+
+
+def revise_location(submission, *, location, comment=""):
+    """The contributor gives a new data location while changes are requested or after a failed publication.
+
+    Changes requested: the dataset goes back to the curators' queue, as with a revised card. Publishing
+    failed: the state stays; the curators are told and restart the publication, which uses the new address.
+    The caller validates the address (`forms.clean_location`).
+    """
+    with transaction.atomic():
+        submission = _locked(submission)
+        if not submission.accepts_location_revision:
+            raise InvalidTransition(
+                "A new location can be given only while the curators ask for changes or after publishing "
+                "failed."
+            )
+        previous = _set_location(submission, location=location)
+        comment = (comment or "").strip()[:2000]
+        _note(
+            submission,
+            kind=Event.Kind.LOCATION_CHANGE,
+            actor_kind=Event.Actor.CONTRIBUTOR,
+            message=f"Changed the data location from {previous} to {submission.location}."
+            + (f"\n{comment}" if comment else ""),
+        )
+        if submission.state == State.CHANGES_REQUESTED:
+            _move(
+                submission,
+                to=State.SUBMITTED,
+                actor_kind=Event.Actor.CONTRIBUTOR,
+                message="The dataset is back in the curators' queue with the new location.",
+                allowed=[State.CHANGES_REQUESTED],
+            )
+        _after_commit(emails.notify_curators_location, submission, previous=previous)
+    return submission
+
+
+# States in which a curator may change the location: not before confirmation, not while publishing runs.
+LOCATION_EDITABLE_BY_CURATORS = (
+    State.SUBMITTED,
+    State.IN_REVIEW,
+    State.CHANGES_REQUESTED,
+    State.MIRROR_FAILED,
+)
+
+
+def change_location(submission, *, by, location, message):
+    """A curator corrects the data location, with a message the contributor receives; the state stays.
+
+    After a failed publication the curator then uses "retry", which publishes from the new address.
+    The caller validates the address (`forms.clean_location`).
+    """
+    message = _required_text(
+        message, what="a message to the contributor", limit=settings.PORTAL_REPLY_MAX_CHARS
+    )
+    with transaction.atomic():
+        submission = _locked(submission)
+        if submission.state not in LOCATION_EDITABLE_BY_CURATORS:
+            raise InvalidTransition(
+                f"{submission.reference} is “{submission.get_state_display()}”; its location can't be "
+                "changed now."
+            )
+        previous = _set_location(submission, location=location)
+        _note(
+            submission,
+            kind=Event.Kind.LOCATION_CHANGE,
+            actor_kind=Event.Actor.CURATOR,
+            actor=by,
+            message=f"Changed the data location from {previous} to {submission.location}.\n{message}",
+        )
+        _after_commit(emails.send_location_changed, submission, previous=previous, message=message)
     return submission
 
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("status/<str:token>/", views.status, name="status"),
     path("status/<str:token>/reply/", views.reply, name="reply"),
     path("status/<str:token>/revise/", views.revise, name="revise"),
+    path("status/<str:token>/location/", views.revise_location, name="revise_location"),
     path("status/<str:token>/withdraw/", views.withdraw, name="withdraw"),
     path("status/<str:token>/correction/", views.request_correction, name="request_correction"),
     path("status/<str:token>/card-version/", views.send_card_version, name="card_version"),

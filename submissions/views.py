@@ -9,7 +9,7 @@ import functools
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
@@ -27,6 +27,7 @@ from submissions.forms import (
     CardVersionForm,
     ContributionForm,
     CorrectionForm,
+    LocationForm,
     ReplyForm,
     RevisionForm,
     SignInForm,
@@ -163,12 +164,11 @@ def download_card_template(request):
 
 def receipt(request, reference):
     """Show the receipt of a submission made in this browser session."""
-    if reference not in request.session.get(RECEIPTS_SESSION_KEY, []):
-        raise Http404("No such receipt in this session.")
-    try:
-        submission = Submission.objects.select_related("domain").get(reference=reference)
-    except Submission.DoesNotExist:
-        raise Http404("No such receipt.") from None
+    submission = None
+    if reference in request.session.get(RECEIPTS_SESSION_KEY, []):
+        submission = Submission.objects.select_related("domain").filter(reference=reference).first()
+    if submission is None:
+        return link_not_found(request)
     return render(request, "submissions/receipt.html", {"submission": submission})
 
 
@@ -182,6 +182,7 @@ def _status_context(submission, *, token, **extra):
         "token": token,
         "reply_form": ReplyForm(),
         "revision_form": RevisionForm(),
+        "location_form": LocationForm(),
         "publication": selectors.publication(submission),
     }
     published = selectors.categorisation(submission)
@@ -198,13 +199,40 @@ def _status_context(submission, *, token, **extra):
     return context
 
 
+class UnknownLink(Exception):
+    """A private link that matches nothing or no longer works."""
+
+
+def link_not_found(request):
+    """Render the friendly 404 page of a wrong, used or expired private link, also with DEBUG on.
+
+    Raising Http404 would show Django's debug page, with the URL patterns, whenever DEBUG is on. The page
+    is the same for every case: which links exist, or existed, is never hinted (DESIGN, "Status tracking").
+    """
+    return private_response(render(request, "submissions/link_not_found.html", status=404))
+
+
+def private_link_page(view):
+    """Turn an `UnknownLink` raised by a view of a private link into the friendly not-found page."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except UnknownLink:
+            return link_not_found(request)
+
+    return wrapper
+
+
 def _find_or_404(token):
     found = selectors.submission_for_token(token)
     if found is None:
-        raise Http404("No such page.")
+        raise UnknownLink
     return found
 
 
+@private_link_page
 def status(request, token):
     """Show a submission's private status page; the first visit confirms the e-mail address."""
     link, submission = _find_or_404(token)
@@ -228,7 +256,7 @@ def capability_post(view):
     check is not needed here: a cross-site forger would have to know the 256-bit token in the URL, which
     is exactly what CSRF tokens provide (OWASP CSRF cheat sheet, "capability URLs").
     """
-    return csrf_exempt(require_POST(view))
+    return csrf_exempt(require_POST(private_link_page(view)))
 
 
 def _status_form(request, token, *, form_class, context_name, perform, success):
@@ -321,7 +349,23 @@ def send_card_version(request, token):
     )
 
 
+@capability_post
+def revise_location(request, token):
+    """A new data location while the curators ask for changes or after publishing failed."""
+    return _status_form(
+        request,
+        token,
+        form_class=LocationForm,
+        context_name="location_form",
+        perform=lambda submission, form: services.revise_location(
+            submission, location=form.cleaned_data["location"], comment=form.cleaned_data["comment"]
+        ),
+        success="Thank you: the new location is with the curators.",
+    )
+
+
 @csrf_exempt  # see capability_post: the page is addressed by its private token
+@private_link_page
 def withdraw(request, token):
     """Ask for confirmation, then withdraw the submission."""
     _link, submission = _find_or_404(token)
@@ -341,7 +385,10 @@ def withdraw(request, token):
 
 def progress(request, token):
     """Return the publication progress of a submission as JSON, for the status page's progress bar."""
-    _link, submission = _find_or_404(token)
+    found = selectors.submission_for_token(token)
+    if found is None:
+        return private_response(JsonResponse({"error": "No such page."}, status=404))
+    _link, submission = found
     publication = selectors.publication(submission)
     data = {"state": submission.state, "state_label": submission.get_state_display()}
     if publication is not None:
@@ -365,13 +412,13 @@ def my_submissions_list(request, token):
     """A sign-in link: GET asks to confirm (mail scanners follow links), POST spends it and lists the submissions."""
     if request.method == "GET":
         if not selectors.sign_in_link_is_valid(token):
-            raise Http404("No such page.")
+            return link_not_found(request)
         return private_response(render(request, "submissions/my_submissions_confirm.html"))
     if request.method != "POST":
-        raise Http404("No such page.")
+        return link_not_found(request)
     entries = services.use_sign_in(token)
     if entries is None:
-        raise Http404("No such page.")
+        return link_not_found(request)
     rows = [
         (submission, reverse("submissions:status", args=[status_token]))
         for submission, status_token in entries

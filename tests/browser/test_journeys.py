@@ -10,9 +10,11 @@ import re
 import pytest
 from django.core import mail
 
+from catalog import mirror
+from submissions import services
 from tests.browser.accessibility import axe_violations, basic_problems
 from tests.browser.conftest import CHROMIUM, screenshot
-from tests.factories import GOOD_CARD, confirmed, make_curator_user
+from tests.factories import GOOD_CARD, confirmed, in_review, make_curator_user
 
 pytestmark = [
     pytest.mark.browser,
@@ -48,7 +50,7 @@ def fill_contribution(page, tmp_path, *, name, email):
     page.get_by_label("Dataset location").fill("https://data.harbour.example/levels.csv")
     page.get_by_label("Dataset card").set_input_files(str(card_path(tmp_path)))
     page.get_by_label("Text", exact=True).check()
-    page.get_by_label("Domain", exact=True).select_option(label="Marine")
+    page.locator("#id_domain").select_option(label="Marine")
     page.get_by_label("Your e-mail address").fill(email)
     page.get_by_label("I accept the contribution terms").check()
 
@@ -79,7 +81,7 @@ def test_contributor_fixes_a_mistake_submits_and_confirms(portal, open_browser, 
     assert page.get_by_label("Your e-mail address").input_value() == "data@harbour"
     assert page.get_by_label("Text", exact=True).is_checked()
     assert page.get_by_label("I accept the contribution terms").is_checked()
-    assert page.get_by_label("Domain", exact=True).evaluate("s => s.selectedOptions[0].text") == "Marine"
+    assert page.locator("#id_domain").evaluate("s => s.selectedOptions[0].text") == "Marine"
     assert "We kept “README.md” from your last try" in page.locator("#div_id_card").inner_text()
     screenshot(page, "02-contribute-error")
 
@@ -184,6 +186,51 @@ def test_curator_and_contributor_work_a_submission_to_publication(portal, open_b
     screenshot(contributor, "12-catalog-list")
 
 
+def test_a_failed_publication_is_mended_with_a_new_location_and_published(
+    portal, open_browser, devhub, source_server
+):
+    make_curator_user("alice")
+    source_server.add_status("/old/levels.csv", 404)
+    source_server.add_bytes("/new/levels.csv", b"t,level\n0,1.2\n1,1.4\n", content_type="text/csv")
+    submission, token = confirmed(name="Harbour levels moved", location=source_server.url("/old/levels.csv"))
+    status_url = f"{portal}/status/{token}/"
+
+    curator = open_browser()
+    sign_in_as_curator(curator, portal, "alice")
+    curator.goto(f"{portal}/admin/submissions/submission/{submission.pk}/change/")
+    curator.get_by_role("button", name="Claim: I review this").click()
+    curator.locator("#approve-panel summary").click()
+    for box in curator.locator("#approve-form input[type=checkbox]").all():
+        if box.get_attribute("name") != "unpack_archives":
+            box.check()
+    curator.get_by_role("button", name="Approve and publish").click()
+    assert curator.locator("#review-state").inner_text() == "Publishing failed, curators are on it"
+    assert "404" in curator.locator("#mirror-job").inner_text()
+
+    contributor = open_browser()
+    contributor.goto(status_url)
+    assert state_of(contributor) == "Publishing failed, curators are on it"
+    assert "give the new location below" in contributor.locator("main").inner_text()
+    contributor.get_by_label("New dataset location").fill(source_server.url("/new/levels.csv"))
+    contributor.get_by_role("button", name="Send the new location").click()
+    assert "the new location is with the curators" in contributor.locator("main").inner_text()
+    assert "Changed the data location" in contributor.locator("#timeline").inner_text()
+    screenshot(contributor, "16-status-location-mended")
+
+    curator.reload()
+    assert source_server.url("/new/levels.csv") in curator.locator("#change-location-panel").inner_text()
+    curator.get_by_role("button", name="Retry publication").click()
+    assert curator.locator("#review-state").inner_text() == "Published"
+
+    contributor.goto(status_url)
+    assert state_of(contributor) == "Published"
+    contributor.get_by_role("link", name="On the Hugging Face Hub").click()
+    # The offline Hub's page of the dataset: the card rendered and the fetched file listed.
+    assert "dataset-portal/harbour-levels-moved" in contributor.locator("h1").first.inner_text()
+    assert "data/levels.csv" in contributor.locator("table").inner_text()
+    screenshot(contributor, "17-dev-hub-dataset-page")
+
+
 def test_contributor_withdraws_through_the_confirmation_page(portal, open_browser):
     _, token = confirmed(name="Tide gauge calibration notes")
     page = open_browser()
@@ -246,7 +293,10 @@ def visit_public_pages(page, portal, tmp_path):
     page.goto(f"{portal}/contribute/")
     yield "contribute"
     page.get_by_label("Dataset card").set_input_files(str(card_path(tmp_path)))
-    page.get_by_role("button", name="Send the dataset for review").click()
+    # Wait for the answer page: checking the page while it is being replaced finds no document element
+    # (the cause of an intermittent "Cannot read properties of null (reading 'getAttribute')").
+    with page.expect_navigation():
+        page.get_by_role("button", name="Send the dataset for review").click()
     yield "contribute with errors"
     page.goto(f"{portal}/status/{token}/")
     yield "status"
@@ -264,10 +314,67 @@ def test_public_pages_have_labels_alt_texts_one_h1_and_a_language(portal, open_b
     assert {name: found for name, found in problems.items() if found} == {}
 
 
-def test_public_pages_have_no_serious_axe_violations(portal, open_browser, tmp_path):
+@pytest.mark.parametrize("width", [1280, 320])
+def test_public_pages_have_no_serious_axe_violations(portal, open_browser, tmp_path, width):
     pytest.importorskip(
         "axe_playwright_python", reason="axe-playwright-python (ships axe-core) is not installed"
     )
     page = open_browser()
+    page.set_viewport_size({"width": width, "height": 800})
     found = {name: axe_violations(page) for name in visit_public_pages(page, portal, tmp_path)}
     assert {name: violations for name, violations in found.items() if violations} == {}
+
+
+def test_public_pages_fit_a_320_px_screen(portal, open_browser, tmp_path):
+    page = open_browser()
+    page.set_viewport_size({"width": 320, "height": 800})
+    widths = {
+        name: page.evaluate("document.documentElement.scrollWidth")
+        for name in visit_public_pages(page, portal, tmp_path)
+    }
+    assert {name: width for name, width in widths.items() if width > 320} == {}
+
+
+def test_a_refused_form_moves_the_focus_to_the_error_summary_and_marks_the_fields(
+    portal, open_browser, tmp_path
+):
+    page = open_browser()
+    page.goto(f"{portal}/contribute/")
+    # The domain is required (either it or a suggestion), and marked so like the other required fields.
+    assert page.locator("label[for=id_domain] .asteriskField").count() == 1
+    page.get_by_label("Or suggest another domain").fill("x")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Send the dataset for review").click()
+    assert page.evaluate("document.activeElement.id") == "error-summary"
+    for field in ("#id_suggested_domain", "#id_name", "#id_location"):
+        assert page.locator(field).get_attribute("aria-invalid") == "true", field
+        described = page.locator(field).get_attribute("aria-describedby") or ""
+        assert any(page.locator(f"#{ident}").count() for ident in described.split()), field
+    page.get_by_label("Or suggest another domain").fill("")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Send the dataset for review").click()
+    assert page.locator("#id_domain").get_attribute("aria-invalid") == "true"
+    assert (
+        "Choose a domain from the list, or suggest another one below."
+        in page.locator("#error-summary").inner_text()
+    )
+
+
+def test_review_page_follows_the_publication_without_a_reload(
+    portal, open_browser, devhub, source_server, queued_mirrors
+):
+    alice = make_curator_user("alice")
+    source_server.add_bytes("/levels.csv", b"t,level\n0,1.2\n", content_type="text/csv")
+    submission, _ = in_review(
+        alice, name="Harbour levels followed", location=source_server.url("/levels.csv")
+    )
+    # Approved, with its mirror job queued but not run yet (queued_mirrors holds it back).
+    services.approve(submission, by=alice, checklist=services.ReviewChecklist.all_ticked())
+    page = open_browser()
+    sign_in_as_curator(page, portal, "alice")
+    page.goto(f"{portal}/admin/submissions/submission/{submission.pk}/change/")
+    assert page.locator("#review-state").inner_text() == "Approved, waiting to be published"
+    mirror.run(queued_mirrors[0])
+    page.wait_for_function(
+        "document.getElementById('review-state').textContent.trim() === 'Published'", timeout=15_000
+    )

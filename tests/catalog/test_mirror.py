@@ -251,7 +251,9 @@ def test_bad_source_fails_with_reason_and_uploads_nothing(
     assert job.step == MirrorJob.Step.FAILED
     assert reason in job.last_error, job.last_error
     assert submission.events.filter(public=False, message__contains=reason).exists()
-    assert content_commits(devhub, job.dataset.repo_id) == []
+    # Nothing was uploaded, and the private repository is deleted: nothing of it is left on the Hub.
+    assert not devhub.request_log(method="POST", path="/commit/")
+    assert not client(devhub).repo_exists(job.dataset.repo_id, repo_type="dataset")
     assert not (settings.MIRROR_WORK_DIR / f"job-{job.pk}").exists()
     assert any("Publishing failed" in message.subject for message in mail.outbox)
 

@@ -290,3 +290,18 @@ def test_restarted_server_keeps_repos_and_files(tmp_path):
             f"{ORG}/kept", "kept.txt", repo_type="dataset", cache_dir=tmp_path / "cache"
         )
         assert Path(path).read_bytes() == b"still here\n"
+
+
+def test_visibility_update_makes_a_private_repo_public_and_back(api, hub):
+    repo_id = f"{ORG}/visibility"
+    api.create_repo(repo_id, repo_type="dataset", private=True)
+    anonymous = HfApi(endpoint=hub.url, token=False)
+    api.update_repo_settings(repo_id, repo_type="dataset", visibility="public")
+    assert anonymous.dataset_info(repo_id).private is False
+    assert repo_id in [d.id for d in anonymous.list_datasets(author=ORG)]
+    api.update_repo_settings(repo_id, repo_type="dataset", private=True)
+    with pytest.raises(RepositoryNotFoundError):
+        anonymous.dataset_info(repo_id)
+    with pytest.raises(HfHubHTTPError) as refused:
+        anonymous.update_repo_settings(repo_id, repo_type="dataset", visibility="public")
+    assert refused.value.response.status_code in (401, 404)

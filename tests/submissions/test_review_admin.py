@@ -306,10 +306,15 @@ def varied(curator, other_curator):
         ("state=in_review", "ab"),
         ("state=awaiting_confirmation", "d"),
         ("modality=audio", "bc"),
-        ("modality=images", "d"),
+        ("modality=images", ""),  # d is unconfirmed: not shown by default
+        ("confirmation=any&modality=images", "d"),
+        ("confirmation=unconfirmed", "d"),
+        ("confirmation=any", "abcd"),
+        ("", "abc"),
         ("hosting_wanted__exact=0", "b"),
         ("assignee=mine", "a"),
-        ("assignee=unassigned", "cd"),
+        ("assignee=unassigned", "c"),
+        ("confirmation=any&assignee=unassigned", "cd"),
         ("check_summary__exact=fail", "b"),
         ("check_summary__exact=warn", "c"),
         ("open=open&assignee=others", "b"),
@@ -717,8 +722,8 @@ def test_review_page_timeline_marks_public_and_internal(admin_client, curator):
 @pytest.mark.parametrize(
     ("make", "offered"),
     [
-        ("submitted", {"claim", "rerun"}),
-        ("in_review", {"approve", "reject", "request_changes", "rerun"}),
+        ("submitted", {"claim", "rerun", "change_location"}),
+        ("in_review", {"approve", "reject", "request_changes", "rerun", "change_location"}),
         ("rejected", {"rerun"}),
     ],
 )

@@ -175,13 +175,13 @@ def test_rejected_submission_can_no_longer_be_approved_or_withdrawn(curator):
     assert unchanged(submission) == before
 
 
-def test_reply_while_changes_requested_goes_back_to_submitted(curator):
+def test_reply_while_changes_requested_keeps_the_state(curator):
     submission, _ = changes_requested(curator)
     services.reply(submission, text="I added the licence to the page.")
     submission.refresh_from_db()
-    assert submission.state == State.SUBMITTED
-    kinds = list(submission.events.order_by("-id").values_list("kind", "actor_kind")[:2])
-    assert kinds == [("state_change", "contributor"), ("message", "contributor")]
+    assert submission.state == State.CHANGES_REQUESTED
+    kinds = list(submission.events.order_by("-id").values_list("kind", "actor_kind")[:1])
+    assert kinds == [("message", "contributor")]
 
 
 def test_reply_in_review_keeps_the_state(curator):

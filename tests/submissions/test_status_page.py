@@ -47,7 +47,7 @@ def test_wrong_token_is_404_without_hint():
 # -- reply ----------------------------------------------------------------------------------------------
 
 
-def test_reply_while_changes_requested_goes_back_to_the_queue(curator):
+def test_reply_while_changes_requested_keeps_the_request_open(curator):
     submission, token = changes_requested(curator)
     mail.outbox.clear()
     with committed():
@@ -56,7 +56,7 @@ def test_reply_while_changes_requested_goes_back_to_the_queue(curator):
         )
     assert "Your message was sent to the curators." in text_of(response)
     submission.refresh_from_db()
-    assert submission.state == State.SUBMITTED
+    assert submission.state == State.CHANGES_REQUESTED
     assert "Licence added to the page." in text_of(response)
     (message,) = mail.outbox
     assert message.to == ["curators@portal.test"]

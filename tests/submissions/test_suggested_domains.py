@@ -5,14 +5,14 @@ from django.core import mail
 
 from submissions import services
 from submissions.models import Domain, SignInLink, Submission
-from tests.factories import committed, make_curator_user, submit
+from tests.factories import committed, confirmed, make_curator_user, submit
 
 pytestmark = pytest.mark.django_db
 
 
 def test_adopt_suggested_domain_from_the_queue(client):
     curator = make_curator_user()
-    submission, _ = submit()
+    submission, _ = confirmed()  # the queue lists confirmed submissions by default
     Submission.objects.filter(pk=submission.pk).update(domain=None, suggested_domain="Cultural heritage")
     client.force_login(curator)
     response = client.post(

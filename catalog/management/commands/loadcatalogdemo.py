@@ -1,19 +1,28 @@
-"""`manage.py loadcatalogdemo`: put six realistic published datasets in the catalog, so it has content offline.
+"""`manage.py loadcatalogdemo`: six realistic datasets for the offline demo, published through the real mirror.
 
-Idempotent: rows are matched by slug and updated in place, never duplicated. The rows are catalog entries
-only (no submission, nothing on the Hub); do not run this against a production database.
+Each demo dataset becomes a catalog row (no submission) and a mirror job, queued like an approved
+submission's: the worker creates the (private) repository on the Hub, uploads the card and, for a hosted
+dataset, a small sample file served by the demo data source from `var/demo-data/catalog/`, verifies, makes
+it public and marks it published. So the catalog and the Hub agree, and `make run` stays quick: the command
+only queues the jobs (the worker that `runportal` starts runs them). Idempotent: rows are matched by slug,
+and a published row is left alone. It refuses to publish demo data to the real Hub.
 """
 
+import csv
 import datetime
-import hashlib
+import io
+import random
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from catalog import hub, publishing
 from catalog.models import Dataset, UsageSnapshot
 from submissions.models import fold_name
+
+DEMO_SOURCE_URL = "https://127.0.0.1:8801/"
 
 DEMO = [
     {
@@ -26,10 +35,8 @@ DEMO = [
         "languages": ["en", "nl"],
         "tags": ["oceanography", "waves", "time-series"],
         "summary": "Significant wave height and period every 30 minutes from 22 offshore platforms in the North Sea.",
-        "files": [("data/waves-2015-2019.csv", 48_211_904), ("data/waves-2020-2024.csv", 51_002_113)],
         "downloads": 1843,
         "likes": 37,
-        "days_ago": 3,
     },
     {
         "slug": "alpine-glacier-photographs",
@@ -41,10 +48,8 @@ DEMO = [
         "languages": ["de", "fr", "it"],
         "tags": ["glaciers", "historical-photographs", "archives"],
         "summary": "Digitised glass plates and prints of 41 Alpine glaciers, with dates, places and photographers.",
-        "files": [("images/part-000.tar", 2_147_483_648), ("metadata.csv", 1_204_331)],
         "downloads": 9120,
         "likes": 212,
-        "days_ago": 10,
     },
     {
         "slug": "municipal-council-minutes",
@@ -56,10 +61,8 @@ DEMO = [
         "languages": ["nl"],
         "tags": ["government", "transcripts", "open-data"],
         "summary": "Minutes of the Ghent city council since 2001, one record per agenda item, as published by the city.",
-        "files": [],
         "downloads": 402,
         "likes": 9,
-        "days_ago": 21,
     },
     {
         "slug": "wafer-surface-scans",
@@ -71,10 +74,8 @@ DEMO = [
         "languages": [],
         "tags": ["defect-detection", "manufacturing", "segmentation"],
         "summary": "Optical scans of 300 mm wafers with pixel masks for scratches, particles and pattern defects.",
-        "files": [("train.parquet", 734_003_200), ("test.parquet", 183_500_800)],
         "downloads": 5311,
         "likes": 144,
-        "days_ago": 35,
     },
     {
         "slug": "dawn-chorus-recordings",
@@ -86,10 +87,8 @@ DEMO = [
         "languages": ["en"],
         "tags": ["bioacoustics", "birds", "audio-classification"],
         "summary": "Ten-minute dawn recordings from 63 sites with species annotations by volunteer ornithologists.",
-        "files": [("audio/recordings.tar", 12_884_901_888), ("annotations.jsonl", 8_388_608)],
         "downloads": 2677,
         "likes": 88,
-        "days_ago": 60,
     },
     {
         "slug": "court-rulings-summaries",
@@ -101,26 +100,44 @@ DEMO = [
         "languages": ["fr", "en"],
         "tags": ["law", "summarization", "case-law"],
         "summary": "Anonymised rulings of appellate courts with their official summaries, for legal summarisation.",
-        "files": [("rulings.parquet", 402_653_184)],
         "downloads": 733,
         "likes": 21,
-        "days_ago": 90,
     },
 ]
+
+
+def sample_name(entry):
+    """Return the file name of a hosted demo dataset's sample, under the demo data folder."""
+    return f"catalog/{entry['slug']}.csv"
+
+
+def sample_bytes(entry):
+    """Return a small CSV sample for a hosted demo dataset (the same bytes every time)."""
+    rows = random.Random(entry["slug"])
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["id", "label", "value"])
+    for number in range(200):
+        writer.writerow([number, rows.choice(entry["tags"]), f"{rows.uniform(0, 100):.3f}"])
+    return out.getvalue().encode()
 
 
 def demo_card(entry):
     """Return a dataset card (YAML header and Markdown body) for a demo entry."""
     languages = "".join(f"- {code}\n" for code in entry["languages"])
     tags = "".join(f"- {tag}\n" for tag in entry["tags"])
+    structure = (
+        f"A sample of the data for the offline demo: `{sample_name(entry).rsplit('/', 1)[1]}` (id, label, value)."
+        if entry["hosted"]
+        else "The data stays at its original location (linked, not hosted)."
+    )
     return (
         f"---\npretty_name: {entry['name']}\nlicense: {entry['license']}\n"
         + (f"language:\n{languages}" if languages else "")
         + f"tags:\n{tags}---\n\n# {entry['name']}\n\n## Dataset Description\n\n{entry['summary']}\n\n"
         "## Uses\n\nResearch and teaching. Check the licence before commercial use.\n\n"
-        "## Dataset Structure\n\n| file | content |\n| --- | --- |\n"
-        + "".join(f"| `{path}` | data |\n" for path, _ in entry["files"])
-        + "\n## Citation\n\nPlease cite the dataset with the BibTeX entry on its catalog page.\n"
+        f"## Dataset Structure\n\n{structure}\n"
+        "\n## Citation\n\nPlease cite the dataset with the BibTeX entry on its catalog page.\n"
     )
 
 
@@ -145,30 +162,45 @@ def demo_usage_history(dataset, entry, *, now):
 
 
 class Command(BaseCommand):
-    help = "Create or update six published demo datasets in the catalog (idempotent)."
+    help = "Queue six demo datasets for publication through the mirror to the local Hub (idempotent)."
 
-    def handle(self, *args, **options):
-        """Create or update the demo rows."""
-        now = timezone.now()
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--source-url",
+            default=DEMO_SOURCE_URL,
+            help="where the demo data source serves var/demo-data/ (runportal's --source-port)",
+        )
+
+    def handle(self, *args, source_url, **options):
+        """Create the demo rows and queue the publication of those not published yet."""
+        if settings.HF_TOKEN and settings.HF_ENDPOINT.rstrip("/") == hub.PUBLIC_HUB:
+            raise CommandError("The demo catalog is published only to a local Hub, never to huggingface.co.")
         organization = settings.HUB_ORGANIZATION
+        now = timezone.now()
+        queued = 0
         with transaction.atomic():
             for entry in DEMO:
-                manifest = [
-                    {
-                        "path": path,
-                        "size": size,
-                        "sha256": hashlib.sha256(f"{entry['slug']}/{path}".encode()).hexdigest(),
-                    }
-                    for path, size in entry["files"]
-                ]
-                dataset, created = Dataset.objects.update_or_create(
+                if entry["hosted"]:
+                    sample = settings.PORTAL_DEMO_DATA_DIR / sample_name(entry)
+                    sample.parent.mkdir(parents=True, exist_ok=True)
+                    if not sample.exists():
+                        sample.write_bytes(sample_bytes(entry))
+                dataset = Dataset.objects.filter(slug=entry["slug"]).first()
+                if dataset is not None and dataset.published_at is not None:
+                    continue
+                source = (
+                    source_url.rstrip("/") + "/" + sample_name(entry)
+                    if entry["hosted"]
+                    else f"https://data.example.org/{entry['slug']}/"
+                )
+                dataset, _ = Dataset.objects.update_or_create(
                     slug=entry["slug"],
                     defaults={
                         "name": entry["name"],
                         "name_key": fold_name(entry["name"]),
                         "repo_id": f"{organization}/{entry['slug']}",
                         "hosted": entry["hosted"],
-                        "source_url": f"https://data.example.org/{entry['slug']}/",
+                        "source_url": source,
                         "license": entry["license"],
                         "domain": entry["domain"],
                         "modalities": entry["modalities"],
@@ -176,11 +208,15 @@ class Command(BaseCommand):
                         "tags": entry["tags"],
                         "summary": entry["summary"],
                         "card": demo_card(entry),
-                        "manifest": manifest,
                         "downloads": entry["downloads"],
                         "likes": entry["likes"],
-                        "published_at": now - datetime.timedelta(days=entry["days_ago"]),
                     },
                 )
                 demo_usage_history(dataset, entry, now=now)
-                self.stdout.write(f"{'Created' if created else 'Updated'} {entry['slug']}")
+                publishing.queue_mirror(dataset)
+                queued += 1
+        self.stdout.write(
+            f"Demo catalog: {queued} dataset(s) queued; the worker publishes them to the Hub once it runs."
+            if queued
+            else "Demo catalog: every dataset is published."
+        )

@@ -6,6 +6,7 @@ portal at them, so that approving a hosted or a linked dataset publishes end to 
 Child processes are stopped when the command stops.
 """
 
+import io
 import os
 import signal
 import subprocess
@@ -17,9 +18,9 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from portal.celery import worker_command
+from submissions.management.commands.loaddemo import CURATOR_PASSWORD, CURATOR_USERNAME
 
 DEVHUB_DEMO_TOKEN = "devhub-demo-token"  # noqa: S105 - the dev Hub accepts any token
-DEMO_SOURCE_PORT = 8801
 
 
 class Command(BaseCommand):
@@ -28,8 +29,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
         parser.add_argument("--devhub-port", type=int, default=8800)
+        parser.add_argument(
+            "--source-port", type=int, default=8801, help="port of the demo data source (offline mode)"
+        )
 
-    def handle(self, *args, addrport, devhub_port, **options):
+    def handle(self, *args, addrport, devhub_port, source_port, **options):
         # A SIGTERM (from a process manager or `kill`) must stop the children too, through `finally` below.
         signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
         children = []
@@ -61,9 +65,11 @@ class Command(BaseCommand):
                             "-m",
                             "devhub.datasource",
                             "--port",
-                            str(DEMO_SOURCE_PORT),
+                            str(source_port),
                             "--dir",
                             str(source_dir),
+                            "--files",
+                            str(settings.PORTAL_DEMO_DATA_DIR),
                         ],
                         env,
                     )
@@ -77,30 +83,41 @@ class Command(BaseCommand):
                     # The demo's hosted dataset is served by the local https source: let fetches reach it.
                     "PORTAL_FETCH_ALLOWED_NETWORKS": "127.0.0.1/32",
                     "PORTAL_FETCH_CA_BUNDLE": str(ca_bundle),
+                    "PORTAL_DEMO_DATA_URL": f"https://127.0.0.1:{source_port}/",
                 }
                 env.update(offline)
                 os.environ.update(offline)
                 settings.HF_ENDPOINT, settings.HF_TOKEN = url, DEVHUB_DEMO_TOKEN
                 settings.PORTAL_FETCH_ALLOWED_NETWORKS = ["127.0.0.1/32"]
                 settings.PORTAL_FETCH_CA_BUNDLE = str(ca_bundle)
+                settings.PORTAL_DEMO_DATA_URL = offline["PORTAL_DEMO_DATA_URL"]
                 self.stdout.write(
-                    f"No HF_TOKEN set: publishing to the local dev Hub at {url}; demo data served from "
-                    f"https://127.0.0.1:{DEMO_SOURCE_PORT}/ (fetches to 127.0.0.1 are allowed in this mode)."
+                    f"No HF_TOKEN set: publishing to the local dev Hub at {url}. Drop your own data files into "
+                    f"{settings.PORTAL_DEMO_DATA_DIR}/: they are served at https://127.0.0.1:{source_port}/<name>."
                 )
             children.append(
                 self._spawn(
                     "Celery worker",
-                    worker_command(beat_schedule=settings.VAR_DIR / "celerybeat-schedule", concurrency=2),
+                    worker_command(
+                        beat_schedule=settings.VAR_DIR / "celerybeat-schedule",
+                        concurrency=2,
+                        log_level="WARNING",
+                        quiet=True,
+                    ),
                     env,
                 )
             )
             time.sleep(1)
-            self.stdout.write(
-                self.style.SUCCESS(
-                    f"Portal: http://{addrport}/  ·  curators' admin: http://{addrport}/admin/"
+            self.stdout.write(self.style.SUCCESS(f"Portal: http://{addrport}/  (stop with Ctrl-C)"))
+            if settings.DEBUG:
+                # Last, where a newcomer looks first; runserver's own banner is left out for that reason.
+                self.stdout.write(
+                    self.style.SUCCESS(
+                        f"Curators sign in at http://{addrport}/admin/ as “{CURATOR_USERNAME}”, "
+                        f"password “{CURATOR_PASSWORD}”."
+                    )
                 )
-            )
-            call_command("runserver", addrport, use_reloader=False)
+            call_command("runserver", addrport, use_reloader=False, stdout=io.StringIO())
         finally:
             for name, process in reversed(children):
                 if process.poll() is None:
