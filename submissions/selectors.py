@@ -73,3 +73,8 @@ def submissions_for_email(email):
 def publication(submission):
     """Return the publication of an approved submission (a `publishing.Publication`), or None before approval."""
     return publisher().progress(submission)
+
+
+def reference_of(submission_id):
+    """Return the reference of a submission by id (for log lines), or "" if there is none."""
+    return Submission.objects.filter(pk=submission_id).values_list("reference", flat=True).first() or ""

@@ -8,8 +8,8 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
-from portal import queues
-from submissions import checks, services
+from portal import queues, requestlog
+from submissions import checks, selectors, services
 from submissions.models import Submission
 
 # Checks still pending after this long were lost (a broker outage when they were queued): queue them again.
@@ -19,6 +19,7 @@ PENDING_CHECKS_AFTER = timedelta(minutes=10)
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def run_checks(submission_id):
     """Run the automatic checks of a submission's newest card revision."""
+    requestlog.bind(submission=selectors.reference_of(submission_id))
     return checks.run_all(submission_id)
 
 

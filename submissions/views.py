@@ -11,11 +11,12 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
+from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.generic import FormView
 
-from portal import queues
+from portal import queues, ratelimits, requestlog
 from submissions import selectors, services
 from submissions.forms import ContributionForm, ReplyForm, RevisionForm, SignInForm, WithdrawForm
 from submissions.models import Submission, TermsVersion
@@ -24,11 +25,24 @@ RECEIPTS_SESSION_KEY = "receipts"
 KEPT_CARD_SESSION_KEY = "kept_cards"
 
 
+GET_OR_POST = ["GET", "HEAD", "POST"]
+# Replies, revised cards and withdrawals of one status link share one count.
+limit_status_posts = ratelimits.limit_posts("status-page", link="PORTAL_RATE_STATUS_POSTS_PER_LINK")
+
+
+@method_decorator(
+    ratelimits.limit_posts(
+        "contribute", ip="PORTAL_RATE_CONTRIBUTE_PER_IP", email="PORTAL_RATE_CONTRIBUTE_PER_EMAIL"
+    ),
+    name="post",
+)
 class ContributeView(FormView):
     """The contribution form; a valid POST creates the submission and shows its receipt."""
 
     template_name = "submissions/contribute.html"
     form_class = ContributionForm
+    # FormView would also accept PUT as a POST.
+    http_method_names = ["get", "head", "post"]
 
     def dispatch(self, request, *args, **kwargs):
         self.terms = TermsVersion.current()
@@ -44,6 +58,7 @@ class ContributeView(FormView):
         return super().post(request, *args, **kwargs)
 
     def _to_receipt(self, submission):
+        requestlog.bind(submission=submission.reference)
         session = self.request.session
         session[RECEIPTS_SESSION_KEY] = [*session.get(RECEIPTS_SESSION_KEY, [])[-19:], submission.reference]
         return redirect("submissions:receipt", reference=submission.reference)
@@ -112,6 +127,7 @@ class ContributeView(FormView):
         return context
 
 
+@require_safe
 def receipt(request, reference):
     """Show the receipt of a submission made in this browser session."""
     if reference not in request.session.get(RECEIPTS_SESSION_KEY, []):
@@ -141,9 +157,11 @@ def _find_or_404(token):
     found = selectors.submission_for_token(token)
     if found is None:
         raise Http404("No such page.")
+    requestlog.bind(submission=found[1].reference)
     return found
 
 
+@require_safe
 def status(request, token):
     """Show a submission's private status page; the first visit confirms the e-mail address."""
     link, submission = _find_or_404(token)
@@ -167,7 +185,7 @@ def capability_post(view):
     check is not needed here: a cross-site forger would have to know the 256-bit token in the URL, which
     is exactly what CSRF tokens provide (OWASP CSRF cheat sheet, "capability URLs").
     """
-    return csrf_exempt(require_POST(view))
+    return csrf_exempt(require_POST(limit_status_posts(view)))
 
 
 def _status_form(request, token, *, form_class, context_name, perform, success):
@@ -219,6 +237,8 @@ def revise(request, token):
 
 
 @csrf_exempt  # see capability_post: the page is addressed by its private token
+@require_http_methods(GET_OR_POST)
+@limit_status_posts
 def withdraw(request, token):
     """Ask for confirmation, then withdraw the submission."""
     _link, submission = _find_or_404(token)
@@ -236,6 +256,7 @@ def withdraw(request, token):
     return private_response(render(request, "submissions/withdraw.html", context, status=status_code))
 
 
+@require_safe
 def progress(request, token):
     """Return the publication progress of a submission as JSON, for the status page's progress bar."""
     _link, submission = _find_or_404(token)
@@ -246,6 +267,8 @@ def progress(request, token):
     return private_response(JsonResponse(data))
 
 
+@require_http_methods(GET_OR_POST)
+@ratelimits.limit_posts("sign-in", ip="PORTAL_RATE_SIGN_IN_PER_IP", email="PORTAL_RATE_SIGN_IN_PER_EMAIL")
 def my_submissions(request):
     """Ask for a sign-in link that lists every submission of an e-mail address."""
     form = SignInForm(request.POST or None)
@@ -258,14 +281,13 @@ def my_submissions(request):
 
 
 @csrf_exempt  # see capability_post: the page is addressed by its private token
+@require_http_methods(GET_OR_POST)
 def my_submissions_list(request, token):
     """A sign-in link: GET asks to confirm (mail scanners follow links), POST spends it and lists the submissions."""
-    if request.method == "GET":
+    if request.method != "POST":
         if not selectors.sign_in_link_is_valid(token):
             raise Http404("No such page.")
         return private_response(render(request, "submissions/my_submissions_confirm.html"))
-    if request.method != "POST":
-        raise Http404("No such page.")
     entries = services.use_sign_in(token)
     if entries is None:
         raise Http404("No such page.")

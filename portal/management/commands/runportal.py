@@ -87,10 +87,22 @@ class Command(BaseCommand):
                     f"No HF_TOKEN set: publishing to the local dev Hub at {url}; demo data served from "
                     f"https://127.0.0.1:{DEMO_SOURCE_PORT}/ (fetches to 127.0.0.1 are allowed in this mode)."
                 )
+            # A worker per queue, as in production: a long mirror never holds up a check or an e-mail.
             children.append(
                 self._spawn(
-                    "Celery worker",
-                    worker_command(beat_schedule=settings.VAR_DIR / "celerybeat-schedule", concurrency=2),
+                    "Celery worker for checks and e-mails",
+                    worker_command(
+                        beat_schedule=settings.VAR_DIR / "celerybeat-schedule",
+                        queues=[settings.CELERY_TASK_DEFAULT_QUEUE],
+                        name="checks",
+                    ),
+                    env,
+                )
+            )
+            children.append(
+                self._spawn(
+                    "Celery worker for mirroring",
+                    worker_command(queues=[settings.CELERY_MIRROR_QUEUE], name="mirror"),
                     env,
                 )
             )
