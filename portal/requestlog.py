@@ -40,27 +40,28 @@ class RequestLogMiddleware:
         finally:
             _context.reset(token)
         match = request.resolver_match
-        logger.info(
+        _log(
+            logger,
             "request",
-            extra={
-                "method": request.method,
-                # The pattern, not the path: status and sign-in paths hold private tokens.
-                "route": ("/" + match.route) if match is not None else "(unmatched)",
-                "view": match.view_name if match is not None else "",
-                "status": response.status_code,
-                "duration_ms": round((time.monotonic() - started) * 1000, 1),
-                **fields,
-            },
+            method=request.method,
+            # The pattern, not the path: status and sign-in paths hold private tokens.
+            route=("/" + match.route) if match is not None else "(unmatched)",
+            view=match.view_name if match is not None else "",
+            status=response.status_code,
+            duration_ms=round((time.monotonic() - started) * 1000, 1),
+            **fields,
         )
         return response
 
 
+def _log(target, kind, **fields):
+    # The fields go both into the message (readable as plain text) and onto the record (JSON keys).
+    target.info("%s %s", kind, " ".join(f"{key}={value}" for key, value in fields.items()), extra=fields)
+
+
 def _task_line(state, task, task_id, **extra):
     fields = _context.get() or {}
-    task_logger.info(
-        "task",
-        extra={"task": task.name if task else "", "task_id": task_id, "state": state, **fields, **extra},
-    )
+    _log(task_logger, "task", task=task.name if task else "", task_id=task_id, state=state, **fields, **extra)
 
 
 def _ids_only(args):
@@ -75,7 +76,7 @@ _task_tokens = {}
 @signals.task_prerun.connect
 def _task_started(sender=None, task_id=None, task=None, args=None, **kwargs):
     _task_tokens[task_id] = _context.set({})
-    _task_line("started", task, task_id, args=_ids_only(args))
+    _task_line("started", task, task_id, task_args=_ids_only(args))
 
 
 @signals.task_retry.connect
