@@ -120,6 +120,9 @@ DATABASES = {
         "CONN_MAX_AGE": env.int("DATABASE_CONN_MAX_AGE", default=0),
     }
 }
+# A password outside the URL is taken as it is: any character works, with no URL escaping to get wrong.
+if env.str("DATABASE_PASSWORD", default=""):
+    DATABASES["default"]["PASSWORD"] = env.str("DATABASE_PASSWORD")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A fresh clone has no var/ yet; SQLite creates the file but not its folder.
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)

@@ -44,3 +44,31 @@ def test_set_value_is_read():
     result = start(MIRROR_BACKOFF_BASE="0.5")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "0.5"
+
+
+def test_database_password_outside_the_url_keeps_every_character():
+    password = "p@ss:/w#rd%20?&=$x 'q\"\\é"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "portal.settings",
+        "DATABASE_URL": "postgres://portal@db.internal:5432/portal",
+        "DATABASE_PASSWORD": password,
+    }
+    code = "import django; django.setup(); from django.conf import settings; print(settings.DATABASES['default']['PASSWORD'])"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.rstrip("\n") == password
+
+
+def test_default_cache_is_shared_by_processes_and_production_redis_fails_open():
+    code = (
+        "import django; django.setup(); from django.conf import settings; print(settings.CACHES['default'])"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings"}
+    env.pop("CACHE_URL", None)
+    embedded = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert "FileBasedCache" in embedded.stdout, embedded.stderr
+    env["CACHE_URL"] = "redis://redis:6379/1"
+    redis = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert "django_redis.cache.RedisCache" in redis.stdout
+    assert "'IGNORE_EXCEPTIONS': True" in redis.stdout
