@@ -8,6 +8,7 @@ variable. Nothing here may reach the network at import time.
 import datetime
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -172,6 +173,35 @@ STORAGES = {
         )
     },
 }
+
+# Object storage for uploaded cards (anything a second machine must read), through django-storages:
+# STORAGE_URL=s3://bucket or s3://bucket/prefix, with STORAGE_ENDPOINT_URL for an S3-compatible server
+# (MinIO, Ceph, a cloud's own). Keys unset: boto3's usual sources (instance role, AWS_* variables).
+# Unset STORAGE_URL: files under MEDIA_ROOT on this machine.
+STORAGE_URL = env.str("STORAGE_URL", default="")
+STORAGE_ENDPOINT_URL = env.str("STORAGE_ENDPOINT_URL", default="")
+STORAGE_REGION = env.str("STORAGE_REGION", default="")
+STORAGE_ACCESS_KEY_ID = env.str("STORAGE_ACCESS_KEY_ID", default="")
+STORAGE_SECRET_ACCESS_KEY = env.str("STORAGE_SECRET_ACCESS_KEY", default="")
+if STORAGE_URL:
+    _storage = urlsplit(STORAGE_URL)
+    if _storage.scheme != "s3" or not _storage.netloc or _storage.query:
+        raise ImproperlyConfigured(f"STORAGE_URL must be s3://bucket or s3://bucket/prefix, not {STORAGE_URL!r}.")
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": _storage.netloc,
+            "location": _storage.path.strip("/"),
+            "endpoint_url": STORAGE_ENDPOINT_URL or None,
+            "region_name": STORAGE_REGION or None,
+            "access_key": STORAGE_ACCESS_KEY_ID or None,
+            "secret_key": STORAGE_SECRET_ACCESS_KEY or None,
+            # Private objects, never overwritten; links to them (none are published) would expire.
+            "default_acl": None,
+            "file_overwrite": False,
+            "querystring_auth": True,
+        },
+    }
 
 # Uploads: cards are small; anything larger is refused before it reaches a view.
 PORTAL_CARD_MAX_BYTES = env.int("PORTAL_CARD_MAX_BYTES", default=1024 * 1024)

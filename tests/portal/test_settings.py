@@ -25,6 +25,8 @@ def start(**environment):
         ("MIRROR_BACKOFF_BASE", "five", "MIRROR_BACKOFF_BASE must be a number, not 'five'"),
         ("MIRROR_MAX_RETRIES", "8.5", "MIRROR_MAX_RETRIES must be a whole number, not '8.5'"),
         ("DEBUG", "maybe", "DEBUG must be true or false, not 'maybe'"),
+        ("STORAGE_URL", "https://bucket.example", "STORAGE_URL must be s3://bucket or s3://bucket/prefix"),
+        ("LOG_FORMAT", "xml", "LOG_FORMAT must be json or plain, not 'xml'"),
     ],
 )
 def test_bad_value_fails_at_start_naming_the_variable(variable, value, message):
