@@ -186,7 +186,9 @@ STORAGE_SECRET_ACCESS_KEY = env.str("STORAGE_SECRET_ACCESS_KEY", default="")
 if STORAGE_URL:
     _storage = urlsplit(STORAGE_URL)
     if _storage.scheme != "s3" or not _storage.netloc or _storage.query:
-        raise ImproperlyConfigured(f"STORAGE_URL must be s3://bucket or s3://bucket/prefix, not {STORAGE_URL!r}.")
+        raise ImproperlyConfigured(
+            f"STORAGE_URL must be s3://bucket or s3://bucket/prefix, not {STORAGE_URL!r}."
+        )
     STORAGES["default"] = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
