@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format check bench bench-catalog bench-review bench-mirror clean
+.PHONY: run test lint format check prod-smoke bench bench-catalog bench-review bench-mirror bench-load clean
 
 $(VENV)/.installed-runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,11 @@ format: $(VENV)/.installed-dev
 check: $(VENV)/.installed-dev
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
+
+## The production stack on this machine (gunicorn, a worker per queue, beat, Redis, PostgreSQL, dev Hub, DEBUG off)
+## driven over HTTP from the form to publication; stops all it started. Needs PostgreSQL (SMOKE_DATABASE_SERVER).
+prod-smoke: $(VENV)/.installed-dev
+	HF_HUB_DISABLE_XET=1 $(PY) ops/prod_smoke.py
 
 bench: bench-review bench-catalog bench-mirror
 
