@@ -59,5 +59,8 @@ bench-catalog: $(VENV)/.installed-dev
 bench-mirror: $(VENV)/.installed-dev
 	$(PY) bench/mirror.py
 
+bench-load: $(VENV)/.installed-dev
+	HF_HUB_DISABLE_XET=1 $(PY) bench/load.py
+
 clean:
 	rm -rf var/ .pytest_cache .ruff_cache

@@ -92,8 +92,8 @@ class Stack:
             self.psql(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
 
 
-def start(stack):
-    """Start every part; return (portal URL, Hub URL, environment)."""
+def start(stack, **settings):
+    """Start every part, with `settings` added to the environment; return (portal URL, Hub URL, source port)."""
     folder = stack.folder
     redis_port, hub_port, source_port, web_port = free_port(), free_port(), free_port(), free_port()
     stack.spawn(
@@ -154,6 +154,7 @@ def start(stack):
             "PORTAL_FETCH_CA_BUNDLE": str(source_dir / "cert.pem"),
             "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
             "LOG_FORMAT": "json",
+            **settings,
         }
     )
     manage = [PYTHON, "manage.py"]
@@ -198,6 +199,7 @@ def start(stack):
 
 
 def field(html, name):
+    """Return the value of the form field `name` in `html`."""
     match = re.search(rf'name="{name}" value="([^"]*)"', html)
     if not match:
         raise SystemExit(f"prod-smoke: no {name} in the page")
