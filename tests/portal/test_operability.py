@@ -28,7 +28,7 @@ def test_readyz_is_ready_with_everything_up():
     assert "no-cache" in response["Cache-Control"]
 
 
-def test_readyz_names_the_cache_and_the_broker_when_they_are_down(settings):
+def test_readyz_names_the_cache_and_the_broker_when_they_are_down(settings, monkeypatch):
     port = closed_port()
     settings.CACHES = {
         "default": {
@@ -37,6 +37,8 @@ def test_readyz_names_the_cache_and_the_broker_when_they_are_down(settings):
             "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
         }
     }
+    # Celery reads CELERY_BROKER_URL from the environment before its configuration (CI sets it).
+    monkeypatch.setenv("CELERY_BROKER_URL", f"redis://127.0.0.1:{port}/12")
     previous = celery_app.conf.broker_url, celery_app.conf.broker_transport_options
     celery_app.conf.broker_url = f"redis://127.0.0.1:{port}/12"
     celery_app.conf.broker_transport_options = {}
