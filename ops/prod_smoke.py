@@ -232,8 +232,9 @@ def submit(stack, portal, source_port):
     reference = re.search(r"DP-\d{4}-\d{6}", response.text)
     if response.status_code != 200 or "/contribute/received/" not in response.url or not reference:
         raise SystemExit(f"prod-smoke: the form was not accepted ({response.status_code})")
+    # E-mails are delivered by the checks worker (console backend here).
     link = wait_for(
-        "the confirmation e-mail", lambda: re.search(r"(/status/[A-Za-z0-9_-]+/)", stack.log("web"))
+        "the confirmation e-mail", lambda: re.search(r"(/status/[A-Za-z0-9_-]+/)", stack.log("worker-checks"))
     )
     contributor.get(f"{portal}{link.group(1)}", timeout=10).raise_for_status()
     print(f"prod-smoke: submitted and confirmed {reference.group(0)}")

@@ -19,6 +19,8 @@ def enqueue(task_name, *args):
             current_app.loader.import_default_modules()
         current_app.tasks[task_name].apply_async(args=args)
     except Exception:
-        logger.exception("Could not queue %s%r; a sweeper will pick the work up.", task_name, args)
+        # Ids only: some tasks carry an e-mail address or a rendered message with a private link.
+        shown = args if all(isinstance(arg, int) for arg in args) else "(…)"
+        logger.exception("Could not queue %s%r; a sweeper will pick the work up.", task_name, shown)
         return False
     return True

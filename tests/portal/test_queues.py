@@ -32,6 +32,7 @@ def test_enqueue_runs_a_task_by_name():
         ("catalog.tasks.mirror_dataset", "CELERY_MIRROR_QUEUE"),
         ("submissions.tasks.run_checks", "CELERY_TASK_DEFAULT_QUEUE"),
         ("submissions.tasks.send_sign_in_link", "CELERY_TASK_DEFAULT_QUEUE"),
+        ("submissions.tasks.deliver_email", "CELERY_TASK_DEFAULT_QUEUE"),
         ("submissions.tasks.sweep_pending_checks", "CELERY_TASK_DEFAULT_QUEUE"),
         ("catalog.tasks.sweep_stalled_mirrors", "CELERY_TASK_DEFAULT_QUEUE"),
     ],
