@@ -1,15 +1,20 @@
-"""Bench: catalog list, search and facet pages against a trivial view of the same project, side by side.
+"""Bench: the catalog's pages at 1,000 and 100,000 datasets on PostgreSQL, cold and warm, against goals.
 
-Seeds N published datasets (default 100,000) into a dedicated PostgreSQL database (created and dropped here),
-serves the project with gunicorn (2 workers, DEBUG off) on 127.0.0.1, loads each page with wrk for the same
-time, and prints requests/s as a ratio to the trivial view (`/healthz`; goal >= 0.5) and the SQL queries each
-page makes (counted in-process with CaptureQueriesContext against the same database).
+For each size it seeds a dedicated PostgreSQL database (created and dropped here) and measures, in a child
+process with every cache off, the SQL time and the number of queries of each kind of page over the same
+randomised URLs (median and maximum). At the largest size it then serves the project with gunicorn
+(2 workers, DEBUG off, the shared cache in its own Redis db) and loads it with wrk:
 
-The facet counts are cached per query for CATALOG_FACET_CACHE_SECONDS (60 s by default); wrk repeats one URL,
-so the cached run measures a warm cache. `--facet-cache 0` measures every request doing all its queries.
+- cold: catalog caches off, a cookie on every request, and for every request a new URL from a randomised
+  list (words, facets, deep pages, sorts): what a visitor's own search costs. One connection per worker, so
+  the p50 is the page's latency, not a queue's.
+- warm: caches on, one repeated URL without cookies, 8 connections: requests/s as a ratio to the trivial view.
 
-    .venv/bin/python bench/catalog.py --size 2000 --duration 5
-    .venv/bin/python bench/catalog.py                     # 100,000 datasets
+Timeouts, socket errors and non-2xx answers are counted; a run with any is failed. Every measure prints one
+summary line with its goal and verdict; the exit status is 1 when a goal is missed.
+
+    .venv/bin/python bench/catalog.py --sizes 1000,10000 --duration 5     # quick, while developing
+    .venv/bin/python bench/catalog.py                                     # 1,000 and 100,000 datasets
 """
 
 import argparse
@@ -24,20 +29,20 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = Path(sys.executable)
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
+REDIS_DB = 13  # the bench's own Redis database number (--redis-db); it is emptied before and after
+URLS_PER_KIND = 4000  # more than a cold run can request: no URL repeats
+SQL_SAMPLES = 30  # URLs per kind whose SQL is timed at every size
 
-PAGES = [
-    ("trivial view", "/healthz"),
-    ("catalog page", "/datasets/"),
-    ("search", "/datasets/?q=ocean+temperature"),
-    ("facet filter", "/datasets/?domain=Marine&modality=images&language=fr"),
-    ("catalog page 50", "/datasets/?page=50&sort=downloads"),
-]
+GOAL_COLD_P50_MS = 50
+GOAL_SQL_GROWTH = 2.0
+GOAL_WARM_RATIO = 0.5
 
 DOMAINS = [
     "Climate",
@@ -80,6 +85,38 @@ WORDS = [
     "speech",
     "transcript",
 ]
+SORTS = ["newest", "downloads", "likes"]
+
+# Kinds of page: label, and how to make the nth random URL of that kind.
+KINDS = {
+    "catalog page": lambda rng: "/datasets/",
+    "search": lambda rng: "/datasets/?" + urllib.parse.urlencode({"q": " ".join(rng.sample(WORDS, 2))}),
+    "facet filter": lambda rng: (
+        "/datasets/?"
+        + urllib.parse.urlencode(
+            [("domain", rng.choice(DOMAINS)), ("modality", rng.choice(["text", "images", "audio", "video"]))]
+            + [("language", rng.choice(LANGUAGES))] * rng.randint(0, 1)
+            + [("license", rng.choice(LICENSES))] * rng.randint(0, 1)
+        )
+    ),
+    "deep page": lambda rng: (
+        "/datasets/?" + urllib.parse.urlencode({"sort": rng.choice(SORTS), "page": rng.randint(10, 50)})
+    ),
+    "api search": lambda rng: "/api/datasets/?" + urllib.parse.urlencode({"q": rng.choice(WORDS)}),
+}
+WARM = {
+    "catalog page": "/datasets/",
+    "search": "/datasets/?q=ocean+temperature",
+    "facet filter": "/datasets/?domain=Marine&modality=images&language=fr",
+    "deep page": "/datasets/?page=50&sort=downloads",
+    "api search": "/api/datasets/?q=ocean",
+}
+
+
+def urls_of(kind):
+    """The randomised URLs of a kind of page, the same list at every size (fixed seed per kind)."""
+    rng = random.Random(f"bench-{kind}")
+    return [KINDS[kind](rng) for _ in range(URLS_PER_KIND)]
 
 
 def admin_connection():
@@ -110,33 +147,27 @@ def drop_database(name):
         connection.close()
 
 
-def bench_environment(*, database, static_root, settings_dir, facet_cache):
+def bench_environment(*, database, static_root, catalog_cache, redis_db):
     env = dict(os.environ)
     env.update(
         DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{database}",
         DATABASE_CONN_MAX_AGE="600",
+        CACHE_URL=f"redis://127.0.0.1:6379/{redis_db}",
+        CATALOG_FACET_CACHE_SECONDS=str(catalog_cache),
+        API_ANON_RATE="100000000/minute",  # the bench is one client; it measures pages, not the throttle
         DEBUG="false",
         SECRET_KEY="bench-only-secret-key-" + "x" * 40,
         ALLOWED_HOSTS="127.0.0.1,localhost,testserver",
         SECURE_SSL_REDIRECT="false",
         STATIC_ROOT=str(static_root),
         LOG_LEVEL="WARNING",
-        DJANGO_SETTINGS_MODULE="bench_catalog_settings",
-        BENCH_FACET_CACHE=str(facet_cache),
-        PYTHONPATH=os.pathsep.join([str(settings_dir), str(ROOT)]),
+        DJANGO_SETTINGS_MODULE="portal.settings",
+        PYTHONPATH=str(ROOT),
     )
     return env
 
 
-def write_settings(settings_dir):
-    # The portal's settings plus the one knob the bench varies; the portal's settings file is not touched.
-    (settings_dir / "bench_catalog_settings.py").write_text(
-        "import os\nfrom portal.settings import *  # noqa: F403\n"
-        "CATALOG_FACET_CACHE_SECONDS = int(os.environ['BENCH_FACET_CACHE'])\n"
-    )
-
-
-def seed(size, *, env):
+def seed(size, *, database):
     """COPY `size` published datasets; the trigger of migration 0002 fills the search column per row."""
     import psycopg2
 
@@ -148,7 +179,6 @@ def seed(size, *, env):
         words = rng.sample(WORDS, 3)
         name = f"{words[0].title()} {words[1]} {words[2]} {number}"
         slug = f"bench-{number}"
-        tags = rng.sample(WORDS, 2)
         summary = f"{' '.join(rng.sample(WORDS, 8))} measured by station {number % 500}."
         card = f"---\nlicense: cc-by-4.0\n---\n\n# {name}\n\n{summary}\n\n## Uses\n\n{' '.join(rng.sample(WORDS, 12))}.\n"
         published = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(now - number * 60))
@@ -164,7 +194,7 @@ def seed(size, *, env):
                 rng.choice(DOMAINS),
                 rng.choice(MODALITIES),
                 json.dumps(rng.sample(LANGUAGES, rng.randint(0, 2))),
-                json.dumps(tags),
+                json.dumps(rng.sample(WORDS, 2)),
                 summary,
                 card,
                 "",
@@ -177,7 +207,6 @@ def seed(size, *, env):
             ]
         )
     buffer.seek(0)
-    database = env["DATABASE_URL"].rsplit("/", 1)[1]
     with psycopg2.connect(dbname=database, **PG) as connection, connection.cursor() as cursor:
         cursor.copy_expert(
             "COPY catalog_dataset (slug, name, name_key, repo_id, hosted, source_url, license, domain, "
@@ -190,9 +219,68 @@ def seed(size, *, env):
     try:
         connection.autocommit = True
         with connection.cursor() as cursor:
-            cursor.execute("VACUUM ANALYZE catalog_dataset")
+            cursor.execute("VACUUM ANALYZE")
     finally:
         connection.close()
+
+
+def prepare(size, *, database, env):
+    recreate_database(database)
+    manage = [str(PYTHON), str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "-v0"], env=env, check=True, cwd=ROOT)
+    if not Path(env["STATIC_ROOT"]).exists():  # the templates need the static manifest
+        subprocess.run([*manage, "collectstatic", "--noinput", "-v0"], env=env, check=True, cwd=ROOT)
+    started = time.monotonic()
+    seed(size, database=database)
+    print(f"Seeded {size:,} published datasets in {time.monotonic() - started:.1f} s.", flush=True)
+
+
+SQL_SCRIPT = """
+import json, statistics, sys, time, django
+django.setup()
+from django.db import connection
+from django.test import Client
+urls = json.loads(sys.stdin.read())
+client = Client()
+client.cookies["visitor"] = "bench"  # a visitor's request: never the anonymous page cache
+spent = []
+def timed(execute, sql, params, many, context):
+    # Around the driver's execute, which also fetches the rows (psycopg2's client-side cursors).
+    started = time.perf_counter()
+    try:
+        return execute(sql, params, many, context)
+    finally:
+        spent.append(time.perf_counter() - started)
+result = {}
+for kind, paths in urls.items():
+    client.get(paths[0])  # the connection and this code path once, untimed
+    times, counts, statuses = [], [], set()
+    for path in paths:
+        spent.clear()
+        with connection.execute_wrapper(timed):
+            statuses.add(client.get(path).status_code)
+        times.append(sum(spent) * 1000)
+        counts.append(len(spent))
+    result[kind] = {"sql_ms": statistics.median(times), "sql_max_ms": max(times),
+                    "queries": max(counts), "min_queries": min(counts), "statuses": sorted(statuses)}
+print(json.dumps(result))
+"""
+
+
+def measure_sql(env):
+    """Median SQL time and the most queries per kind of page, every cache off, in a child process."""
+    urls = {kind: urls_of(kind)[:SQL_SAMPLES] for kind in KINDS}
+    child_env = dict(env, CACHE_URL="dummycache://", CATALOG_FACET_CACHE_SECONDS="0")
+    done = subprocess.run(
+        [str(PYTHON), "-c", SQL_SCRIPT],
+        input=json.dumps(urls),
+        env=child_env,
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def free_port():
@@ -213,107 +301,214 @@ def wait_until_up(url, *, timeout=60):
     raise SystemExit(f"gunicorn did not answer at {url}")
 
 
-def run_wrk(url, *, duration):
-    done = subprocess.run(
-        ["wrk", "-t2", "-c8", f"-d{duration}s", url],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=duration + 60,
-    )
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", done.stdout).group(1))
-    errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", done.stdout)
-    return rate, int(errors.group(1)) if errors else 0
+WRK_SCRIPT = """
+local paths = {%s}
+local counter = 0
+local step = 1
+function setup(thread)
+  thread:set("first", counter)
+  counter = counter + 1
+end
+function init(args)
+  step = first
+end
+function request()
+  -- Each of the two threads walks its own half of the list: no URL is requested twice.
+  step = step + 2
+  return wrk.format("GET", paths[(step %% #paths) + 1], {["Cookie"] = "visitor=bench-" .. step})
+end
+"""
 
 
-def count_queries(env):
-    """Count each page's SQL queries in a child process configured exactly like the served project."""
-    script = (
-        "import json, django\n"
-        "django.setup()\n"
-        "from django.db import connection\n"
-        "from django.test import Client\n"
-        "from django.test.utils import CaptureQueriesContext\n"
-        f"pages = {[path for _, path in PAGES]!r}\n"
-        "client, counts = Client(), {}\n"
-        "for path in pages:\n"
-        "    with CaptureQueriesContext(connection) as queries:\n"
-        "        status = client.get(path).status_code\n"
-        "    counts[path] = (status, len(queries))\n"
-        "print(json.dumps(counts))\n"
+def run_wrk(url, *, duration, connections, paths=None, temp):
+    """Run wrk; return requests/s, p50 in ms, errors (timeouts, socket errors, non-2xx) and requests made."""
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "5s", "--latency"]
+    if paths is not None:
+        script = temp / "paths.lua"
+        script.write_text(WRK_SCRIPT % ",".join(json.dumps(path) for path in paths))
+        command += ["-s", str(script)]
+    done = subprocess.run([*command, url], capture_output=True, text=True, check=True, timeout=duration + 60)
+    out = done.stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    value, unit = re.search(r"50%\s+([\d.]+)(us|ms|s)\b", out).groups()
+    p50 = float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+    errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors += int(non_2xx.group(1)) if non_2xx else 0
+    return {"rate": rate, "p50": p50, "errors": errors, "requests": requests}
+
+
+QUIET = ["--log-level", "warning"]
+
+
+def serve(env, *, temp, catalog_cache):
+    port = free_port()
+    server_env = dict(env, CATALOG_FACET_CACHE_SECONDS=str(catalog_cache))
+    server = subprocess.Popen(
+        [str(PYTHON.with_name("gunicorn")), "portal.wsgi", "-w", "2", "-b", f"127.0.0.1:{port}", *QUIET],
+        env=server_env,
+        cwd=ROOT,
     )
-    done = subprocess.run(
-        [str(PYTHON), "-c", script], env=env, capture_output=True, text=True, check=True, cwd=ROOT
+    base = f"http://127.0.0.1:{port}"
+    wait_until_up(base + "/healthz")
+    return server, base
+
+
+def stop(server):
+    server.terminate()
+    server.wait(timeout=30)
+
+
+def clear_cache(env):
+    import redis
+
+    redis.Redis.from_url(env["CACHE_URL"]).flushdb()  # the bench's own db number only
+
+
+def load(env, *, duration, temp):
+    """Cold and warm wrk runs against gunicorn; returns {kind: {"cold": ..., "warm": ...}, "trivial": ...}."""
+    results = {kind: {} for kind in KINDS}
+    clear_cache(env)
+    server, base = serve(env, temp=temp, catalog_cache=0)
+    try:
+        for kind in KINDS:  # each worker's connection, once
+            for _ in range(2):
+                urllib.request.urlopen(base + urls_of(kind)[-1], timeout=60).read()
+        for kind in KINDS:
+            cold = run_wrk(base, duration=duration, connections=2, paths=urls_of(kind), temp=temp)
+            if cold["requests"] > URLS_PER_KIND:
+                raise SystemExit(f"{kind}: {cold['requests']} requests repeated URLs; raise URLS_PER_KIND")
+            results[kind]["cold"] = cold
+    finally:
+        stop(server)
+    clear_cache(env)
+    server, base = serve(env, temp=temp, catalog_cache=60)
+    try:
+        for path in WARM.values():  # fills the shared cache through one worker; the other must hit it
+            urllib.request.urlopen(base + path, timeout=60).read()
+        trivial = run_wrk(base + "/healthz", duration=duration, connections=8, temp=temp)
+        for kind, path in WARM.items():
+            results[kind]["warm"] = run_wrk(base + path, duration=duration, connections=8, temp=temp)
+    finally:
+        stop(server)
+    clear_cache(env)
+    return results, trivial
+
+
+def verdict(ok):
+    return "MET" if ok else "MISSED"
+
+
+def report(sizes, sql, load_results, trivial, *, duration):
+    small, large = sizes[0], sizes[-1]
+    missed = []
+
+    def line(measure, figure, goal, ok):
+        if not ok:
+            missed.append(measure)
+        print(f"{measure:<40} {figure:<34} goal {goal:<22} {verdict(ok)}")
+
+    print(f"\nSQL per page, every cache off, median of {SQL_SAMPLES} randomised URLs (max queries of any)")
+    print(f"{'page':<14}" + "".join(f"{f'{size:,} SQL ms':>16}{'queries':>9}" for size in sizes))
+    for kind in KINDS:
+        cells = "".join(
+            f"{sql[size][kind]['sql_ms']:>16.2f}{sql[size][kind]['queries']:>9}" for size in sizes
+        )
+        print(f"{kind:<14}{cells}")
+    if load_results:
+        print(f"\nLoad at {large:,} datasets, gunicorn 2 workers, wrk {duration} s per page")
+        print(
+            f"{'page':<14}{'cold p50 ms':>12}{'cold req/s':>11}{'requests':>9}{'errors':>7}"
+            f"{'warm req/s':>11}{'ratio':>7}{'errors':>7}"
+        )
+        for kind in KINDS:
+            cold, warm = load_results[kind]["cold"], load_results[kind]["warm"]
+            print(
+                f"{kind:<14}{cold['p50']:>12.1f}{cold['rate']:>11.1f}{cold['requests']:>9}{cold['errors']:>7}"
+                f"{warm['rate']:>11.1f}{warm['rate'] / trivial['rate']:>7.2f}{warm['errors']:>7}"
+            )
+        print(
+            f"{'trivial view':<14}{'':>12}{'':>11}{'':>9}{'':>7}{trivial['rate']:>11.1f}{1:>7.2f}{trivial['errors']:>7}"
+        )
+
+    print("\nSummary")
+    for kind in KINDS:
+        statuses = {status for size in sizes for status in sql[size][kind]["statuses"]}
+        line(f"{kind}: answers", ",".join(map(str, sorted(statuses))), "all 200", statuses == {200})
+        fixed = len({sql[size][kind]["queries"] for size in sizes}) == 1
+        counts = " / ".join(str(sql[size][kind]["queries"]) for size in sizes)
+        line(f"{kind}: queries at {' / '.join(f'{s:,}' for s in sizes)}", counts, "the same", fixed)
+        growth = sql[large][kind]["sql_ms"] / max(sql[small][kind]["sql_ms"], 1e-9)
+        line(
+            f"{kind}: SQL {large:,} / {small:,}",
+            f"{sql[large][kind]['sql_ms']:.2f} / {sql[small][kind]['sql_ms']:.2f} ms = {growth:.2f}x",
+            f"<= {GOAL_SQL_GROWTH}x",
+            growth <= GOAL_SQL_GROWTH,
+        )
+        if load_results:
+            cold, warm = load_results[kind]["cold"], load_results[kind]["warm"]
+            line(
+                f"{kind}: cold p50 at {large:,}",
+                f"{cold['p50']:.1f} ms",
+                f"< {GOAL_COLD_P50_MS} ms",
+                cold["p50"] < GOAL_COLD_P50_MS,
+            )
+            line(f"{kind}: cold errors", f"{cold['errors']} of {cold['requests']}", "0", cold["errors"] == 0)
+            ratio = warm["rate"] / trivial["rate"]
+            line(
+                f"{kind}: warm ratio to trivial view",
+                f"{ratio:.2f} ({warm['rate']:.0f} req/s)",
+                f">= {GOAL_WARM_RATIO}",
+                ratio >= GOAL_WARM_RATIO,
+            )
+            line(f"{kind}: warm errors", f"{warm['errors']} of {warm['requests']}", "0", warm["errors"] == 0)
+    if load_results:
+        line(
+            "trivial view: errors",
+            f"{trivial['errors']} of {trivial['requests']}",
+            "0",
+            trivial["errors"] == 0,
+        )
+    print(
+        f"\n{'FAILED' if missed else 'PASSED'}: {len(missed)} goal(s) missed"
+        + (f": {', '.join(missed)}" if missed else "")
     )
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return not missed
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", type=int, default=100_000, help="published datasets to seed")
-    parser.add_argument("--duration", type=int, default=10, help="seconds of wrk per page")
-    parser.add_argument("--database", default="portal_bench")
-    parser.add_argument("--facet-cache", type=int, default=60, help="CATALOG_FACET_CACHE_SECONDS for the run")
-    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--sizes", default="1000,100000", help="comma-separated catalog sizes; load at the last"
+    )
+    parser.add_argument("--size", type=int, help="one size only (SQL and load at it, no growth comparison)")
+    parser.add_argument("--duration", type=int, default=10, help="seconds of wrk per page and phase")
+    parser.add_argument("--database", default="portal_bench", help="prefix of the databases created here")
+    parser.add_argument("--redis-db", type=int, default=REDIS_DB, help="Redis db for the shared cache")
+    parser.add_argument("--no-load", action="store_true", help="only the SQL measures, no gunicorn/wrk")
+    parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
     args = parser.parse_args()
+    sizes = [args.size] if args.size else sorted(int(size) for size in args.sizes.split(","))
 
+    sql, load_results, trivial = {}, None, None
     with tempfile.TemporaryDirectory(prefix="bench-catalog-") as temp:
         temp = Path(temp)
-        write_settings(temp)
-        env = bench_environment(
-            database=args.database,
-            static_root=temp / "static",
-            settings_dir=temp,
-            facet_cache=args.facet_cache,
-        )
-        recreate_database(args.database)
-        server = None
-        try:
-            manage = [str(PYTHON), str(ROOT / "manage.py")]
-            subprocess.run([*manage, "migrate", "-v0"], env=env, check=True, cwd=ROOT)
-            subprocess.run([*manage, "collectstatic", "--noinput", "-v0"], env=env, check=True, cwd=ROOT)
-            started = time.monotonic()
-            seed(args.size, env=env)
-            print(f"Seeded {args.size} published datasets in {time.monotonic() - started:.1f} s.")
-            counts = count_queries(env)
-
-            port = free_port()
-            server = subprocess.Popen(
-                [
-                    str(PYTHON.with_name("gunicorn")),
-                    "portal.wsgi",
-                    "-w",
-                    "2",
-                    "-b",
-                    f"127.0.0.1:{port}",
-                    "--log-level",
-                    "warning",
-                ],
-                env=env,
-                cwd=ROOT,
+        for size in sizes:
+            database = f"{args.database}_{size}"
+            env = bench_environment(
+                database=database, static_root=temp / "static", catalog_cache=0, redis_db=args.redis_db
             )
-            base = f"http://127.0.0.1:{port}"
-            wait_until_up(base + "/healthz")
-            for _, path in PAGES:  # warm each worker's connection and caches
-                urllib.request.urlopen(base + path, timeout=60).read()
-            results = {path: run_wrk(base + path, duration=args.duration) for _, path in PAGES}
-        finally:
-            if server is not None:
-                server.terminate()
-                server.wait(timeout=30)
-            if not args.keep:
-                drop_database(args.database)
-
-    trivial = results["/healthz"][0]
-    print(
-        f"\n{args.size} datasets, gunicorn 2 workers, wrk -t2 -c8 -d{args.duration}s, facet cache {args.facet_cache} s"
-    )
-    print(f"{'page':<16} {'req/s':>9} {'ratio':>7} {'queries':>8} {'errors':>7}  path")
-    for label, path in PAGES:
-        rate, errors = results[path]
-        status, queries = counts[path]
-        flag = "" if status == 200 else f" (status {status})"
-        print(f"{label:<16} {rate:>9.1f} {rate / trivial:>7.2f} {queries:>8} {errors:>7}  {path}{flag}")
+            try:
+                prepare(size, database=database, env=env)
+                sql[size] = measure_sql(env)
+                if size == sizes[-1] and not args.no_load:
+                    load_results, trivial = load(env, duration=args.duration, temp=temp)
+            finally:
+                if not args.keep:
+                    drop_database(database)
+    ok = report(sizes, sql, load_results, trivial, duration=args.duration)
+    sys.exit(0 if ok else 1)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,10 @@ Searching and counting are `catalog.search`'s; this module only reads parameters
 for values it cannot use, and serialises. It is anonymous, throttled (DRF's anon rate) and never writes.
 """
 
+import hashlib
+
+from django.conf import settings
+from django.core.cache import cache
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
@@ -84,7 +88,13 @@ FacetValueSerializer = inline_serializer(
     fields={
         "value": serializers.CharField(),
         "label": serializers.CharField(),
-        "count": serializers.IntegerField(),
+        "count": serializers.IntegerField(help_text="Matches, counted up to the cap (see `more`)."),
+        "more": serializers.BooleanField(
+            help_text="More datasets match than `count`; only the first `count` can be paged through."
+        ),
+        "counts_sampled": serializers.BooleanField(
+            help_text="Facet counts were taken among the first `count` matches found, not all of them."
+        ),
         "selected": serializers.BooleanField(),
     },
 )
@@ -92,7 +102,13 @@ FacetValueSerializer = inline_serializer(
 DatasetPageSerializer = inline_serializer(
     name="DatasetPage",
     fields={
-        "count": serializers.IntegerField(),
+        "count": serializers.IntegerField(help_text="Matches, counted up to the cap (see `more`)."),
+        "more": serializers.BooleanField(
+            help_text="More datasets match than `count`; only the first `count` can be paged through."
+        ),
+        "counts_sampled": serializers.BooleanField(
+            help_text="Facet counts were taken among the first `count` matches found, not all of them."
+        ),
         "page": serializers.IntegerField(),
         "pages": serializers.IntegerField(),
         "page_size": serializers.IntegerField(),
@@ -166,7 +182,25 @@ class DatasetListAPI(CatalogAPIView):
         },
     )
     def get(self, request):
-        """Return one page of matching datasets with facet counts."""
+        """Return one page of matching datasets with facet counts.
+
+        The answer is the same for every client, so it is kept in the shared cache per URL for
+        CATALOG_FACET_CACHE_SECONDS, keyed also by `search.catalog_stamp()` like the catalog page.
+        """
+        seconds = settings.CATALOG_FACET_CACHE_SECONDS
+        key = None
+        if seconds > 0:
+            url = hashlib.sha256(request.build_absolute_uri().encode()).hexdigest()[:32]
+            key = f"catalog:api-page:{url}:{search.catalog_stamp()}"
+            body = cache.get(key)
+            if body is not None:
+                return Response(body)
+        body = self._page(request)
+        if key is not None:
+            cache.set(key, body, seconds)
+        return Response(body)
+
+    def _page(self, request):
         try:
             query, _ = search.parse_query(request.query_params, strict=True)
         except search.BadQuery as exc:
@@ -175,10 +209,11 @@ class DatasetListAPI(CatalogAPIView):
             request.query_params, "page_size", default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE
         )
         number = _positive_int(request.query_params, "page", default=1)
-        facets, total = search.facet_counts(query)
-        pages = max(1, -(-total // page_size))
+        counts = search.facet_counts(query)
+        pages = max(1, -(-counts.total // page_size))
         if number > pages:
-            raise ValidationError({"detail": f"page {number} is past the last page ({pages})."})
+            beyond = " of the first matches; narrow the search to reach others" if counts.more else ""
+            raise ValidationError({"detail": f"page {number} is past the last page ({pages}){beyond}."})
         start = (number - 1) * page_size
         datasets = list(search.search(query)[start : start + page_size])
 
@@ -189,25 +224,25 @@ class DatasetListAPI(CatalogAPIView):
             params["page"] = str(target)
             return request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
 
-        return Response(
-            {
-                "count": total,
-                "page": number,
-                "pages": pages,
-                "page_size": page_size,
-                "next": page_link(number + 1),
-                "previous": page_link(number - 1),
-                "sort": query.effective_sort,
-                "results": DatasetSummarySerializer(datasets, many=True, context={"request": request}).data,
-                "facets": {
-                    facet: [
-                        {"value": v.value, "label": v.label, "count": v.count, "selected": v.selected}
-                        for v in values
-                    ]
-                    for facet, values in facets.items()
-                },
-            }
-        )
+        return {
+            "count": counts.total,
+            "more": counts.more,
+            "counts_sampled": counts.sampled,
+            "page": number,
+            "pages": pages,
+            "page_size": page_size,
+            "next": page_link(number + 1),
+            "previous": page_link(number - 1),
+            "sort": query.effective_sort,
+            "results": DatasetSummarySerializer(datasets, many=True, context={"request": request}).data,
+            "facets": {
+                facet: [
+                    {"value": v.value, "label": v.label, "count": v.count, "selected": v.selected}
+                    for v in values
+                ]
+                for facet, values in counts.facets.items()
+            },
+        }
 
 
 class DatasetDetailAPI(CatalogAPIView):

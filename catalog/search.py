@@ -2,24 +2,43 @@
 
 `parse_query()` turns request parameters into a `CatalogQuery` (capped, validated), `search()` returns the
 matching published datasets in order, and `facet_counts()` the counts per facet value, in a fixed number of
-queries whatever the number of datasets or values. On PostgreSQL, text search uses the stored, GIN-indexed
+queries whatever the number of datasets or values, each reading a bounded number of rows (COUNT_CAP): past
+it totals are shown as "1,000+", facet counts are those of the first COUNT_CAP matches found and pages stop. On PostgreSQL, text search uses the stored, GIN-indexed
 `search_vector` (kept by a trigger, see migration 0002) with `websearch_to_tsquery` and `SearchRank`; on other
 databases it falls back to `icontains` on the same fields. All user input reaches the database as query
 parameters, never as SQL text. This module reads only; it must not write.
 """
 
+import collections
 import dataclasses
 import hashlib
 import json
 import re
+import time
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Case, Count, F, IntegerField, Max, Q, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    Func,
+    IntegerField,
+    Max,
+    Q,
+    Subquery,
+    Sum,
+    TextField,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import RowNumber
 
-from catalog.models import CATALOG_STAMP_KEY, Dataset
+from catalog.models import CATALOG_STAMP_KEY, LOCAL_STAMP, Dataset
 from submissions.carddata import language_codes, license_ids, license_info
 from submissions.models import Modality
 
@@ -28,6 +47,9 @@ MAX_VALUES_PER_FACET = 10
 MAX_FACET_VALUE_CHARS = 100
 MAX_FALLBACK_WORDS = 8
 FACET_LIMIT = 30  # values shown per facet, most frequent first
+# Matches counted exactly and browsable page by page; past it the page says "1,000+" and asks to narrow
+# the search (a visitor does not read past page 50 of a list; a crawler uses the sitemap).
+COUNT_CAP = 1000
 SEARCH_CONFIG = "english"  # must match the trigger of migration 0002
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -202,6 +224,14 @@ def _facet_q(facet, values):
     return q
 
 
+class FacetKeys(Func):
+    """A row's facet values as keys such as 'domain:Marine' (PostgreSQL function of migration 0006)."""
+
+    function = "catalog_dataset_facet_keys"
+    output_field = ArrayField(TextField())
+    FIELDS = ("domain", "license", "hosted", "modalities", "languages")
+
+
 def _text_q(text):
     """The icontains fallback: every word must appear in one of the searched fields."""
     q = Q()
@@ -230,6 +260,12 @@ def _filtered(query):
             )
         else:
             datasets = datasets.filter(_text_q(query.text))
+    if _postgres() and query.filters:
+        # Through the GIN index of migration 0006: the facets' selections intersect in the index.
+        datasets = datasets.alias(facet_keys=FacetKeys(*FacetKeys.FIELDS))
+        for facet, values in query.filters:
+            datasets = datasets.filter(facet_keys__overlap=[f"{facet}:{value}" for value in values])
+        return datasets
     for facet, values in query.filters:
         datasets = datasets.filter(_facet_q(facet, values))
     return datasets
@@ -253,7 +289,11 @@ LIST_FIELDS = (
 
 
 def search(query):
-    """Return the published datasets matching `query`, in its order, with only the listing's columns."""
+    """Return the published datasets matching `query`, in its order, with only the listing's columns.
+
+    Relevance ranks the COUNT_CAP newest matches (all of them when fewer match): ranking every match of a
+    common word would read every matching row, so the work would follow the table instead of the page.
+    """
     datasets = _filtered(query).only(*LIST_FIELDS)
     sort = query.effective_sort
     if sort == "relevance":
@@ -268,95 +308,91 @@ def search(query):
                 default=Value(0),
                 output_field=IntegerField(),
             )
+        candidates = _filtered(query).order_by(*_SORT_ORDER["newest"]).values("id")[:COUNT_CAP]
+        datasets = Dataset.objects.only(*LIST_FIELDS).filter(id__in=Subquery(candidates))
         return datasets.annotate(rank=rank).order_by("-rank", "-published_at", "-id")
     return datasets.order_by(*_SORT_ORDER[sort])
 
 
-def _grouped(datasets, field):
-    rows = datasets.values(field).annotate(n=Count("id")).order_by("-n", field)[:FACET_LIMIT]
-    return {row[field]: row["n"] for row in rows}
+@dataclasses.dataclass(frozen=True)
+class Counts:
+    """What `facet_counts()` found: {facet: [FacetValue, ...]} and the number of matches.
 
-
-def _language_counts(datasets):
-    """Count datasets per language code in one pass over the matching rows."""
-    if _postgres():
-        rows_sql, params = (
-            datasets.values("id", "languages").query.get_compiler(connection=connection).as_sql()
-        )
-        # One scan of the matching rows; each row's codes are made distinct in its own lateral subquery.
-        sql = (
-            f"SELECT item.value, COUNT(*) AS n FROM ({rows_sql}) d CROSS JOIN LATERAL ("  # noqa: S608
-            "SELECT DISTINCT e.value FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof(d.languages) = "
-            "'array' THEN d.languages ELSE '[]'::jsonb END) AS e(value)) item "
-            "GROUP BY item.value ORDER BY n DESC, item.value LIMIT %s"
-        )
-    else:
-        rows_sql, params = datasets.values("id").query.get_compiler(connection=connection).as_sql()
-        sql = (
-            "SELECT item.value, COUNT(DISTINCT d.id) AS n FROM catalog_dataset d, "  # noqa: S608
-            "json_each(CASE WHEN json_type(d.languages) = 'array' THEN d.languages ELSE '[]' END) AS item "
-            f"WHERE d.id IN ({rows_sql}) GROUP BY item.value ORDER BY n DESC, item.value LIMIT %s"
-        )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, FACET_LIMIT])
-        return {str(value): n for value, n in cursor.fetchall()}
-
-
-def _shared_counts(datasets, facets):
-    """Count several facets and the total over the same rows in one PostgreSQL scan (GROUPING SETS).
-
-    Returns ({facet: {value: count}}, total) for the facets among domain, license, hosting and modality.
+    `more`: more than COUNT_CAP datasets match, `total` is COUNT_CAP and is shown as "1,000+".
+    `sampled`: some facet counted more than COUNT_CAP matches, so its counts are those among its COUNT_CAP
+    first matches found (in storage order), which the page says.
     """
-    rows_sql, params = (
-        datasets.values("domain", "license", "hosted", "modalities")
-        .query.get_compiler(connection=connection)
-        .as_sql()
+
+    facets: dict
+    total: int
+    more: bool
+    sampled: bool
+
+
+# Each row's distinct language codes (a row whose `languages` is not a list has none).
+_LANGUAGE_ITEMS = (
+    ", LATERAL (SELECT DISTINCT e.value AS item FROM jsonb_array_elements_text(CASE WHEN "
+    "jsonb_typeof(sample.languages) = 'array' THEN sample.languages ELSE '[]'::jsonb END) AS e(value)) AS l"
+)
+
+
+def _sample_counts(query):
+    """Count the facet values of the first COUNT_CAP matches found: (matches seen, {facet: {value: count}}).
+
+    Reads at most COUNT_CAP + 1 rows, in no order: sorting them would read every match first (a selection
+    matching a tenth of 100,000 datasets is 10,000 rows), so the work would follow the table. "Matches seen" is
+    COUNT_CAP + 1 when there are more. On PostgreSQL the counting happens in the database and only the
+    counts travel; elsewhere the rows are counted here.
+    """
+    if not _postgres():
+        rows = _filtered(query).order_by().values_list(*FacetKeys.FIELDS)[: COUNT_CAP + 1]
+        return _tally_rows(list(rows))
+    sample = (
+        _filtered(query)
+        .annotate(position=Window(RowNumber()))
+        .order_by()
+        .values(*FacetKeys.FIELDS, "position")[: COUNT_CAP + 1]
     )
-    has_modality = ["COUNT(*) FILTER (WHERE (',' || d.modalities || ',') LIKE %s)" for _ in Modality.values]
+    sample_sql, params = sample.query.get_compiler(connection=connection).as_sql()
+    counted = "FROM sample{} WHERE sample.position <= %s GROUP BY 2".format
     sql = (
-        "SELECT GROUPING(d.domain), GROUPING(d.license), d.domain, d.license, COUNT(*), "  # noqa: S608
-        "COUNT(*) FILTER (WHERE d.hosted), COUNT(*) FILTER (WHERE NOT d.hosted), "
-        + ", ".join(has_modality)
-        + f" FROM ({rows_sql}) d GROUP BY GROUPING SETS ((d.domain), (d.license), ())"
+        f"WITH sample AS ({sample_sql}) "  # noqa: S608 (Django's own SQL; every value is a parameter)
+        f"SELECT 'domain', domain, COUNT(*) {counted('')} "
+        f"UNION ALL SELECT 'license', license, COUNT(*) {counted('')} "
+        "UNION ALL SELECT 'hosting', CASE WHEN hosted THEN 'hosted' ELSE 'linked' END, COUNT(*) "
+        f"{counted('')} "
+        "UNION ALL SELECT 'modality', item, COUNT(*) "
+        f"{counted(', unnest(string_to_array(sample.modalities, %s)) AS item')} "
+        "UNION ALL SELECT 'language', item, COUNT(*) "
+        f"{counted(_LANGUAGE_ITEMS)} "
+        "UNION ALL SELECT NULL, NULL, COUNT(*) FROM sample"
     )
-    modality_patterns = [f"%,{value},%" for value in Modality.values]
+    tallies = {facet: {} for facet in FACETS}
+    seen = 0
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*modality_patterns, *params])
-        rows = cursor.fetchall()
-    domains, licenses, total, hosting, modality = {}, {}, 0, {}, {}
-    for grouping_domain, grouping_license, domain, license_id, n, hosted, linked, *per_modality in rows:
-        if grouping_domain == 0:
-            domains[domain] = n
-        elif grouping_license == 0:
-            licenses[license_id] = n
-        else:
-            total = n
-            hosting = {"hosted": hosted, "linked": linked}
-            modality = dict(zip(Modality.values, per_modality, strict=True))
-
-    def top(counts):
-        ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0] or ""))
-        return dict(ordered[:FACET_LIMIT])
-
-    every = {"domain": top(domains), "license": top(licenses), "hosting": hosting, "modality": modality}
-    return {facet: every[facet] for facet in facets}, total
+        cursor.execute(sql, [*params, COUNT_CAP, COUNT_CAP, COUNT_CAP, ",", COUNT_CAP, COUNT_CAP])
+        for facet, value, n in cursor.fetchall():
+            if facet is None:
+                seen = n
+            elif value:
+                tallies[facet][value] = n
+    return seen, {facet: _most_frequent(counts) for facet, counts in tallies.items()}
 
 
-def _count_facet(facet, datasets):
-    if facet in ("domain", "license"):
-        return _grouped(datasets, facet)
-    if facet == "hosting":
-        # Aggregate names must not shadow fields (`hosted`), hence the prefix.
-        counts = datasets.aggregate(
-            n_hosted=Count("id", filter=Q(hosted=True)), n_linked=Count("id", filter=Q(hosted=False))
-        )
-        return {"hosted": counts["n_hosted"], "linked": counts["n_linked"]}
-    if facet == "modality":
-        counts = datasets.aggregate(
-            **{f"n_{value}": Count("id", filter=_modality_q(value)) for value in Modality.values}
-        )
-        return {value: counts[f"n_{value}"] for value in Modality.values}
-    return _language_counts(datasets)
+def _tally_rows(rows):
+    tallies = {facet: collections.Counter() for facet in FACETS}
+    for domain, license_id, hosted, modalities, languages in rows[:COUNT_CAP]:
+        tallies["domain"][domain] += 1
+        tallies["license"][license_id] += 1
+        tallies["hosting"]["hosted" if hosted else "linked"] += 1
+        tallies["modality"].update({value for value in modalities.split(",") if value})
+        if isinstance(languages, list):
+            tallies["language"].update({str(code) for code in languages})
+    return len(rows), {facet: _most_frequent(counts) for facet, counts in tallies.items()}
+
+
+def _most_frequent(counts):
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:FACET_LIMIT])
 
 
 def _label(facet, value):
@@ -373,35 +409,62 @@ def _label(facet, value):
 def catalog_stamp():
     """A value that changes when a dataset is added, saved or published.
 
-    Reading it costs three index lookups, so it is itself cached for CATALOG_STAMP_SECONDS (default 2):
-    a save in this process forgets it at once (`forget_catalog_stamp`); a publication by a worker
-    process shows within those seconds.
+    Reading it costs three index lookups, so it is itself cached for CATALOG_STAMP_SECONDS (default 2), in
+    the shared cache and in this process: a save in this process forgets it at once
+    (`forget_catalog_stamp`); a publication by another process shows within those seconds.
     """
     seconds = settings.CATALOG_STAMP_SECONDS
     if seconds > 0:
+        if LOCAL_STAMP.get("until", 0) > time.monotonic():
+            return LOCAL_STAMP["value"]
         cached = cache.get(CATALOG_STAMP_KEY)
         if cached is not None:
+            LOCAL_STAMP.update(value=cached, until=time.monotonic() + seconds)
             return cached
     stamp = Dataset.objects.aggregate(Max("id"), Max("updated_at"), Max("published_at"))
     raw = "|".join(str(value) for value in stamp.values())
     value = hashlib.sha256(raw.encode()).hexdigest()[:16]
     if seconds > 0:
         cache.set(CATALOG_STAMP_KEY, value, seconds)
+        LOCAL_STAMP.update(value=value, until=time.monotonic() + seconds)
     return value
+
+
+def catalog_totals():
+    """Return the whole catalog's counts: {"datasets", "hosted", "downloads"}.
+
+    They read every published row, so with CATALOG_FACET_CACHE_SECONDS > 0 they are kept in the shared
+    cache, keyed by `catalog_stamp()` like the facet counts: every visitor's home page reads them from
+    there, and a change shows at once.
+    """
+    seconds = settings.CATALOG_FACET_CACHE_SECONDS
+    key = f"catalog:totals:{catalog_stamp()}" if seconds > 0 else None
+    totals = cache.get(key) if key else None
+    if totals is None:
+        totals = Dataset.objects.published().aggregate(
+            datasets=Count("id"), hosted=Count("id", filter=Q(hosted=True)), downloads=Sum("downloads")
+        )
+        if key:
+            cache.set(key, totals, seconds)
+    return totals
 
 
 def forget_catalog_stamp():
     """Make the next `catalog_stamp()` read the database (called when a dataset is saved here)."""
+    LOCAL_STAMP.clear()
     cache.delete(CATALOG_STAMP_KEY)
 
 
 def facet_counts(query):
-    """Return {facet: [FacetValue, ...]} and the total number of matches, as (facets, total).
+    """Return the facet values with their counts and the number of matches, as a `Counts`.
 
     Each facet counts the datasets matching the query with that facet's own selection removed, so a visitor
-    sees how many more results another value of it would add. One query per facet plus one for the total:
-    the number never depends on the data. With CATALOG_FACET_CACHE_SECONDS > 0 the result is cached that
-    long per query, keyed also by a stamp of the newest change, so an edit shows at once.
+    sees how many more results another value of it would add. Counting reads at most COUNT_CAP + 1 rows per
+    sample (one sample for the query, one more per selected facet), found through the indexes: the
+    number of queries and the rows each reads never depend on the size of the catalog. Past COUNT_CAP
+    matches the total is shown as "1,000+" and the counts are those among the first COUNT_CAP matches found.
+    With CATALOG_FACET_CACHE_SECONDS > 0 the result is cached that long per query, keyed also by a stamp of
+    the newest change, so an edit shows at once.
     """
     seconds = settings.CATALOG_FACET_CACHE_SECONDS
     key = None
@@ -411,21 +474,21 @@ def facet_counts(query):
         if cached is not None:
             return cached
     selected = query.selected
-    # Facets without a selection all count over the same matching rows: on PostgreSQL one scan does them.
-    shared, total = {}, None
-    if _postgres():
-        unselected = [
-            facet for facet in ("domain", "license", "hosting", "modality") if facet not in selected
-        ]
-        shared, total = _shared_counts(_filtered(query), unselected)
+    seen, shared = _sample_counts(query)
+    more = sampled = seen > COUNT_CAP
     facets = {}
     for facet in FACETS:
-        counts = shared[facet] if facet in shared else _count_facet(facet, _filtered(query.without(facet)))
+        if facet in selected:
+            own_seen, own = _sample_counts(query.without(facet))
+            sampled = sampled or own_seen > COUNT_CAP
+            counts = own[facet]
+        else:
+            counts = shared[facet]
         chosen = selected.get(facet, ())
         values = [
             FacetValue(value=value, label=_label(facet, value), count=n, selected=value in chosen)
             for value, n in counts.items()
-            if (n or value in chosen) and value
+            if value
         ]
         # A selected value stays visible (with its count 0) so it can be removed.
         values += [
@@ -434,9 +497,7 @@ def facet_counts(query):
             if v not in counts
         ]
         facets[facet] = values
-    if total is None:
-        total = _filtered(query).count()
-    result = (facets, total)
+    result = Counts(facets=facets, total=min(seen, COUNT_CAP), more=more, sampled=sampled)
     if key is not None:
         cache.set(key, result, seconds)
     return result

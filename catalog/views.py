@@ -13,7 +13,6 @@ import re
 from django.conf import settings
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.db.models import Count, Q, Sum
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -48,10 +47,7 @@ def home(request):
     """The home page: what the portal is, the contribute button, newest datasets and counts."""
     published = Dataset.objects.published()
     newest = published.only(*search.LIST_FIELDS).order_by("-published_at", "-id")[:HOME_NEWEST]
-    counts = published.aggregate(
-        datasets=Count("id"), hosted=Count("id", filter=Q(hosted=True)), downloads=Sum("downloads")
-    )
-    return render(request, "home.html", {"newest": newest, "counts": counts})
+    return render(request, "home.html", {"newest": newest, "counts": search.catalog_totals()})
 
 
 def _query_pairs(query, *, page=None, sort=None, toggle=None):
@@ -75,14 +71,22 @@ def _query_pairs(query, *, page=None, sort=None, toggle=None):
     return pairs
 
 
-def _page_number(raw, *, last):
-    """Return (page number, notice): not a number → 1; below 1 → 1; past the end → the last page."""
+def _page_number(raw, *, last, more):
+    """Return (page number, notice): not a number → 1; below 1 → 1; past the end → the last page.
+
+    With `more`, the last page is the last one browsable (search.COUNT_CAP results), not the last match.
+    """
     try:
         number = int(raw)
     except (TypeError, ValueError):
         return 1, (f"“{str(raw)[:20]}” is not a page number; showing the first page." if raw else None)
     if number < 1:
         return 1, "Pages start at 1; showing the first page."
+    if number > last and more:
+        return last, (
+            f"Only the first {search.COUNT_CAP:,} results can be browsed page by page; showing the last of "
+            "them. Narrow the search or add a filter to reach the others."
+        )
     if number > last:
         return last, f"There are only {last} page(s) of results; showing the last one."
     return number, None
@@ -113,10 +117,11 @@ def dataset_list(request):
 
 def _render_list(request):
     query, notices = search.parse_query(request.GET)
-    facets, total = search.facet_counts(query)
+    counts = search.facet_counts(query)
+    facets = counts.facets
     paginator = Paginator(search.search(query), PAGE_SIZE, allow_empty_first_page=True)
-    paginator.count = total  # counted with the facets already: no second COUNT query
-    number, notice = _page_number(request.GET.get("page"), last=paginator.num_pages)
+    paginator.count = counts.total  # counted with the facets already (capped): no second COUNT query
+    number, notice = _page_number(request.GET.get("page"), last=paginator.num_pages, more=counts.more)
     if notice:
         notices.append(notice)
     page = paginator.page(number)
@@ -142,7 +147,8 @@ def _render_list(request):
     context = {
         "query": query,
         "page": page,
-        "total": total,
+        "counts": counts,
+        "cap": search.COUNT_CAP,
         "notices": notices,
         "facet_groups": facet_groups,
         "removable": removable,

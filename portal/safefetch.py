@@ -22,6 +22,7 @@ import email.utils
 import hashlib
 import http.client
 import ipaddress
+import queue
 import re
 import socket
 import ssl
@@ -256,6 +257,47 @@ def stream(url, *, max_bytes, chunk_size=DEFAULT_CHUNK_SIZE, start=0):
         _close(conn, response)
 
 
+class _HashingWriter(threading.Thread):
+    """Writes and hashes chunks in a thread while the caller reads the next ones from the network.
+
+    Both the file write and SHA-256 of a large buffer release the GIL, so receiving, hashing and writing
+    overlap. At most `depth` chunks wait in between (memory stays flat). An error of the write is raised
+    in the caller at its next `put` or on leaving the `with` block.
+    """
+
+    def __init__(self, out, digest, *, depth=4):
+        super().__init__(name="safefetch-writer", daemon=True)
+        self._out, self._digest = out, digest
+        self._chunks = queue.Queue(maxsize=depth)
+        self._error = None
+
+    def run(self):
+        """Write and hash chunks until the end marker (None); after an error, only drain."""
+        while (chunk := self._chunks.get()) is not None:
+            if self._error is None:
+                try:
+                    self._out.write(chunk)
+                    self._digest.update(chunk)
+                except BaseException as exc:
+                    self._error = exc
+
+    def put(self, chunk):
+        """Queue one chunk; raise the writer's error if it failed."""
+        if self._error is not None:
+            raise self._error
+        self._chunks.put(chunk)
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self._chunks.put(None)
+        self.join()
+        if self._error is not None and exc_info[0] is None:
+            raise self._error
+
+
 def download(
     url,
     dest_path,
@@ -286,12 +328,12 @@ def download(
                 out.seek(response.offset)
                 out.truncate()
                 done = response.offset
-                for chunk in response.iter_chunks():
-                    out.write(chunk)
-                    digest.update(chunk)
-                    done += len(chunk)
-                    if progress is not None:
-                        progress(done, response.size)
+                with _HashingWriter(out, digest) as writer:
+                    for chunk in response.iter_chunks():
+                        writer.put(chunk)
+                        done += len(chunk)
+                        if progress is not None:
+                            progress(done, response.size)
     except FetchTooLarge:
         dest_path.unlink(missing_ok=True)
         raise

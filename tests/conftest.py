@@ -14,6 +14,14 @@ HUB_ORGANIZATION = "dataset-portal"
 
 
 @pytest.fixture(autouse=True)
+def fresh_catalog_stamp():
+    """Forget this process's copy of the catalog stamp, which outlives a test's cache."""
+    from catalog.models import LOCAL_STAMP
+
+    LOCAL_STAMP.clear()
+
+
+@pytest.fixture(autouse=True)
 def media_root(settings, tmp_path):
     """Point file storage at a fresh folder for this test."""
     root = tmp_path / "media"

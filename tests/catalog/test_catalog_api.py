@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from django.core.cache import cache
 
+from catalog import search
 from tests.catalog.catalog_rows import many_published, published
 
 API = "/api/datasets/"
@@ -44,6 +45,31 @@ def test_pagination_links_keep_the_query(client):
     assert "domain=Marine" in body["next"] and "page=2" in body["next"] and "sort=likes" in body["next"]
     last = client.get(API, {"domain": "Marine", "page_size": 2, "page": 3}).json()
     assert len(last["results"]) == 1 and last["next"] is None
+
+
+@pytest.mark.django_db
+def test_cached_answer_costs_no_query_and_a_new_dataset_shows_at_once(
+    client, settings, django_assert_num_queries
+):
+    settings.CATALOG_FACET_CACHE_SECONDS = 60
+    published(name="First harbour")
+    assert client.get(API).json()["count"] == 1
+    with django_assert_num_queries(0):
+        assert client.get(API).json()["count"] == 1
+    published(name="Second harbour")
+    assert [row["name"] for row in client.get(API).json()["results"]] == ["First harbour", "Second harbour"]
+
+
+@pytest.mark.django_db
+def test_past_the_count_cap_the_count_is_a_lower_bound(client, monkeypatch):
+    monkeypatch.setattr(search, "COUNT_CAP", 3)
+    many_published(5, domain="Marine")
+    body = client.get(API, {"page_size": 2}).json()
+    assert (body["count"], body["more"], body["counts_sampled"], body["pages"]) == (3, True, True, 2)
+    assert {v["value"]: v["count"] for v in body["facets"]["domain"]} == {"Marine": 3}
+    response = client.get(API, {"page_size": 2, "page": 3})
+    assert response.status_code == 400
+    assert "narrow the search" in response.json()["detail"]
 
 
 @pytest.mark.django_db

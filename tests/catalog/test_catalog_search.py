@@ -1,7 +1,10 @@
 """catalog.search: parsing of request parameters, full-text search (PostgreSQL or the fallback), facets, sort."""
 
+import datetime
+
 import pytest
 from django.http import QueryDict
+from django.utils import timezone
 
 from catalog import search
 from tests.catalog.catalog_rows import published
@@ -92,9 +95,9 @@ def test_metacharacters_match_literally_or_nothing(text):
     published(name="Plain name")
     query, _ = search.parse_query({"q": [text]})
     assert list(search.search(query)) == []
-    facets, total = search.facet_counts(query)
-    assert total == 0
-    assert set(facets) == set(search.FACETS)
+    counts = search.facet_counts(query)
+    assert (counts.total, counts.more, counts.sampled) == (0, False, False)
+    assert set(counts.facets) == set(search.FACETS)
 
 
 @pytest.mark.django_db
@@ -103,9 +106,10 @@ def test_facet_counts_exclude_their_own_selection():
     published(domain="Marine", modalities="images,text", hosted=False, license="cc0-1.0", languages=["fr"])
     published(domain="Climate", modalities="audio", hosted=True, license="mit", languages=[])
     query, _ = parse("domain=Marine")
-    facets, total = search.facet_counts(query)
+    result = search.facet_counts(query)
+    facets = result.facets
     counts = {facet: {v.value: v.count for v in values} for facet, values in facets.items()}
-    assert total == 2
+    assert (result.total, result.more, result.sampled) == (2, False, False)
     # The domain facet ignores its own selection, so Climate stays selectable with its count.
     assert counts["domain"] == {"Marine": 2, "Climate": 1}
     assert counts["modality"] == {"text": 2, "images": 1}
@@ -158,29 +162,48 @@ def test_facet_counts_are_cached_and_refreshed_by_a_change(settings):
     settings.CATALOG_FACET_CACHE_SECONDS = 60
     published(domain="Marine")
     query = search.CatalogQuery(text="", filters=(), sort="")
-    _, first = search.facet_counts(query)
+    first = search.facet_counts(query).total
     published(domain="Marine")
-    _, second = search.facet_counts(query)
+    second = search.facet_counts(query).total
     assert (first, second) == (1, 2)
 
 
 @pytest.mark.django_db
-def test_one_scan_facet_counts_match_the_per_facet_counts(settings):
-    """On PostgreSQL the unselected facets are counted in one GROUPING SETS scan; it must agree."""
-    from django.db import connection
+def test_past_the_cap_totals_are_lower_bounds_and_facets_count_a_sample(monkeypatch):
+    """Counting stops at COUNT_CAP matches: the total says "more", the facets count the first matches found."""
+    monkeypatch.setattr(search, "COUNT_CAP", 3)
+    published(domain="Marine", modalities="text", languages=["en", "fr"])
+    published(domain="Marine", modalities="images,text", languages=["fr"])
+    published(domain="Legal", modalities="audio", languages=[])
+    published(domain="Climate", modalities="video", languages=["de"])
+    every = {"Marine": 2, "Legal": 1, "Climate": 1}
 
-    if connection.vendor != "postgresql":
-        pytest.skip("GROUPING SETS are used on PostgreSQL only")
-    settings.CATALOG_FACET_CACHE_SECONDS = 0
-    published(domain="Marine", license="mit", hosted=False, modalities="audio,text")
-    published(domain="Legal", license="mit", modalities="images")
-    published(domain="Legal", license="cc0-1.0", modalities="video,audio")
-    published(domain="Climate", license="", modalities="text")
-    query, _ = search.parse_query(QueryDict(""))
-    shared, total = search._shared_counts(
-        search._filtered(query), ["domain", "license", "hosting", "modality"]
+    def counted(facets, facet):
+        return {v.value: v.count for v in facets[facet]}
+
+    counts = search.facet_counts(search.CatalogQuery())
+    assert (counts.total, counts.more, counts.sampled) == (3, True, True)
+    # Three of the four rows were counted, whichever the database found first.
+    domains = counted(counts.facets, "domain")
+    assert sum(domains.values()) == 3 and all(n <= every[domain] for domain, n in domains.items())
+    assert sum(counted(counts.facets, "hosting").values()) == 3
+
+    # The total is exact under the cap; the domain facet (its own selection removed) counted a sample.
+    query, _ = parse("domain=Climate&domain=Legal")
+    counts = search.facet_counts(query)
+    assert (counts.total, counts.more, counts.sampled) == (2, False, True)
+    domains = counted(counts.facets, "domain")
+    assert set(domains) == set(every) and sum(domains.values()) == 3
+    assert all(n <= every[domain] for domain, n in domains.items())
+
+
+@pytest.mark.django_db
+def test_relevance_ranks_the_newest_matches_past_the_cap(monkeypatch):
+    monkeypatch.setattr(search, "COUNT_CAP", 2)
+    newest = published(name="Tide tables", published_at=timezone.now())
+    other = published(
+        name="Harbour", summary="tide", published_at=timezone.now() - datetime.timedelta(hours=1)
     )
-    assert total == 4
-    for facet in ("domain", "license", "hosting", "modality"):
-        assert shared[facet] == search._count_facet(facet, search._filtered(query)), facet
-    assert shared["modality"] == {"text": 2, "images": 1, "audio": 2, "video": 1}
+    published(name="Tide gauge tide", published_at=timezone.now() - datetime.timedelta(days=1))
+    query, _ = parse("q=tide")
+    assert list(search.search(query)) == [newest, other]

@@ -5,6 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from catalog import search
 from submissions.carddata import license_info
 from tests.catalog.catalog_rows import many_published, parse_html, published
 
@@ -51,6 +52,20 @@ def test_page_past_the_end_shows_the_last_page_with_a_message(client):
 
 
 @pytest.mark.django_db
+def test_past_the_count_cap_the_page_says_more_and_pages_stop(client, monkeypatch):
+    monkeypatch.setattr(search, "COUNT_CAP", 4)
+    many_published(7, domain="Marine")
+    response = client.get(f"{LIST}?page=3&domain=Marine")
+    page = text_of(response)
+    assert response.status_code == 200
+    assert response.context["page"].paginator.num_pages == 1  # 4 browsable results, 20 per page
+    assert "More than 4 datasets" in page
+    assert "Counts among the first 4 matches found." in page
+    assert "Only the first 4 results can be browsed" in page
+    assert len(response.context["page"].object_list) == 4
+
+
+@pytest.mark.django_db
 def test_ten_thousand_character_query_is_cut_and_said(client):
     response = client.get(LIST, {"q": "x" * 10_000})
     assert response.status_code == 200
@@ -85,7 +100,7 @@ def test_unknown_facet_value_and_sort_are_ignored_with_a_message(client):
 def test_empty_result_suggests_removing_a_filter(client):
     published(name="Harbour levels", domain="Marine", license="mit")
     response = client.get(LIST, {"domain": "Marine", "license": "cc0-1.0"})
-    assert response.context["total"] == 0
+    assert response.context["counts"].total == 0
     page = text_of(response)
     assert "No published dataset matches" in page
     assert "Try removing a filter" in page
@@ -208,6 +223,18 @@ def test_home_page_shows_counts_and_newest(client):
     assert "Newest harbour" in page and "Older harbour" in page
     assert response.context["counts"] == {"datasets": 2, "hosted": 1, "downloads": 15}
     assert reverse("submissions:contribute") in page
+
+
+@pytest.mark.django_db
+def test_home_counts_come_from_the_shared_cache_and_follow_a_change(client, settings):
+    settings.CATALOG_FACET_CACHE_SECONDS = 60
+    published(downloads=10)
+    assert client.get("/").context["counts"]["datasets"] == 1
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/")
+    assert not any("SUM(" in query["sql"].upper() for query in queries.captured_queries)
+    published(downloads=5)
+    assert client.get("/").context["counts"] == {"datasets": 2, "hosted": 2, "downloads": 15}
 
 
 @pytest.mark.django_db

@@ -426,3 +426,19 @@ def test_headers_trickling_in_forever_are_cut_at_the_deadline(source_server, set
     with pytest.raises(safefetch.FetchError, match=r"took more than \d s to send") as caught:
         safefetch.probe(source_server.url("/slow"))
     assert caught.value.retryable
+
+
+def test_a_failed_write_of_the_download_is_raised_in_the_reading_thread():
+    """The writer thread hashes and writes while the caller reads; its error must not be lost."""
+
+    class FullDisk:
+        def write(self, chunk):
+            raise OSError(28, "No space left on device")
+
+    digest = hashlib.sha256()
+    with (
+        pytest.raises(OSError, match="No space left"),
+        safefetch._HashingWriter(FullDisk(), digest) as writer,
+    ):
+        for _ in range(10):
+            writer.put(b"x" * 1024)
