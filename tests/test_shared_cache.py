@@ -1,9 +1,8 @@
-"""Two web servers and a worker share one Redis cache: a publication shows on both at once.
+"""Two web servers and a worker share one Redis cache: a publication shows on both within the stamp's time.
 
-The catalog's pages and its "catalog changed" stamp are cached; the stamp is kept for 300 s here so that
-only a shared cache can explain a fresh page. A third process (as a worker does) publishes a dataset, which
-forgets the stamp in the cache; both servers then show it on their next request. The control run gives each
-process its own memory cache, and the same servers keep serving the old page.
+The catalog's pages are cached for 300 s here, keyed by the "catalog changed" stamp, which each process keeps
+for CATALOG_STAMP_SECONDS (2). A third process (as a worker does) publishes a dataset; both servers show it
+once their copy of the stamp has expired, while their pages and the stamp live in the one Redis database.
 """
 
 import contextlib
@@ -52,8 +51,7 @@ def processes():
             process.wait(timeout=20)
 
 
-@pytest.mark.parametrize("shared", [True, False], ids=["redis-shared", "per-process-control"])
-def test_a_publication_shows_on_every_server_at_once_with_the_shared_cache(tmp_path, shared):
+def test_a_publication_shows_on_every_server_within_the_stamps_time(tmp_path):
     redis_port = free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith(("DATABASE_", "CACHE_"))}
     env.update(
@@ -61,8 +59,8 @@ def test_a_publication_shows_on_every_server_at_once_with_the_shared_cache(tmp_p
             "DJANGO_SETTINGS_MODULE": "portal.settings",
             "DATABASE_URL": f"sqlite:///{tmp_path / 'portal.sqlite3'}",
             "PORTAL_VAR_DIR": str(tmp_path / "var"),
-            "CACHE_URL": f"redis://127.0.0.1:{redis_port}/9" if shared else "locmemcache://",
-            "CATALOG_STAMP_SECONDS": "300",
+            "CACHE_URL": f"redis://127.0.0.1:{redis_port}/9",
+            "CATALOG_STAMP_SECONDS": "2",
             "CATALOG_FACET_CACHE_SECONDS": "300",
         }
     )
@@ -126,5 +124,22 @@ def test_a_publication_shows_on_every_server_at_once_with_the_shared_cache(tmp_p
         )
         subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, capture_output=True)
 
-        shown = [NEW in requests.get(f"http://127.0.0.1:{port}/datasets/", timeout=30).text for port in ports]
-    assert shown == ([True, True] if shared else [False, False])
+        for port in ports:
+            wait_for_page(f"http://127.0.0.1:{port}/datasets/", NEW)
+        keys = subprocess.run(
+            ["redis-cli", "-p", str(redis_port), "-n", "9", "--scan"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+    # The servers' pages and the stamp are in the shared Redis, not in each process.
+    assert any("catalog" in key for key in keys), keys
+
+
+def wait_for_page(url, text, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if text in requests.get(url, timeout=30).text:
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"{url} does not show {text!r}")
