@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format check bench bench-catalog bench-review bench-mirror bench-inspect clean
+.PHONY: run test lint format check prod-smoke bench bench-catalog bench-review bench-mirror bench-inspect bench-load clean
 
 $(VENV)/.installed-runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -43,7 +43,12 @@ check: $(VENV)/.installed-dev
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
 
-bench: bench-review bench-catalog bench-mirror bench-inspect
+## The production stack on this machine (gunicorn, a worker per queue, beat, Redis, PostgreSQL, dev Hub, DEBUG off)
+## driven over HTTP from the form to publication; stops all it started. Needs PostgreSQL (SMOKE_DATABASE_SERVER).
+prod-smoke: $(VENV)/.installed-dev
+	HF_HUB_DISABLE_XET=1 $(PY) -m devhub.prod_smoke
+
+bench: bench-review bench-catalog bench-mirror bench-inspect bench-load
 
 bench-review: $(VENV)/.installed-dev
 	$(PY) bench/review_queue.py
@@ -56,6 +61,9 @@ bench-mirror: $(VENV)/.installed-dev
 
 bench-inspect: $(VENV)/.installed-dev
 	$(PY) bench/inspect.py
+
+bench-load: $(VENV)/.installed-dev
+	HF_HUB_DISABLE_XET=1 $(PY) bench/load.py
 
 clean:
 	rm -rf var/ .pytest_cache .ruff_cache

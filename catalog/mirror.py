@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from catalog import archives, citation, hub, lease
+from catalog import archives, citation, hub, lease, scratch
 from catalog.errors import MirrorFailed, RetryLater
 from catalog.models import Dataset, MirrorJob
 from portal import safefetch
@@ -97,6 +97,15 @@ def _run_steps(job, progress):
         _create_repo(job, dataset)
         progress.step(Step.FETCH if dataset.hosted else Step.WRITE_CARD)
     workdir = work_dir(job)
+    # Another worker may have run the earlier steps in its own scratch folder: rebuild what is missing here.
+    resume = scratch.step_to_resume(
+        job,
+        workdir=workdir,
+        source_file=workdir / "source" / source_filename(dataset.source_url),
+        readme=workdir / README,
+    )
+    if resume != job.step:
+        progress.step(resume)
     if job.step == Step.FETCH:
         _fetch(job, progress, workdir)
         progress.step(Step.UNPACK)

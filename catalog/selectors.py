@@ -23,3 +23,9 @@ def dataset_with_name_key(name_key):
 def mirror_job_for(submission):
     """Return the mirror job (with its dataset) of an approved submission, or None before approval."""
     return MirrorJob.objects.select_related("dataset").filter(dataset__submission=submission).first()
+
+
+def submission_reference_of_job(job_id):
+    """Return the reference of the submission a mirror job publishes (for log lines), or ""."""
+    rows = MirrorJob.objects.filter(pk=job_id).values_list("dataset__submission__reference", flat=True)
+    return rows.first() or ""

@@ -5,7 +5,8 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
-from catalog import card_update, lease, mirror
+from catalog import card_update, lease, mirror, selectors
+from portal import requestlog
 
 logger = logging.getLogger(__name__)
 
@@ -13,6 +14,7 @@ logger = logging.getLogger(__name__)
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True, max_retries=None)
 def mirror_dataset(self, job_id):
     """Mirror one approved dataset to the Hub; retry with backoff on errors that may heal."""
+    requestlog.bind(submission=selectors.submission_reference_of_job(job_id))
     try:
         return mirror.run(job_id)
     except mirror.RetryLater as exc:

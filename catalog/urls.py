@@ -2,6 +2,7 @@
 
 from django.contrib.sitemaps import views as sitemap_views
 from django.urls import path
+from django.views.decorators.http import require_safe
 from drf_spectacular.views import SpectacularAPIView
 
 from catalog import api, views
@@ -12,7 +13,7 @@ app_name = "catalog"
 
 urlpatterns = [
     path("datasets/", views.dataset_list, name="list"),
-    path("datasets/feed.atom", NewDatasetsFeed(), name="feed"),
+    path("datasets/feed.atom", require_safe(NewDatasetsFeed()), name="feed"),
     path("datasets/dcat.jsonld", views.dcat_catalog, name="dcat"),
     path("datasets/dcat.ttl", views.dcat_catalog_turtle, name="dcat-turtle"),
     path("datasets/<slug:slug>/", views.dataset_detail, name="dataset"),
@@ -20,11 +21,13 @@ urlpatterns = [
     path("datasets/<slug:slug>/CITATION.cff", views.dataset_citation, name="citation"),
     path(
         "sitemap.xml",
-        sitemap_views.index,
+        require_safe(sitemap_views.index),
         {"sitemaps": SITEMAPS, "sitemap_url_name": "catalog:sitemap"},
         name="sitemap-index",
     ),
-    path("sitemap-<section>.xml", sitemap_views.sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
+    path(
+        "sitemap-<section>.xml", require_safe(sitemap_views.sitemap), {"sitemaps": SITEMAPS}, name="sitemap"
+    ),
     path("healthz", views.healthz, name="healthz"),
     path("api/datasets/", api.DatasetListAPI.as_view(), name="api-datasets"),
     path("api/datasets/<slug:slug>/", api.DatasetDetailAPI.as_view(), name="api-dataset"),

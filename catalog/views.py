@@ -18,6 +18,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_safe
 
 from catalog import citation, croissant, dcat, hub, search, usage
 from catalog.models import Dataset
@@ -36,11 +37,13 @@ JSONLD_DESCRIPTION_MAX = 5000
 _JSON_SCRIPT_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
 
 
+@require_safe
 def healthz(request):
     """Answer "ok" without touching the database: for load balancers, Docker and the bench's baseline."""
     return HttpResponse("ok", content_type="text/plain")
 
 
+@require_safe
 def home(request):
     """The home page: what the portal is, the contribute button, newest datasets and counts."""
     published = Dataset.objects.published()
@@ -90,6 +93,7 @@ def _page_number(raw, *, last, more):
     return number, None
 
 
+@require_safe
 def dataset_list(request):
     """The catalog: search box, facets with counts, sort, pagination; the URL holds the whole query.
 
@@ -260,6 +264,7 @@ def jsonld_script_body(data):
     return mark_safe(json.dumps(data, ensure_ascii=False).translate(_JSON_SCRIPT_ESCAPES))  # noqa: S308
 
 
+@require_safe
 def dataset_detail(request, slug):
     """The dataset page: card, licence, links, files, usage, how to load and cite, JSON-LD."""
     dataset = _published_or_404(slug)
@@ -284,7 +289,9 @@ def _published_or_404(slug):
 def dataset_croissant(request, slug):
     """The dataset's Croissant 1.1 metadata (JSON-LD), at a stable URL."""
     dataset = _published_or_404(slug)
-    document = croissant.croissant(dataset, description=_description(dataset), citation=bibtex(dataset))
+    document = croissant.croissant(
+        dataset, description=_description(dataset), citation=bibtex(dataset), columns=dataset.columns
+    )
     return JsonResponse(
         document, content_type="application/ld+json", json_dumps_params={"ensure_ascii": False}
     )

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from celery import Celery
 
+from portal import requestlog  # noqa: F401 - connects the task log lines to Celery's signals
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 app = Celery("portal")
@@ -14,14 +16,16 @@ app.autodiscover_tasks()
 app.autodiscover_tasks(related_name="usage_tasks")
 
 
-def worker_command(*, beat_schedule=None, concurrency=1, queues=(), log_level="INFO", quiet=False):
+def worker_command(
+    *, beat_schedule=None, concurrency=1, queues=(), log_level="INFO", name="worker", quiet=False
+):
     """Return the command line of a worker process (with an embedded beat if `beat_schedule` is a path).
 
     `quiet` leaves out the start-up banner.
     """
     command = [sys.executable, "-m", "celery", "-A", "portal", *(["--quiet"] if quiet else []), "worker"]
     command += [f"--loglevel={log_level}"]
-    command += [f"--concurrency={concurrency}", "--without-gossip", "--without-mingle"]
+    command += [f"--concurrency={concurrency}", "--without-gossip", "--without-mingle", "-n", f"{name}@%h"]
     if queues:
         command += ["-Q", ",".join(queues)]
     if beat_schedule is not None:

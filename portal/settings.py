@@ -5,8 +5,10 @@ the portal on embedded parts (SQLite file, a filesystem broker, console e-mail).
 variable. Nothing here may reach the network at import time.
 """
 
+import datetime
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -71,6 +73,8 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "bootstrap",
+    "axes",
+    "csp",
     "portal",
     "submissions",
     "catalog",
@@ -85,6 +89,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "portal.health.DatabaseUnavailableMiddleware",
+    "portal.requestlog.RequestLogMiddleware",
+    # Last, as django-axes asks: it answers a locked-out admin sign-in before the view runs.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -112,6 +121,9 @@ DATABASES = {
         "CONN_MAX_AGE": env.int("DATABASE_CONN_MAX_AGE", default=0),
     }
 }
+# A password outside the URL is taken as it is: any character works, with no URL escaping to get wrong.
+if env.str("DATABASE_PASSWORD", default=""):
+    DATABASES["default"]["PASSWORD"] = env.str("DATABASE_PASSWORD")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A fresh clone has no var/ yet; SQLite creates the file but not its folder.
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
@@ -120,9 +132,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so that worker processes started by tests share the test database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-portal-{os.getpid()}.sqlite3")}
 
-# One cache for throttles and the catalog's cached pages: local memory by default, Redis in production
-# (CACHE_URL=redis://redis:6379/1), so that every process and replica shares it.
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+# One cache for throttles, rate limits and the catalog's cached pages and stamp, shared by every process:
+# by default a folder under var/ (web and worker of `make run` share it; local memory would give each process
+# its own view), Redis in production (CACHE_URL=redis://redis:6379/1, its own database number).
+CACHES = {"default": env.cache_url("CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}")}
+if CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache":
+    # A Redis outage must not take the site down: reads miss, writes are dropped, rate limits fail open,
+    # and a request waits at most a second for an unreachable server.
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1}
+    )
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -153,6 +173,37 @@ STORAGES = {
         )
     },
 }
+
+# Object storage for uploaded cards (anything a second machine must read), through django-storages:
+# STORAGE_URL=s3://bucket or s3://bucket/prefix, with STORAGE_ENDPOINT_URL for an S3-compatible server
+# (MinIO, Ceph, a cloud's own). Keys unset: boto3's usual sources (instance role, AWS_* variables).
+# Unset STORAGE_URL: files under MEDIA_ROOT on this machine.
+STORAGE_URL = env.str("STORAGE_URL", default="")
+STORAGE_ENDPOINT_URL = env.str("STORAGE_ENDPOINT_URL", default="")
+STORAGE_REGION = env.str("STORAGE_REGION", default="")
+STORAGE_ACCESS_KEY_ID = env.str("STORAGE_ACCESS_KEY_ID", default="")
+STORAGE_SECRET_ACCESS_KEY = env.str("STORAGE_SECRET_ACCESS_KEY", default="")
+if STORAGE_URL:
+    _storage = urlsplit(STORAGE_URL)
+    if _storage.scheme != "s3" or not _storage.netloc or _storage.query:
+        raise ImproperlyConfigured(
+            f"STORAGE_URL must be s3://bucket or s3://bucket/prefix, not {STORAGE_URL!r}."
+        )
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": _storage.netloc,
+            "location": _storage.path.strip("/"),
+            "endpoint_url": STORAGE_ENDPOINT_URL or None,
+            "region_name": STORAGE_REGION or None,
+            "access_key": STORAGE_ACCESS_KEY_ID or None,
+            "secret_key": STORAGE_SECRET_ACCESS_KEY or None,
+            # Private objects, never overwritten; links to them (none are published) would expire.
+            "default_acl": None,
+            "file_overwrite": False,
+            "querystring_auth": True,
+        },
+    }
 
 # Uploads: cards are small; anything larger is refused before it reaches a view.
 PORTAL_CARD_MAX_BYTES = env.int("PORTAL_CARD_MAX_BYTES", default=1024 * 1024)
@@ -210,10 +261,16 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=6 * 3600)
     }
+# Two queues, so that a long upload never delays a check or an e-mail: checks, e-mails, sweepers and the
+# usage refresh on the default queue, mirroring on its own. Production runs a worker per queue.
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+CELERY_MIRROR_QUEUE = env.str("CELERY_MIRROR_QUEUE", default=f"{CELERY_TASK_DEFAULT_QUEUE}.mirror")
+CELERY_TASK_ROUTES = {"catalog.tasks.mirror_dataset": {"queue": CELERY_MIRROR_QUEUE}}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# A worker reserves one task per process at a time: a mirror may run for hours, and a task reserved behind it
+# would wait that long while another worker is idle.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -288,13 +345,80 @@ if not DEBUG:
     SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# Logs: one JSON object per line (LOG_FORMAT=json, the production default) or plain text for a terminal.
+# portal.requestlog writes one line per request and per task state change, with the submission's reference
+# and never a private token.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+if LOG_FORMAT not in LOGGING["formatters"]:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or plain, not {LOG_FORMAT!r}.")
+
+# Error reporting: on when SENTRY_DSN is set. Personal data (addresses, cookies) is not sent.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="production")
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+
+# Client addresses: behind N reverse proxies of the operator, the address is the one the outermost proxy
+# added to X-Forwarded-For (0: REMOTE_ADDR, no proxy). Rate limits and admin sign-in lockouts count per address.
+PORTAL_TRUSTED_PROXY_COUNT = env.int("PORTAL_TRUSTED_PROXY_COUNT", default=0)
+
+# Rate limits of the public forms (django-ratelimit in the shared cache), as "count/period", period s, m, h
+# or d. Over a limit the client gets a 429 page with the time to try again; nothing is stored or e-mailed.
+RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
+RATELIMIT_USE_CACHE = "default"
+# The cache unreachable: accept the request rather than refuse every contribution (the forms' own checks hold).
+RATELIMIT_FAIL_OPEN = True
+PORTAL_RATE_CONTRIBUTE_PER_IP = env.str("PORTAL_RATE_CONTRIBUTE_PER_IP", default="20/h")
+PORTAL_RATE_CONTRIBUTE_PER_EMAIL = env.str("PORTAL_RATE_CONTRIBUTE_PER_EMAIL", default="10/h")
+PORTAL_RATE_STATUS_POSTS_PER_LINK = env.str("PORTAL_RATE_STATUS_POSTS_PER_LINK", default="30/h")
+PORTAL_RATE_SIGN_IN_PER_IP = env.str("PORTAL_RATE_SIGN_IN_PER_IP", default="20/h")
+PORTAL_RATE_SIGN_IN_PER_EMAIL = env.str("PORTAL_RATE_SIGN_IN_PER_EMAIL", default="5/h")
+
+# Admin sign-in: django-axes locks a user name from one address out after AXES_FAILURE_LIMIT failures, for
+# AXES_COOLOFF_MINUTES, counted in the database that every replica shares (django-axes' cache handler needs
+# an atomic cache, which the embedded file cache is not).
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_CLIENT_IP_CALLABLE = "portal.ratelimits.client_ip"
+AXES_LOCKOUT_CALLABLE = "portal.ratelimits.admin_sign_in_locked"
+AXES_RESET_ON_SUCCESS = True
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Content-Security-Policy (django-csp) on every page: scripts and styles from the portal only, no inline
+# code; card images may come from any https host; no framing, no plugins.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "https:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
 }
 
 # --- Catalog JSON API (catalog/api.py, issue 6): Django REST framework and drf-spectacular. ---------------
@@ -311,3 +435,16 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
 }
 # --- end of the catalog API block. ------------------------------------------------------------------------
+
+if SENTRY_DSN:
+    import sentry_sdk
+    from sentry_sdk.integrations.celery import CeleryIntegration
+    from sentry_sdk.integrations.django import DjangoIntegration
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=SENTRY_ENVIRONMENT,
+        integrations=[DjangoIntegration(), CeleryIntegration()],
+        traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
+        send_default_pii=False,
+    )

@@ -1,8 +1,10 @@
 """E-mails to contributors and curators: one function per message.
 
 Each message has a plain-text and an HTML template under templates/emails/. Callers schedule these
-functions with `transaction.on_commit`, never inside a transaction. Sending failures are logged and
-swallowed: the submission itself is safe in the database and the contributor can ask for a new link.
+functions with `transaction.on_commit`, never inside a transaction. A message is rendered here and handed
+to a worker on the checks-and-e-mails queue for delivery (SMTP may be slow; the worker retries a relay
+that is down). With the broker unreachable it is delivered at once instead. Sending failures are logged
+and swallowed: the submission itself is safe in the database and the contributor can ask for a new link.
 """
 
 import logging
@@ -12,6 +14,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from portal import queues
 from submissions.models import StatusLink
 
 logger = logging.getLogger(__name__)
@@ -26,14 +29,21 @@ def _send(*, template, subject, to, context):
     context = {"portal_name": settings.PORTAL_NAME, "base_url": settings.PORTAL_BASE_URL, **context}
     text = render_to_string(f"emails/{template}.txt", context)
     html = render_to_string(f"emails/{template}.html", context)
-    message = EmailMultiAlternatives(subject=subject, body=text, to=to)
-    message.attach_alternative(html, "text/html")
+    if queues.enqueue("submissions.tasks.deliver_email", subject, text, html, list(to)):
+        return True
     try:
-        message.send()
+        deliver(subject=subject, text=text, html=html, to=to)
     except Exception:
         logger.exception("Could not send the %s e-mail to %s.", template, to)
         return False
     return True
+
+
+def deliver(*, subject, text, html, to):
+    """Send one rendered message (plain text with an HTML alternative); raises if the relay refuses it."""
+    message = EmailMultiAlternatives(subject=subject, body=text, to=to)
+    message.attach_alternative(html, "text/html")
+    message.send()
 
 
 def send_confirmation(submission, *, token):

@@ -125,3 +125,8 @@ def data_columns(submission):
     """Return the columns found by the data check of a submission's newest revision: [{name, type}]."""
     check = data_check(submission.latest_revision)
     return catalog_columns(check.details) if check is not None else []
+
+
+def reference_of(submission_id):
+    """Return the reference of a submission by id (for log lines), or "" if there is none."""
+    return Submission.objects.filter(pk=submission_id).values_list("reference", flat=True).first() or ""

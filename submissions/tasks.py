@@ -3,13 +3,14 @@
 Callers queue them by name through `portal.queues.enqueue`, so no module below needs to import this one.
 """
 
+import smtplib
 from datetime import timedelta
 
 from celery import shared_task
 from django.utils import timezone
 
-from portal import queues
-from submissions import checks, services
+from portal import queues, requestlog
+from submissions import checks, emails, selectors, services
 from submissions.models import Submission
 
 # Checks still pending after this long were lost (a broker outage when they were queued): queue them again.
@@ -19,7 +20,21 @@ PENDING_CHECKS_AFTER = timedelta(minutes=10)
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def run_checks(submission_id):
     """Run the automatic checks of a submission's newest card revision."""
+    requestlog.bind(submission=selectors.reference_of(submission_id))
     return checks.run_all(submission_id)
+
+
+@shared_task(
+    acks_late=True,
+    ignore_result=True,
+    autoretry_for=(OSError, smtplib.SMTPException),
+    retry_backoff=30,
+    retry_backoff_max=3600,
+    max_retries=8,
+)
+def deliver_email(subject, text, html, to):
+    """Deliver a rendered e-mail; a relay that is down or refuses for now is tried again with backoff."""
+    emails.deliver(subject=subject, text=text, html=html, to=to)
 
 
 @shared_task(ignore_result=True)

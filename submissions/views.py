@@ -13,11 +13,12 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
+from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.generic import FormView
 
-from portal import queues
+from portal import queues, ratelimits, requestlog
 from portal.usage_chart import usage_chart
 from submissions import selectors, services
 from submissions.card_template import card_template
@@ -39,11 +40,24 @@ RECEIPTS_SESSION_KEY = "receipts"
 KEPT_CARD_SESSION_KEY = "kept_cards"
 
 
+GET_OR_POST = ["GET", "HEAD", "POST"]
+# Replies, revised cards and withdrawals of one status link share one count.
+limit_status_posts = ratelimits.limit_posts("status-page", link="PORTAL_RATE_STATUS_POSTS_PER_LINK")
+
+
+@method_decorator(
+    ratelimits.limit_posts(
+        "contribute", ip="PORTAL_RATE_CONTRIBUTE_PER_IP", email="PORTAL_RATE_CONTRIBUTE_PER_EMAIL"
+    ),
+    name="post",
+)
 class ContributeView(FormView):
     """The contribution form; a valid POST creates the submission and shows its receipt."""
 
     template_name = "submissions/contribute.html"
     form_class = ContributionForm
+    # FormView would also accept PUT as a POST.
+    http_method_names = ["get", "head", "post"]
 
     def dispatch(self, request, *args, **kwargs):
         self.terms = TermsVersion.current()
@@ -59,6 +73,7 @@ class ContributeView(FormView):
         return super().post(request, *args, **kwargs)
 
     def _to_receipt(self, submission):
+        requestlog.bind(submission=submission.reference)
         session = self.request.session
         session[RECEIPTS_SESSION_KEY] = [*session.get(RECEIPTS_SESSION_KEY, [])[-19:], submission.reference]
         return redirect("submissions:receipt", reference=submission.reference)
@@ -140,6 +155,7 @@ EXAMPLE_LICENSES = (
 )
 
 
+@require_safe
 def what_we_accept(request):
     """The requirements of a contribution, in the portal's words, with the configured limits."""
     context = {
@@ -152,6 +168,7 @@ def what_we_accept(request):
     return render(request, "submissions/what_we_accept.html", context)
 
 
+@require_http_methods(GET_OR_POST)
 def download_card_template(request):
     """A README.md card template prefilled from what the contribution form holds so far (GET or POST)."""
     data = request.POST if request.method == "POST" else request.GET
@@ -162,6 +179,7 @@ def download_card_template(request):
     return response
 
 
+@require_safe
 def receipt(request, reference):
     """Show the receipt of a submission made in this browser session."""
     submission = None
@@ -229,9 +247,11 @@ def _find_or_404(token):
     found = selectors.submission_for_token(token)
     if found is None:
         raise UnknownLink
+    requestlog.bind(submission=found[1].reference)
     return found
 
 
+@require_safe
 @private_link_page
 def status(request, token):
     """Show a submission's private status page; the first visit confirms the e-mail address."""
@@ -256,7 +276,7 @@ def capability_post(view):
     check is not needed here: a cross-site forger would have to know the 256-bit token in the URL, which
     is exactly what CSRF tokens provide (OWASP CSRF cheat sheet, "capability URLs").
     """
-    return csrf_exempt(require_POST(private_link_page(view)))
+    return csrf_exempt(require_POST(limit_status_posts(private_link_page(view))))
 
 
 def _status_form(request, token, *, form_class, context_name, perform, success):
@@ -365,6 +385,8 @@ def revise_location(request, token):
 
 
 @csrf_exempt  # see capability_post: the page is addressed by its private token
+@require_http_methods(GET_OR_POST)
+@limit_status_posts
 @private_link_page
 def withdraw(request, token):
     """Ask for confirmation, then withdraw the submission."""
@@ -383,6 +405,7 @@ def withdraw(request, token):
     return private_response(render(request, "submissions/withdraw.html", context, status=status_code))
 
 
+@require_safe
 def progress(request, token):
     """Return the publication progress of a submission as JSON, for the status page's progress bar."""
     found = selectors.submission_for_token(token)
@@ -396,6 +419,8 @@ def progress(request, token):
     return private_response(JsonResponse(data))
 
 
+@require_http_methods(GET_OR_POST)
+@ratelimits.limit_posts("sign-in", ip="PORTAL_RATE_SIGN_IN_PER_IP", email="PORTAL_RATE_SIGN_IN_PER_EMAIL")
 def my_submissions(request):
     """Ask for a sign-in link that lists every submission of an e-mail address."""
     form = SignInForm(request.POST or None)
@@ -408,14 +433,13 @@ def my_submissions(request):
 
 
 @csrf_exempt  # see capability_post: the page is addressed by its private token
+@require_http_methods(GET_OR_POST)
 def my_submissions_list(request, token):
     """A sign-in link: GET asks to confirm (mail scanners follow links), POST spends it and lists the submissions."""
-    if request.method == "GET":
+    if request.method != "POST":
         if not selectors.sign_in_link_is_valid(token):
             return link_not_found(request)
         return private_response(render(request, "submissions/my_submissions_confirm.html"))
-    if request.method != "POST":
-        return link_not_found(request)
     entries = services.use_sign_in(token)
     if entries is None:
         return link_not_found(request)

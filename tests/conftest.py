@@ -55,6 +55,11 @@ def portal_settings(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.PORTAL_CURATORS_EMAIL = "curators@portal.test"
     settings.PORTAL_FETCH_TIMEOUT = 3
+    # Each test process its own cache (the default file cache is shared by every process on the machine);
+    # rate limits and sign-in lockouts are switched on by the tests of them.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    settings.RATELIMIT_ENABLE = False
+    settings.AXES_ENABLED = False
 
 
 @pytest.fixture(autouse=True)

@@ -54,6 +54,7 @@ class Broker:
         env = {
             "CELERY_BROKER_URL": self.url,
             "CELERY_TASK_DEFAULT_QUEUE": self.queue,
+            "CELERY_MIRROR_QUEUE": f"{self.queue}.mirror",
             "CELERY_VISIBILITY_TIMEOUT": "6",
         }
         if self.url == "filesystem://":
@@ -72,7 +73,7 @@ class Worker:
     def __init__(self, *, env, log_path, beat=True):
         self.log_path = log_path
         command = worker_command(
-            queues=[env["CELERY_TASK_DEFAULT_QUEUE"]],
+            queues=[env["CELERY_TASK_DEFAULT_QUEUE"], env["CELERY_MIRROR_QUEUE"]],
             beat_schedule=log_path.with_suffix(".beat") if beat else None,
         )
         self.log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()

@@ -183,3 +183,12 @@ def test_dcat_is_paged_with_a_fixed_number_of_queries(client, monkeypatch, djang
     # A page that is not a number, or past the end, still answers with the catalog.
     assert client.get(reverse("catalog:dcat"), {"page": "x"}).status_code == 200
     assert len(set(dcat_graph(client, 9).subjects(RDF.type, DCAT.Catalog))) == 1
+
+
+def test_croissant_url_serves_the_record_set_of_the_data_inspection(client):
+    dataset = published(slug="tide-columns", manifest=HOSTED_MANIFEST)
+    dataset.columns = [{"name": "station", "type": "VARCHAR"}, {"name": "level", "type": "DOUBLE"}]
+    dataset.save(update_fields=["columns"])
+    document = client.get(f"/datasets/{dataset.slug}/croissant.json").json()
+    (record_set,) = validated(document).metadata.record_sets
+    assert [field.name for field in record_set.fields] == ["station", "level"]

@@ -158,6 +158,30 @@ def test_worker_killed_mid_upload_then_new_worker_publishes_once(
     assert final.attempts >= 2
 
 
+def test_job_stopped_on_one_machine_is_completed_by_another_with_an_empty_scratch_folder(
+    devhub, source_server, approved, workers, tmp_path, mirror_workers_env
+):
+    size = 11 * 1024 * 1024
+    source_server.add_generated("/big.bin", size, seed=5)
+    job = approved(location=source_server.url("/big.bin"))
+    devhub.delay_next(seconds=20, count=1, method="PUT", path="/_lfs/upload/.*")
+    broker, env = mirror_workers_env
+    first = start(workers, env, tmp_path)
+    send(broker, job.pk)
+    wait_for(
+        lambda: job_state(job.pk)["step"] == MirrorJob.Step.UPLOAD, timeout=60, message="the upload step"
+    )
+    first.kill()
+    other_machine = tmp_path / "other-machine" / "scratch"
+    assert not other_machine.exists()
+    start(workers, {**env, "MIRROR_WORK_DIR": str(other_machine)}, tmp_path)
+    final = assert_published_once(devhub, job.pk, size=size, seed=5, workers=workers)
+    assert final.attempts >= 2
+    # The second machine fetched the data again into its own folder (and cleaned it up when done).
+    assert other_machine.exists()
+    assert not any(other_machine.iterdir())
+
+
 def test_task_delivered_twice_at_once_runs_once(
     devhub, source_server, approved, workers, tmp_path, mirror_workers_env
 ):

@@ -25,6 +25,8 @@ def start(**environment):
         ("MIRROR_BACKOFF_BASE", "five", "MIRROR_BACKOFF_BASE must be a number, not 'five'"),
         ("MIRROR_MAX_RETRIES", "8.5", "MIRROR_MAX_RETRIES must be a whole number, not '8.5'"),
         ("DEBUG", "maybe", "DEBUG must be true or false, not 'maybe'"),
+        ("STORAGE_URL", "https://bucket.example", "STORAGE_URL must be s3://bucket or s3://bucket/prefix"),
+        ("LOG_FORMAT", "xml", "LOG_FORMAT must be json or plain, not 'xml'"),
     ],
 )
 def test_bad_value_fails_at_start_naming_the_variable(variable, value, message):
@@ -44,3 +46,31 @@ def test_set_value_is_read():
     result = start(MIRROR_BACKOFF_BASE="0.5")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "0.5"
+
+
+def test_database_password_outside_the_url_keeps_every_character():
+    password = "p@ss:/w#rd%20?&=$x 'q\"\\é"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "portal.settings",
+        "DATABASE_URL": "postgres://portal@db.internal:5432/portal",
+        "DATABASE_PASSWORD": password,
+    }
+    code = "import django; django.setup(); from django.conf import settings; print(settings.DATABASES['default']['PASSWORD'])"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.rstrip("\n") == password
+
+
+def test_default_cache_is_shared_by_processes_and_production_redis_fails_open():
+    code = (
+        "import django; django.setup(); from django.conf import settings; print(settings.CACHES['default'])"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings"}
+    env.pop("CACHE_URL", None)
+    embedded = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert "FileBasedCache" in embedded.stdout, embedded.stderr
+    env["CACHE_URL"] = "redis://redis:6379/1"
+    redis = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert "django_redis.cache.RedisCache" in redis.stdout
+    assert "'IGNORE_EXCEPTIONS': True" in redis.stdout

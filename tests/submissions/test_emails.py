@@ -1,11 +1,15 @@
 """E-mails: sent after commit only, plain text and HTML, with the status link; curators at their address."""
 
+import logging
+
 import pytest
+from celery import current_app
 from django.core import mail
 from django.db import transaction
 from django.test import Client
+from kombu.exceptions import OperationalError
 
-from submissions import cards, services
+from submissions import cards, emails, services
 from submissions.models import Submission
 from tests.factories import (
     GOOD_CARD,
@@ -174,3 +178,25 @@ def test_contributor_is_not_told_of_internal_notes(curator):
     with committed():
         services.send_message(submission, by=curator, text="Internal only.", public=False)
     assert mail.outbox == []
+
+
+def test_e_mails_are_delivered_by_a_task_and_at_once_when_the_broker_is_down(monkeypatch, caplog):
+
+    sent = emails._send(
+        template="approved", subject="Queued", to=["a@example.org"], context={"submission": None}
+    )
+    assert sent is True
+    assert [message.subject for message in mail.outbox] == ["Queued"]
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to redis:6379. Connection refused.")
+
+    monkeypatch.setattr(current_app.tasks["submissions.tasks.deliver_email"], "apply_async", broker_down)
+    with caplog.at_level(logging.ERROR, logger="portal.queues"):
+        sent = emails._send(
+            template="approved", subject="Direct", to=["b@example.org"], context={"submission": None}
+        )
+    assert sent is True
+    assert [message.subject for message in mail.outbox] == ["Queued", "Direct"]
+    assert "Could not queue submissions.tasks.deliver_email" in caplog.text
+    assert "b@example.org" not in caplog.text  # nothing of the message (or its private links) is logged

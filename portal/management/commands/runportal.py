@@ -95,14 +95,25 @@ class Command(BaseCommand):
                     f"No HF_TOKEN set: publishing to the local dev Hub at {url}. Drop your own data files into "
                     f"{settings.PORTAL_DEMO_DATA_DIR}/: they are served at https://127.0.0.1:{source_port}/<name>."
                 )
+            # A worker per queue, as in production: a long mirror never holds up a check or an e-mail.
             children.append(
                 self._spawn(
-                    "Celery worker",
+                    "Celery worker for checks and e-mails",
                     worker_command(
                         beat_schedule=settings.VAR_DIR / "celerybeat-schedule",
-                        concurrency=2,
+                        queues=[settings.CELERY_TASK_DEFAULT_QUEUE],
+                        name="checks",
                         log_level="WARNING",
                         quiet=True,
+                    ),
+                    env,
+                )
+            )
+            children.append(
+                self._spawn(
+                    "Celery worker for mirroring",
+                    worker_command(
+                        queues=[settings.CELERY_MIRROR_QUEUE], name="mirror", log_level="WARNING", quiet=True
                     ),
                     env,
                 )
