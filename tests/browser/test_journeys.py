@@ -14,7 +14,7 @@ from catalog import mirror
 from submissions import services
 from tests.browser.accessibility import axe_violations, basic_problems
 from tests.browser.conftest import CHROMIUM, screenshot
-from tests.factories import GOOD_CARD, confirmed, in_review, make_curator_user
+from tests.factories import GOOD_CARD, OFFLINE_OVERRIDE, confirmed, in_review, make_curator_user
 
 pytestmark = [
     pytest.mark.browser,
@@ -203,6 +203,10 @@ def test_a_failed_publication_is_mended_with_a_new_location_and_published(
     for box in curator.locator("#approve-form input[type=checkbox]").all():
         if box.get_attribute("name") != "unpack_archives":
             box.check()
+    # The location answers 404, so the location and data checks fail: approving needs an override.
+    curator.get_by_label("Override: why approve despite the concerns above").fill(
+        "The contributor is moving the file; we publish once it is back."
+    )
     curator.get_by_role("button", name="Approve and publish").click()
     assert curator.locator("#review-state").inner_text() == "Publishing failed, curators are on it"
     assert "404" in curator.locator("#mirror-job").inner_text()
@@ -369,7 +373,12 @@ def test_review_page_follows_the_publication_without_a_reload(
         alice, name="Harbour levels followed", location=source_server.url("/levels.csv")
     )
     # Approved, with its mirror job queued but not run yet (queued_mirrors holds it back).
-    services.approve(submission, by=alice, checklist=services.ReviewChecklist.all_ticked())
+    services.approve(
+        submission,
+        by=alice,
+        checklist=services.ReviewChecklist.all_ticked(),
+        concerns_override=OFFLINE_OVERRIDE,
+    )
     page = open_browser()
     sign_in_as_curator(page, portal, "alice")
     page.goto(f"{portal}/admin/submissions/submission/{submission.pk}/change/")

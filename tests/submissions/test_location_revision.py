@@ -13,7 +13,7 @@ from catalog.models import Dataset
 from submissions import services
 from submissions.models import Event, Submission
 from tests.catalog.test_mirror import approve
-from tests.factories import changes_requested, committed, confirmed, in_review
+from tests.factories import OFFLINE_OVERRIDE, changes_requested, committed, confirmed, in_review
 
 pytestmark = pytest.mark.django_db
 
@@ -136,7 +136,12 @@ def test_curator_change_location_in_the_review_page(curator, client):
 def test_location_cannot_change_while_publishing(curator, queued_mirrors):
     submission, _ = in_review(curator)
     with committed():
-        services.approve(submission, by=curator, checklist=services.ReviewChecklist.all_ticked())
+        services.approve(
+            submission,
+            by=curator,
+            checklist=services.ReviewChecklist.all_ticked(),
+            concerns_override=OFFLINE_OVERRIDE,
+        )
     before = snapshot(submission)
     with pytest.raises(services.InvalidTransition, match="can't be changed now"):
         services.change_location(submission, by=curator, location=NEW, message="Moved.")

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from submissions import services
-from tests.factories import in_review
+from tests.factories import OFFLINE_OVERRIDE, in_review
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +29,12 @@ def test_checklist_error_is_shown_once(admin_client, curator, queued_mirrors):
 
 def test_recorded_checklist_shows_labels_not_field_names(admin_client, curator, queued_mirrors):
     submission, _ = in_review(curator)
-    services.approve(submission, by=curator, checklist=services.ReviewChecklist.all_ticked())
+    services.approve(
+        submission,
+        by=curator,
+        checklist=services.ReviewChecklist.all_ticked(),
+        concerns_override=OFFLINE_OVERRIDE,
+    )
     page = admin_client.get(f"{QUEUE}{submission.pk}/change/").content.decode()
     assert "licence_compatible" not in page.split('id="approve-panel"')[0]
     assert "✓ The licence is compatible with the contribution terms" in page

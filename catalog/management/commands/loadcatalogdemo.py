@@ -142,11 +142,13 @@ def demo_card(entry):
 
 
 DEMO_HISTORY_POINTS = 8
+# The demo's usage history spans this many days before today.
+DEMO_HISTORY_DAYS = 60
 
 
 def demo_usage_history(dataset, entry, *, now):
     """Give a demo dataset a usage history that grows to its current figures, so its chart has a shape."""
-    days = entry["days_ago"]
+    days = DEMO_HISTORY_DAYS
     step = max(1, days // DEMO_HISTORY_POINTS)
     for offset in range(0, days + 1, step):
         share = 1 - offset / (days + 1)  # 1 today, close to 0 on the day of publication
