@@ -286,6 +286,7 @@ def _published_or_404(slug):
     return get_object_or_404(Dataset.objects.published().defer("search_vector"), slug=slug)
 
 
+@require_safe
 def dataset_croissant(request, slug):
     """The dataset's Croissant 1.1 metadata (JSON-LD), at a stable URL."""
     dataset = _published_or_404(slug)
@@ -297,6 +298,7 @@ def dataset_croissant(request, slug):
     )
 
 
+@require_safe
 def dataset_citation(request, slug):
     """The dataset's CITATION.cff (the same file hosted repositories carry on the Hub)."""
     dataset = _published_or_404(slug)
@@ -313,6 +315,7 @@ def _dcat_page(request):
     return dcat.catalog_page(number)
 
 
+@require_safe
 def dcat_catalog(request):
     """The catalog as DCAT-AP 3 JSON-LD, paged (?page=N)."""
     document, _pages = _dcat_page(request)
@@ -321,6 +324,7 @@ def dcat_catalog(request):
     )
 
 
+@require_safe
 def dcat_catalog_turtle(request):
     """The same page of the DCAT-AP 3 catalog as Turtle."""
     document, _pages = _dcat_page(request)

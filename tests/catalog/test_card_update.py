@@ -124,7 +124,10 @@ def test_sweeper_runs_an_update_that_never_reached_the_broker(devhub, curator, m
     # The broker is down when the curator accepts: the update is saved but never queued.
     monkeypatch.setattr(card_update.queues, "enqueue", lambda *args: lost.append(args))
     correction = accepted_domain_change(submission, curator)
-    assert lost == [("catalog.tasks.update_card", correction.card_update.pk)]
+    # (E-mails queued through the same broker are lost too; only the card update matters here.)
+    assert [args for args in lost if args[0].startswith("catalog.")] == [
+        ("catalog.tasks.update_card", correction.card_update.pk)
+    ]
     assert correction.state == CorrectionRequest.State.ACCEPTED
     assert tasks.sweep_stalled_card_updates() == 0  # not stalled yet
     CardUpdate.objects.update(created_at=timezone.now() - datetime.timedelta(hours=1))

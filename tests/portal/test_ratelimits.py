@@ -91,7 +91,9 @@ def test_status_page_posts_are_limited_per_link(limits_on, curator):
     assert_too_many(again)
     assert_too_many(withdraw)
     submission.refresh_from_db()
-    assert submission.state == Submission.State.SUBMITTED
+    assert (
+        submission.state == Submission.State.CHANGES_REQUESTED
+    )  # a reply keeps it (issue 11); no withdrawal
     assert (submission.events.count(), len(mail.outbox)) == (events, sent)
 
 
