@@ -60,7 +60,7 @@ bench-mirror: $(VENV)/.installed-dev
 	$(PY) bench/mirror.py
 
 bench-inspect: $(VENV)/.installed-dev
-	$(PY) bench/inspect.py
+	$(PY) bench/inspection.py
 
 bench-load: $(VENV)/.installed-dev
 	HF_HUB_DISABLE_XET=1 $(PY) bench/load.py

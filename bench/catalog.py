@@ -204,6 +204,8 @@ def seed(size, *, database):
                 published,
                 published,
                 published,
+                "{}",
+                "[]",
             ]
         )
     buffer.seek(0)
@@ -211,7 +213,7 @@ def seed(size, *, database):
         cursor.copy_expert(
             "COPY catalog_dataset (slug, name, name_key, repo_id, hosted, source_url, license, domain, "
             "modalities, languages, tags, summary, card, hub_commit, manifest, downloads, likes, published_at, "
-            "created_at, updated_at) FROM STDIN WITH (FORMAT csv, FORCE_NOT_NULL (hub_commit))",
+            "created_at, updated_at, card_overrides, columns) FROM STDIN WITH (FORMAT csv, FORCE_NOT_NULL (hub_commit))",
             buffer,
         )
     # As autovacuum would soon after a bulk load: statistics, and a visibility map for index-only scans.
@@ -224,12 +226,36 @@ def seed(size, *, database):
         connection.close()
 
 
-def prepare(size, *, database, env):
-    recreate_database(database)
+def seeded_rows(database):
+    """The number of datasets in a database kept by an earlier `--keep` run, or None when there is none."""
+    import psycopg2
+
+    try:
+        connection = psycopg2.connect(dbname=database, **PG)
+    except psycopg2.OperationalError:
+        return None
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT to_regclass('catalog_dataset') IS NOT NULL")
+            if not cursor.fetchone()[0]:
+                return None
+            cursor.execute("SELECT count(*) FROM catalog_dataset")
+            return cursor.fetchone()[0]
+    finally:
+        connection.close()
+
+
+def prepare(size, *, database, env, reuse=False):
     manage = [str(PYTHON), str(ROOT / "manage.py")]
+    kept = reuse and seeded_rows(database) == size
+    if not kept:
+        recreate_database(database)
     subprocess.run([*manage, "migrate", "-v0"], env=env, check=True, cwd=ROOT)
     if not Path(env["STATIC_ROOT"]).exists():  # the templates need the static manifest
         subprocess.run([*manage, "collectstatic", "--noinput", "-v0"], env=env, check=True, cwd=ROOT)
+    if kept:
+        print(f"Reusing the {size:,} datasets kept in {database} (migrated to this code).", flush=True)
+        return
     started = time.monotonic()
     seed(size, database=database)
     print(f"Seeded {size:,} published datasets in {time.monotonic() - started:.1f} s.", flush=True)
@@ -488,6 +514,9 @@ def main():
     parser.add_argument("--redis-db", type=int, default=REDIS_DB, help="Redis db for the shared cache")
     parser.add_argument("--no-load", action="store_true", help="only the SQL measures, no gunicorn/wrk")
     parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
+    parser.add_argument(
+        "--reuse", action="store_true", help="use databases kept by --keep when they hold the same number of rows"
+    )
     args = parser.parse_args()
     sizes = [args.size] if args.size else sorted(int(size) for size in args.sizes.split(","))
 
@@ -500,7 +529,7 @@ def main():
                 database=database, static_root=temp / "static", catalog_cache=0, redis_db=args.redis_db
             )
             try:
-                prepare(size, database=database, env=env)
+                prepare(size, database=database, env=env, reuse=args.reuse)
                 sql[size] = measure_sql(env)
                 if size == sizes[-1] and not args.no_load:
                     load_results, trivial = load(env, duration=args.duration, temp=temp)

@@ -11,23 +11,18 @@ the times, their ratio, the bytes the inspection read and each child's peak RSS,
 - peak RSS of the inspection flat across sizes and under 300 MiB;
 - inspection time at the largest CSV within 1.5x of the smallest.
 
-    .venv/bin/python bench/inspect.py [--sizes 10,256,1024] [--parquet 256] [--cap 64] [--json]
+    .venv/bin/python bench/inspection.py [--sizes 10,256,1024] [--parquet 256] [--cap 64] [--json]
 
 Everything lives in a temporary folder that is removed at the end; nothing else is touched.
 """
 
+import argparse
+import json
+import os
+import subprocess
 import sys
-
-# This script's name is the issue's (bench/inspect.py); its folder must not shadow the standard library's
-# `inspect` module, which argparse and dataclasses import.
-sys.path[0] = sys.path[0].rsplit("/bench", 1)[0] if sys.path[0].endswith("/bench") else sys.path[0]
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-from pathlib import Path  # noqa: E402
+import tempfile
+from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
