@@ -115,12 +115,8 @@ FacetValueSerializer = inline_serializer(
     fields={
         "value": serializers.CharField(),
         "label": serializers.CharField(),
-        "count": serializers.IntegerField(help_text="Matches, counted up to the cap (see `more`)."),
-        "more": serializers.BooleanField(
-            help_text="More datasets match than `count`; only the first `count` can be paged through."
-        ),
-        "counts_sampled": serializers.BooleanField(
-            help_text="Facet counts were taken among the first `count` matches found, not all of them."
+        "count": serializers.IntegerField(
+            help_text="Matches with this value instead of the facet's other selected values (see `counts_sampled`)."
         ),
         "selected": serializers.BooleanField(),
     },
@@ -129,12 +125,17 @@ FacetValueSerializer = inline_serializer(
 DatasetPageSerializer = inline_serializer(
     name="DatasetPage",
     fields={
-        "count": serializers.IntegerField(help_text="Matches, counted up to the cap (see `more`)."),
+        "count": serializers.IntegerField(
+            help_text="Matches: exact when `count_exact`, else counted up to the cap of 1,000 (see `more`)."
+        ),
+        "count_exact": serializers.BooleanField(
+            help_text="`count` and the facet counts are exact (a query without search text)."
+        ),
         "more": serializers.BooleanField(
-            help_text="More datasets match than `count`; only the first `count` can be paged through."
+            help_text="More than 1,000 datasets match; only the first 1,000 can be paged through."
         ),
         "counts_sampled": serializers.BooleanField(
-            help_text="Facet counts were taken among the first `count` matches found, not all of them."
+            help_text="Facet counts were taken among the first 1,000 matches found, not all of them."
         ),
         "page": serializers.IntegerField(),
         "pages": serializers.IntegerField(),
@@ -237,7 +238,7 @@ class DatasetListAPI(CatalogAPIView):
         )
         number = _positive_int(request.query_params, "page", default=1)
         counts = search.facet_counts(query)
-        pages = max(1, -(-counts.total // page_size))
+        pages = max(1, -(-counts.browsable // page_size))
         if number > pages:
             beyond = " of the first matches; narrow the search to reach others" if counts.more else ""
             raise ValidationError({"detail": f"page {number} is past the last page ({pages}){beyond}."})
@@ -253,6 +254,7 @@ class DatasetListAPI(CatalogAPIView):
 
         return {
             "count": counts.total,
+            "count_exact": counts.exact,
             "more": counts.more,
             "counts_sampled": counts.sampled,
             "page": number,

@@ -64,10 +64,11 @@ def test_cached_answer_costs_no_query_and_a_new_dataset_shows_at_once(
 def test_past_the_count_cap_the_count_is_a_lower_bound(client, monkeypatch):
     monkeypatch.setattr(search, "COUNT_CAP", 3)
     many_published(5, domain="Marine")
-    body = client.get(API, {"page_size": 2}).json()
+    body = client.get(API, {"q": "measurements", "page_size": 2}).json()
     assert (body["count"], body["more"], body["counts_sampled"], body["pages"]) == (3, True, True, 2)
+    assert body["count_exact"] is False
     assert {v["value"]: v["count"] for v in body["facets"]["domain"]} == {"Marine": 3}
-    response = client.get(API, {"page_size": 2, "page": 3})
+    response = client.get(API, {"q": "measurements", "page_size": 2, "page": 3})
     assert response.status_code == 400
     assert "narrow the search" in response.json()["detail"]
 

@@ -170,7 +170,7 @@ def test_facet_counts_are_cached_and_refreshed_by_a_change(settings):
 
 @pytest.mark.django_db
 def test_past_the_cap_totals_are_lower_bounds_and_facets_count_a_sample(monkeypatch):
-    """Counting stops at COUNT_CAP matches: the total says "more", the facets count the first matches found."""
+    """With search text, counting stops at COUNT_CAP matches: the total says "more", the facets count a sample."""
     monkeypatch.setattr(search, "COUNT_CAP", 3)
     published(domain="Marine", modalities="text", languages=["en", "fr"])
     published(domain="Marine", modalities="images,text", languages=["fr"])
@@ -181,15 +181,15 @@ def test_past_the_cap_totals_are_lower_bounds_and_facets_count_a_sample(monkeypa
     def counted(facets, facet):
         return {v.value: v.count for v in facets[facet]}
 
-    counts = search.facet_counts(search.CatalogQuery())
-    assert (counts.total, counts.more, counts.sampled) == (3, True, True)
+    counts = search.facet_counts(search.CatalogQuery(text="measurements"))
+    assert (counts.total, counts.more, counts.sampled, counts.exact) == (3, True, True, False)
     # Three of the four rows were counted, whichever the database found first.
     domains = counted(counts.facets, "domain")
     assert sum(domains.values()) == 3 and all(n <= every[domain] for domain, n in domains.items())
     assert sum(counted(counts.facets, "hosting").values()) == 3
 
     # The total is exact under the cap; the domain facet (its own selection removed) counted a sample.
-    query, _ = parse("domain=Climate&domain=Legal")
+    query, _ = parse("q=measurements&domain=Climate&domain=Legal")
     counts = search.facet_counts(query)
     assert (counts.total, counts.more, counts.sampled) == (2, False, True)
     domains = counted(counts.facets, "domain")

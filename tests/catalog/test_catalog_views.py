@@ -55,7 +55,7 @@ def test_page_past_the_end_shows_the_last_page_with_a_message(client):
 def test_past_the_count_cap_the_page_says_more_and_pages_stop(client, monkeypatch):
     monkeypatch.setattr(search, "COUNT_CAP", 4)
     many_published(7, domain="Marine")
-    response = client.get(f"{LIST}?page=3&domain=Marine")
+    response = client.get(f"{LIST}?q=measurements&page=3&domain=Marine")
     page = text_of(response)
     assert response.status_code == 200
     assert response.context["page"].paginator.num_pages == 1  # 4 browsable results, 20 per page

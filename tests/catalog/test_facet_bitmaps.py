@@ -1,0 +1,193 @@
+"""Exact facet counts from the facet bitmaps of migration 0010 (PostgreSQL): they must equal counting the rows.
+
+Every way of writing a dataset row is tried (create, save, a queryset update, bulk_update, unpublishing,
+deleting, an id past the bitmaps' end), and after each the counts of many selections are compared with a
+count of the rows themselves.
+"""
+
+import itertools
+import random
+
+import pytest
+from django.db import connection
+from django.http import QueryDict
+from django.utils import timezone
+
+from catalog import search
+from catalog.models import Dataset, FacetBitmap
+from tests.catalog.catalog_rows import dataset_fields, many_published, published
+
+API = "/api/datasets/"
+LIST = "/datasets/"
+DOMAINS = ["Marine", "Legal", "Climate"]
+LICENSES = ["cc-by-4.0", "mit", "cc0-1.0"]
+MODALITIES = ["text", "images", "audio,text", "images,video"]
+LANGUAGES = ["en", "fr", "de"]
+
+
+@pytest.fixture(autouse=True)
+def postgresql_only(settings):
+    if connection.vendor != "postgresql":
+        pytest.skip("The facet bitmaps and their trigger exist on PostgreSQL only; SQLite counts the rows.")
+    settings.CATALOG_FACET_CACHE_SECONDS = 0
+
+
+def random_fields(rng, **overrides):
+    return dataset_fields(
+        domain=rng.choice(DOMAINS),
+        license=rng.choice(LICENSES),
+        hosted=rng.random() < 0.6,
+        modalities=rng.choice(MODALITIES),
+        languages=rng.sample(LANGUAGES, rng.randint(0, 2)),
+        **overrides,
+    )
+
+
+def facet_values(dataset):
+    """A dataset's facet values as catalog.search sees them: {facet: set of values}."""
+    return {
+        "domain": {dataset.domain},
+        "license": {dataset.license},
+        "hosting": {"hosted" if dataset.hosted else "linked"},
+        "modality": {value for value in dataset.modalities.split(",") if value},
+        "language": set(dataset.languages),
+    }
+
+
+def counted_from_rows(query):
+    """The exact counts of `query` by reading every published row: (total, {facet: {value: count}})."""
+    selected = query.selected
+    rows = [facet_values(dataset) for dataset in Dataset.objects.published()]
+
+    def matches(values, *, ignoring=None):
+        return all(values[facet] & set(chosen) for facet, chosen in selected.items() if facet != ignoring)
+
+    total = sum(1 for values in rows if matches(values))
+    facets = {}
+    for facet in search.FACETS:
+        counts = {}
+        for values in rows:
+            if matches(values, ignoring=facet):
+                for value in values[facet]:
+                    counts[value] = counts.get(value, 0) + 1
+        facets[facet] = counts
+    return total, facets
+
+
+def queries():
+    yield search.CatalogQuery()
+    for facet, values in [
+        ("domain", DOMAINS),
+        ("license", LICENSES),
+        ("modality", ["text", "images", "audio", "video"]),
+        ("language", LANGUAGES),
+        ("hosting", ["hosted", "linked"]),
+    ]:
+        for value in values:
+            yield search.parse_query(QueryDict(f"{facet}={value}"))[0]
+    for query_string in [
+        "domain=Marine&modality=text",
+        "domain=Marine&domain=Legal&language=fr",
+        "modality=images&modality=audio&license=mit&hosting=linked",
+        "domain=Climate&license=cc0-1.0&language=de&language=en&modality=text",
+        "domain=Nowhere",
+        "domain=Nowhere&modality=text",
+    ]:
+        yield search.parse_query(QueryDict(query_string))[0]
+
+
+def assert_counts_match_the_rows():
+    for query in queries():
+        counts = search.facet_counts(query)
+        total, expected = counted_from_rows(query)
+        assert counts.exact and not counts.sampled, query
+        assert counts.total == total, query
+        for facet, values in counts.facets.items():
+            shown = {v.value: v.count for v in values if v.count}
+            assert shown == expected[facet], (query, facet)
+
+
+@pytest.mark.django_db
+def test_counts_equal_counting_the_rows_whichever_way_rows_are_written():
+    rng = random.Random(13)
+    for _ in range(40):
+        Dataset.objects.create(**random_fields(rng))
+    draft = Dataset.objects.create(**random_fields(rng, published_at=None))
+    Dataset.objects.bulk_create([Dataset(**random_fields(rng)) for _ in range(10)])
+    assert_counts_match_the_rows()
+
+    changed = Dataset.objects.published().order_by("id")[:5]
+    for dataset in changed:  # a correction through save()
+        dataset.domain, dataset.languages = "Legal", ["fr"]
+        dataset.save()
+    Dataset.objects.filter(domain="Climate", hosted=True).update(license="mit")
+    batch = list(Dataset.objects.filter(domain="Marine"))
+    for dataset in batch:
+        dataset.modalities = "audio"
+    Dataset.objects.bulk_update(batch, ["modalities"])
+    Dataset.objects.filter(id=Dataset.objects.published().order_by("id").first().id).update(published_at=None)
+    Dataset.objects.published().order_by("-id").first().delete()
+    draft.published_at = timezone.now()  # published later
+    draft.save()
+    Dataset.objects.published().update(downloads=5)  # usage figures change no bitmap
+    assert_counts_match_the_rows()
+
+
+@pytest.mark.django_db
+def test_bitmaps_grow_together_past_their_end():
+    published(domain="Marine")
+    far = published(id=20_000, domain="Legal", languages=["sv"])
+    lengths = set(FacetBitmap.objects.values_list("bits", flat=True).iterator())
+    assert {len(bits) for bits in lengths} == {24_576}  # three steps of 8,192 bits, every key alike
+    counts = search.facet_counts(search.CatalogQuery())
+    assert counts.total == 2
+    assert {v.value: v.count for v in counts.facets["language"]} == {"en": 1, "sv": 1}
+    far.delete()
+    assert search.facet_counts(search.parse_query(QueryDict("language=sv"))[0]).total == 0
+
+
+@pytest.mark.django_db
+def test_rebuilding_gives_the_bitmaps_the_trigger_kept():
+    rng = random.Random(7)
+    for _ in range(25):
+        Dataset.objects.create(**random_fields(rng))
+    Dataset.objects.filter(id__in=Dataset.objects.order_by("id").values("id")[:3]).update(published_at=None)
+    kept = {bitmap.key: bitmap.bits.rstrip("0") for bitmap in FacetBitmap.objects.all() if "1" in bitmap.bits}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT catalog_rebuild_facet_bitmaps()")
+    rebuilt = {bitmap.key: bitmap.bits.rstrip("0") for bitmap in FacetBitmap.objects.all()}
+    assert rebuilt == kept
+
+
+@pytest.mark.django_db
+def test_pages_and_api_show_the_exact_total_and_browse_up_to_the_cap(client, monkeypatch):
+    monkeypatch.setattr(search, "COUNT_CAP", 4)
+    many_published(7, domain="Marine")
+    response = client.get(f"{LIST}?page=3&domain=Marine")
+    page = response.content.decode()
+    assert "7 datasets" in page and "More than" not in page
+    assert "The first 4 can be browsed page by page" in page
+    assert "Counts among the first" not in page
+    assert response.context["page"].paginator.num_pages == 1
+    assert len(response.context["page"].object_list) == 4
+
+    body = client.get(API, {"domain": "Marine", "page_size": 2}).json()
+    assert (body["count"], body["count_exact"], body["more"], body["counts_sampled"], body["pages"]) == (
+        7,
+        True,
+        True,
+        False,
+        2,
+    )
+    assert {v["value"]: v["count"] for v in body["facets"]["domain"]} == {"Marine": 7}
+    assert client.get(API, {"domain": "Marine", "page_size": 2, "page": 3}).status_code == 400
+
+
+@pytest.mark.django_db
+def test_counting_reads_no_dataset_row(django_assert_num_queries):
+    """One query over the bitmaps, whatever is selected; it never names the datasets' table."""
+    many_published(3)
+    for query in itertools.islice(queries(), 0, None, 5):
+        with django_assert_num_queries(1) as captured:
+            search.facet_counts(query)
+        assert "catalog_dataset" not in captured.captured_queries[0]["sql"]
