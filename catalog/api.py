@@ -2,13 +2,14 @@
 and one dataset, described by the OpenAPI schema drf-spectacular publishes at /api/schema/.
 
 Searching and counting are `catalog.search`'s; this module only reads parameters, answers 400 with a message
-for values it cannot use, and serialises. It is anonymous, throttled (DRF's anon rate) and never writes.
+for values it cannot use, and serialises. It is anonymous, throttled (`portal.throttles`, the anon rate) and never writes.
 """
 
 import hashlib
 
 from django.conf import settings
 from django.core.cache import cache
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -17,11 +18,11 @@ from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from catalog import hub, search
 from catalog.models import Dataset
+from portal.throttles import AnonWindowThrottle
 from submissions.carddata import license_info
 
 DEFAULT_PAGE_SIZE = 20
@@ -179,7 +180,7 @@ class CatalogAPIView(APIView):
     authentication_classes = []
     permission_classes = []
     renderer_classes = [JSONRenderer]
-    throttle_classes = [AnonRateThrottle]
+    throttle_classes = [AnonWindowThrottle]
     http_method_names = ["get", "head", "options"]
 
 
@@ -220,13 +221,14 @@ class DatasetListAPI(CatalogAPIView):
         if seconds > 0:
             url = hashlib.sha256(request.build_absolute_uri().encode()).hexdigest()[:32]
             key = f"catalog:api-page:{url}:{search.catalog_stamp()}"
-            body = cache.get(key)
-            if body is not None:
-                return Response(body)
-        body = self._page(request)
+            content = cache.get(key)
+            if content is not None:
+                return HttpResponse(content, content_type="application/json")
+        # Rendered once, kept as the bytes sent: a hit costs no serialising.
+        content = JSONRenderer().render(self._page(request))
         if key is not None:
-            cache.set(key, body, seconds)
-        return Response(body)
+            cache.set(key, content, seconds)
+        return HttpResponse(content, content_type="application/json")
 
     def _page(self, request):
         try:
