@@ -158,12 +158,14 @@ class FacetBitmap(models.Model):
     whichever way a dataset row is written (publication, correction, unpublishing, deletion). The count of
     datasets matching any selection of facet values is then `bit_count` of the bitmaps' AND and OR, so
     exact facet counts cost a few kilobytes of bit operations per key (an eighth of a byte per dataset)
-    instead of reading the matching rows (`catalog.search.facet_counts`). Bitmaps grow in steps of 8,192
-    datasets and may differ in length; bits past the end are 0. Empty on SQLite.
+    instead of reading the matching rows (`catalog.search.facet_counts`). All bitmaps have one length, which
+    grows in steps of 8,192 datasets. `datasets` is the number of bits set, so a facet's counts need no bit
+    operation while no other facet has a selection. Empty on SQLite.
     """
 
     key = models.TextField(unique=True, help_text="A facet key such as 'domain:Marine' or 'language:fr'.")
     bits = BitStringField()
+    datasets = models.IntegerField(default=0, help_text="The number of bits set.")
 
     def __str__(self):
         return self.key

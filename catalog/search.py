@@ -384,28 +384,30 @@ def _facet_of(key):
 
 
 # Exact counts from the facet bitmaps (migration 0010, all of one length). `chosen`: per selected facet, the
-# OR of its selected values' bitmaps (all zeros when none of them has one); `everything`: the published
-# datasets (each has one hosting key); `masks`: per facet, the datasets matching the other facets'
-# selections, and (facet NULL) those matching all of them. A key's count is its bitmap AND its facet's mask.
+# OR of its selected values' bitmaps and how many of those values have one; `masks`: per facet (and, as
+# NULL, for the total) the AND of the other facets' selections, NULL when no other facet has one, `empty`
+# when one of them matches nothing. A key's count is then its stored number of datasets (no mask), or its
+# bitmap AND the mask; bitmaps are only read (detoasted) when a mask needs them.
 _BITMAP_COUNTS = """
-WITH bitmaps AS MATERIALIZED (
-    SELECT key, split_part(key, ':', 1) AS facet, bits FROM catalog_facetbitmap
-), everything AS MATERIALIZED (
-    SELECT bit_or(bits) AS bits FROM bitmaps WHERE facet = 'hosting'
-), chosen AS MATERIALIZED (
-    SELECT selected.facet, coalesce(bit_or(bitmaps.bits), (SELECT bits # bits FROM everything)) AS bits
+WITH chosen AS MATERIALIZED (
+    SELECT selected.facet, bit_or(bitmap.bits) AS bits, count(bitmap.key) AS found
     FROM unnest(%s::text[], %s::text[]) AS selected(facet, key)
-    LEFT JOIN bitmaps ON bitmaps.key = selected.key
+    LEFT JOIN catalog_facetbitmap AS bitmap ON bitmap.key = selected.key
     GROUP BY selected.facet
 ), masks AS MATERIALIZED (
-    SELECT facets.facet, coalesce(
-        (SELECT bit_and(chosen.bits) FROM chosen WHERE chosen.facet IS DISTINCT FROM facets.facet),
-        (SELECT bits FROM everything)) AS bits
+    SELECT facets.facet,
+        (SELECT bool_or(found = 0) FROM chosen WHERE chosen.facet IS DISTINCT FROM facets.facet) AS empty,
+        (SELECT bit_and(bits) FROM chosen WHERE chosen.facet IS DISTINCT FROM facets.facet) AS bits
     FROM unnest(%s::text[]) AS facets(facet)
 )
-SELECT NULL, bit_count(bits) FROM masks WHERE facet IS NULL
+SELECT NULL, CASE WHEN masks.empty THEN 0 WHEN masks.bits IS NULL THEN (
+        SELECT sum(datasets) FROM catalog_facetbitmap WHERE starts_with(key, 'hosting:'))
+    ELSE bit_count(masks.bits) END
+FROM masks WHERE masks.facet IS NULL
 UNION ALL
-SELECT bitmaps.key, bit_count(bitmaps.bits & masks.bits) FROM bitmaps JOIN masks ON masks.facet = bitmaps.facet
+SELECT bitmap.key, CASE WHEN masks.empty THEN 0 WHEN masks.bits IS NULL THEN bitmap.datasets
+    ELSE bit_count(bitmap.bits & masks.bits) END
+FROM catalog_facetbitmap AS bitmap JOIN masks ON masks.facet = split_part(bitmap.key, ':', 1)
 """
 
 

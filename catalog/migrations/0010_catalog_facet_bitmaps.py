@@ -75,12 +75,16 @@ BEGIN
         size := (row_id / 8192 + 1) * 8192;
     END IF;
     FOR changed IN SELECT unnest(old_keys) EXCEPT SELECT unnest(new_keys) LOOP
-        UPDATE catalog_facetbitmap SET bits = set_bit(bits, row_id::integer, 0) WHERE key = changed;
+        UPDATE catalog_facetbitmap
+            SET bits = set_bit(bits, row_id::integer, 0), datasets = datasets - get_bit(bits, row_id::integer)
+            WHERE key = changed;
     END LOOP;
     FOR changed IN SELECT unnest(new_keys) EXCEPT SELECT unnest(old_keys) LOOP
-        INSERT INTO catalog_facetbitmap (key, bits)
-            VALUES (changed, set_bit(repeat('0', size::integer)::varbit, row_id::integer, 1))
-            ON CONFLICT (key) DO UPDATE SET bits = set_bit(catalog_facetbitmap.bits, row_id::integer, 1);
+        INSERT INTO catalog_facetbitmap (key, bits, datasets)
+            VALUES (changed, set_bit(repeat('0', size::integer)::varbit, row_id::integer, 1), 1)
+            ON CONFLICT (key) DO UPDATE SET
+                bits = set_bit(catalog_facetbitmap.bits, row_id::integer, 1),
+                datasets = catalog_facetbitmap.datasets + 1 - get_bit(catalog_facetbitmap.bits, row_id::integer);
     END LOOP;
     RETURN NULL;
 END
@@ -89,8 +93,9 @@ $$;
 -- Every bitmap from the rows: after a bulk load with the trigger disabled, and to fill them here.
 CREATE OR REPLACE FUNCTION catalog_rebuild_facet_bitmaps() RETURNS void LANGUAGE sql AS $$
     DELETE FROM catalog_facetbitmap;
-    INSERT INTO catalog_facetbitmap (key, bits)
-    SELECT keyed.key, string_agg(CASE WHEN member.id IS NULL THEN '0' ELSE '1' END, '' ORDER BY slot)::varbit
+    INSERT INTO catalog_facetbitmap (key, bits, datasets)
+    SELECT keyed.key, string_agg(CASE WHEN member.id IS NULL THEN '0' ELSE '1' END, '' ORDER BY slot)::varbit,
+           count(member.id)
     FROM (SELECT DISTINCT unnest(facet_keys) AS key FROM catalog_dataset WHERE published_at IS NOT NULL) AS keyed
     CROSS JOIN generate_series(0, (SELECT (coalesce(max(id), 0) / 8192 + 1) * 8192 - 1 FROM catalog_dataset)) AS slot
     LEFT JOIN (SELECT id, unnest(facet_keys) AS key FROM catalog_dataset WHERE published_at IS NOT NULL) AS member
@@ -164,6 +169,7 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 ("bits", catalog.models.BitStringField()),
+                ("datasets", models.IntegerField(default=0, help_text="The number of bits set.")),
             ],
         ),
         migrations.AddField(

@@ -97,6 +97,8 @@ def queries():
 
 
 def assert_counts_match_the_rows():
+    for bitmap in FacetBitmap.objects.all():
+        assert bitmap.datasets == bitmap.bits.count("1"), bitmap.key
     for query in queries():
         counts = search.facet_counts(query)
         total, expected = counted_from_rows(query)
@@ -157,6 +159,7 @@ def test_rebuilding_gives_the_bitmaps_the_trigger_kept():
         cursor.execute("SELECT catalog_rebuild_facet_bitmaps()")
     rebuilt = {bitmap.key: bitmap.bits.rstrip("0") for bitmap in FacetBitmap.objects.all()}
     assert rebuilt == kept
+    assert all(bitmap.datasets == bitmap.bits.count("1") for bitmap in FacetBitmap.objects.all())
 
 
 @pytest.mark.django_db
