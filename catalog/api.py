@@ -16,6 +16,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -174,8 +175,20 @@ def _positive_int(params, name, *, default, maximum=None):
     return value
 
 
+class JSONOnly(BaseContentNegotiation):
+    """The API speaks JSON only, whatever the client's Accept header says: nothing to negotiate."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 class CatalogAPIView(APIView):
     """Common settings: anonymous, read-only, JSON, throttled."""
+
+    content_negotiation_class = JSONOnly
 
     authentication_classes = []
     permission_classes = []

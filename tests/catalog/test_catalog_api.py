@@ -159,3 +159,14 @@ def test_schemathesis_finds_no_server_error(live_server, tmp_path):
     assert "No issues found" in done.stdout
     tested = re.search(r"(\d+) passed", done.stdout)
     assert tested and int(tested.group(1)) > 0, done.stdout[-2000:]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("accept", ["text/html", "application/xml", "*/*", ""])
+def test_the_api_answers_json_whatever_the_client_accepts(client, accept):
+    published(name="Tide gauge records")
+    for path in (API, API + "?q=tide"):
+        response = client.get(path, HTTP_ACCEPT=accept)
+        assert response.status_code == 200
+        assert response["Content-Type"] == "application/json"
+        assert response.json()["count"] == 1
