@@ -2,10 +2,13 @@
 
 `parse_query()` turns request parameters into a `CatalogQuery` (capped, validated), `search()` returns the
 matching published datasets in order, and `facet_counts()` the counts per facet value, in a fixed number of
-queries whatever the number of datasets or values, each reading a bounded number of rows (COUNT_CAP): past
-it totals are shown as "1,000+", facet counts are those of the first COUNT_CAP matches found and pages stop. On PostgreSQL, text search uses the stored, GIN-indexed
-`search_vector` (kept by a trigger, see migration 0002) with `websearch_to_tsquery` and `SearchRank`; on other
-databases it falls back to `icontains` on the same fields. All user input reaches the database as query
+queries whatever the number of datasets or values. Without search text, on PostgreSQL, the counts are exact
+and come from the facet bitmaps of migration 0010, reading no dataset row; with text each count reads a
+bounded number of rows (COUNT_CAP): past it totals are shown as "more than 1,000" and facet counts are those
+of the first COUNT_CAP matches found. Pages stop after COUNT_CAP results either way. On PostgreSQL, text
+search uses the stored, GIN-indexed `search_vector` (kept by a trigger, see migration 0002) with
+`websearch_to_tsquery` and `SearchRank`, and facet filters the GIN-indexed `facet_keys`; on other databases
+it falls back to `icontains` and the facet columns. All user input reaches the database as query
 parameters, never as SQL text. This module reads only; it must not write.
 """
 
@@ -549,13 +552,12 @@ def facet_counts(query):
 
     Each facet counts the datasets matching the query with that facet's own selection removed, so a visitor
     sees how many more results another value of it would add. Without search text, on PostgreSQL, the
-    counts are exact and come from the facet bitmaps (`FacetBitmap`) in one query. With text (or on SQLite) they are
-    counted over at most COUNT_CAP + 1 matches per sample (one sample for the query, one more per selected
-    facet), found through the indexes: past COUNT_CAP matches the total is shown as "more than 1,000" and
-    the counts are those among the first COUNT_CAP matches found. Either way the number of queries and the
-    rows each reads never depend on the size of the catalog. With CATALOG_FACET_CACHE_SECONDS > 0 the
-    result is cached that long per query, keyed also by a stamp of the newest change, so an edit shows at
-    once.
+    counts are exact and come from the facet bitmaps (`FacetBitmap`) in one query. With text (or on
+    SQLite) they are counted over at most COUNT_CAP + 1 matches per sample (one sample for the query, one
+    more per selected facet), found through the indexes: past COUNT_CAP matches the total is shown as "more
+    than 1,000" and the counts are those among the first COUNT_CAP matches found. Either way the number of
+    queries never depends on the size of the catalog. With CATALOG_FACET_CACHE_SECONDS > 0 the result is
+    cached that long per query, keyed also by a stamp of the newest change, so an edit shows at once.
     """
     seconds = settings.CATALOG_FACET_CACHE_SECONDS
     key = None
