@@ -95,9 +95,26 @@ class GrowingFile(io.RawIOBase):
                 raise self._error
         return os.pread(self._fd, count, 0)
 
+    def read(self, size=-1, /):
+        """Read up to `size` bytes, waiting for the download; the last byte only once verified."""
+        wanted = self._size - self._position if size is None or size < 0 else size
+        count = self._claim(wanted)
+        if count == 0:
+            return b""
+        # One copy, straight from the page cache (RawIOBase.read would add two through a bytearray).
+        data = os.pread(self._fd, count, self._position)
+        self._advance(data, count)
+        return data
+
     def readinto(self, buffer):
-        """Read up to len(buffer) bytes, waiting for the download; the last byte only once verified."""
-        wanted = min(len(buffer), self._size - self._position)
+        """Read into `buffer`, like `read`."""
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def _claim(self, wanted):
+        """Wait until bytes at the position may be read; return how many of `wanted` (0 at the end)."""
+        wanted = min(wanted, self._size - self._position)
         if wanted <= 0:
             return 0
         with self._changed:
@@ -110,14 +127,14 @@ class GrowingFile(io.RawIOBase):
                     self._changed.wait_for(lambda: self._done or self._error is not None)
             if self._error is not None:
                 raise self._error
-        data = os.pread(self._fd, wanted, self._position)
-        if len(data) < wanted:
-            raise DownloadStopped("The file is shorter than its announced size.")
-        buffer[:wanted] = data
-        self._position += wanted
-        if self._on_read is not None:
-            self._on_read(wanted)
         return wanted
+
+    def _advance(self, data, count):
+        if len(data) < count:
+            raise DownloadStopped("The file is shorter than its announced size.")
+        self._position += count
+        if self._on_read is not None:
+            self._on_read(count)
 
     def close(self):
         """Close the file descriptor."""

@@ -245,7 +245,11 @@ def stream(url, *, max_bytes, chunk_size=DEFAULT_CHUNK_SIZE, start=0):
 
     `max_bytes` caps the whole resource, including the `start` bytes already held by the caller.
     """
-    headers = {"Range": f"bytes={start}-"} if start else {}
+    # Ask for the SHA-256 of the whole resource (RFC 9530, and RFC 3230 for older servers): a server that
+    # can tell it lets the caller check the bytes against it, and upload them while they arrive.
+    headers = {"Want-Repr-Digest": "sha-256=10", "Want-Digest": "SHA-256"}
+    if start:
+        headers["Range"] = f"bytes={start}-"
     hops = []
     conn, response, final_url, redirects = _open("GET", url, headers=headers, hops=hops)
     try:

@@ -354,6 +354,8 @@ def test_download_reports_the_announced_digest_before_the_body_and_each_write(so
         on_written=written.append,
     )
     assert seen == [(digest.hex(), size, 0)]
+    (request,) = source_server.requests_for("/d.bin")
+    assert request.headers["Want-Repr-Digest"] == "sha-256=10"
     assert result.sha256 == digest.hex()
     assert written == sorted(written) and written[-1] == size
 
