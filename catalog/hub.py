@@ -8,6 +8,7 @@ client's errors into `HubError`, which says whether retrying can help (network e
 import contextlib
 import dataclasses
 import hashlib
+import importlib.util
 import io
 import logging
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from django.conf import settings
 from huggingface_hub import CommitOperationAdd, HfApi
 from huggingface_hub import constants as hub_constants
 from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
+from huggingface_hub.lfs import UploadInfo
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +71,9 @@ def _call(description, function, *args, **kwargs):
 
 def classify(exc, *, description):
     """Turn an exception from the client into a HubError that says whether to retry."""
+    if type(exc) is RuntimeError and exc.__cause__ is not None:
+        # The client wraps a failed LFS upload ("Error while uploading …") around the error that decides.
+        return classify(exc.__cause__, description=description)
     if isinstance(exc, HfHubHTTPError) and getattr(exc, "response", None) is not None:
         status = exc.response.status_code
         retry_after = _retry_after(exc.response.headers.get("Retry-After"))
@@ -180,6 +185,34 @@ def upload_files(repo_id, *, files, commit_message, known_sha256=None, on_read=N
     return info.oid
 
 
+def upload_lfs_ahead(repo_id, *, path_in_repo, local_path, size, sha256, sample, reader):
+    """Upload a file's LFS object before the commit that will add it; return whether the Hub now holds it.
+
+    The object is named by `sha256` and read from `reader` (a seekable binary file object of `size` bytes:
+    a file still being downloaded). `sample` is its first 512 bytes, from which the Hub decides whether the
+    file goes to LFS at all; when it does not (a small text file), nothing is sent and False is returned.
+    Nothing is committed: `upload_files` later commits the path, and finds the object already stored.
+    With Xet storage (the public Hub, `hf_xet` installed) nothing is sent either and False is returned: the
+    Xet client reads files by path, in its own single pass, and must never be given one still growing.
+    """
+    client = api()
+    if not hub_constants.HF_HUB_DISABLE_XET and importlib.util.find_spec("hf_xet") is not None:
+        return False  # the client's own rule for choosing Xet
+
+    operation = _ReaderAdd(path_in_repo=path_in_repo, path_or_fileobj=str(local_path), reader=reader)
+    # The file on disk is still growing: its size, sample and digest are the announced ones, never re-read.
+    operation.upload_info = UploadInfo(size=size, sample=sample, sha256=bytes.fromhex(sha256))
+    _call(
+        f"Uploading {path_in_repo} to {repo_id}",
+        client.preupload_lfs_files,
+        repo_id,
+        additions=[operation],
+        repo_type=REPO_TYPE,
+        num_threads=1,
+    )
+    return operation._upload_mode == "lfs" and operation._is_uploaded
+
+
 class _CountingReader(io.BufferedReader):
     """A file opened for an upload that reports each chunk read to a callback."""
 
@@ -210,6 +243,23 @@ class _CountedAdd(CommitOperationAdd):
             return
         with _CountingReader(self.path_or_fileobj, self.on_read) as handle:
             yield handle
+
+
+@dataclasses.dataclass
+class _ReaderAdd(CommitOperationAdd):
+    """A file to add whose LFS upload reads from a given file object instead of opening the local path."""
+
+    reader: io.RawIOBase | None = dataclasses.field(default=None, repr=False, compare=False)
+
+    @contextlib.contextmanager
+    def as_file(self, with_tqdm=False):
+        """Yield the reader, at its start, for the upload; anything else reads the local path."""
+        if not with_tqdm or self.reader is None:
+            with super().as_file(with_tqdm=with_tqdm) as handle:
+                yield handle
+            return
+        self.reader.seek(0)
+        yield self.reader
 
 
 def remote_files(repo_id):

@@ -2,7 +2,9 @@
 
 `run(job_id)` takes a lease on the job (so two workers never run it at once), then walks the steps from
 where the job stopped: create the repository, fetch the data (hosted datasets), unpack it if the curator
-asked, write the README, upload in one commit, verify the files on the Hub, mark published. Progress is
+asked, write the README, upload in one commit, verify the files on the Hub, mark published. When the data's
+server announces its SHA-256, the fetch also uploads the file's LFS object as it arrives
+(`catalog.passthrough`), checked against the digest of the bytes received; the commit then finds it stored. Progress is
 saved to the database at a throttled rate. Errors that may heal raise `RetryLater`; the Celery task
 turns that into a retry with backoff. Errors that will not heal stop the job as `mirror_failed` with a
 readable reason and clean the work folder. Only `catalog.hub` talks to the Hub; only
@@ -23,7 +25,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from catalog import archives, citation, hub, lease, scratch
+from catalog import archives, citation, hub, lease, passthrough, scratch
 from catalog.errors import MirrorFailed, RetryLater
 from catalog.models import Dataset, MirrorJob
 from portal import safefetch
@@ -216,13 +218,40 @@ def _fetch(job, progress, workdir):
     def report(done, total):
         progress.save(bytes_fetched=done, bytes_total=total)
 
+    early = _early_upload(job, progress, target)
     try:
-        result = safefetch.download(
-            dataset.source_url,
+        result = _download(dataset.source_url, target, report=report, early=early)
+    except BaseException:
+        if early is not None:
+            early.abandon()
+        raise
+    uploaded = False
+    if early is not None:
+        try:
+            uploaded = early.finish(sha256=result.sha256, size=result.size)
+        except passthrough.DigestMismatch as exc:
+            _digest_mismatch(job, target, exc)
+    progress.save(
+        force=True,
+        bytes_fetched=result.size,
+        bytes_total=result.size,
+        bytes_uploaded=result.size if uploaded else job.bytes_uploaded,
+        source_sha256=result.sha256,
+        source_content_type=result.content_type or "",
+    )
+
+
+def _download(url, target, *, report, early):
+    """Download the data into `target` (resuming a partial file), feeding the early upload if there is one."""
+    try:
+        return safefetch.download(
+            url,
             target,
             max_bytes=settings.MIRROR_MAX_BYTES,
             progress=report,
             resume=target.exists(),
+            on_response=early.start if early is not None else None,
+            on_written=early.written if early is not None else None,
         )
     except safefetch.FetchBlocked as exc:
         raise MirrorFailed(f"The data location is not allowed: {exc}") from exc
@@ -232,13 +261,41 @@ def _fetch(job, progress, workdir):
         if exc.retryable:
             raise RetryLater(f"Downloading the data failed: {exc}", countdown=exc.retry_after) from exc
         raise MirrorFailed(f"Downloading the data failed: {exc}") from exc
-    progress.save(
-        force=True,
-        bytes_fetched=result.size,
-        bytes_total=result.size,
-        source_sha256=result.sha256,
-        source_content_type=result.content_type or "",
+
+
+# The start of the reason recorded for a download whose bytes contradict their announced SHA-256.
+DIGEST_MISMATCH = "The data does not match the SHA-256 its server announced"
+
+
+def _early_upload(job, progress, target):
+    """Return an EarlyUpload of the file being fetched, or None where the file may not be published as is.
+
+    An archive the curator asked to unpack is not published itself, so it is never sent ahead; nor is a
+    small file, which the Hub may keep in git rather than in LFS.
+    """
+    submission = job.dataset.submission
+    if submission is not None and submission.unpack_archives:
+        return None
+    uploaded = UploadCounter(progress.heartbeat)
+    return passthrough.EarlyUpload(
+        job.dataset.repo_id,
+        path_in_repo=f"{DATA_DIR}/{target.name}",
+        local_path=target,
+        min_size=SMALL_FILE_BYTES,
+        on_read=uploaded.add,
     )
+
+
+def _digest_mismatch(job, target, exc):
+    """Discard bytes that contradict their announced digest: fetch again from the start, once, then fail."""
+    target.unlink(missing_ok=True)
+    reason = f"{DIGEST_MISMATCH}: {exc} Nothing was published."
+    if job.last_error.startswith(DIGEST_MISMATCH):
+        raise MirrorFailed(
+            f"{reason} It happened twice in a row: ask the contributor to check the file at the location "
+            "(or its server's digest header), then retry."
+        ) from exc
+    raise RetryLater(f"{reason} The file is fetched again from its start.") from exc
 
 
 def _unpack(job, progress, workdir):

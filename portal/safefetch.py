@@ -16,6 +16,8 @@ This module must not be bypassed with another HTTP client for contributor URLs, 
 credentials, and must not hold a whole response body in memory. It knows nothing about submissions or the Hub.
 """
 
+import base64
+import binascii
 import contextlib
 import dataclasses
 import email.utils
@@ -180,7 +182,7 @@ def probe(url):
 class StreamResponse:
     """A body being streamed by `stream()`; read it with `iter_chunks()`."""
 
-    def __init__(self, *, response, final_url, redirects, start, max_bytes, chunk_size):
+    def __init__(self, *, response, final_url, redirects, start, max_bytes, chunk_size, hops=()):
         self._response = response
         self.final_url = final_url
         self.redirects = redirects
@@ -193,6 +195,9 @@ class StreamResponse:
         self._chunk_size = chunk_size
         self._declared = _declared_length(response)
         self.size = self._total_size(start)
+        # The SHA-256 of the whole resource when the server states it (hex), else None. A claim, not a fact:
+        # whoever relies on it must compare it with the digest of the bytes received.
+        self.announced_sha256 = announced_sha256(response, hops=hops, size=self.size)
         self.bytes_read = 0
         if self.offset > max_bytes:
             raise FetchTooLarge(_too_large_message(max_bytes, declared=self.offset))
@@ -240,8 +245,13 @@ def stream(url, *, max_bytes, chunk_size=DEFAULT_CHUNK_SIZE, start=0):
 
     `max_bytes` caps the whole resource, including the `start` bytes already held by the caller.
     """
-    headers = {"Range": f"bytes={start}-"} if start else {}
-    conn, response, final_url, redirects = _open("GET", url, headers=headers)
+    # Ask for the SHA-256 of the whole resource (RFC 9530, and RFC 3230 for older servers): a server that
+    # can tell it lets the caller check the bytes against it, and upload them while they arrive.
+    headers = {"Want-Repr-Digest": "sha-256=10", "Want-Digest": "SHA-256"}
+    if start:
+        headers["Range"] = f"bytes={start}-"
+    hops = []
+    conn, response, final_url, redirects = _open("GET", url, headers=headers, hops=hops)
     try:
         if response.status not in (200, 206):
             raise _status_error(response, host=urlsplit(final_url).hostname)
@@ -252,6 +262,7 @@ def stream(url, *, max_bytes, chunk_size=DEFAULT_CHUNK_SIZE, start=0):
             start=start,
             max_bytes=max_bytes,
             chunk_size=chunk_size,
+            hops=hops,
         )
     finally:
         _close(conn, response)
@@ -265,11 +276,12 @@ class _HashingWriter(threading.Thread):
     in the caller at its next `put` or on leaving the `with` block.
     """
 
-    def __init__(self, out, digest, *, depth=4):
+    def __init__(self, out, digest, *, depth=4, on_written=None):
         super().__init__(name="safefetch-writer", daemon=True)
         self._out, self._digest = out, digest
         self._chunks = queue.Queue(maxsize=depth)
         self._error = None
+        self._on_written = on_written
 
     def run(self):
         """Write and hash chunks until the end marker (None); after an error, only drain."""
@@ -278,6 +290,9 @@ class _HashingWriter(threading.Thread):
                 try:
                     self._out.write(chunk)
                     self._digest.update(chunk)
+                    if self._on_written is not None:
+                        self._out.flush()
+                        self._on_written(self._out.tell())
                 except BaseException as exc:
                     self._error = exc
 
@@ -306,10 +321,15 @@ def download(
     progress: Callable[[int, int | None], None] | None = None,
     resume=False,
     chunk_size=DEFAULT_CHUNK_SIZE,
+    on_response: Callable[["StreamResponse"], None] | None = None,
+    on_written: Callable[[int], None] | None = None,
 ):
     """Stream `url` into `dest_path`, computing SHA-256 on the way; resume a partial file if asked.
 
-    A failed download leaves its partial file for a later `resume=True` call, except when it is too large.
+    `on_response(response)` is called once the headers passed every check, before any byte of the body is
+    written (a caller may start reading the file as it grows); `on_written(offset)` is called, from the
+    writing thread, each time the file holds its bytes up to `offset`. A failed download leaves its partial
+    file for a later `resume=True` call, except when it is too large.
     """
     dest_path = Path(dest_path)
     digest = hashlib.sha256()
@@ -328,7 +348,9 @@ def download(
                 out.seek(response.offset)
                 out.truncate()
                 done = response.offset
-                with _HashingWriter(out, digest) as writer:
+                if on_response is not None:
+                    on_response(response)
+                with _HashingWriter(out, digest, on_written=on_written) as writer:
                     for chunk in response.iter_chunks():
                         writer.put(chunk)
                         done += len(chunk)
@@ -701,8 +723,11 @@ def _close(conn, response):
     conn.close()
 
 
-def _open(method, url, *, headers):
-    """Send `method` to `url`, re-checking each redirect; return (conn, response, final url, redirects)."""
+def _open(method, url, *, headers, hops=None):
+    """Send `method` to `url`, re-checking each redirect; return (conn, response, final url, redirects).
+
+    The headers of each redirect answer are appended to `hops` when a list is given.
+    """
     redirects = []
     current = url
     while True:
@@ -717,6 +742,8 @@ def _open(method, url, *, headers):
         location = response.getheader("Location")
         if response.status not in REDIRECT_STATUSES or not location:
             return conn, response, current, redirects
+        if hops is not None:
+            hops.append(response.headers)
         _close(conn, response)
         if len(redirects) >= MAX_REDIRECTS:
             raise FetchError(
@@ -756,6 +783,78 @@ def _content_range(response):
 def _accepts_ranges(response):
     """Return True when the response says the server honours byte ranges."""
     return (response.getheader("Accept-Ranges") or "").strip().lower() == "bytes"
+
+
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+def announced_sha256(response, *, hops=(), size=None):
+    """Return the SHA-256 (hex) of the whole resource as the server states it, or None.
+
+    Read, in this order: RFC 9530 `Repr-Digest: sha-256=:…:` (the representation, valid on a 206 too);
+    `Content-Digest: sha-256=:…:` (the body: only on a full 200 without Content-Encoding); RFC 3230
+    `Digest: SHA-256=…`; S3's `x-amz-checksum-sha256` when it covers the full object (not a composite of
+    parts); the Hugging Face Hub's `X-Linked-Etag` for LFS files, on the answer or on a redirect that led to
+    it, when its `X-Linked-Size` matches. A plain `ETag` is opaque (RFC 9110) and never read as a digest.
+    """
+    encoded = (response.getheader("Content-Encoding") or "identity").strip().lower()
+    if encoded not in ("", "identity"):
+        return None  # every digest below would then describe other bytes than the ones we store
+    found = _structured_sha256(response.getheader("Repr-Digest"))
+    if found is None and response.status == 200:
+        found = _structured_sha256(response.getheader("Content-Digest"))
+    if found is None:
+        found = _legacy_sha256(response.getheader("Digest"))
+    if (
+        found is None
+        and (response.getheader("x-amz-checksum-type") or "FULL_OBJECT").upper() == "FULL_OBJECT"
+    ):
+        found = _base64_sha256(response.getheader("x-amz-checksum-sha256"))
+    if found is None:
+        for headers in [response.headers, *reversed(list(hops))]:
+            found = _linked_sha256(headers, size=size)
+            if found is not None:
+                break
+    return found
+
+
+def _base64_sha256(value):
+    """Return the hex of a base64-encoded 32-byte digest, or None."""
+    if not value:
+        return None
+    try:
+        raw = base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return raw.hex() if len(raw) == 32 else None
+
+
+def _structured_sha256(value):
+    """Return the sha-256 member of an RFC 9530 dictionary field (`sha-256=:<base64>:`) as hex, or None."""
+    for member in (value or "").split(","):
+        name, _, item = member.strip().partition("=")
+        item = item.strip().split(";", 1)[0].strip()
+        if name.strip().lower() == "sha-256" and len(item) > 2 and item[0] == item[-1] == ":":
+            return _base64_sha256(item[1:-1])
+    return None
+
+
+def _legacy_sha256(value):
+    """Return the SHA-256 of an RFC 3230 `Digest` field (`SHA-256=<base64>`) as hex, or None."""
+    for member in (value or "").split(","):
+        name, _, item = member.strip().partition("=")
+        if name.strip().lower() == "sha-256":
+            return _base64_sha256(item)
+    return None
+
+
+def _linked_sha256(headers, *, size):
+    """Return the Hub's `X-Linked-Etag` of an LFS file (quoted hex SHA-256) when `X-Linked-Size` is `size`."""
+    etag = (headers.get("X-Linked-Etag") or "").strip().removeprefix("W/").strip('"').lower()
+    linked_size = (headers.get("X-Linked-Size") or "").strip()
+    if not _SHA256_HEX.fullmatch(etag) or not linked_size.isdigit() or int(linked_size) != size:
+        return None
+    return etag
 
 
 def _probe_result(response, final_url, redirects, *, accepts_ranges):

@@ -13,7 +13,6 @@ from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 
 from portal import safefetch
-from submissions.inspection import report as inspection
 from submissions.models import CheckResult, Submission
 from submissions.publishing import publisher
 
@@ -134,6 +133,11 @@ def check_duplicates(submission, revision):
 
 def check_data(submission, revision):
     """Inspect a bounded sample of the data itself: format, schema, first rows, personal data (masked)."""
+    # Imported here, not with the module: the inspection's libraries (DuckDB, pyarrow, NumPy, Pillow: about
+    # 60 MiB) then load only in a process that runs a data check. Every worker imports this module with the
+    # task modules, and a mirroring worker, whose memory must stay flat and small, never inspects data.
+    from submissions.inspection import report as inspection
+
     return inspection.inspect_location(
         submission.location, modalities=submission.modality_list, card_metadata=revision.metadata
     )

@@ -4,8 +4,10 @@ Tasks run eagerly in-process here (retries too, without waiting); tests/catalog/
 runs the same task in real worker processes and kills them.
 """
 
+import base64
 import io
 import tarfile
+import unittest.mock
 import zipfile
 
 import pytest
@@ -309,3 +311,108 @@ def test_unexpected_error_is_recorded_retried_and_ends_as_failed(
     assert "Unexpected error" in job.last_error and "Gave up after 3 attempts" in job.last_error
     submission.refresh_from_db()
     assert submission.state == Submission.State.MIRROR_FAILED
+
+
+def _announced(size, seed):
+    """The RFC 9530 header a source sends with the SHA-256 of a generated file."""
+    digest = bytes.fromhex(generated_sha256(size, seed=seed))
+    return {"Repr-Digest": "sha-256=:" + base64.b64encode(digest).decode() + ":"}
+
+
+def lfs_uploads(devhub, sha256):
+    return [
+        entry["status"]
+        for entry in devhub.request_log(method="PUT")
+        if entry["path"] == f"/_lfs/upload/{sha256}"
+    ]
+
+
+def test_source_announcing_its_digest_is_uploaded_while_fetched_and_published_once(
+    devhub, source_server, curator, settings
+):
+    size = 12 * 1024 * 1024 + 5  # over the size under which the Hub may keep a file in git
+    sha256 = generated_sha256(size, seed=21)
+    source_server.add_generated("/big.bin", size, seed=21, headers=_announced(size, seed=21))
+    submission, _ = in_review(curator, location=source_server.url("/big.bin"))
+    approve(submission, curator)
+
+    submission.refresh_from_db()
+    assert submission.state == Submission.State.PUBLISHED
+    job = MirrorJob.objects.get()
+    assert job.attempts == 1
+    assert job.bytes_fetched == job.bytes_uploaded == size
+    assert job.dataset.manifest[0]["sha256"] == sha256
+    # The object went up once, during the fetch; the commit found it stored and sent nothing again.
+    assert lfs_uploads(devhub, sha256) == [200]
+    batches = [
+        entry for entry in devhub.request_log(method="POST") if entry["path"].endswith("/objects/batch")
+    ]
+    assert len(batches) == 2
+    (entry,) = [
+        item
+        for item in client(devhub).list_repo_tree(
+            job.dataset.repo_id, repo_type="dataset", path_in_repo="data"
+        )
+    ]
+    assert entry.lfs.sha256 == sha256 and entry.size == size
+    assert len(content_commits(devhub, job.dataset.repo_id)) == 1
+
+
+def test_source_whose_bytes_contradict_their_digest_is_fetched_again_then_fails_publishing_nothing(
+    devhub, source_server, curator, settings
+):
+    size = 11 * 1024 * 1024
+    wrong = _announced(size, seed=99)  # the digest of other bytes
+    source_server.add_generated("/lies.bin", size, seed=22, headers=wrong)
+    submission, _ = in_review(curator, location=source_server.url("/lies.bin"))
+    mail.outbox.clear()
+    approve(submission, curator)
+
+    submission.refresh_from_db()
+    assert submission.state == Submission.State.MIRROR_FAILED
+    job = MirrorJob.objects.get()
+    assert job.step == MirrorJob.Step.FAILED
+    assert job.attempts == 2
+    assert mirror.DIGEST_MISMATCH in job.last_error and "twice in a row" in job.last_error
+    # Both attempts fetched from the start (no resumed, unverified bytes), and the Hub holds nothing:
+    # the uploads were cut short before their last byte, nothing was committed, the repository is gone.
+    fetches = [request for request in source_server.requests_for("/lies.bin") if request.method == "GET"]
+    whole = [request for request in fetches if "Range" not in request.headers]
+    assert len(whole) == 2, fetches
+    assert all(request.headers["Range"].startswith("bytes=0-") for request in fetches if request not in whole)
+    claimed = wrong["Repr-Digest"].split(":")[1]
+    claimed_hex = base64.b64decode(claimed).hex()
+    assert 200 not in lfs_uploads(devhub, claimed_hex)
+    assert not devhub.request_log(method="POST", path="/commit/")
+    assert not client(devhub).repo_exists(job.dataset.repo_id, repo_type="dataset")
+    assert any("Publishing failed" in message.subject for message in mail.outbox)
+
+
+def test_digest_mismatch_once_is_fetched_again_and_published_when_the_source_is_right(
+    devhub, source_server, curator, settings
+):
+    size = 11 * 1024 * 1024
+    source_server.add_generated("/fixed.bin", size, seed=23, headers=_announced(size, seed=98))
+    submission, _ = in_review(curator, location=source_server.url("/fixed.bin"))
+    job_seen = []
+
+    def correct_the_source(job_id):
+        # After the first attempt, the file at the location is the one its header names.
+        job_seen.append(MirrorJob.objects.get(pk=job_id).last_error)
+        source_server.add_generated("/fixed.bin", size, seed=23, headers=_announced(size, seed=23))
+
+    original = mirror.run
+
+    def run(job_id):
+        try:
+            return original(job_id)
+        except mirror.RetryLater:
+            correct_the_source(job_id)
+            raise
+
+    with unittest.mock.patch.object(mirror, "run", run):
+        approve(submission, curator)
+    submission.refresh_from_db()
+    assert submission.state == Submission.State.PUBLISHED
+    assert job_seen and job_seen[0].startswith(mirror.DIGEST_MISMATCH)
+    assert lfs_uploads(devhub, generated_sha256(size, seed=23)) == [200]

@@ -1,6 +1,9 @@
 """Tests of portal.safefetch against a real https source on 127.0.0.1 and real listening sockets."""
 
+import base64
 import hashlib
+import http.client
+import io
 import socket
 
 import pytest
@@ -291,6 +294,70 @@ def test_probe_of_missing_file_is_unreachable(source_server):
 
 
 # -- download and stream ------------------------------------------------------------------------------------
+
+
+SHA = hashlib.sha256(b"the data").digest()
+SHA_HEX = SHA.hex()
+B64 = base64.b64encode(SHA).decode()
+
+
+@pytest.mark.parametrize(
+    ("headers", "status", "announced"),
+    [
+        ({}, 200, None),
+        ({"Repr-Digest": f"sha-512=:{B64}:, sha-256=:{B64}:"}, 200, SHA_HEX),
+        ({"Repr-Digest": f"sha-256=:{B64}:"}, 206, SHA_HEX),
+        ({"Content-Digest": f"sha-256=:{B64}:"}, 200, SHA_HEX),
+        # A partial body's Content-Digest is the digest of that part only.
+        ({"Content-Digest": f"sha-256=:{B64}:"}, 206, None),
+        ({"Digest": f"MD5=abc, SHA-256={B64}"}, 200, SHA_HEX),
+        ({"x-amz-checksum-sha256": B64}, 200, SHA_HEX),
+        ({"x-amz-checksum-sha256": B64, "x-amz-checksum-type": "COMPOSITE"}, 200, None),
+        ({"X-Linked-Etag": f'"{SHA_HEX}"', "X-Linked-Size": "8"}, 200, SHA_HEX),
+        ({"X-Linked-Etag": f'"{SHA_HEX}"', "X-Linked-Size": "9"}, 200, None),
+        # An ETag is opaque, even when it looks like a SHA-256.
+        ({"ETag": f'"{SHA_HEX}"'}, 200, None),
+        ({"Repr-Digest": "sha-256=:bm90IDMyIGJ5dGVz:"}, 200, None),
+        ({"Repr-Digest": f"sha-256=:{B64}:", "Content-Encoding": "gzip"}, 200, None),
+    ],
+)
+def test_announced_sha256_is_read_from_digest_headers_only(headers, status, announced):
+    raw = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    message = http.client.parse_headers(io.BytesIO(raw.encode() + b"\r\n"))
+
+    class Answer:
+        def __init__(self):
+            self.status, self.headers = status, message
+
+        def getheader(self, name, default=None):
+            return message.get(name, default)
+
+    assert safefetch.announced_sha256(Answer(), size=8) == announced
+
+
+def test_download_reports_the_announced_digest_before_the_body_and_each_write(source_server, tmp_path):
+    size = 3 * MIB + 5
+    digest = bytes.fromhex(generated_sha256(size, seed=3))
+    source_server.add_generated(
+        "/d.bin", size, seed=3, headers={"Repr-Digest": f"sha-256=:{base64.b64encode(digest).decode()}:"}
+    )
+    seen, written = [], []
+
+    def on_response(response):
+        seen.append((response.announced_sha256, response.size, (tmp_path / "d.bin").stat().st_size))
+
+    result = safefetch.download(
+        source_server.url("/d.bin"),
+        tmp_path / "d.bin",
+        max_bytes=10 * MIB,
+        on_response=on_response,
+        on_written=written.append,
+    )
+    assert seen == [(digest.hex(), size, 0)]
+    (request,) = source_server.requests_for("/d.bin")
+    assert request.headers["Want-Repr-Digest"] == "sha-256=10"
+    assert result.sha256 == digest.hex()
+    assert written == sorted(written) and written[-1] == size
 
 
 def test_download_of_five_mib_has_correct_sha256(source_server, tmp_path):
