@@ -258,7 +258,7 @@ class DatasetListAPI(CatalogAPIView):
             beyond = " of the first matches; narrow the search to reach others" if counts.more else ""
             raise ValidationError({"detail": f"page {number} is past the last page ({pages}){beyond}."})
         start = (number - 1) * page_size
-        datasets = list(search.search(query)[start : start + page_size])
+        datasets = list(search.search(query, counts=counts)[start : start + page_size])
 
         def page_link(target):
             if not 1 <= target <= pages or target == number:

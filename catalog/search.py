@@ -285,14 +285,15 @@ LIST_FIELDS = (
 )
 
 
-def search(query):
+def search(query, *, counts=None):
     """Return the published datasets matching `query`, in its order, with only the listing's columns.
 
-    A QuerySet, except for relevance: then `RankedMatches`, which reads one slice at a time.
+    A QuerySet, except for relevance: then `RankedMatches`, which reads one slice at a time. `counts`, the
+    query's `facet_counts()`, may carry the ranked ids of the candidates (PostgreSQL), found while counting.
     """
     sort = query.effective_sort
     if sort == "relevance":
-        return RankedMatches(query)
+        return RankedMatches(query, ranked=counts.ranked if counts is not None else None)
     return _filtered(query).only(*LIST_FIELDS).order_by(*_SORT_ORDER[sort])
 
 
@@ -301,13 +302,15 @@ class RankedMatches:
 
     Relevance ranks the COUNT_CAP newest matches (all of them when fewer match): ranking every match of a
     common word would read every matching row, so the work would follow the table instead of the page. The
-    rank is computed while those rows are found, and only the slice's rows are read again.
+    rank is computed while those rows are found, and only the slice's rows are read again. With `ranked`
+    (the candidates' ids best first, as `facet_counts()` found them) a slice reads only its own rows.
     """
 
     ordered = True
 
-    def __init__(self, query):
+    def __init__(self, query, *, ranked=None):
         self.query = query
+        self.ranked = ranked
 
     def _rank(self):
         if _postgres():
@@ -323,6 +326,10 @@ class RankedMatches:
         )
 
     def _slice(self, start, stop):
+        if self.ranked is not None:
+            ids = self.ranked[start:stop]
+            rows = Dataset.objects.only(*LIST_FIELDS).in_bulk(ids)
+            return [rows[pk] for pk in ids if pk in rows]
         rank = self._rank()
         candidates = (
             _filtered(self.query)
@@ -374,6 +381,7 @@ class Counts:
     more: bool
     sampled: bool
     exact: bool = False
+    ranked: tuple | None = None  # with search text on PostgreSQL: the candidates' ids, best match first
 
     @property
     def browsable(self):
@@ -469,6 +477,47 @@ def _sample_counts(query):
                 facet, value = _facet_of(key)
                 tallies[facet][value] = n
     return seen, {facet: _most_frequent(counts) for facet, counts in tallies.items()}
+
+
+def _ranked_counts(query):
+    """Count the facet values of the COUNT_CAP newest matches of a text query and rank them (PostgreSQL).
+
+    Returns (matches seen, {facet: {value: count}}, ids best first): one scan finds the COUNT_CAP + 1
+    newest matches with their rank, which both the counts and `RankedMatches` use, so the search's rows
+    are read once. "Matches seen" is COUNT_CAP + 1 when there are more.
+    """
+    rank = SearchRank(
+        F("search_vector"), SearchQuery(query.text, search_type="websearch", config=SEARCH_CONFIG)
+    )
+    candidates = (
+        _filtered(query)
+        .annotate(rank=rank)
+        .order_by(*_SORT_ORDER["newest"])
+        .values("id", "facet_keys", "rank", "published_at")[: COUNT_CAP + 1]
+    )
+    candidates_sql, params = candidates.query.get_compiler(connection=connection).as_sql()
+    sql = (
+        f"WITH candidate AS MATERIALIZED ({candidates_sql}), "  # noqa: S608 (Django's SQL; values are parameters)
+        "counted AS (SELECT * FROM candidate ORDER BY published_at DESC, id DESC LIMIT %s) "
+        "SELECT 'seen', NULL, COUNT(*), NULL::bigint[] FROM candidate "
+        "UNION ALL SELECT 'key', key, COUNT(*), NULL FROM (SELECT unnest(facet_keys) AS key FROM counted) AS keyed "
+        "GROUP BY key "
+        "UNION ALL SELECT 'ranked', NULL, NULL, array_agg(id ORDER BY rank DESC, published_at DESC, id DESC) "
+        "FROM counted"
+    )
+    tallies = {facet: {} for facet in FACETS}
+    seen, ranked = 0, ()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, COUNT_CAP])
+        for kind, key, n, ids in cursor.fetchall():
+            if kind == "ranked":
+                ranked = tuple(ids or ())
+            elif kind == "seen":
+                seen = n
+            else:
+                facet, value = _facet_of(key)
+                tallies[facet][value] = n
+    return seen, {facet: _most_frequent(counts) for facet, counts in tallies.items()}, ranked
 
 
 def _tally_rows(rows):
@@ -578,13 +627,19 @@ def facet_counts(query):
 
 def _sampled_counts(query):
     selected = query.selected
-    seen, counted = _sample_counts(query)
+    ranked = None
+    if _postgres() and query.text:
+        seen, counted, ranked = _ranked_counts(query)
+    else:
+        seen, counted = _sample_counts(query)
     more = sampled = seen > COUNT_CAP
     for facet in selected:
         own_seen, own = _sample_counts(query.without(facet))
         sampled = sampled or own_seen > COUNT_CAP
         counted[facet] = own[facet]
-    return _counts(query, counted, total=min(seen, COUNT_CAP), more=more, sampled=sampled, exact=False)
+    return _counts(
+        query, counted, total=min(seen, COUNT_CAP), more=more, sampled=sampled, exact=False, ranked=ranked
+    )
 
 
 def _counts(query, counted, **found):

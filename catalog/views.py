@@ -120,7 +120,7 @@ def _render_list(request):
     query, notices = search.parse_query(request.GET)
     counts = search.facet_counts(query)
     facets = counts.facets
-    paginator = Paginator(search.search(query), PAGE_SIZE, allow_empty_first_page=True)
+    paginator = Paginator(search.search(query, counts=counts), PAGE_SIZE, allow_empty_first_page=True)
     paginator.count = counts.browsable  # counted with the facets already: no second COUNT query
     number, notice = _page_number(request.GET.get("page"), last=paginator.num_pages, more=counts.more)
     if notice:

@@ -207,3 +207,23 @@ def test_relevance_ranks_the_newest_matches_past_the_cap(monkeypatch):
     published(name="Tide gauge tide", published_at=timezone.now() - datetime.timedelta(days=1))
     query, _ = parse("q=tide")
     assert list(search.search(query)) == [newest, other]
+
+
+@pytest.mark.django_db
+def test_ranking_found_while_counting_gives_the_same_pages(monkeypatch):
+    """The ids ranked by facet_counts (PostgreSQL) page exactly like ranking in the page's own query."""
+    monkeypatch.setattr(search, "COUNT_CAP", 6)
+    for number in range(9):
+        published(name=f"Harbour tide {number}" if number % 3 else f"Harbour {number}", domain="Marine")
+    query, _ = parse("q=harbour+tide")
+    counts = search.facet_counts(query)
+    with_counts = search.search(query, counts=counts)
+    alone = search.search(query)
+    assert [d.pk for d in with_counts] == [d.pk for d in alone]
+    for start, stop in [(0, 2), (2, 5), (4, 6), (5, 20)]:
+        assert [d.pk for d in with_counts[start:stop]] == [d.pk for d in alone[start:stop]]
+    query, _ = parse("q=harbour")
+    counts = search.facet_counts(query)
+    assert (counts.total, counts.more) == (6, True)
+    assert [d.pk for d in search.search(query, counts=counts)] == [d.pk for d in search.search(query)]
+    assert len(list(search.search(query, counts=counts))) == 6
