@@ -200,6 +200,11 @@ class CatalogAPIView(APIView):
 class DatasetListAPI(CatalogAPIView):
     """Search the published datasets."""
 
+    def check_throttles(self, request):
+        """Throttled in `get()`, together with the cache read (other methods as usual)."""
+        if request.method not in ("GET", "HEAD"):
+            super().check_throttles(request)
+
     @extend_schema(
         operation_id="datasets_list",
         parameters=[
@@ -227,16 +232,22 @@ class DatasetListAPI(CatalogAPIView):
         """Return one page of matching datasets with facet counts.
 
         The answer is the same for every client, so it is kept in the shared cache per URL for
-        CATALOG_FACET_CACHE_SECONDS, keyed also by `search.catalog_stamp()` like the catalog page.
+        CATALOG_FACET_CACHE_SECONDS, keyed also by `search.catalog_stamp()` like the catalog page. The
+        throttle is counted here, in the same round trip to the cache as the read of the answer.
         """
         seconds = settings.CATALOG_FACET_CACHE_SECONDS
         key = None
         if seconds > 0:
             url = hashlib.sha256(request.build_absolute_uri().encode()).hexdigest()[:32]
             key = f"catalog:api-page:{url}:{search.catalog_stamp()}"
-            content = cache.get(key)
+            throttle = AnonWindowThrottle()
+            allowed, content = throttle.allow_and_get(request, self, key)
+            if not allowed:
+                self.throttled(request, throttle.wait())
             if content is not None:
                 return HttpResponse(content, content_type="application/json")
+        else:
+            super().check_throttles(request)
         # Rendered once, kept as the bytes sent: a hit costs no serialising.
         content = JSONRenderer().render(self._page(request))
         if key is not None:

@@ -8,12 +8,18 @@ make up to twice the rate across a window's boundary, which is fine for light th
 the cache is unreachable the counter is unknown and the request is let through (the cache fails open).
 """
 
+import logging
 import time
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django_redis.cache import RedisCache
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework.throttling import SimpleRateThrottle
 
 from portal.ratelimits import client_ip
+
+logger = logging.getLogger(__name__)
 
 
 class AnonWindowThrottle(SimpleRateThrottle):
@@ -40,3 +46,26 @@ class AnonWindowThrottle(SimpleRateThrottle):
     def wait(self):
         """Seconds until the current window ends."""
         return self.duration - time.time() % self.duration
+
+    def allow_and_get(self, request, view, key):
+        """Return (allowed, the shared cache's value of `key` or None), in one round trip to Redis.
+
+        The same as `allow_request()` followed by `cache.get(key)`: a view whose answer is cached asks for
+        both at once (the counter's increment, its expiry and the read in one pipeline). Other caches make
+        the two calls.
+        """
+        backend = caches["default"]
+        if self.rate is None or not isinstance(backend, RedisCache):
+            return self.allow_request(request, view), cache.get(key)
+        counter = backend.make_key(self.get_cache_key(request, view))
+        try:
+            pipeline = backend.client.get_client(write=True).pipeline(transaction=False)
+            pipeline.incr(counter)
+            pipeline.expire(counter, self.duration + 1)
+            pipeline.get(backend.make_key(key))
+            count, _, raw = pipeline.execute()
+        except (RedisConnectionError, RedisTimeoutError) as exc:  # fail open, as the cache does
+            logger.warning("The shared cache is unreachable; the request is not throttled (%s).", exc)
+            return True, None
+        value = None if raw is None else backend.client.decode(raw)
+        return count <= self.num_requests, value

@@ -1,12 +1,14 @@
 """The public API's throttle: a counter per client address and window in the shared cache."""
 
 import socket
+import uuid
 
 import pytest
 from django.core.cache import cache
 from django.test import Client
 
 from portal.throttles import AnonWindowThrottle
+from tests.catalog.catalog_rows import published
 
 API = "/api/datasets/"
 
@@ -56,3 +58,55 @@ def test_cache_unreachable_the_api_still_answers(three_per_minute, settings):
         }
     }
     assert [get("192.0.2.9").status_code for _ in range(5)] == [200] * 5
+
+
+@pytest.fixture
+def redis_cache(settings):
+    """The production cache: Redis, with a key prefix of this test's own (nothing else is touched)."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:6379/11",
+            "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+            "TIMEOUT": 120,
+            "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
+        }
+    }
+    yield
+    cache.delete_pattern("*")  # this prefix's keys only
+
+
+@pytest.mark.django_db
+def test_cached_answers_are_throttled_in_the_same_round_trip(monkeypatch, settings, redis_cache):
+    settings.CATALOG_FACET_CACHE_SECONDS = 60
+    monkeypatch.setattr(AnonWindowThrottle, "THROTTLE_RATES", {"anon": "3/minute"})
+    published(name="Tide gauge records")
+    first = get("192.0.2.20")
+    assert first.status_code == 200 and first.json()["count"] == 1
+    assert len(cache.keys("catalog:api-page:*")) == 1
+    assert [get("192.0.2.20").content for _ in range(2)] == [first.content] * 2  # hits, counted
+    refused = get("192.0.2.20")
+    assert refused.status_code == 429 and 0 < int(refused["Retry-After"]) <= 60
+    assert get("192.0.2.21").status_code == 200
+    counter = next(iter(cache.keys("throttle:anon:192.0.2.20:*")))
+    assert cache.get(counter) == 4 and 0 < cache.ttl(counter) <= 61
+
+
+@pytest.mark.django_db
+def test_cached_answers_with_the_cache_unreachable_are_served_fresh(monkeypatch, settings):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings.CATALOG_FACET_CACHE_SECONDS = 60
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{port}/9",
+            "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
+        }
+    }
+    monkeypatch.setattr(AnonWindowThrottle, "THROTTLE_RATES", {"anon": "3/minute"})
+    published(name="Tide gauge records")
+    answers = [get("192.0.2.30") for _ in range(5)]
+    assert [a.status_code for a in answers] == [200] * 5
+    assert all(a.json()["count"] == 1 for a in answers)
