@@ -389,9 +389,14 @@ class Counts:
         return min(self.total, COUNT_CAP)
 
 
-def _facet_of(key):
-    facet, _, value = key.partition(":")
-    return facet, value
+def _by_facet(key_counts):
+    """Turn (facet key, count) pairs into {facet: {value: count}}, the most frequent values of each facet."""
+    tallies = {facet: {} for facet in FACETS}
+    for key, n in key_counts:
+        facet, _, value = key.partition(":")
+        if n and facet in tallies:
+            tallies[facet][value] = n
+    return {facet: _most_frequent(counts) for facet, counts in tallies.items()}
 
 
 # Exact counts from the facet bitmaps (migration 0010, all of one length). `chosen`: per selected facet, the
@@ -433,18 +438,11 @@ def _bitmap_counts(query):
         for key in _keys(facet, values):
             facets.append(facet)
             keys.append(key)
-    tallies = {facet: {} for facet in FACETS}
-    total = 0
     with connection.cursor() as cursor:
         cursor.execute(_BITMAP_COUNTS, [facets, keys, [*FACETS, None]])
-        for key, n in cursor.fetchall():
-            if key is None:
-                total = n or 0
-            elif n:
-                facet, value = _facet_of(key)
-                if facet in tallies:
-                    tallies[facet][value] = n
-    return total, {facet: _most_frequent(counts) for facet, counts in tallies.items()}
+        rows = cursor.fetchall()
+    total = next(n for key, n in rows if key is None) or 0
+    return total, _by_facet((key, n) for key, n in rows if key is not None)
 
 
 def _sample_counts(query):
@@ -466,17 +464,11 @@ def _sample_counts(query):
         "UNION ALL SELECT key, COUNT(*) FROM (SELECT unnest(facet_keys) AS key "
         "FROM (SELECT facet_keys FROM sample LIMIT %s) AS counted) AS keyed GROUP BY key"
     )
-    tallies = {facet: {} for facet in FACETS}
-    seen = 0
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, COUNT_CAP])
-        for key, n in cursor.fetchall():
-            if key is None:
-                seen = n
-            else:
-                facet, value = _facet_of(key)
-                tallies[facet][value] = n
-    return seen, {facet: _most_frequent(counts) for facet, counts in tallies.items()}
+        rows = cursor.fetchall()
+    seen = next(n for key, n in rows if key is None)
+    return seen, _by_facet((key, n) for key, n in rows if key is not None)
 
 
 def _ranked_counts(query):
@@ -505,19 +497,12 @@ def _ranked_counts(query):
         "UNION ALL SELECT 'ranked', NULL, NULL, array_agg(id ORDER BY rank DESC, published_at DESC, id DESC) "
         "FROM counted"
     )
-    tallies = {facet: {} for facet in FACETS}
-    seen, ranked = 0, ()
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, COUNT_CAP])
-        for kind, key, n, ids in cursor.fetchall():
-            if kind == "ranked":
-                ranked = tuple(ids or ())
-            elif kind == "seen":
-                seen = n
-            else:
-                facet, value = _facet_of(key)
-                tallies[facet][value] = n
-    return seen, {facet: _most_frequent(counts) for facet, counts in tallies.items()}, ranked
+        rows = cursor.fetchall()
+    seen = next(n for kind, _, n, _ in rows if kind == "seen")
+    ranked = next(tuple(ids or ()) for kind, _, _, ids in rows if kind == "ranked")
+    return seen, _by_facet((key, n) for kind, key, n, _ in rows if kind == "key"), ranked
 
 
 def _tally_rows(rows):
