@@ -328,7 +328,7 @@ class RankedMatches:
     def _slice(self, start, stop):
         if self.ranked is not None:
             ids = self.ranked[start:stop]
-            rows = Dataset.objects.only(*LIST_FIELDS).in_bulk(ids)
+            rows = Dataset.objects.published().only(*LIST_FIELDS).in_bulk(ids)  # never one unpublished since
             return [rows[pk] for pk in ids if pk in rows]
         rank = self._rank()
         candidates = (

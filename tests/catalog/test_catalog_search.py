@@ -227,3 +227,15 @@ def test_ranking_found_while_counting_gives_the_same_pages(monkeypatch):
     assert (counts.total, counts.more) == (6, True)
     assert [d.pk for d in search.search(query, counts=counts)] == [d.pk for d in search.search(query)]
     assert len(list(search.search(query, counts=counts))) == 6
+
+
+@pytest.mark.django_db
+def test_a_dataset_unpublished_after_counting_is_not_shown():
+    """Counts may be cached a moment longer than the catalog stays the same: the page re-checks publication."""
+    kept = published(name="Harbour tide one")
+    withdrawn = published(name="Harbour tide two")
+    query, _ = parse("q=harbour")
+    counts = search.facet_counts(query)
+    withdrawn.published_at = None
+    withdrawn.save()
+    assert [d.pk for d in search.search(query, counts=counts)] == [kept.pk]
