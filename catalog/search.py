@@ -393,7 +393,7 @@ def _by_facet(key_counts):
     """Turn (facet key, count) pairs into {facet: {value: count}}, the most frequent values of each facet."""
     tallies = {facet: {} for facet in FACETS}
     for key, n in key_counts:
-        facet, _, value = key.partition(":")
+        facet, _, value = (key or "").partition(":")
         if n and facet in tallies:
             tallies[facet][value] = n
     return {facet: _most_frequent(counts) for facet, counts in tallies.items()}
@@ -460,15 +460,15 @@ def _sample_counts(query):
     sample_sql, params = sample.query.get_compiler(connection=connection).as_sql()
     sql = (
         f"WITH sample AS MATERIALIZED ({sample_sql}) "  # noqa: S608 (Django's SQL; values are parameters)
-        "SELECT NULL, COUNT(*) FROM sample "
-        "UNION ALL SELECT key, COUNT(*) FROM (SELECT unnest(facet_keys) AS key "
+        "SELECT 'seen', NULL, COUNT(*) FROM sample "
+        "UNION ALL SELECT 'key', key, COUNT(*) FROM (SELECT unnest(facet_keys) AS key "
         "FROM (SELECT facet_keys FROM sample LIMIT %s) AS counted) AS keyed GROUP BY key"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, COUNT_CAP])
         rows = cursor.fetchall()
-    seen = next(n for key, n in rows if key is None)
-    return seen, _by_facet((key, n) for key, n in rows if key is not None)
+    seen = next(n for kind, _, n in rows if kind == "seen")
+    return seen, _by_facet((key, n) for kind, key, n in rows if kind == "key")
 
 
 def _ranked_counts(query):
@@ -513,7 +513,7 @@ def _tally_rows(rows):
         tallies["hosting"]["hosted" if hosted else "linked"] += 1
         tallies["modality"].update({value for value in modalities.split(",") if value})
         if isinstance(languages, list):
-            tallies["language"].update({str(code) for code in languages})
+            tallies["language"].update({str(code) for code in languages if code})
     return len(rows), {facet: _most_frequent(counts) for facet, counts in tallies.items()}
 
 

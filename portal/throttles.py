@@ -22,13 +22,18 @@ from portal.ratelimits import client_ip
 logger = logging.getLogger(__name__)
 
 
+def now():
+    """The current time in seconds (the windows are counted in wall-clock time, so every replica agrees)."""
+    return time.time()
+
+
 class AnonWindowThrottle(SimpleRateThrottle):
     """Anonymous readers: at most the `anon` rate (API_ANON_RATE) per client address and window."""
 
     scope = "anon"
 
     def get_cache_key(self, request, view):
-        window = int(time.time()) // self.duration
+        window = int(now()) // self.duration
         return f"throttle:{self.scope}:{client_ip(request)}:{window}"
 
     def allow_request(self, request, view):
@@ -45,7 +50,7 @@ class AnonWindowThrottle(SimpleRateThrottle):
 
     def wait(self):
         """Seconds until the current window ends."""
-        return self.duration - time.time() % self.duration
+        return self.duration - now() % self.duration
 
     def allow_and_get(self, request, view, key):
         """Return (allowed, the shared cache's value of `key` or None), in one round trip to Redis.

@@ -23,7 +23,8 @@ CREATE OR REPLACE FUNCTION catalog_dataset_facet_keys(
         || ARRAY(SELECT 'modality:' || item FROM unnest(string_to_array(modalities, ',')) AS item
                  WHERE item <> '')
         || ARRAY(SELECT 'language:' || item FROM jsonb_array_elements_text(
-                 CASE WHEN jsonb_typeof(languages) = 'array' THEN languages ELSE '[]'::jsonb END) AS item)
+                 CASE WHEN jsonb_typeof(languages) = 'array' THEN languages ELSE '[]'::jsonb END) AS item
+                 WHERE item IS NOT NULL AND item <> '')
     ) AS key ORDER BY key)
 $$;
 """

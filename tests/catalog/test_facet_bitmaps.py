@@ -194,3 +194,19 @@ def test_counting_reads_no_dataset_row(django_assert_num_queries):
         with django_assert_num_queries(1) as captured:
             search.facet_counts(query)
         assert "catalog_dataset" not in captured.captured_queries[0]["sql"]
+
+
+@pytest.mark.django_db
+def test_values_that_are_not_text_make_no_key():
+    """A null or empty language (written by hand or by an old row) is no facet value and breaks nothing."""
+    published(languages=["en", None, ""])
+    odd = published(languages=["fr"])
+    Dataset.objects.filter(pk=odd.pk).update(languages=[None])
+    assert set(FacetBitmap.objects.values_list("key", flat=True)) >= {"language:en", "language:fr"}
+    assert not FacetBitmap.objects.filter(key__in=["language:", "language:None"]).exists()
+    counts = search.facet_counts(search.CatalogQuery())
+    assert counts.total == 2
+    assert {v.value: v.count for v in counts.facets["language"]} == {"en": 1}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT catalog_rebuild_facet_bitmaps()")
+    assert search.facet_counts(search.CatalogQuery(text="measurements")).total == 2
