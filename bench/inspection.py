@@ -19,13 +19,15 @@ Everything lives in a temporary folder that is removed at the end; nothing else 
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.children import run_child  # noqa: E402 (after the project root is on the path)
+
 MiB = 1024 * 1024
 RSS_GOAL_MIB = 300
 TIME_GOAL_RATIO = 1.5
@@ -48,17 +50,6 @@ rows = connection.execute("DESCRIBE SELECT * FROM {reader}('" + {path!r}.replace
 seconds = time.perf_counter() - started
 print(seconds, json.dumps({{"columns": len(rows)}}))
 """
-
-
-def run_child(code, env):
-    """Run Python code in a child process; return (seconds it reported, peak RSS in MiB, its JSON result)."""
-    process = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT, stdout=subprocess.PIPE)
-    out = process.stdout.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    if status != 0:
-        raise SystemExit(f"child failed ({status}): {out.decode(errors='replace')}")
-    seconds, result = out.decode().strip().splitlines()[-1].split(" ", 1)
-    return float(seconds), usage.ru_maxrss / 1024, json.loads(result)
 
 
 def write_csv(path, size):
@@ -125,6 +116,7 @@ def measure(source, env, path, *, kind):
     route = f"/{path.name}"
     source.add_file(route, path, content_type="text/csv" if kind == "CSV" else "application/octet-stream")
     seconds, rss, result = run_child(INSPECT_CODE.format(url=source.url(route)), env)
+    result = json.loads(result)
     reader = "read_csv" if kind == "CSV" else "read_parquet"
     describe_seconds, describe_rss, _ = run_child(DESCRIBE_CODE.format(reader=reader, path=str(path)), env)
     return {

@@ -26,7 +26,6 @@ import base64
 import itertools
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,6 +34,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.children import run_child  # noqa: E402 (after the project root is on the path)
+
 MiB = 1024 * 1024
 GOAL_RATIO = 0.8
 GOAL_RATIO_FROM_MIB = 1024  # below, start-up costs weigh on the ratio; reported, not judged
@@ -69,17 +71,6 @@ def child_env(var_dir, hub_url, ca_path):
         "MIRROR_MAX_BYTES": str(64 * 1024**3),
         "PYTHONPATH": str(ROOT),
     }
-
-
-def run_child(code, env):
-    """Run Python code in a child process; return (seconds it reported, peak RSS in MiB, its result)."""
-    process = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT, stdout=subprocess.PIPE)
-    out = process.stdout.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    if status != 0:
-        raise SystemExit(f"child failed ({status}): {out.decode(errors='replace')}")
-    seconds, result = out.decode().strip().splitlines()[-1].split(" ", 1)
-    return float(seconds), usage.ru_maxrss / 1024, result
 
 
 # Each child times its own work, so that interpreter and Django start-up are not counted.

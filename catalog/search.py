@@ -248,14 +248,28 @@ def _postgres():
     return connection.vendor == "postgresql"
 
 
+def _search_query(text):
+    return SearchQuery(text, search_type="websearch", config=SEARCH_CONFIG)
+
+
+def _rank(text):
+    """The relevance of a row to `text`: PostgreSQL's rank of the search document, else a coarse guess."""
+    if _postgres():
+        return SearchRank(F("search_vector"), _search_query(text))
+    return Case(
+        When(name__icontains=text, then=Value(2)),
+        When(summary__icontains=text, then=Value(1)),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+
+
 def _filtered(query):
     """Published datasets matching the text and every selected facet, unordered."""
     datasets = Dataset.objects.published()
     if query.text:
         if _postgres():
-            datasets = datasets.filter(
-                search_vector=SearchQuery(query.text, search_type="websearch", config=SEARCH_CONFIG)
-            )
+            datasets = datasets.filter(search_vector=_search_query(query.text))
         else:
             datasets = datasets.filter(_text_q(query.text))
     if _postgres():
@@ -312,25 +326,12 @@ class RankedMatches:
         self.query = query
         self.ranked = ranked
 
-    def _rank(self):
-        if _postgres():
-            return SearchRank(
-                F("search_vector"),
-                SearchQuery(self.query.text, search_type="websearch", config=SEARCH_CONFIG),
-            )
-        return Case(
-            When(name__icontains=self.query.text, then=Value(2)),
-            When(summary__icontains=self.query.text, then=Value(1)),
-            default=Value(0),
-            output_field=IntegerField(),
-        )
-
     def _slice(self, start, stop):
         if self.ranked is not None:
             ids = self.ranked[start:stop]
             rows = Dataset.objects.published().only(*LIST_FIELDS).in_bulk(ids)  # never one unpublished since
             return [rows[pk] for pk in ids if pk in rows]
-        rank = self._rank()
+        rank = _rank(self.query.text)
         candidates = (
             _filtered(self.query)
             .annotate(rank=rank)
@@ -478,9 +479,7 @@ def _ranked_counts(query):
     newest matches with their rank, which both the counts and `RankedMatches` use, so the search's rows
     are read once. "Matches seen" is COUNT_CAP + 1 when there are more.
     """
-    rank = SearchRank(
-        F("search_vector"), SearchQuery(query.text, search_type="websearch", config=SEARCH_CONFIG)
-    )
+    rank = _rank(query.text)
     candidates = (
         _filtered(query)
         .annotate(rank=rank)

@@ -37,40 +37,48 @@ class AnonWindowThrottle(SimpleRateThrottle):
         return f"throttle:{self.scope}:{client_ip(request)}:{window}"
 
     def allow_request(self, request, view):
-        if self.rate is None:
-            return True
-        key = self.get_cache_key(request, view)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # the window's first request
-            count = 1 if cache.add(key, 1, self.duration + 1) else cache.incr(key)
-        if count is not None and count > self.num_requests:
-            return self.throttle_failure()
-        return True
+        allowed, _ = self.allow_and_get(request, view)
+        return allowed
 
     def wait(self):
         """Seconds until the current window ends."""
         return self.duration - now() % self.duration
 
-    def allow_and_get(self, request, view, key):
-        """Return (allowed, the shared cache's value of `key` or None), in one round trip to Redis.
+    def allow_and_get(self, request, view, key=None):
+        """Count the request; return (allowed, the shared cache's value of `key`, or None without a key).
 
-        The same as `allow_request()` followed by `cache.get(key)`: a view whose answer is cached asks for
-        both at once (the counter's increment, its expiry and the read in one pipeline). Other caches make
-        the two calls.
+        A view whose answer is cached passes its key: the counter's increment, its expiry and the read go
+        to Redis in one pipeline, one round trip. Other caches make the calls one by one.
+        """
+        if self.rate is None:
+            return True, (cache.get(key) if key else None)
+        count, value = self._count(self.get_cache_key(request, view), key)
+        if count is not None and count > self.num_requests:
+            return self.throttle_failure(), value
+        return True, value
+
+    def _count(self, counter, key):
+        """Increment the window's counter (it expires with the window) and read `key`: (count, value).
+
+        The count is None when the cache is unreachable: the request is let through, as the cache fails open.
         """
         backend = caches["default"]
-        if self.rate is None or not isinstance(backend, RedisCache):
-            return self.allow_request(request, view), cache.get(key)
-        counter = backend.make_key(self.get_cache_key(request, view))
+        if not isinstance(backend, RedisCache):
+            try:
+                count = cache.incr(counter)
+            except ValueError:  # the window's first request
+                count = 1 if cache.add(counter, 1, self.duration + 1) else cache.incr(counter)
+            return count, (cache.get(key) if key else None)
+        made = backend.make_key(counter)
         try:
             pipeline = backend.client.get_client(write=True).pipeline(transaction=False)
-            pipeline.incr(counter)
-            pipeline.expire(counter, self.duration + 1)
-            pipeline.get(backend.make_key(key))
-            count, _, raw = pipeline.execute()
-        except (RedisConnectionError, RedisTimeoutError) as exc:  # fail open, as the cache does
+            pipeline.incr(made)
+            pipeline.expire(made, self.duration + 1)
+            if key:
+                pipeline.get(backend.make_key(key))
+            count, _, *raw = pipeline.execute()
+        except (RedisConnectionError, RedisTimeoutError) as exc:
             logger.warning("The shared cache is unreachable; the request is not throttled (%s).", exc)
-            return True, None
-        value = None if raw is None else backend.client.decode(raw)
-        return count <= self.num_requests, value
+            return None, None
+        value = backend.client.decode(raw[0]) if raw and raw[0] is not None else None
+        return count, value

@@ -10,6 +10,8 @@ On PostgreSQL:
 Existing rows are filled in. On SQLite the column stays NULL and the table empty. Reversible.
 """
 
+import importlib
+
 import catalog.models
 from django.db import migrations, models
 
@@ -114,28 +116,18 @@ CREATE INDEX catalog_dataset_facets_gin ON catalog_dataset USING gin (facet_keys
 """
 )
 
-# Back to migration 0006's state: the unsorted keys and the index over the expression.
-DROP = """
+# Back to migration 0006's state: its unsorted keys and its index over the expression, from its own SQL.
+DROP = (
+    """
 DROP INDEX IF EXISTS catalog_dataset_facets_gin;
 DROP TRIGGER IF EXISTS catalog_dataset_facet_bitmaps ON catalog_dataset;
 DROP FUNCTION IF EXISTS catalog_dataset_facet_bits();
 DROP FUNCTION IF EXISTS catalog_rebuild_facet_bitmaps();
 DROP TRIGGER IF EXISTS catalog_dataset_facet_keys_store ON catalog_dataset;
 DROP FUNCTION IF EXISTS catalog_dataset_store_facet_keys();
-CREATE OR REPLACE FUNCTION catalog_dataset_facet_keys(
-    domain text, license text, hosted boolean, modalities text, languages jsonb
-) RETURNS text[] LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT ARRAY['domain:' || domain, 'license:' || license,
-                 CASE WHEN hosted THEN 'hosting:hosted' ELSE 'hosting:linked' END]
-        || ARRAY(SELECT 'modality:' || item FROM unnest(string_to_array(modalities, ',')) AS item
-                 WHERE item <> '')
-        || ARRAY(SELECT DISTINCT 'language:' || item FROM jsonb_array_elements_text(
-                 CASE WHEN jsonb_typeof(languages) = 'array' THEN languages ELSE '[]'::jsonb END) AS item)
-$$;
-CREATE INDEX catalog_dataset_facets_gin ON catalog_dataset
-    USING gin (catalog_dataset_facet_keys(domain, license, hosted, modalities, languages))
-    WHERE published_at IS NOT NULL;
 """
+    + importlib.import_module("catalog.migrations.0006_catalog_facet_keys").CREATE_FACET_INDEX
+)
 
 
 def create_triggers(apps, schema_editor):
