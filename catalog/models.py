@@ -171,6 +171,29 @@ class FacetBitmap(models.Model):
         return self.key
 
 
+class FacetPosting(models.Model):
+    """One facet key of one published dataset, with its publication time: the keys' posting lists.
+
+    Kept on PostgreSQL by the trigger that keeps the facet bitmaps (migration 0011), whichever way a dataset
+    row is written. A newest-first page of a facet selection walks the list of the selection's rarest facet
+    newest first and keeps the datasets whose bit is set in the selection's bitmap
+    (`catalog.search.FacetMatches`), so the rows it reads follow the page, not the catalog's size. Empty on
+    SQLite.
+    """
+
+    pk = models.CompositePrimaryKey("dataset", "key")
+    # The trigger deletes a dataset's postings with it: nothing to collect in Python.
+    dataset = models.ForeignKey(Dataset, on_delete=models.DO_NOTHING, related_name="+")
+    key = models.TextField(help_text="A facet key such as 'domain:Marine' or 'language:fr'.")
+    published_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["key", "published_at", "dataset"], name="catalog_facetposting_walk")]
+
+    def __str__(self):
+        return f"{self.key} {self.dataset_id}"
+
+
 class MirrorJob(models.Model):
     """The work of putting one approved dataset on the Hub; every step is recorded so a re-run resumes."""
 

@@ -1,8 +1,8 @@
-"""Exact facet counts from the facet bitmaps of migration 0010 (PostgreSQL): they must equal counting the rows.
+"""The facet index of migrations 0010 and 0011 (PostgreSQL): bitmaps and posting lists must agree with the rows.
 
 Every way of writing a dataset row is tried (create, save, a queryset update, bulk_update, unpublishing,
-deleting, an id past the bitmaps' end), and after each the counts of many selections are compared with a
-count of the rows themselves.
+re-publishing, deleting, an id past the bitmaps' end), and after each the counts of many selections are
+compared with a count of the rows themselves, and their newest-first pages with the rows in that order.
 """
 
 import itertools
@@ -14,7 +14,7 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from catalog import search
-from catalog.models import Dataset, FacetBitmap
+from catalog.models import Dataset, FacetBitmap, FacetPosting
 from tests.catalog.catalog_rows import dataset_fields, many_published, published
 
 API = "/api/datasets/"
@@ -109,6 +109,26 @@ def assert_counts_match_the_rows():
             assert shown == expected[facet], (query, facet)
 
 
+def assert_postings_and_pages_match_the_rows():
+    rows = Dataset.objects.published()
+    expected = {(key, dataset.id, dataset.published_at) for dataset in rows for key in dataset.facet_keys}
+    assert set(FacetPosting.objects.values_list("key", "dataset_id", "published_at")) == expected
+    for query in queries():
+        if not query.filters:
+            continue
+        newest = list(
+            search._filtered(query)
+            .order_by("-published_at", "-id")
+            .values_list("id", flat=True)[: search.COUNT_CAP]
+        )
+        matches = search.search(query)
+        assert isinstance(matches, search.FacetMatches)
+        assert [dataset.id for dataset in matches[0:1000]] == newest, query
+        assert [dataset.id for dataset in matches[3:8]] == newest[3:8], query
+        if newest:
+            assert matches[len(newest) - 1].id == newest[-1], query
+
+
 @pytest.mark.django_db
 def test_counts_equal_counting_the_rows_whichever_way_rows_are_written():
     rng = random.Random(13)
@@ -131,8 +151,20 @@ def test_counts_equal_counting_the_rows_whichever_way_rows_are_written():
     Dataset.objects.published().order_by("-id").first().delete()
     draft.published_at = timezone.now()  # published later
     draft.save()
+    assert_postings_and_pages_match_the_rows()
     Dataset.objects.published().update(downloads=5)  # usage figures change no bitmap
     assert_counts_match_the_rows()
+    assert_postings_and_pages_match_the_rows()
+
+    oldest = Dataset.objects.published().order_by("published_at").first()
+    oldest.published_at = timezone.now()  # published again: first in every list of its keys
+    oldest.save()
+    tied = Dataset.objects.published().order_by("id")[:3]
+    Dataset.objects.filter(id__in=[dataset.id for dataset in tied]).update(published_at=oldest.published_at)
+    assert_postings_and_pages_match_the_rows()
+    assert search.search(search.parse_query(QueryDict(f"domain={oldest.domain}"))[0])[0].id == max(
+        [oldest.id, *(dataset.id for dataset in tied if dataset.domain == oldest.domain)]
+    )
 
 
 @pytest.mark.django_db
@@ -153,12 +185,17 @@ def test_rebuilding_gives_the_bitmaps_the_trigger_kept():
     rng = random.Random(7)
     for _ in range(25):
         Dataset.objects.create(**random_fields(rng))
+    published(id=Dataset.objects.order_by("id").last().id + 9000, domain="Legal", languages=["sv"])  # a gap
     Dataset.objects.filter(id__in=Dataset.objects.order_by("id").values("id")[:3]).update(published_at=None)
     kept = {bitmap.key: bitmap.bits.rstrip("0") for bitmap in FacetBitmap.objects.all() if "1" in bitmap.bits}
+    kept_postings = set(FacetPosting.objects.values_list("key", "dataset_id", "published_at"))
     with connection.cursor() as cursor:
         cursor.execute("SELECT catalog_rebuild_facet_bitmaps()")
     rebuilt = {bitmap.key: bitmap.bits.rstrip("0") for bitmap in FacetBitmap.objects.all()}
     assert rebuilt == kept
+    last = Dataset.objects.order_by("id").last().id
+    assert {len(bitmap.bits) for bitmap in FacetBitmap.objects.all()} == {(last // 8192 + 1) * 8192}
+    assert set(FacetPosting.objects.values_list("key", "dataset_id", "published_at")) == kept_postings
     assert all(bitmap.datasets == bitmap.bits.count("1") for bitmap in FacetBitmap.objects.all())
 
 
@@ -210,3 +247,23 @@ def test_values_that_are_not_text_make_no_key():
     with connection.cursor() as cursor:
         cursor.execute("SELECT catalog_rebuild_facet_bitmaps()")
     assert search.facet_counts(search.CatalogQuery(text="measurements")).total == 2
+
+
+@pytest.mark.django_db
+def test_a_facet_page_is_one_query_that_reads_only_its_rows(client, django_assert_num_queries):
+    """The page's ids come from the posting lists and bitmaps; the only dataset rows read are the page's."""
+    many_published(30, domain="Marine", modalities="images")
+    many_published(5, domain="Legal", modalities="images")
+    query = search.parse_query(QueryDict("domain=Marine&modality=images"))[0]
+    with django_assert_num_queries(1) as captured:
+        page = search.search(query)[20:40]
+    assert len(page) == 10
+    sql = captured.captured_queries[0]["sql"]
+    assert "catalog_facetposting" in sql and "catalog_facetbitmap" in sql
+    with connection.cursor() as cursor:
+        facets, keys = search._selection(query)
+        cursor.execute("EXPLAIN " + search._FACET_PAGE, (facets, keys, 40, 20, 20))
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "catalog_dataset" not in plan  # the ids are found without reading any dataset row
+    response = client.get(LIST, {"domain": "Marine", "modality": "images", "page": 2})
+    assert [dataset.domain for dataset in response.context["page"].object_list] == ["Marine"] * 10
