@@ -174,16 +174,18 @@ class FacetBitmap(models.Model):
 class FacetPosting(models.Model):
     """One facet key of one published dataset, with its publication time: the keys' posting lists.
 
-    Kept on PostgreSQL by the trigger that keeps the facet bitmaps (migration 0011), whichever way a dataset
-    row is written. A newest-first page of a facet selection walks the list of the selection's rarest facet
-    newest first and keeps the datasets whose bit is set in the selection's bitmap
-    (`catalog.search.FacetMatches`), so the rows it reads follow the page, not the catalog's size. Empty on
-    SQLite.
+    Kept on PostgreSQL by a trigger of migration 0011 whichever way a dataset row is written. A newest-first
+    page of a facet selection walks the lists of the selection's rarest facet newest first and keeps the
+    datasets whose bit is set in the selection's bitmap (`catalog.search.FacetMatches`): it reads index
+    entries in proportion to the page and the selection's shape, not to the catalog, and only the page's
+    own rows. Empty on SQLite.
     """
 
     pk = models.CompositePrimaryKey("dataset", "key")
-    # The trigger deletes a dataset's postings with it: nothing to collect in Python.
-    dataset = models.ForeignKey(Dataset, on_delete=models.DO_NOTHING, related_name="+")
+    # The trigger deletes a dataset's postings with it, so nothing is collected in Python, and no constraint
+    # checks each posting again (nor fails the deletion of a dataset during a bulk load with the trigger off,
+    # after which the rebuild drops its postings).
+    dataset = models.ForeignKey(Dataset, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
     key = models.TextField(help_text="A facet key such as 'domain:Marine' or 'language:fr'.")
     published_at = models.DateTimeField()
 

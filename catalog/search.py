@@ -309,13 +309,14 @@ LIST_FIELDS = (
 def search(query, *, counts=None):
     """Return the published datasets matching `query`, in its order, with only the listing's columns.
 
-    A QuerySet, except for relevance: then `RankedMatches`, which reads one slice at a time. `counts`, the
-    query's `facet_counts()`, may carry the ranked ids of the candidates (PostgreSQL), found while counting.
+    A QuerySet, except for relevance (`RankedMatches`) and, on PostgreSQL, for a newest-first facet selection
+    without text (`FacetMatches`), which read one slice at a time. `counts`, the query's `facet_counts()`,
+    may carry the ranked ids of the candidates (PostgreSQL), found while counting.
     """
     sort = query.effective_sort
     if sort == "relevance":
         return RankedMatches(query, ranked=counts.ranked if counts is not None else None)
-    if sort == "newest" and query.filters and _postgres():
+    if sort == "newest" and query.filters and not query.text and _postgres():
         return FacetMatches(query)
     return _filtered(query).only(*LIST_FIELDS).order_by(*_SORT_ORDER[sort])
 
@@ -344,9 +345,11 @@ class _Slices:
 # A newest-first slice of a facet selection without text (PostgreSQL). `mask`: the selection's bitmap (the
 # AND of each selected facet's OR of its values' bitmaps, NULL when a facet matches nothing), copied out
 # of its stored, compressed form once (`|| B''`) rather than once per get_bit. The posting lists of the
-# facet whose values hold the fewest datasets are walked newest first through their index, keeping the
-# datasets whose bit is set, and merged: the walk reads about `stop` times (that facet's datasets / the
-# selection's) index entries, a number that does not grow with the catalog, and no dataset row.
+# facet whose values hold the fewest datasets (none: nothing to walk) are walked newest first through their
+# index, keeping the datasets whose bit is set, and merged. The walk reads about `stop` x (that facet's
+# datasets / the selection's) index entries, at most that facet's whole lists when the selection has fewer
+# than `stop` datasets: a number set by the selection's shape, not by the catalog's size. It reads no
+# dataset row.
 _FACET_PAGE = """
 WITH selected AS MATERIALIZED (
     SELECT * FROM unnest(%s::text[], %s::text[]) AS selected(facet, key)
@@ -360,7 +363,7 @@ WITH selected AS MATERIALIZED (
 )
 SELECT walked.dataset_id FROM (
     SELECT selected.key FROM selected
-    WHERE selected.facet = (SELECT facet FROM chosen ORDER BY datasets, facet LIMIT 1)
+    WHERE selected.facet = (SELECT facet FROM chosen ORDER BY coalesce(datasets, 0), facet LIMIT 1)
 ) AS walk CROSS JOIN LATERAL (
     SELECT posting.dataset_id, posting.published_at FROM catalog_facetposting AS posting
     WHERE posting.key = walk.key AND get_bit((SELECT bits FROM mask), posting.dataset_id::integer) = 1

@@ -31,7 +31,23 @@ CREATE OR REPLACE FUNCTION catalog_dataset_facet_keys(
 $$;
 """
 
-BITS_FUNCTION = """
+CREATE = (
+    """
+DROP INDEX IF EXISTS catalog_dataset_facets_gin;
+"""
+    + FACET_KEYS_FUNCTION
+    + """
+CREATE OR REPLACE FUNCTION catalog_dataset_store_facet_keys() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.facet_keys := catalog_dataset_facet_keys(
+        NEW.domain, NEW.license, NEW.hosted, NEW.modalities, NEW.languages);
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER catalog_dataset_facet_keys_store
+    BEFORE INSERT OR UPDATE ON catalog_dataset
+    FOR EACH ROW EXECUTE FUNCTION catalog_dataset_store_facet_keys();
+
 -- All bitmaps have one length, a multiple of 8,192 bits, so that they can be combined with & and |: the
 -- writers take a lock on the table (publications are rare), grow every bitmap when a dataset's id is past
 -- the end, and create a new key's bitmap at that length.
@@ -77,54 +93,19 @@ BEGIN
 END
 $$;
 
-"""
-
-# Every bitmap from the rows, in one pass over them: a key's bitmap is its members' ids in order, each
-# written as the zeros since the previous member and a one (bit n for id n), then zeros to the length.
-REBUILD_BITMAPS = """
+-- Every bitmap from the rows: after a bulk load with the trigger disabled, and to fill them here.
+CREATE OR REPLACE FUNCTION catalog_rebuild_facet_bitmaps() RETURNS void LANGUAGE sql AS $$
     DELETE FROM catalog_facetbitmap;
     INSERT INTO catalog_facetbitmap (key, bits, datasets)
-    SELECT gaps.key,
-        (string_agg(repeat('0', (gaps.id - gaps.previous - 1)::integer) || '1', '' ORDER BY gaps.id)
-            || repeat('0', (total.size - 1 - max(gaps.id))::integer))::varbit,
-        count(*)
-    FROM (
-        SELECT member.key, member.id, coalesce(lag(member.id) OVER (PARTITION BY member.key ORDER BY member.id), -1)
-            AS previous
-        FROM (SELECT id, unnest(facet_keys) AS key FROM catalog_dataset WHERE published_at IS NOT NULL) AS member
-    ) AS gaps
-    CROSS JOIN (SELECT (coalesce(max(id), 0) / 8192 + 1) * 8192 AS size FROM catalog_dataset) AS total
-    GROUP BY gaps.key, total.size;
-"""
-
-# After a bulk load with the trigger disabled, and to fill them here.
-REBUILD_FUNCTION = (
-    "CREATE OR REPLACE FUNCTION catalog_rebuild_facet_bitmaps() RETURNS void LANGUAGE sql AS $$"
-    + REBUILD_BITMAPS
-    + "$$;\n"
-)
-
-CREATE = (
-    """
-DROP INDEX IF EXISTS catalog_dataset_facets_gin;
-"""
-    + FACET_KEYS_FUNCTION
-    + """
-CREATE OR REPLACE FUNCTION catalog_dataset_store_facet_keys() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    NEW.facet_keys := catalog_dataset_facet_keys(
-        NEW.domain, NEW.license, NEW.hosted, NEW.modalities, NEW.languages);
-    RETURN NEW;
-END
+    SELECT keyed.key, string_agg(CASE WHEN member.id IS NULL THEN '0' ELSE '1' END, '' ORDER BY slot)::varbit,
+           count(member.id)
+    FROM (SELECT DISTINCT unnest(facet_keys) AS key FROM catalog_dataset WHERE published_at IS NOT NULL) AS keyed
+    CROSS JOIN generate_series(0, (SELECT (coalesce(max(id), 0) / 8192 + 1) * 8192 - 1 FROM catalog_dataset)) AS slot
+    LEFT JOIN (SELECT id, unnest(facet_keys) AS key FROM catalog_dataset WHERE published_at IS NOT NULL) AS member
+        ON member.key = keyed.key AND member.id = slot
+    GROUP BY keyed.key;
 $$;
-CREATE TRIGGER catalog_dataset_facet_keys_store
-    BEFORE INSERT OR UPDATE ON catalog_dataset
-    FOR EACH ROW EXECUTE FUNCTION catalog_dataset_store_facet_keys();
 
-"""
-    + BITS_FUNCTION
-    + REBUILD_FUNCTION
-    + """
 UPDATE catalog_dataset SET facet_keys = NULL;
 SELECT catalog_rebuild_facet_bitmaps();
 CREATE TRIGGER catalog_dataset_facet_bitmaps
