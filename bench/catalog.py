@@ -2,9 +2,9 @@
 
 For each size it seeds a dedicated PostgreSQL database (created and dropped here) and measures, in a child
 process with every cache off, the SQL time and the number of queries of each kind of page over the same
-randomised URLs (median and maximum; each URL the fastest of three tries). At the largest size it then
-serves the project with gunicorn (2 workers, DEBUG off, the shared cache in its own Redis db) and loads it
-with wrk:
+randomised URLs (median and maximum; each URL the fastest of three tries, in rounds that alternate the
+sizes). At the largest size it then serves the project with gunicorn (2 workers, DEBUG off, the shared
+cache in its own Redis db) and loads it with wrk:
 
 - cold: catalog caches off, a cookie on every request, and for every request a new URL from a randomised
   list (words, facets, deep pages, sorts): what a visitor's own search costs. One connection per worker, so
@@ -26,6 +26,7 @@ import os
 import random
 import re
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -40,8 +41,9 @@ PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 REDIS_DB = 13  # the bench's own Redis database number (--redis-db); it is emptied before and after
 URLS_PER_KIND = 4000  # more than a cold run can request: no URL repeats
 SQL_SAMPLES = 30  # URLs per kind whose SQL is timed at every size
-# Each URL's SQL is timed this many times and its fastest kept: every try does the same work (the caches
-# are off, PostgreSQL's buffers hold either catalog), so the spread between tries is the shared machine's.
+# Each URL's SQL is timed this many times, in rounds that alternate the sizes, and its fastest kept: every
+# try does the same work (the caches are off, PostgreSQL's buffers hold either catalog), so the spread
+# between tries is the shared machine's.
 SQL_TRIES = 3
 # The row triggers that keep the facet bitmaps and postings (migrations 0010 and 0011), off during a bulk load.
 FACET_TRIGGERS = ("catalog_dataset_facet_bitmaps", "catalog_dataset_facet_postings")
@@ -276,12 +278,11 @@ def prepare(size, *, database, env, reuse=False):
 
 
 SQL_SCRIPT = """
-import json, statistics, sys, time, django
+import json, sys, time, django
 django.setup()
 from django.db import connection
 from django.test import Client
-given = json.loads(sys.stdin.read())
-urls, tries_per_url = given["urls"], given["tries"]
+urls = json.loads(sys.stdin.read())
 client = Client()
 client.cookies["visitor"] = "bench"  # a visitor's request: never the anonymous page cache
 spent = []
@@ -297,27 +298,23 @@ for kind, paths in urls.items():
     client.get(paths[0])  # the connection and this code path once, untimed
     times, counts, statuses = [], [], set()
     for path in paths:
-        tries = []
-        for _ in range(tries_per_url):
-            spent.clear()
-            with connection.execute_wrapper(timed):
-                statuses.add(client.get(path).status_code)
-            tries.append(sum(spent) * 1000)
-            counts.append(len(spent))
-        times.append(min(tries))
-    result[kind] = {"sql_ms": statistics.median(times), "sql_max_ms": max(times),
-                    "queries": max(counts), "min_queries": min(counts), "statuses": sorted(statuses)}
+        spent.clear()
+        with connection.execute_wrapper(timed):
+            statuses.add(client.get(path).status_code)
+        times.append(sum(spent) * 1000)
+        counts.append(len(spent))
+    result[kind] = {"times": times, "counts": counts, "statuses": sorted(statuses)}
 print(json.dumps(result))
 """
 
 
-def measure_sql(env):
-    """Median SQL time and the most queries per kind of page, every cache off, in a child process."""
+def measure_sql_once(env):
+    """The SQL time (ms) and query count of every URL of every kind, every cache off, in a child process."""
     urls = {kind: urls_of(kind)[:SQL_SAMPLES] for kind in KINDS}
     child_env = dict(env, CACHE_URL="dummycache://", CATALOG_FACET_CACHE_SECONDS="0")
     done = subprocess.run(
         [str(PYTHON), "-c", SQL_SCRIPT],
-        input=json.dumps({"urls": urls, "tries": SQL_TRIES}),
+        input=json.dumps(urls),
         env=child_env,
         stdout=subprocess.PIPE,
         text=True,
@@ -325,6 +322,32 @@ def measure_sql(env):
         cwd=ROOT,
     )
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def measure_sql(envs):
+    """Per size and kind of page: the median over its URLs of each URL's fastest SQL time, and query counts.
+
+    The sizes take turns, SQL_TRIES rounds of one try per URL, so that a slow moment of the machine falls on
+    both sizes alike instead of on whichever was measured then.
+    """
+    rounds = {size: [] for size in envs}
+    for _ in range(SQL_TRIES):
+        for size, env in envs.items():
+            rounds[size].append(measure_sql_once(env))
+    sql = {}
+    for size, measured in rounds.items():
+        sql[size] = {}
+        for kind in KINDS:
+            fastest = [min(times) for times in zip(*(one[kind]["times"] for one in measured), strict=True)]
+            counts = [n for one in measured for n in one[kind]["counts"]]
+            sql[size][kind] = {
+                "sql_ms": statistics.median(fastest),
+                "sql_max_ms": max(fastest),
+                "queries": max(counts),
+                "min_queries": min(counts),
+                "statuses": sorted({status for one in measured for status in one[kind]["statuses"]}),
+            }
+    return sql
 
 
 def free_port():
@@ -543,22 +566,26 @@ def main():
     args = parser.parse_args()
     sizes = [args.size] if args.size else sorted(int(size) for size in args.sizes.split(","))
 
-    sql, load_results, trivial = {}, None, None
+    load_results, trivial = None, None
     with tempfile.TemporaryDirectory(prefix="bench-catalog-") as temp:
         temp = Path(temp)
-        for size in sizes:
-            database = f"{args.database}_{size}"
-            env = bench_environment(
-                database=database, static_root=temp / "static", catalog_cache=0, redis_db=args.redis_db
-            )
-            try:
-                prepare(size, database=database, env=env, reuse=args.reuse)
-                sql[size] = measure_sql(env)
-                if size == sizes[-1] and not args.no_load:
-                    load_results, trivial = load(env, duration=args.duration, temp=temp)
-            finally:
-                if not args.keep:
-                    drop_database(database)
+        envs = {}
+        try:
+            for size in sizes:
+                envs[size] = bench_environment(
+                    database=f"{args.database}_{size}",
+                    static_root=temp / "static",
+                    catalog_cache=0,
+                    redis_db=args.redis_db,
+                )
+                prepare(size, database=f"{args.database}_{size}", env=envs[size], reuse=args.reuse)
+            sql = measure_sql(envs)
+            if not args.no_load:
+                load_results, trivial = load(envs[sizes[-1]], duration=args.duration, temp=temp)
+        finally:
+            if not args.keep:
+                for size in envs:
+                    drop_database(f"{args.database}_{size}")
     ok = report(sizes, sql, load_results, trivial, duration=args.duration)
     sys.exit(0 if ok else 1)
 
