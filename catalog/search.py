@@ -342,6 +342,20 @@ class _Slices:
         return iter(self[:COUNT_CAP])
 
 
+# A selection of facet values in SQL (PostgreSQL), shared by the exact counts and the facet pages. Parameters:
+# each selected key's facet, and the keys (`_selection()`). `selected`: those keys; `chosen`: per selected
+# facet, the OR of its selected values' bitmaps, how many of those values have one (`found`) and how many
+# datasets they hold together (`datasets`).
+_SELECTION = """
+WITH selected AS MATERIALIZED (
+    SELECT * FROM unnest(%s::text[], %s::text[]) AS selected(facet, key)
+), chosen AS MATERIALIZED (
+    SELECT selected.facet, bit_or(bitmap.bits) AS bits, count(bitmap.key) AS found,
+        sum(bitmap.datasets) AS datasets
+    FROM selected LEFT JOIN catalog_facetbitmap AS bitmap ON bitmap.key = selected.key
+    GROUP BY selected.facet
+)"""
+
 # A newest-first slice of a facet selection without text (PostgreSQL). `mask`: the selection's bitmap (the
 # AND of each selected facet's OR of its values' bitmaps, NULL when a facet matches nothing), copied out
 # of its stored, compressed form once (`|| B''`) rather than once per get_bit. The posting lists of the
@@ -350,15 +364,9 @@ class _Slices:
 # datasets / the selection's) index entries, at most that facet's whole lists when the selection has fewer
 # than `stop` datasets: a number set by the selection's shape, not by the catalog's size. It reads no
 # dataset row.
-_FACET_PAGE = """
-WITH selected AS MATERIALIZED (
-    SELECT * FROM unnest(%s::text[], %s::text[]) AS selected(facet, key)
-), chosen AS MATERIALIZED (
-    SELECT selected.facet, bit_or(bitmap.bits) AS bits, count(bitmap.key) AS found,
-        sum(bitmap.datasets) AS datasets
-    FROM selected LEFT JOIN catalog_facetbitmap AS bitmap ON bitmap.key = selected.key
-    GROUP BY selected.facet
-), mask AS MATERIALIZED (
+_FACET_PAGE = (
+    _SELECTION  # noqa: S608 (constant SQL; every value is a parameter)
+    + """, mask AS MATERIALIZED (
     SELECT CASE WHEN bool_or(found = 0) THEN NULL ELSE bit_and(bits) || B'' END AS bits FROM chosen
 )
 SELECT walked.dataset_id FROM (
@@ -372,6 +380,7 @@ SELECT walked.dataset_id FROM (
 GROUP BY walked.dataset_id, walked.published_at
 ORDER BY walked.published_at DESC, walked.dataset_id DESC LIMIT %s OFFSET %s
 """
+)
 
 
 class FacetMatches(_Slices):
@@ -468,18 +477,13 @@ def _by_facet(key_counts):
     return {facet: _most_frequent(counts) for facet, counts in tallies.items()}
 
 
-# Exact counts from the facet bitmaps (migration 0010, all of one length). `chosen`: per selected facet, the
-# OR of its selected values' bitmaps and how many of those values have one; `masks`: per facet (and, as
-# NULL, for the total) the AND of the other facets' selections, NULL when no other facet has one, `empty`
-# when one of them matches nothing. A key's count is then its stored number of datasets (no mask), or its
-# bitmap AND the mask; bitmaps are only read (detoasted) when a mask needs them.
-_BITMAP_COUNTS = """
-WITH chosen AS MATERIALIZED (
-    SELECT selected.facet, bit_or(bitmap.bits) AS bits, count(bitmap.key) AS found
-    FROM unnest(%s::text[], %s::text[]) AS selected(facet, key)
-    LEFT JOIN catalog_facetbitmap AS bitmap ON bitmap.key = selected.key
-    GROUP BY selected.facet
-), masks AS MATERIALIZED (
+# Exact counts from the facet bitmaps (migration 0010, all of one length), after `_SELECTION`. `masks`: per
+# facet (and, as NULL, for the total) the AND of the other facets' selections, NULL when no other facet has
+# one, `empty` when one of them matches nothing. A key's count is then its stored number of datasets (no
+# mask), or its bitmap AND the mask; bitmaps are only read (detoasted) when a mask needs them.
+_BITMAP_COUNTS = (
+    _SELECTION  # noqa: S608 (constant SQL; every value is a parameter)
+    + """, masks AS MATERIALIZED (
     SELECT facets.facet,
         (SELECT bool_or(found = 0) FROM chosen WHERE chosen.facet IS DISTINCT FROM facets.facet) AS empty,
         (SELECT bit_and(bits) FROM chosen WHERE chosen.facet IS DISTINCT FROM facets.facet) AS bits
@@ -494,6 +498,7 @@ SELECT bitmap.key, CASE WHEN masks.empty THEN 0 WHEN masks.bits IS NULL THEN bit
     ELSE bit_count(bitmap.bits & masks.bits) END
 FROM catalog_facetbitmap AS bitmap JOIN masks ON masks.facet = split_part(bitmap.key, ':', 1)
 """
+)
 
 
 def _bitmap_counts(query):
@@ -521,19 +526,27 @@ def _sample_counts(query):
     if not _postgres():
         rows = _filtered(query).order_by().values_list(*FACET_FIELDS)[: COUNT_CAP + 1]
         return _tally_rows(list(rows))
-    sample = _filtered(query).order_by().values("facet_keys")[: COUNT_CAP + 1]
-    sample_sql, params = sample.query.get_compiler(connection=connection).as_sql()
-    sql = (
-        f"WITH sample AS MATERIALIZED ({sample_sql}) "  # noqa: S608 (Django's SQL; values are parameters)
+    rows = _rows_around(
+        _filtered(query).order_by().values("facet_keys")[: COUNT_CAP + 1],
+        "WITH sample AS MATERIALIZED ({inner}) "
         "SELECT 'seen', NULL, COUNT(*) FROM sample "
         "UNION ALL SELECT 'key', key, COUNT(*) FROM (SELECT unnest(facet_keys) AS key "
-        "FROM (SELECT facet_keys FROM sample LIMIT %s) AS counted) AS keyed GROUP BY key"
+        "FROM (SELECT facet_keys FROM sample LIMIT %s) AS counted) AS keyed GROUP BY key",
+        COUNT_CAP,
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, COUNT_CAP])
-        rows = cursor.fetchall()
     seen = next(n for kind, _, n in rows if kind == "seen")
     return seen, _by_facet((key, n) for kind, key, n in rows if kind == "key")
+
+
+def _rows_around(queryset, template, *extra):
+    """Run `template` with `{inner}` replaced by the queryset's own SQL; return the rows.
+
+    The queryset's values stay query parameters, followed by `extra` for the template's own placeholders.
+    """
+    inner, params = queryset.query.get_compiler(connection=connection).as_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(template.format(inner=inner), [*params, *extra])
+        return cursor.fetchall()
 
 
 def _ranked_counts(query):
@@ -543,26 +556,23 @@ def _ranked_counts(query):
     newest matches with their rank, which both the counts and `RankedMatches` use, so the search's rows
     are read once. "Matches seen" is COUNT_CAP + 1 when there are more.
     """
-    rank = _rank(query.text)
     candidates = (
         _filtered(query)
-        .annotate(rank=rank)
+        .annotate(rank=_rank(query.text))
         .order_by(*_SORT_ORDER["newest"])
         .values("id", "facet_keys", "rank", "published_at")[: COUNT_CAP + 1]
     )
-    candidates_sql, params = candidates.query.get_compiler(connection=connection).as_sql()
-    sql = (
-        f"WITH candidate AS MATERIALIZED ({candidates_sql}), "  # noqa: S608 (Django's SQL; values are parameters)
+    rows = _rows_around(
+        candidates,
+        "WITH candidate AS MATERIALIZED ({inner}), "
         "counted AS (SELECT * FROM candidate ORDER BY published_at DESC, id DESC LIMIT %s) "
         "SELECT 'seen', NULL, COUNT(*), NULL::bigint[] FROM candidate "
         "UNION ALL SELECT 'key', key, COUNT(*), NULL FROM (SELECT unnest(facet_keys) AS key FROM counted) AS keyed "
         "GROUP BY key "
         "UNION ALL SELECT 'ranked', NULL, NULL, array_agg(id ORDER BY rank DESC, published_at DESC, id DESC) "
-        "FROM counted"
+        "FROM counted",
+        COUNT_CAP,
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, COUNT_CAP])
-        rows = cursor.fetchall()
     seen = next(n for kind, _, n, _ in rows if kind == "seen")
     ranked = next(tuple(ids or ()) for kind, _, _, ids in rows if kind == "ranked")
     return seen, _by_facet((key, n) for kind, key, n, _ in rows if kind == "key"), ranked
