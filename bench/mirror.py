@@ -29,6 +29,7 @@ import os
 import sys
 import tempfile
 import time
+import typing
 import urllib.request
 from pathlib import Path
 
@@ -82,20 +83,20 @@ from django.urls import reverse
 reverse("catalog:list")  # a worker that has run before has loaded the URLconf: do not time that import
 import cProfile, os, pstats
 profile = cProfile.Profile() if os.environ.get("BENCH_PROFILE") else None
-started = time.perf_counter()
+started, cpu = time.perf_counter(), time.process_time()
 if profile:
     profile.enable()
 result = mirror.run({job_id})
-elapsed = time.perf_counter() - started
+elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
 if profile:
     profile.disable()
     pstats.Stats(profile, stream=open(os.environ["BENCH_PROFILE"], "w")).sort_stats("cumulative").print_stats(40)
-print(elapsed, result)
+print(elapsed, cpu, result)
 """
 
 COPY_CODE = """
 import http.client, ssl, time, urllib.parse
-started = time.perf_counter()
+started, cpu = time.perf_counter(), time.process_time()
 source = urllib.parse.urlsplit({source!r})
 hub = urllib.parse.urlsplit({hub!r})
 context = ssl.create_default_context(cafile={ca!r})
@@ -109,7 +110,7 @@ def body():
 put.request("PUT", {upload_path!r}, body=body(), headers={{"Content-Length": str({size})}})
 answer = put.getresponse()
 answer.read()
-print(time.perf_counter() - started, answer.status)
+print(time.perf_counter() - started, time.process_time() - cpu, answer.status)
 """
 
 
@@ -117,7 +118,7 @@ print(time.perf_counter() - started, answer.status)
 # to a file while hashing, then PUT the file. This is the best a verified mirror can do.
 HASH_FIRST_CODE = """
 import hashlib, http.client, os, ssl, tempfile, time, urllib.parse
-started = time.perf_counter()
+started, cpu = time.perf_counter(), time.process_time()
 source = urllib.parse.urlsplit({source!r})
 hub = urllib.parse.urlsplit({hub!r})
 context = ssl.create_default_context(cafile={ca!r})
@@ -137,7 +138,7 @@ with tempfile.NamedTemporaryFile(dir={tmp!r}) as handle:
                 headers={{"Content-Length": str(size)}})
     answer = put.getresponse()
     answer.read()
-print(time.perf_counter() - started, answer.status)
+print(time.perf_counter() - started, time.process_time() - cpu, answer.status)
 """
 
 
@@ -197,7 +198,7 @@ def main():
         from catalog import publishing
 
         publishing.enqueue = lambda job_id: None
-        rows = []
+        rows, cpu_rows = [], []
         with SourceServer() as source, DevHub(data_dir=var_dir / "hub") as hub:
             env = child_env(var_dir, hub.url, source.ca_path)
             os.environ.update({key: env[key] for key in ("HF_ENDPOINT", "HF_TOKEN")})
@@ -231,44 +232,48 @@ def main():
                     }
                     connection.close()
                     os.sync()
-                    seconds, _, status = run_child(
-                        COPY_CODE.format(
-                            source=source.url(paths["copy"]),
-                            hub=hub.url,
-                            ca=str(source.ca_path),
-                            upload_path=f"/_lfs/upload/{sha['copy']}?size={size}",
-                            size=size,
+                    keep_best(
+                        best,
+                        "copy",
+                        measure(
+                            COPY_CODE.format(
+                                source=source.url(paths["copy"]),
+                                hub=hub.url,
+                                ca=str(source.ca_path),
+                                upload_path=f"/_lfs/upload/{sha['copy']}?size={size}",
+                                size=size,
+                            ),
+                            env,
+                            expect="200",
                         ),
-                        env,
                     )
-                    assert status.strip() == "200", status
-                    keep_best(best, "copy", seconds)
-                    os.sync()
-                    seconds, _, status = run_child(
-                        HASH_FIRST_CODE.format(
-                            source=source.url(paths["hash-first"]),
-                            hub=hub.url,
-                            ca=str(source.ca_path),
-                            tmp=str(var_dir),
+                    keep_best(
+                        best,
+                        "hash-first",
+                        measure(
+                            HASH_FIRST_CODE.format(
+                                source=source.url(paths["hash-first"]),
+                                hub=hub.url,
+                                ca=str(source.ca_path),
+                                tmp=str(var_dir),
+                            ),
+                            env,
+                            expect="200",
                         ),
-                        env,
                     )
-                    assert status.strip() == "200", status
-                    keep_best(best, "hash-first", seconds)
                     for kind in ("mirror", "digest"):
                         clear_hub_log(hub.url)
-                        os.sync()
-                        seconds, rss, out = run_child(MIRROR_CODE.format(job_id=jobs[kind]), env)
-                        assert out.strip() == "done", out
+                        run = measure(MIRROR_CODE.format(job_id=jobs[kind]), env, expect="done")
                         uploaded = uploads_of(hub.url, sha[kind])
                         if uploaded != [200]:
                             raise SystemExit(
                                 f"FAILED: the Hub's log shows {uploaded or 'no'} upload(s) of the {kind} mirror's "
                                 f"{size_mib} MiB: the mirror did not send its bytes once, so it measured nothing"
                             )
-                        keep_best(best, kind, seconds)
-                        peak = max(peak, rss)
-                rows.append((size_mib, best, peak))
+                        keep_best(best, kind, run)
+                        peak = max(peak, run.rss)
+                rows.append((size_mib, {kind: run.seconds for kind, run in best.items()}, peak))
+                cpu_rows.append((size_mib, best))
         runs = "one run per measure" if args.repeat == 1 else f"best of {args.repeat} runs per measure"
         print(
             f"Load average (1, 5, 15 min): {format_load(started_load)} at the start, "
@@ -285,6 +290,16 @@ def main():
                 f"{size_mib / best['mirror']:>12.1f} MiB/s {copy / best['mirror']:>6.2f} "
                 f"{size_mib / best['digest']:>9.1f} MiB/s {copy / best['digest']:>6.2f} {rss:>7.1f} MiB"
             )
+        print(
+            "\nCPU seconds of the kept runs, the copying or mirroring process + the source and Hub "
+            f"(this process), on {os.cpu_count()} cores:"
+        )
+        kinds = {"copy": "plain copy", "hash-first": "hash-first copy", "mirror": "mirror, no digest"}
+        kinds["digest"] = "mirror, digest"
+        print(f"{'size':>8} " + " ".join(f"{label:>18}" for label in kinds.values()))
+        for size_mib, best in cpu_rows:
+            cells = (f"{best[kind].client_cpu:.1f} + {best[kind].servers_cpu:.1f} s" for kind in kinds)
+            print(f"{size_mib:>5} MiB " + " ".join(f"{cell:>18}" for cell in cells))
         missed = []
         print("\nSummary")
         for size_mib, best, rss in rows:
@@ -326,8 +341,29 @@ def main():
         sys.exit(1 if missed else 0)
 
 
-def keep_best(best, kind, seconds):
-    best[kind] = min(best.get(kind, seconds), seconds)
+class Run(typing.NamedTuple):
+    """One measure: its seconds, the peak RSS of its process, and the CPU seconds of each side."""
+
+    seconds: float
+    rss: float
+    client_cpu: float  # the copying or mirroring process, over the measured span
+    servers_cpu: float  # the source and the Hub (this process), over the same span
+
+
+def measure(code, env, *, expect):
+    """Run one measure in a child process, after writing out the disk's dirty pages; return a Run."""
+    os.sync()
+    started = time.process_time()
+    seconds, rss, out = run_child(code, env)
+    servers_cpu = time.process_time() - started
+    cpu, result = out.split(" ", 1)
+    assert result.strip() == expect, out
+    return Run(seconds, rss, float(cpu), servers_cpu)
+
+
+def keep_best(best, kind, run):
+    if kind not in best or run.seconds < best[kind].seconds:
+        best[kind] = run
 
 
 def format_load(load):
