@@ -9,7 +9,11 @@ reads the file through a `GrowingFile` that waits for the bytes the download has
 The announced digest is a claim. The last byte of the file is held back from the upload until the
 download has finished and its own SHA-256 equals the announced one; on a mismatch the upload is cut
 short, so the Hub never receives a complete object under a wrong name (and the Hub checks the name
-against the bytes as well). Nothing is committed here: the commit of the upload step names the object,
+against the bytes as well).
+
+The upload lets the page cache forget the bytes it has sent (`GrowingFile`'s drop-behind): the file passes
+through a few megabytes of memory instead of filling a fresh page for each of its bytes, which costs the
+worker's own memory and, on a virtual machine, a fault to the hypervisor for each new page. Nothing is committed here: the commit of the upload step names the object,
 which the Hub then already holds. An upload that fails for any other reason only loses the head start:
 the upload step sends the verified file as it would have without a digest.
 """
@@ -32,15 +36,23 @@ class DownloadStopped(Exception):
     """The download ended before the whole file was received; the upload must not complete."""
 
 
+# How far behind the upload the page cache keeps the file (and how much it is asked to drop at a time).
+DROP_BEHIND_BYTES = 32 * 1024 * 1024
+
+
 class GrowingFile(io.RawIOBase):
     """A read-only, seekable view of a file of a known final `size` that another thread is still writing.
 
     `written(offset)` tells it how far the file holds its bytes; `finish()` that the writer is done and the
     bytes are verified, `fail(error)` that they are not (reads then raise `error`). Reads wait for bytes that
     are not written yet, and the read that would return the last byte waits for `finish()` or `fail()`.
+
+    Each time the reader is another `drop_behind` bytes further, the page cache is asked to drop the file up
+    to that many bytes behind it (`POSIX_FADV_DONTNEED`, where the system has it). Pages still waiting to be
+    written to disk are not dropped by that, only queued for writing: the next ask drops them.
     """
 
-    def __init__(self, path, *, size, on_read=None):
+    def __init__(self, path, *, size, on_read=None, drop_behind=DROP_BEHIND_BYTES):
         super().__init__()
         self._fd = os.open(path, os.O_RDONLY)
         self._size = size
@@ -50,6 +62,8 @@ class GrowingFile(io.RawIOBase):
         self._error = None
         self._changed = threading.Condition()
         self._on_read = on_read
+        self._drop_behind = drop_behind if hasattr(os, "posix_fadvise") else None
+        self._dropped = 0  # the bytes before this offset were asked to leave the page cache
 
     def written(self, offset):
         """Record that the file holds its bytes up to `offset` (called by the writing thread)."""
@@ -135,6 +149,16 @@ class GrowingFile(io.RawIOBase):
         self._position += count
         if self._on_read is not None:
             self._on_read(count)
+        self._drop_read_windows()
+
+    def _drop_read_windows(self):
+        """Ask the page cache to drop the file up to a window behind the reader, at each window it reads."""
+        window = self._drop_behind
+        if window and self._position - self._dropped >= 2 * window:
+            self._dropped = self._position - window
+            # From the start each time: pages that were still being written to disk at the last call, and a
+            # large folio that straddled its limit, are dropped now.
+            os.posix_fadvise(self._fd, 0, self._dropped, os.POSIX_FADV_DONTNEED)
 
     def close(self):
         """Close the file descriptor."""
