@@ -219,24 +219,36 @@ class StreamResponse:
 
     def iter_chunks(self):
         """Yield the body in chunks of at most `chunk_size` bytes, enforcing the byte cap."""
-        while True:
-            # Never ask for more than one byte past the cap, so an oversized body is stopped at once.
-            allowed = self._max_bytes - self.offset - self.bytes_read
-            try:
-                chunk = self._response.read(min(self._chunk_size, allowed + 1))
-            except (OSError, http.client.HTTPException) as exc:
-                raise _network_error(exc, host=urlsplit(self.final_url).hostname) from exc
-            if not chunk:
-                break
+        while chunk := self._next(self._response.read):
+            yield chunk
+
+    def read_into(self, buffer):
+        """Receive the body's next bytes (at most `chunk_size`) into `buffer`; return a view of them, empty at the end.
+
+        Like `iter_chunks`, but into a buffer the caller reuses: a large download then allocates (and, on a
+        virtual machine, faults in) a few buffers once instead of a new chunk per megabyte.
+        """
+        view = memoryview(buffer)
+        return self._next(lambda size: view[: self._response.readinto(view[:size])])
+
+    def _next(self, read):
+        """Return what `read(size)` gives of the body next, enforcing the byte cap; empty at the end."""
+        # Never ask for more than one byte past the cap, so an oversized body is stopped at once.
+        allowed = self._max_bytes - self.offset - self.bytes_read
+        try:
+            chunk = read(min(self._chunk_size, allowed + 1))
+        except (OSError, http.client.HTTPException) as exc:
+            raise _network_error(exc, host=urlsplit(self.final_url).hostname) from exc
+        if chunk:
             self.bytes_read += len(chunk)
             if self.offset + self.bytes_read > self._max_bytes:
                 raise FetchTooLarge(_too_large_message(self._max_bytes))
-            yield chunk
         # http.client returns an empty read, not an error, when the peer closes before Content-Length.
-        if self._declared is not None and self.bytes_read < self._declared:
+        elif self._declared is not None and self.bytes_read < self._declared:
             raise FetchError(
                 f"The connection closed after {self.bytes_read} of {self._declared} bytes.", retryable=True
             )
+        return chunk
 
 
 @contextlib.contextmanager
@@ -269,17 +281,22 @@ def stream(url, *, max_bytes, chunk_size=DEFAULT_CHUNK_SIZE, start=0):
 
 
 class _HashingWriter(threading.Thread):
-    """Writes and hashes chunks in a thread while the caller reads the next ones from the network.
+    """Writes and hashes chunks in a thread while the caller receives the next ones.
 
     Both the file write and SHA-256 of a large buffer release the GIL, so receiving, hashing and writing
-    overlap. At most `depth` chunks wait in between (memory stays flat). An error of the write is raised
-    in the caller at its next `put` or on leaving the `with` block.
+    overlap. The caller receives each chunk into `buffer()`, one of `depth` + 2 buffers that the writer
+    hands back once the chunk is written: memory stays flat, and no new memory is touched per chunk. An
+    error of the write is raised in the caller at its next `buffer()` or `put`, or on leaving the `with`
+    block.
     """
 
-    def __init__(self, out, digest, *, depth=4, on_written=None):
+    def __init__(self, out, digest, *, chunk_size, depth=4, on_written=None):
         super().__init__(name="safefetch-writer", daemon=True)
         self._out, self._digest = out, digest
-        self._chunks = queue.Queue(maxsize=depth)
+        self._free = queue.Queue()
+        for _ in range(depth + 2):
+            self._free.put(bytearray(chunk_size))
+        self._chunks = queue.Queue()
         self._error = None
         self._on_written = on_written
 
@@ -295,12 +312,21 @@ class _HashingWriter(threading.Thread):
                         self._on_written(self._out.tell())
                 except BaseException as exc:
                     self._error = exc
+            self._free.put(chunk.obj)
+
+    def buffer(self):
+        """Return a buffer to receive the next chunk into, waiting while every buffer holds one to write."""
+        self._raise_error()
+        return self._free.get()
 
     def put(self, chunk):
-        """Queue one chunk; raise the writer's error if it failed."""
+        """Queue one chunk (a view of a buffer from `buffer()`); raise the writer's error if it failed."""
+        self._raise_error()
+        self._chunks.put(chunk)
+
+    def _raise_error(self):
         if self._error is not None:
             raise self._error
-        self._chunks.put(chunk)
 
     def __enter__(self):
         self.start()
@@ -350,8 +376,8 @@ def download(
                 done = response.offset
                 if on_response is not None:
                     on_response(response)
-                with _HashingWriter(out, digest, on_written=on_written) as writer:
-                    for chunk in response.iter_chunks():
+                with _HashingWriter(out, digest, chunk_size=chunk_size, on_written=on_written) as writer:
+                    while chunk := response.read_into(writer.buffer()):
                         writer.put(chunk)
                         done += len(chunk)
                         if progress is not None:

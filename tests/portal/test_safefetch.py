@@ -580,7 +580,9 @@ def test_a_failed_write_of_the_download_is_raised_in_the_reading_thread():
     digest = hashlib.sha256()
     with (
         pytest.raises(OSError, match="No space left"),
-        safefetch._HashingWriter(FullDisk(), digest) as writer,
+        safefetch._HashingWriter(FullDisk(), digest, chunk_size=1024) as writer,
     ):
         for _ in range(10):
-            writer.put(b"x" * 1024)
+            buffer = writer.buffer()
+            buffer[:] = b"x" * 1024
+            writer.put(memoryview(buffer))
