@@ -131,7 +131,10 @@ DatasetPageSerializer = inline_serializer(
             help_text="Matches: exact when `count_exact`, else counted up to the cap of 1,000 (see `more`)."
         ),
         "count_exact": serializers.BooleanField(
-            help_text="`count` and the facet counts are exact (a query without search text)."
+            help_text=(
+                "`count` and the facet counts are exact: every match was counted (always without search "
+                "text; with it, when no count reached the cap of 1,000)."
+            )
         ),
         "more": serializers.BooleanField(
             help_text="More than 1,000 datasets match; only the first 1,000 can be paged through."

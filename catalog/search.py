@@ -446,8 +446,9 @@ class RankedMatches(_Slices):
 class Counts:
     """What `facet_counts()` found: {facet: [FacetValue, ...]} and the number of matches.
 
-    `exact`: `total` and every facet count are exact (no search text, on PostgreSQL: from the facet
-    bitmaps). Otherwise they are counted among the first COUNT_CAP + 1 matches found:
+    `exact`: `total` and every facet count are exact: always without search text on PostgreSQL (from the
+    facet bitmaps), and otherwise when no sample reached the cap. Otherwise they are counted among the first
+    COUNT_CAP + 1 matches found:
     `total` stops at COUNT_CAP and `sampled` says that some facet had more matches, so its counts are those
     among its first COUNT_CAP matches found (in storage order), which the page says.
     `more`: more than COUNT_CAP datasets match, so only the first COUNT_CAP can be paged through
@@ -695,8 +696,15 @@ def _sampled_counts(query):
         own_seen, own = _sample_counts(query.without(facet))
         sampled = sampled or own_seen > COUNT_CAP
         counted[facet] = own[facet]
+    # Under the cap every match was counted, for the query and for each facet's own selection: exact.
     return _counts(
-        query, counted, total=min(seen, COUNT_CAP), more=more, sampled=sampled, exact=False, ranked=ranked
+        query,
+        counted,
+        total=min(seen, COUNT_CAP),
+        more=more,
+        sampled=sampled,
+        exact=not sampled,
+        ranked=ranked,
     )
 
 

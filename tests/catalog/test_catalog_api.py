@@ -61,6 +61,20 @@ def test_cached_answer_costs_no_query_and_a_new_dataset_shows_at_once(
 
 
 @pytest.mark.django_db
+def test_a_search_whose_matches_were_all_counted_says_its_counts_are_exact(client, monkeypatch):
+    monkeypatch.setattr(search, "COUNT_CAP", 3)
+    many_published(2, domain="Marine")
+    many_published(1, domain="Health", name="Other")
+    body = client.get(API, {"q": "measurements", "domain": "Marine"}).json()
+    assert (body["count"], body["more"], body["counts_sampled"], body["count_exact"]) == (2, False, False, True)
+    assert {v["value"]: v["count"] for v in body["facets"]["domain"]} == {"Marine": 2, "Health": 1}
+    # The domain's own counts (the text alone) now pass the cap: the page's count is exact, not those.
+    many_published(1, domain="Health", name="Third")
+    body = client.get(API, {"q": "measurements", "domain": "Marine"}).json()
+    assert (body["count"], body["more"], body["counts_sampled"], body["count_exact"]) == (2, False, True, False)
+
+
+@pytest.mark.django_db
 def test_past_the_count_cap_the_count_is_a_lower_bound(client, monkeypatch):
     monkeypatch.setattr(search, "COUNT_CAP", 3)
     many_published(5, domain="Marine")
