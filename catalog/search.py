@@ -595,7 +595,8 @@ def _most_frequent(counts):
     return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:FACET_LIMIT])
 
 
-def _label(facet, value):
+def value_label(facet, value):
+    """Return how a facet's value reads on the page ("Images" for the modality "images")."""
     if facet == "modality":
         return dict(Modality.choices).get(value, value)
     if facet == "hosting":
@@ -714,13 +715,13 @@ def _counts(query, counted, **found):
     for facet in FACETS:
         chosen = selected.get(facet, ())
         values = [
-            FacetValue(value=value, label=_label(facet, value), count=n, selected=value in chosen)
+            FacetValue(value=value, label=value_label(facet, value), count=n, selected=value in chosen)
             for value, n in counted[facet].items()
             if value
         ]
         # A selected value stays visible (with its count 0) so it can be removed.
         values += [
-            FacetValue(value=v, label=_label(facet, v), count=0, selected=True)
+            FacetValue(value=v, label=value_label(facet, v), count=0, selected=True)
             for v in chosen
             if v not in counted[facet]
         ]

@@ -141,7 +141,12 @@ def _render_list(request):
         for facet, label in search.FACETS.items()
     ]
     removable = [
-        {"facet": search.FACETS[facet], "value": value, "link": link(toggle=(facet, value))}
+        {
+            "facet": search.FACETS[facet],
+            "value": value,
+            "label": search.value_label(facet, value),
+            "link": link(toggle=(facet, value)),
+        }
         for facet, values in query.filters
         for value in values
     ]

@@ -66,12 +66,22 @@ def test_a_search_whose_matches_were_all_counted_says_its_counts_are_exact(clien
     many_published(2, domain="Marine")
     many_published(1, domain="Health", name="Other")
     body = client.get(API, {"q": "measurements", "domain": "Marine"}).json()
-    assert (body["count"], body["more"], body["counts_sampled"], body["count_exact"]) == (2, False, False, True)
+    assert (body["count"], body["more"], body["counts_sampled"], body["count_exact"]) == (
+        2,
+        False,
+        False,
+        True,
+    )
     assert {v["value"]: v["count"] for v in body["facets"]["domain"]} == {"Marine": 2, "Health": 1}
     # The domain's own counts (the text alone) now pass the cap: the page's count is exact, not those.
     many_published(1, domain="Health", name="Third")
     body = client.get(API, {"q": "measurements", "domain": "Marine"}).json()
-    assert (body["count"], body["more"], body["counts_sampled"], body["count_exact"]) == (2, False, True, False)
+    assert (body["count"], body["more"], body["counts_sampled"], body["count_exact"]) == (
+        2,
+        False,
+        True,
+        False,
+    )
 
 
 @pytest.mark.django_db

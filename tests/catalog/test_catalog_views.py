@@ -110,6 +110,27 @@ def test_empty_result_suggests_removing_a_filter(client):
 
 
 @pytest.mark.django_db
+def test_a_selected_filter_reads_as_its_label_and_its_remove_link_says_so(client):
+    published(name="Harbour images", modalities="images", domain="Marine")
+    response = client.get(LIST, {"modality": "images", "domain": "Marine"})
+    chips = [
+        attributes
+        for tag, attributes in parse_html(response.content).elements
+        if tag == "a" and "badge" in attributes.get("class", "")
+    ]
+    assert sorted(chip["aria-label"] for chip in chips) == [
+        "Remove the filter Domain: Marine",
+        "Remove the filter Modality: Images",
+    ]
+    assert "Modality: Images" in text_of(response)
+    assert [dataset.name for dataset in response.context["page"].object_list] == ["Harbour images"]
+    # Each chip's link removes its own filter and keeps the other.
+    by_label = {chip["aria-label"]: chip["href"] for chip in chips}
+    remaining = client.get(by_label["Remove the filter Modality: Images"]).context["query"].filters
+    assert dict(remaining) == {"domain": ("Marine",)}
+
+
+@pytest.mark.django_db
 def test_urls_keep_the_whole_query_across_pages(client):
     many_published(45, domain="Marine")
     response = client.get(LIST, {"q": "dataset", "domain": "Marine", "sort": "downloads"})
