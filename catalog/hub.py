@@ -11,6 +11,7 @@ import hashlib
 import importlib.util
 import io
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from huggingface_hub import CommitOperationAdd, HfApi
 from huggingface_hub import constants as hub_constants
 from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
 from huggingface_hub.lfs import UploadInfo
+
+from portal import directio
 
 logger = logging.getLogger(__name__)
 
@@ -213,19 +216,57 @@ def upload_lfs_ahead(repo_id, *, path_in_repo, local_path, size, sha256, sample,
     return operation._upload_mode == "lfs" and operation._is_uploaded
 
 
-class _CountingReader(io.BufferedReader):
-    """A file opened for an upload that reports each chunk read to a callback."""
+class _CountingReader(io.RawIOBase):
+    """A file opened for an upload, read in whole blocks past the page cache (`portal.directio`), that
+    reports each chunk read to a callback."""
 
     def __init__(self, path, on_read):
-        super().__init__(io.FileIO(path, "rb"))
+        super().__init__()
+        self._file = directio.BlockReader(path)
+        self._size = os.path.getsize(path)
+        self._position = 0
         self._on_read = on_read
 
+    def readable(self):
+        """Return True: the file can be read."""
+        return True
+
+    def seekable(self):
+        """Return True: the upload client rewinds to retry."""
+        return True
+
+    def seek(self, offset, whence=os.SEEK_SET):
+        """Move to `offset` from the start, the current position or the end."""
+        base = {os.SEEK_SET: 0, os.SEEK_CUR: self._position, os.SEEK_END: self._size}[whence]
+        self._position = max(0, base + offset)
+        return self._position
+
+    def tell(self):
+        """Return the current position."""
+        return self._position
+
     def read(self, size=-1, /):
-        """Read like a file, and report how many bytes were read."""
-        chunk = super().read(size)
+        """Read up to `size` bytes (never past the end of a block), and report how many were read."""
+        wanted = self._size - self._position if size is None or size < 0 else size
+        if wanted <= 0 or self._position >= self._size:
+            return b""
+        chunk = self._file.read_at(self._position, wanted)
+        self._position += len(chunk)
         if chunk:
             self._on_read(len(chunk))
         return chunk
+
+    def readinto(self, buffer):
+        """Read into `buffer`, like `read`."""
+        chunk = self.read(len(buffer))
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+    def close(self):
+        """Close the file."""
+        if not self.closed:
+            self._file.close()
+        super().close()
 
 
 @dataclasses.dataclass

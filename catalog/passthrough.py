@@ -9,15 +9,16 @@ reads the file through a `GrowingFile` that waits for the bytes the download has
 The announced digest is a claim. The last byte of the file is held back from the upload until the
 download has finished and its own SHA-256 equals the announced one; on a mismatch the upload is cut
 short, so the Hub never receives a complete object under a wrong name (and the Hub checks the name
-against the bytes as well).
-
-The upload lets the page cache forget the bytes it has sent (`GrowingFile`'s drop-behind): the file passes
-through a few megabytes of memory instead of filling a fresh page for each of its bytes, which costs the
-worker's own memory and, on a virtual machine, a fault to the hypervisor for each new page. Nothing is committed here: the commit of the upload step names the object,
+against the bytes as well). Nothing is committed here: the commit of the upload step names the object,
 which the Hub then already holds. An upload that fails for any other reason only loses the head start:
 the upload step sends the verified file as it would have without a digest.
+
+The page cache carries the bytes from the download to the upload: the download writes through it (where
+a download with nobody reading along writes past it, `portal.directio`), and the upload has it drop what
+has been sent (`GrowingFile`'s drop-behind), so the file holds at most about two windows (64 MiB) of it.
 """
 
+import contextlib
 import io
 import logging
 import os
@@ -95,6 +96,7 @@ class GrowingFile(io.RawIOBase):
         """Move to `offset`; the end is the file's final size, not the bytes written so far."""
         base = {os.SEEK_SET: 0, os.SEEK_CUR: self._position, os.SEEK_END: self._size}[whence]
         self._position = max(0, base + offset)
+        self._dropped = min(self._dropped, self._position)  # a reread (a retry) is dropped behind again
         return self._position
 
     def tell(self):
@@ -158,7 +160,8 @@ class GrowingFile(io.RawIOBase):
             self._dropped = self._position - window
             # From the start each time: pages that were still being written to disk at the last call, and a
             # large folio that straddled its limit, are dropped now.
-            os.posix_fadvise(self._fd, 0, self._dropped, os.POSIX_FADV_DONTNEED)
+            with contextlib.suppress(OSError):  # advice: never a reason to fail the upload
+                os.posix_fadvise(self._fd, 0, self._dropped, os.POSIX_FADV_DONTNEED)
 
     def close(self):
         """Close the file descriptor."""
@@ -188,9 +191,12 @@ class EarlyUpload:
         self._error = None
 
     def start(self, response):
-        """Start the upload if the response announces the SHA-256 of a file large enough for LFS."""
+        """Start the upload if the response announces the SHA-256 of a file large enough for LFS.
+
+        Returns whether it started: the upload then reads the file as the download writes it.
+        """
         if response.announced_sha256 is None or response.size is None or response.size < self.min_size:
-            return
+            return False
         self.announced, self.size = response.announced_sha256, response.size
         self._file = GrowingFile(self.local_path, size=response.size, on_read=self.on_read)
         self._file.written(response.offset)
@@ -198,6 +204,7 @@ class EarlyUpload:
             target=self._upload, args=(response.size,), name="mirror-early-upload", daemon=True
         )
         self._thread.start()
+        return True
 
     def written(self, offset):
         """Pass on how far the download has written the file."""

@@ -37,6 +37,8 @@ from urllib.parse import quote, urljoin, urlsplit
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from portal import directio
+
 MAX_REDIRECTS = 5
 DEFAULT_CHUNK_SIZE = 1024 * 1024
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -180,7 +182,7 @@ def probe(url):
 
 
 class StreamResponse:
-    """A body being streamed by `stream()`; read it with `iter_chunks()`."""
+    """A body being streamed by `stream()`; read it with `iter_chunks()` or `read_into()`."""
 
     def __init__(self, *, response, final_url, redirects, start, max_bytes, chunk_size, hops=()):
         self._response = response
@@ -223,13 +225,13 @@ class StreamResponse:
             yield chunk
 
     def read_into(self, buffer):
-        """Receive the body's next bytes (at most `chunk_size`) into `buffer`; return a view of them, empty at the end.
+        """Receive the body's next bytes (at most `chunk_size`) into `buffer`; return how many, 0 at the end.
 
         Like `iter_chunks`, but into a buffer the caller reuses: a large download then allocates (and, on a
         virtual machine, faults in) a few buffers once instead of a new chunk per megabyte.
         """
-        view = memoryview(buffer)
-        return self._next(lambda size: view[: self._response.readinto(view[:size])])
+        with memoryview(buffer) as view:
+            return len(self._next(lambda size: view[: self._response.readinto(view[:size])]))
 
     def _next(self, read):
         """Return what `read(size)` gives of the body next, enforcing the byte cap; empty at the end."""
@@ -284,45 +286,49 @@ class _HashingWriter(threading.Thread):
     """Writes and hashes chunks in a thread while the caller receives the next ones.
 
     Both the file write and SHA-256 of a large buffer release the GIL, so receiving, hashing and writing
-    overlap. The caller receives each chunk into `buffer()`, one of `depth` + 2 buffers that the writer
-    hands back once the chunk is written: memory stays flat, and no new memory is touched per chunk. An
-    error of the write is raised in the caller at its next `buffer()` or `put`, or on leaving the `with`
-    block.
+    overlap. The caller receives each chunk into `buffer()`, one of `depth` + 2 page-aligned buffers that the
+    writer hands back once the chunk is written: memory stays flat, no new memory is touched per chunk, and
+    whole blocks go to disk past the page cache (`portal.directio`). `out` has `write_at(data, offset)`;
+    the chunks are written one after another from `offset`. An error of the write is raised in the caller at
+    its next `buffer()` or `put`, or on leaving the `with` block.
     """
 
-    def __init__(self, out, digest, *, chunk_size, depth=4, on_written=None):
+    def __init__(self, out, digest, *, offset, chunk_size, depth=4, on_written=None):
         super().__init__(name="safefetch-writer", daemon=True)
         self._out, self._digest = out, digest
+        self._offset = offset
         self._free = queue.Queue()
         for _ in range(depth + 2):
-            self._free.put(bytearray(chunk_size))
+            self._free.put(directio.buffer(chunk_size))
         self._chunks = queue.Queue()
         self._error = None
         self._on_written = on_written
 
     def run(self):
         """Write and hash chunks until the end marker (None); after an error, only drain."""
-        while (chunk := self._chunks.get()) is not None:
+        while (item := self._chunks.get()) is not None:
+            buffer, length = item
             if self._error is None:
                 try:
-                    self._out.write(chunk)
-                    self._digest.update(chunk)
+                    with memoryview(buffer)[:length] as chunk:
+                        self._out.write_at(chunk, self._offset)
+                        self._digest.update(chunk)
+                    self._offset += length
                     if self._on_written is not None:
-                        self._out.flush()
-                        self._on_written(self._out.tell())
+                        self._on_written(self._offset)
                 except BaseException as exc:
                     self._error = exc
-            self._free.put(chunk.obj)
+            self._free.put(buffer)
 
     def buffer(self):
         """Return a buffer to receive the next chunk into, waiting while every buffer holds one to write."""
         self._raise_error()
         return self._free.get()
 
-    def put(self, chunk):
-        """Queue one chunk (a view of a buffer from `buffer()`); raise the writer's error if it failed."""
+    def put(self, buffer, length):
+        """Queue the first `length` bytes of a buffer from `buffer()`; raise the writer's error, if any."""
         self._raise_error()
-        self._chunks.put(chunk)
+        self._chunks.put((buffer, length))
 
     def _raise_error(self):
         if self._error is not None:
@@ -347,15 +353,17 @@ def download(
     progress: Callable[[int, int | None], None] | None = None,
     resume=False,
     chunk_size=DEFAULT_CHUNK_SIZE,
-    on_response: Callable[["StreamResponse"], None] | None = None,
+    on_response: Callable[["StreamResponse"], bool] | None = None,
     on_written: Callable[[int], None] | None = None,
 ):
     """Stream `url` into `dest_path`, computing SHA-256 on the way; resume a partial file if asked.
 
     `on_response(response)` is called once the headers passed every check, before any byte of the body is
-    written (a caller may start reading the file as it grows); `on_written(offset)` is called, from the
-    writing thread, each time the file holds its bytes up to `offset`. A failed download leaves its partial
-    file for a later `resume=True` call, except when it is too large.
+    written; it returns True when the caller will read the file as it grows, which is then written through
+    the page cache (else whole blocks go past it: the file is read at most once, later).
+    `on_written(offset)` is called, from the writing thread, each time the file holds its bytes up to
+    `offset`. A failed download leaves its partial file for a later `resume=True` call, except when it is
+    too large.
     """
     dest_path = Path(dest_path)
     digest = hashlib.sha256()
@@ -371,17 +379,20 @@ def download(
             if not response.resumed and start:
                 digest = hashlib.sha256()
             with dest_path.open("r+b" if response.resumed else "wb") as out:
-                out.seek(response.offset)
-                out.truncate()
-                done = response.offset
-                if on_response is not None:
-                    on_response(response)
-                with _HashingWriter(out, digest, chunk_size=chunk_size, on_written=on_written) as writer:
-                    while chunk := response.read_into(writer.buffer()):
-                        writer.put(chunk)
-                        done += len(chunk)
-                        if progress is not None:
-                            progress(done, response.size)
+                out.truncate(response.offset)
+            done = response.offset
+            read_along = on_response(response) if on_response is not None else False
+            with (
+                directio.Writer(dest_path, direct=not read_along) as out,
+                _HashingWriter(
+                    out, digest, offset=done, chunk_size=chunk_size, on_written=on_written
+                ) as writer,
+            ):
+                while length := response.read_into(buffer := writer.buffer()):
+                    writer.put(buffer, length)
+                    done += length
+                    if progress is not None:
+                        progress(done, response.size)
     except FetchTooLarge:
         dest_path.unlink(missing_ok=True)
         raise

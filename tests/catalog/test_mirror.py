@@ -114,8 +114,11 @@ def test_linked_dataset_publishes_a_card_pointing_at_the_source(devhub, curator)
 
 
 def test_hub_503_then_429_is_retried_and_published_once(devhub, source_server, curator):
-    source_server.add_generated("/d.bin", 200_000, seed=1)
-    submission, _ = in_review(curator, location=source_server.url("/d.bin"))
+    # Text under 10 MiB: the Hub keeps it in git, so the data goes in the commit the faults hit.
+    source_server.add_bytes(
+        "/d.csv", b"station,level\n" + b"harbour,1.25\n" * 15_000, content_type="text/csv"
+    )
+    submission, _ = in_review(curator, location=source_server.url("/d.csv"))
     devhub.fail_next(count=3, status=503, method="POST", path=r".*/commit/.*")
     devhub.fail_next(count=1, status=429, method="POST", path=r".*/commit/.*", retry_after=0)
     approve(submission, curator)
@@ -124,6 +127,12 @@ def test_hub_503_then_429_is_retried_and_published_once(devhub, source_server, c
     assert len(content_commits(devhub, dataset.repo_id)) == 1
     statuses = [entry["status"] for entry in devhub.request_log(method="POST") if "/commit/" in entry["path"]]
     assert 503 in statuses and 429 in statuses and statuses[-1] == 200
+    (data,) = [
+        item
+        for item in client(devhub).list_repo_tree(dataset.repo_id, repo_type="dataset", recursive=True)
+        if item.path == "data/d.csv"
+    ]
+    assert data.lfs is None and data.size == len(b"station,level\n") + 15_000 * len(b"harbour,1.25\n")
 
 
 def test_existing_foreign_repo_gets_a_suffix_and_is_left_alone(devhub, curator, tmp_path):

@@ -486,6 +486,21 @@ def test_download_resumes_a_partial_file(source_server, tmp_path, ranges):
     assert source_server.requests_for("/data")[0].headers["Range"] == f"bytes={MIB + 123}-"
 
 
+@pytest.mark.parametrize("body", ["plain", "chunked", "resumed"])
+def test_a_download_of_many_chunks_through_the_reused_buffers_keeps_every_byte(source_server, tmp_path, body):
+    """Thousands of 4 KiB chunks pass through the writer's few buffers: none may be reused too early."""
+    size = 3 * MIB + 5
+    source_server.add_generated("/data", size, seed=12, chunked=body == "chunked")
+    target = tmp_path / "data"
+    if body == "resumed":
+        target.write_bytes(b"".join(generated_bytes(12, 0, 10_000)))
+    result = safefetch.download(
+        source_server.url("/data"), target, max_bytes=4 * MIB, resume=body == "resumed", chunk_size=4096
+    )
+    assert (result.size, result.sha256) == (size, generated_sha256(size, seed=12))
+    assert hashlib.sha256(target.read_bytes()).hexdigest() == result.sha256
+
+
 def test_headers_trickling_in_forever_are_cut_at_the_deadline(source_server, settings):
     settings.PORTAL_FETCH_TIMEOUT = 1
     settings.PORTAL_FETCH_HEADERS_DEADLINE = 1.5
@@ -574,15 +589,20 @@ def test_a_failed_write_of_the_download_is_raised_in_the_reading_thread():
     """The writer thread hashes and writes while the caller reads; its error must not be lost."""
 
     class FullDisk:
-        def write(self, chunk):
+        def write_at(self, chunk, offset):
             raise OSError(28, "No space left on device")
 
     digest = hashlib.sha256()
+    received = 0
     with (
         pytest.raises(OSError, match="No space left"),
-        safefetch._HashingWriter(FullDisk(), digest, chunk_size=1024) as writer,
+        safefetch._HashingWriter(FullDisk(), digest, offset=0, chunk_size=1024) as writer,
     ):
-        for _ in range(10):
+        for _ in range(100):
             buffer = writer.buffer()
             buffer[:] = b"x" * 1024
-            writer.put(memoryview(buffer))
+            writer.put(buffer, 1024)
+            received += 1
+    # The reading thread learnt of the error while receiving, not only at the end: it had at most every
+    # buffer (6) in hand, and one more, when it failed.
+    assert received <= 7
