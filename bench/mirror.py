@@ -234,7 +234,6 @@ def main():
                         for kind in ("mirror", "digest")
                     }
                     connection.close()
-                    os.sync()
                     keep_best(
                         best,
                         "copy",
@@ -350,7 +349,7 @@ class Run(typing.NamedTuple):
     seconds: float
     rss: float
     client_cpu: float  # the copying or mirroring process, over the measured span
-    servers_cpu: float  # the source and the Hub (this process), over the same span
+    servers_cpu: float  # the source and the Hub (this process), from the child's start to its end
 
 
 def measure(code, env, *, expect):

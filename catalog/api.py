@@ -133,7 +133,7 @@ DatasetPageSerializer = inline_serializer(
         "count_exact": serializers.BooleanField(
             help_text=(
                 "`count` and the facet counts are exact: every match was counted (always without search "
-                "text; with it, when no count reached the cap of 1,000)."
+                "text on PostgreSQL; otherwise when no count reached the cap of 1,000)."
             )
         ),
         "more": serializers.BooleanField(

@@ -111,8 +111,8 @@ def test_empty_result_suggests_removing_a_filter(client):
 
 @pytest.mark.django_db
 def test_a_selected_filter_reads_as_its_label_and_its_remove_link_says_so(client):
-    published(name="Harbour images", modalities="images", domain="Marine")
-    response = client.get(LIST, {"modality": "images", "domain": "Marine"})
+    published(name="Harbour images", modalities="images", domain="Marine", license="cc0-1.0")
+    response = client.get(LIST, {"modality": "images", "domain": "Marine", "license": "cc0-1.0"})
     chips = [
         attributes
         for tag, attributes in parse_html(response.content).elements
@@ -120,6 +120,7 @@ def test_a_selected_filter_reads_as_its_label_and_its_remove_link_says_so(client
     ]
     assert sorted(chip["aria-label"] for chip in chips) == [
         "Remove the filter Domain: Marine",
+        "Remove the filter Licence: Creative Commons Zero v1.0 Universal",
         "Remove the filter Modality: Images",
     ]
     assert "Modality: Images" in text_of(response)
@@ -127,7 +128,7 @@ def test_a_selected_filter_reads_as_its_label_and_its_remove_link_says_so(client
     # Each chip's link removes its own filter and keeps the other.
     by_label = {chip["aria-label"]: chip["href"] for chip in chips}
     remaining = client.get(by_label["Remove the filter Modality: Images"]).context["query"].filters
-    assert dict(remaining) == {"domain": ("Marine",)}
+    assert dict(remaining) == {"domain": ("Marine",), "license": ("cc0-1.0",)}
 
 
 @pytest.mark.django_db
