@@ -216,51 +216,25 @@ def upload_lfs_ahead(repo_id, *, path_in_repo, local_path, size, sha256, sample,
     return operation._upload_mode == "lfs" and operation._is_uploaded
 
 
-class _CountingReader(io.RawIOBase):
-    """A file opened for an upload, read in whole blocks past the page cache (`portal.directio`), that
-    reports each chunk read to a callback."""
+class _CountingReader(directio.SeekableReader):
+    """A file opened for an upload, read in blocks past the page cache, that reports each chunk read."""
 
     def __init__(self, path, on_read):
-        super().__init__()
         self._file = directio.BlockReader(path)
-        self._size = os.path.getsize(path)
-        self._position = 0
+        super().__init__(os.fstat(self._file.fileno()).st_size)
         self._on_read = on_read
 
-    def readable(self):
-        """Return True: the file can be read."""
-        return True
-
-    def seekable(self):
-        """Return True: the upload client rewinds to retry."""
-        return True
-
-    def seek(self, offset, whence=os.SEEK_SET):
-        """Move to `offset` from the start, the current position or the end."""
-        base = {os.SEEK_SET: 0, os.SEEK_CUR: self._position, os.SEEK_END: self._size}[whence]
-        self._position = max(0, base + offset)
-        return self._position
-
-    def tell(self):
-        """Return the current position."""
-        return self._position
-
     def read(self, size=-1, /):
-        """Read up to `size` bytes (never past the end of a block), and report how many were read."""
-        wanted = self._size - self._position if size is None or size < 0 else size
-        if wanted <= 0 or self._position >= self._size:
+        """Read up to `size` bytes (never past the end of a block; all the rest if `size` is -1)."""
+        if size is None or size < 0:
+            return self.readall()
+        if size == 0 or self._position >= self._size:
             return b""
-        chunk = self._file.read_at(self._position, wanted)
+        chunk = self._file.read_at(self._position, size)
         self._position += len(chunk)
         if chunk:
             self._on_read(len(chunk))
         return chunk
-
-    def readinto(self, buffer):
-        """Read into `buffer`, like `read`."""
-        chunk = self.read(len(buffer))
-        buffer[: len(chunk)] = chunk
-        return len(chunk)
 
     def close(self):
         """Close the file."""

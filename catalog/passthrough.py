@@ -15,16 +15,17 @@ the upload step sends the verified file as it would have without a digest.
 
 The page cache carries the bytes from the download to the upload: the download writes through it (where
 a download with nobody reading along writes past it, `portal.directio`), and the upload has it drop what
-has been sent (`GrowingFile`'s drop-behind), so the file holds at most about two windows (64 MiB) of it.
+has been sent (`GrowingFile`'s drop-behind): the cache holds about two windows (64 MiB) of the file
+behind the upload, and what the download has written ahead of it.
 """
 
 import contextlib
-import io
 import logging
 import os
 import threading
 
 from catalog import hub
+from portal import directio
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ class DownloadStopped(Exception):
 DROP_BEHIND_BYTES = 32 * 1024 * 1024
 
 
-class GrowingFile(io.RawIOBase):
+class GrowingFile(directio.SeekableReader):
     """A read-only, seekable view of a file of a known final `size` that another thread is still writing.
 
     `written(offset)` tells it how far the file holds its bytes; `finish()` that the writer is done and the
@@ -54,10 +55,8 @@ class GrowingFile(io.RawIOBase):
     """
 
     def __init__(self, path, *, size, on_read=None, drop_behind=DROP_BEHIND_BYTES):
-        super().__init__()
+        super().__init__(size)
         self._fd = os.open(path, os.O_RDONLY)
-        self._size = size
-        self._position = 0
         self._written = 0
         self._done = False
         self._error = None
@@ -84,24 +83,11 @@ class GrowingFile(io.RawIOBase):
             self._error = error
             self._changed.notify_all()
 
-    def readable(self):
-        """Return True: the file can be read."""
-        return True
-
-    def seekable(self):
-        """Return True: the upload client may rewind to retry."""
-        return True
-
     def seek(self, offset, whence=os.SEEK_SET):
         """Move to `offset`; the end is the file's final size, not the bytes written so far."""
-        base = {os.SEEK_SET: 0, os.SEEK_CUR: self._position, os.SEEK_END: self._size}[whence]
-        self._position = max(0, base + offset)
-        self._dropped = min(self._dropped, self._position)  # a reread (a retry) is dropped behind again
-        return self._position
-
-    def tell(self):
-        """Return the current position."""
-        return self._position
+        position = super().seek(offset, whence)
+        self._dropped = min(self._dropped, position)  # a reread (a retry) is dropped behind again
+        return position
 
     def wait_for(self, count):
         """Wait until the first `count` bytes are written (or the download ended); return them."""
@@ -121,12 +107,6 @@ class GrowingFile(io.RawIOBase):
         data = os.pread(self._fd, count, self._position)
         self._advance(data, count)
         return data
-
-    def readinto(self, buffer):
-        """Read into `buffer`, like `read`."""
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
 
     def _claim(self, wanted):
         """Wait until bytes at the position may be read; return how many of `wanted` (0 at the end)."""

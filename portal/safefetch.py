@@ -288,7 +288,8 @@ class _HashingWriter(threading.Thread):
     Both the file write and SHA-256 of a large buffer release the GIL, so receiving, hashing and writing
     overlap. The caller receives each chunk into `buffer()`, one of `depth` + 2 page-aligned buffers that the
     writer hands back once the chunk is written: memory stays flat, no new memory is touched per chunk, and
-    whole blocks go to disk past the page cache (`portal.directio`). `out` has `write_at(data, offset)`;
+    whole blocks go to disk past the page cache (`portal.directio`). `out` has `write_at(data, length,
+    offset)`;
     the chunks are written one after another from `offset`. An error of the write is raised in the caller at
     its next `buffer()` or `put`, or on leaving the `with` block.
     """
@@ -310,8 +311,8 @@ class _HashingWriter(threading.Thread):
             buffer, length = item
             if self._error is None:
                 try:
+                    self._out.write_at(buffer, length, self._offset)
                     with memoryview(buffer)[:length] as chunk:
-                        self._out.write_at(chunk, self._offset)
                         self._digest.update(chunk)
                     self._offset += length
                     if self._on_written is not None:
@@ -369,11 +370,20 @@ def download(
     digest = hashlib.sha256()
     start = 0
     if resume and dest_path.exists():
-        # The digest must cover the bytes already on disk; read them back in chunks.
-        with dest_path.open("rb") as held:
-            while block := held.read(chunk_size):
+        # Resume at a block boundary, so that every later write may go past the page cache; the digest must
+        # cover the bytes kept, read back in blocks.
+        kept = dest_path.stat().st_size
+        kept -= kept % directio.ALIGNMENT
+        held = directio.BlockReader(dest_path, block_size=chunk_size)
+        try:
+            while start < kept:
+                block = held.read_at(start, kept - start)
+                if not block:
+                    break
                 digest.update(block)
                 start += len(block)
+        finally:
+            held.close()
     try:
         with stream(url, max_bytes=max_bytes, chunk_size=chunk_size, start=start) as response:
             if not response.resumed and start:

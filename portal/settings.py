@@ -294,6 +294,9 @@ MIRROR_MAX_BYTES = env.int("MIRROR_MAX_BYTES", default=50 * 1024**3)
 MIRROR_MAX_FILES = env.int("MIRROR_MAX_FILES", default=10_000)
 MIRROR_MAX_RATIO = env.int("MIRROR_MAX_RATIO", default=200)
 MIRROR_WORK_DIR = Path(env.str("MIRROR_WORK_DIR", default=str(VAR_DIR / "mirror")))
+# Data files in MIRROR_WORK_DIR are written and read past the page cache where its file system allows it
+# (portal.directio); turn it off where each direct write is a network round trip (NFS, FUSE).
+MIRROR_DIRECT_IO = env.bool("MIRROR_DIRECT_IO", default=True)
 MIRROR_MAX_RETRIES = env.int("MIRROR_MAX_RETRIES", default=8)
 MIRROR_BACKOFF_BASE = env.float("MIRROR_BACKOFF_BASE", default=5)
 MIRROR_MAX_BACKOFF = env.float("MIRROR_MAX_BACKOFF", default=600)

@@ -5,10 +5,12 @@ runs the same task in real worker processes and kills them.
 """
 
 import base64
+import hashlib
 import io
 import tarfile
 import unittest.mock
 import zipfile
+from pathlib import Path
 
 import pytest
 from django.core import mail
@@ -133,6 +135,23 @@ def test_hub_503_then_429_is_retried_and_published_once(devhub, source_server, c
         if item.path == "data/d.csv"
     ]
     assert data.lfs is None and data.size == len(b"station,level\n") + 15_000 * len(b"harbour,1.25\n")
+
+
+def test_an_lfs_upload_answered_503_is_sent_again_whole(devhub, source_server, curator):
+    """The upload step's reader (blocks past the page cache) rewinds for the client's retry."""
+    size = 3 * 1024 * 1024 + 17
+    source_server.add_generated("/d.bin", size, seed=31)
+    submission, _ = in_review(curator, location=source_server.url("/d.bin"))
+    devhub.fail_next(count=1, status=503, method="PUT", path=r"/_lfs/upload/.*")
+    approve(submission, curator)
+    dataset = Dataset.objects.get(submission=submission)
+    assert dataset.published_at is not None
+    statuses = [
+        entry["status"] for entry in devhub.request_log(method="PUT") if "/_lfs/upload/" in entry["path"]
+    ]
+    assert statuses == [503, 200]
+    path = client(devhub).hf_hub_download(dataset.repo_id, "data/d.bin", repo_type="dataset")
+    assert hashlib.sha256(Path(path).read_bytes()).hexdigest() == generated_sha256(size, seed=31)
 
 
 def test_existing_foreign_repo_gets_a_suffix_and_is_left_alone(devhub, curator, tmp_path):
