@@ -234,35 +234,21 @@ def main():
                         for kind in ("mirror", "digest")
                     }
                     connection.close()
-                    keep_best(
-                        best,
-                        "copy",
-                        measure(
-                            COPY_CODE.format(
-                                source=source.url(paths["copy"]),
-                                hub=hub.url,
-                                ca=str(source.ca_path),
-                                upload_path=f"/_lfs/upload/{sha['copy']}?size={size}",
-                                size=size,
-                            ),
-                            env,
-                            expect="200",
+
+                    servers = {"hub": hub.url, "ca": str(source.ca_path)}
+                    copies = {
+                        "copy": COPY_CODE.format(
+                            source=source.url(paths["copy"]),
+                            upload_path=f"/_lfs/upload/{sha['copy']}?size={size}",
+                            size=size,
+                            **servers,
                         ),
-                    )
-                    keep_best(
-                        best,
-                        "hash-first",
-                        measure(
-                            HASH_FIRST_CODE.format(
-                                source=source.url(paths["hash-first"]),
-                                hub=hub.url,
-                                ca=str(source.ca_path),
-                                tmp=str(var_dir),
-                            ),
-                            env,
-                            expect="200",
+                        "hash-first": HASH_FIRST_CODE.format(
+                            source=source.url(paths["hash-first"]), tmp=str(var_dir), **servers
                         ),
-                    )
+                    }
+                    for kind, code in copies.items():
+                        keep_best(best, kind, measure(code, env, expect="200"))
                     for kind in ("mirror", "digest"):
                         clear_hub_log(hub.url)
                         run = measure(MIRROR_CODE.format(job_id=jobs[kind]), env, expect="done")

@@ -446,11 +446,10 @@ class RankedMatches(_Slices):
 class Counts:
     """What `facet_counts()` found: {facet: [FacetValue, ...]} and the number of matches.
 
-    `exact`: `total` and every facet count are exact: always without search text on PostgreSQL (from the
-    facet bitmaps), and otherwise when no sample reached the cap. Otherwise they are counted among the first
-    COUNT_CAP + 1 matches found:
-    `total` stops at COUNT_CAP and `sampled` says that some facet had more matches, so its counts are those
-    among its first COUNT_CAP matches found (in storage order), which the page says.
+    Without search text on PostgreSQL the counts are exact (from the facet bitmaps). Otherwise they are
+    counted among the first COUNT_CAP + 1 matches found: `total` stops at COUNT_CAP and `sampled` says that
+    some facet had more matches, so its counts are those among its first COUNT_CAP matches found (in storage
+    order), which the page says; `exact` when none had.
     `more`: more than COUNT_CAP datasets match, so only the first COUNT_CAP can be paged through
     (`browsable`), and an inexact total is shown as "more than 1,000".
     """
@@ -459,8 +458,12 @@ class Counts:
     total: int
     more: bool
     sampled: bool
-    exact: bool = False
     ranked: tuple | None = None  # with search text on PostgreSQL: the candidates' ids, best match first
+
+    @property
+    def exact(self):
+        """`total` and every facet count are exact: every match was counted."""
+        return not self.sampled
 
     @property
     def browsable(self):
@@ -677,7 +680,7 @@ def facet_counts(query):
             return cached
     if _postgres() and not query.text:
         total, counted = _bitmap_counts(query)
-        result = _counts(query, counted, total=total, more=total > COUNT_CAP, sampled=False, exact=True)
+        result = _counts(query, counted, total=total, more=total > COUNT_CAP, sampled=False)
     else:
         result = _sampled_counts(query)
     if key is not None:
@@ -697,16 +700,7 @@ def _sampled_counts(query):
         own_seen, own = _sample_counts(query.without(facet))
         sampled = sampled or own_seen > COUNT_CAP
         counted[facet] = own[facet]
-    # Under the cap every match was counted, for the query and for each facet's own selection: exact.
-    return _counts(
-        query,
-        counted,
-        total=min(seen, COUNT_CAP),
-        more=more,
-        sampled=sampled,
-        exact=not sampled,
-        ranked=ranked,
-    )
+    return _counts(query, counted, total=min(seen, COUNT_CAP), more=more, sampled=sampled, ranked=ranked)
 
 
 def _counts(query, counted, **found):

@@ -289,9 +289,8 @@ class _HashingWriter(threading.Thread):
     overlap. The caller receives each chunk into `buffer()`, one of `depth` + 2 page-aligned buffers that the
     writer hands back once the chunk is written: memory stays flat, no new memory is touched per chunk, and
     whole blocks go to disk past the page cache (`portal.directio`). `out` has `write_at(data, length,
-    offset)`;
-    the chunks are written one after another from `offset`. An error of the write is raised in the caller at
-    its next `buffer()` or `put`, or on leaving the `with` block.
+    offset)`; the chunks are written one after another from `offset`. An error of the write is raised in the
+    caller at its next `buffer()` or `put`, or on leaving the `with` block.
     """
 
     def __init__(self, out, digest, *, offset, chunk_size, depth=4, on_written=None):
