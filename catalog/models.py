@@ -11,6 +11,7 @@ from django.core.cache import cache
 from django.db import models
 from django.urls import reverse
 
+from submissions.carddata import license_info
 from submissions.models import CorrectionRequest, ModalitiesMixin, Submission
 
 # The cache key of the "catalog changed" stamp (catalog.search.catalog_stamp); a save forgets it, here and
@@ -144,6 +145,12 @@ class Dataset(ModalitiesMixin, models.Model):
     def get_absolute_url(self):
         """Return the dataset's catalog page."""
         return reverse("catalog:dataset", args=[self.slug])
+
+    @property
+    def license_name(self):
+        """Return the licence's name where it is a known one, else its identifier as the card gives it."""
+        info = license_info(self.license) if self.license else None
+        return info["name"] if info else self.license
 
     @property
     def total_size(self):

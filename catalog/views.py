@@ -89,7 +89,8 @@ def _page_number(raw, *, last, more):
             "them. Narrow the search or add a filter to reach the others."
         )
     if number > last:
-        return last, f"There are only {last} page(s) of results; showing the last one."
+        pages = "is only 1 page" if last == 1 else f"are only {last} pages"
+        return last, f"There {pages} of results; showing the last one."
     return number, None
 
 

@@ -48,7 +48,7 @@ def test_page_past_the_end_shows_the_last_page_with_a_message(client):
     response = client.get(f"{LIST}?page=7")
     assert response.status_code == 200
     assert response.context["page"].number == 2
-    assert "only 2 page(s)" in text_of(response)
+    assert "There are only 2 pages of results" in text_of(response)
 
 
 @pytest.mark.django_db
@@ -129,6 +129,16 @@ def test_a_selected_filter_reads_as_its_label_and_its_remove_link_says_so(client
     by_label = {chip["aria-label"]: chip["href"] for chip in chips}
     remaining = client.get(by_label["Remove the filter Modality: Images"]).context["query"].filters
     assert dict(remaining) == {"domain": ("Marine",), "license": ("cc0-1.0",)}
+
+
+@pytest.mark.django_db
+def test_a_listed_dataset_reads_as_names_and_an_empty_search_offers_to_drop_its_text(client):
+    published(name="Harbour levels", license="cc0-1.0")
+    listed = text_of(client.get(LIST))
+    assert "hosted on the Hub · Creative Commons Zero v1.0 Universal" in listed
+    empty = text_of(client.get(LIST, {"q": "zzxqnomatch", "page": "9"}))
+    assert "Drop the search text “zzxqnomatch”" in empty and "Or drop" not in empty
+    assert "There is only 1 page of results" in empty
 
 
 @pytest.mark.django_db
