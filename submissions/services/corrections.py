@@ -1,0 +1,289 @@
+"""After publication: corrections of the categorisation and new card versions, asked, decided, published.
+
+At most one request per submission is in progress, so two changes never race to the Hub; the published
+card is always built from accepted revisions only.
+"""
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+
+from submissions import emails, publishing, selectors
+from submissions.cards import ParsedCard
+from submissions.categorisation import InvalidProposal, clean_proposal
+from submissions.models import CorrectionRequest, Event, Submission, fold_name
+from submissions.services.revisions import store_revision
+from submissions.services.transitions import (
+    InvalidTransition,
+    after_commit,
+    delete_files,
+    locked,
+    record_event,
+    required_text,
+)
+
+State = Submission.State
+# After publication: corrections and new card versions ------------------------------------------------
+
+
+def _open_correction_guard(submission):
+    """Refuse a correction for a dataset that is not published, or while another one is in progress."""
+    if submission.state != State.PUBLISHED:
+        raise InvalidTransition(
+            f"This submission is {submission.get_state_display().lower()}: only a published dataset can be "
+            "corrected."
+        )
+    pending = submission.corrections.filter(state__in=CorrectionRequest.IN_PROGRESS_STATES).first()
+    if pending is None:
+        pending = submission.corrections.filter(state=CorrectionRequest.State.FAILED).first()
+    if pending is not None:
+        raise InvalidTransition(
+            f"Your request {pending.number} ({pending.get_kind_display().lower()}) is "
+            f"“{pending.get_state_display().lower()}”; send another change once it is settled."
+        )
+
+
+def _next_correction_number(submission):
+    return (submission.corrections.order_by("-number").values_list("number", flat=True).first() or 0) + 1
+
+
+def request_correction(submission, *, proposal, message=""):
+    """The contributor asks to change how a published dataset is categorised; curators decide.
+
+    `proposal` holds the full categorisation wanted (see `categorisation.clean_proposal`); only the fields
+    that differ from the published ones are recorded. Raises InvalidProposal for a bad value and
+    InvalidTransition when nothing changes or the dataset cannot be corrected now.
+    """
+    message = (message or "").strip()
+    if len(message) > settings.PORTAL_REPLY_MAX_CHARS:
+        raise InvalidProposal(
+            {"message": f"Shorten the message to {settings.PORTAL_REPLY_MAX_CHARS:,} characters."}
+        )
+    with transaction.atomic():
+        submission = locked(submission)
+        _open_correction_guard(submission)
+        published = publishing.publisher().categorisation(submission)
+        if published is None:
+            raise InvalidTransition("The dataset is not in the catalog; write to the curators instead.")
+        proposal = clean_proposal(proposal, current_domain=published.domain)
+        current = {
+            "name": published.name,
+            "domain": published.domain,
+            "modalities": sorted(published.modality_list),
+            "license": published.license,
+            "languages": list(published.languages),
+            "tags": list(published.tags),
+        }
+        changes = {
+            field: [current[field], value] for field, value in proposal.items() if value != current[field]
+        }
+        if "name" in changes and fold_name(proposal["name"]) != fold_name(published.name):
+            clash = selectors.find_name_clash(proposal["name"])
+            if clash is not None:
+                raise InvalidProposal(
+                    {"name": f"Another dataset already has this name: {clash}. Choose another."}
+                )
+        if not changes:
+            raise InvalidTransition(
+                "Nothing would change: every proposed value is the one already published."
+            )
+        correction = CorrectionRequest.objects.create(
+            submission=submission,
+            number=_next_correction_number(submission),
+            kind=CorrectionRequest.Kind.CATEGORISATION,
+            changes=changes,
+            message=message,
+        )
+        record_event(
+            submission,
+            kind=Event.Kind.CORRECTION,
+            actor_kind=Event.Actor.CONTRIBUTOR,
+            message=f"Asked for a correction (request {correction.number}): "
+            + "; ".join(f"{label}: {old} → {new}" for label, old, new in correction.change_rows)
+            + (f"\n{message}" if message else ""),
+        )
+        after_commit(emails.notify_curators_correction, submission, correction=correction)
+    return correction
+
+
+def submit_card_version(submission, *, card: ParsedCard, card_raw: bytes, card_filename: str, message=""):
+    """The contributor sends a new version of a published dataset's card; curators review the diff."""
+    stored = []
+    try:
+        with transaction.atomic():
+            submission = locked(submission)
+            _open_correction_guard(submission)
+            latest = submission.latest_revision
+            if latest is not None and latest.sha256 == card.sha256:
+                raise InvalidTransition(
+                    "This card is the one already published; change it before sending it."
+                )
+            correction = CorrectionRequest(
+                submission=submission,
+                number=_next_correction_number(submission),
+                kind=CorrectionRequest.Kind.CARD,
+                message=(message or "").strip()[: settings.PORTAL_REPLY_MAX_CHARS],
+                card_filename=card_filename[:255],
+                card_sha256=card.sha256,
+                card_size=card.size,
+                card_metadata=card.metadata,
+                card_findings=[finding.to_dict() for finding in card.findings],
+            )
+            correction.card_file.save("card.md", ContentFile(card_raw), save=False)
+            stored.append(correction.card_file.name)
+            correction.save()
+            record_event(
+                submission,
+                kind=Event.Kind.CORRECTION,
+                actor_kind=Event.Actor.CONTRIBUTOR,
+                message=f"Sent a new version of the dataset card (request {correction.number})."
+                + (f"\n{correction.message}" if correction.message else ""),
+            )
+            after_commit(emails.notify_curators_correction, submission, correction=correction)
+    except BaseException:
+        delete_files(stored)
+        raise
+    return correction
+
+
+def _locked_correction(correction):
+    """Lock the submission, then its correction (always in this order); return both, re-read."""
+    submission = locked(correction.submission)
+    return submission, CorrectionRequest.objects.select_for_update().get(pk=correction.pk)
+
+
+def accept_correction(correction, *, by, note=""):
+    """A curator accepts a correction or card version: the catalog changes and the card goes to the Hub."""
+    stored = []
+    try:
+        with transaction.atomic():
+            submission, correction = _locked_correction(correction)
+            if correction.state != CorrectionRequest.State.OPEN:
+                raise InvalidTransition(
+                    f"Request {correction.number} is “{correction.get_state_display().lower()}”; only an open "
+                    "request can be accepted."
+                )
+            if submission.state != State.PUBLISHED:
+                raise InvalidTransition("Only a published dataset can be corrected.")
+            if correction.kind == CorrectionRequest.Kind.CARD:
+                with correction.card_file.open("rb") as handle:
+                    card_raw = handle.read()
+                revision = store_revision(
+                    submission,
+                    sha256=correction.card_sha256,
+                    size=correction.card_size,
+                    metadata=correction.card_metadata,
+                    findings=correction.card_findings,
+                    card_raw=card_raw,
+                    card_filename=correction.card_filename,
+                )
+                stored.append(revision.file.name)
+                correction.revision = revision
+            correction.state = CorrectionRequest.State.ACCEPTED
+            correction.decided_by = by
+            correction.decided_at = timezone.now()
+            correction.decision_note = (note or "").strip()[: settings.PORTAL_REPLY_MAX_CHARS]
+            correction.save()
+            record_event(
+                submission,
+                kind=Event.Kind.CORRECTION,
+                actor_kind=Event.Actor.CURATOR,
+                actor=by,
+                message=f"Accepted request {correction.number}; the catalog is updated and the card is being "
+                "published to the Hub."
+                + (f"\n{correction.decision_note}" if correction.decision_note else ""),
+            )
+            publishing.publisher().publish_correction(correction)
+            after_commit(emails.send_correction_decided, submission, correction=correction)
+    except BaseException:
+        delete_files(stored)
+        raise
+    return correction
+
+
+def decline_correction(correction, *, by, reason):
+    """A curator declines a correction or card version; the reason is required and sent to the contributor."""
+    reason = required_text(reason, what="the reason for the decision", limit=settings.PORTAL_REPLY_MAX_CHARS)
+    with transaction.atomic():
+        submission, correction = _locked_correction(correction)
+        if correction.state != CorrectionRequest.State.OPEN:
+            raise InvalidTransition(
+                f"Request {correction.number} is “{correction.get_state_display().lower()}”; only an open "
+                "request can be declined."
+            )
+        correction.state = CorrectionRequest.State.DECLINED
+        correction.decided_by = by
+        correction.decided_at = timezone.now()
+        correction.decision_note = reason
+        correction.save(update_fields=["state", "decided_by", "decided_at", "decision_note"])
+        record_event(
+            submission,
+            kind=Event.Kind.CORRECTION,
+            actor_kind=Event.Actor.CURATOR,
+            actor=by,
+            message=f"Declined request {correction.number}: {reason}",
+        )
+        after_commit(emails.send_correction_decided, submission, correction=correction)
+    return correction
+
+
+def retry_correction(correction, *, by):
+    """A curator publishes an accepted correction again after its publication failed."""
+    with transaction.atomic():
+        submission, correction = _locked_correction(correction)
+        if correction.state != CorrectionRequest.State.FAILED:
+            raise InvalidTransition(f"Request {correction.number} did not fail; there is nothing to retry.")
+        correction.state = CorrectionRequest.State.ACCEPTED
+        correction.save(update_fields=["state"])
+        record_event(
+            submission,
+            kind=Event.Kind.CORRECTION,
+            actor_kind=Event.Actor.CURATOR,
+            actor=by,
+            message=f"Restarted the publication of request {correction.number}.",
+            public=False,
+        )
+        publishing.publisher().publish_correction(correction)
+    return correction
+
+
+def mark_correction_published(correction, *, hub_url):
+    """The worker committed and verified the changed card on the Hub (called by the publisher)."""
+    with transaction.atomic():
+        submission, correction = _locked_correction(correction)
+        if correction.state == CorrectionRequest.State.PUBLISHED:
+            return correction
+        if correction.state != CorrectionRequest.State.ACCEPTED:
+            raise InvalidTransition(f"Request {correction.number} is not being published.")
+        correction.state = CorrectionRequest.State.PUBLISHED
+        correction.published_at = timezone.now()
+        correction.save(update_fields=["state", "published_at"])
+        record_event(
+            submission,
+            kind=Event.Kind.CORRECTION,
+            actor_kind=Event.Actor.SYSTEM,
+            message=f"Request {correction.number} is published: the updated card is on the Hub at {hub_url}",
+        )
+    return correction
+
+
+def mark_correction_failed(correction, *, reason):
+    """Publishing an accepted correction stopped on an error retrying will not heal; curators see why."""
+    with transaction.atomic():
+        submission, correction = _locked_correction(correction)
+        if correction.state != CorrectionRequest.State.ACCEPTED:
+            return correction
+        correction.state = CorrectionRequest.State.FAILED
+        correction.save(update_fields=["state"])
+        record_event(
+            submission,
+            kind=Event.Kind.CORRECTION,
+            actor_kind=Event.Actor.SYSTEM,
+            message=f"Publishing request {correction.number} to the Hub failed; the curators have been told.",
+        )
+        record_event(
+            submission, kind=Event.Kind.MESSAGE, actor_kind=Event.Actor.SYSTEM, message=reason, public=False
+        )
+        after_commit(emails.notify_curators_mirror_failed, submission, reason=reason)
+    return correction

@@ -1,0 +1,577 @@
+"""A submission from the form to its decision and publication: submit, confirm, review, decide, publish.
+
+Each action runs in a transaction, locks the submission row, checks that its state allows the step,
+writes the change and an `Event`, and schedules side effects (e-mail, Celery tasks) after commit.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from submissions import approval, emails, publishing, selectors
+from submissions.cards import ParsedCard
+from submissions.models import (
+    Domain,
+    Event,
+    StatusLink,
+    Submission,
+    TermsVersion,
+    fold_name,
+)
+from submissions.services.locations import LOCATION_EDITABLE_BY_CURATORS
+from submissions.services.revisions import add_revision
+from submissions.services.transitions import (
+    InvalidTransition,
+    after_commit,
+    delete_files,
+    enqueue_checks,
+    locked,
+    move,
+    record_event,
+    required_text,
+)
+
+State = Submission.State
+
+
+class NameTaken(Exception):
+    """Another open submission or a catalog dataset already has this name (case and punctuation aside)."""
+
+    def __init__(self, existing):
+        super().__init__(
+            f"A dataset with this name already exists: {existing}. Choose a more specific name; if it is "
+            "your own submission, follow the status link in its e-mail instead of submitting again."
+        )
+
+
+def submit(
+    *,
+    submission_key: uuid.UUID,
+    name: str,
+    location: str,
+    hosting_wanted: bool,
+    card: ParsedCard,
+    card_raw: bytes,
+    card_filename: str,
+    modalities: list[str],
+    domain: Domain | None,
+    suggested_domain: str,
+    contact_email: str,
+    terms: TermsVersion,
+):
+    """Create a submission with its first card revision and event; e-mail the status link after commit.
+
+    Returns (submission, created). A repeated call with the same `submission_key` (a double click, a
+    resent POST) returns the submission created by the first call and sends nothing. Raises `NameTaken`
+    when the name is already used by an open submission or a catalog dataset.
+    """
+    existing = Submission.objects.filter(submission_key=submission_key).first()
+    if existing is not None:
+        return existing, False
+    clash = selectors.find_name_clash(name)
+    if clash is not None:
+        raise NameTaken(clash)
+    stored_names = []
+    try:
+        with transaction.atomic():
+            now = timezone.now()
+            submission = Submission.objects.create(
+                submission_key=submission_key,
+                name=name,
+                name_key=fold_name(name),
+                location=location,
+                hosting_wanted=hosting_wanted,
+                modalities=",".join(sorted(set(modalities))),
+                domain=domain,
+                suggested_domain="" if domain else suggested_domain,
+                contact_email=contact_email,
+                terms_version=terms,
+                terms_accepted_at=now,
+                state=State.AWAITING_CONFIRMATION,
+                state_changed_at=now,
+            )
+            submission.reference = f"DP-{now:%Y}-{submission.pk:06d}"
+            submission.save(update_fields=["reference"])
+            revision = add_revision(submission, card=card, card_raw=card_raw, card_filename=card_filename)
+            stored_names.append(revision.file.name)
+            Event.objects.create(
+                submission=submission,
+                kind=Event.Kind.STATE_CHANGE,
+                actor_kind=Event.Actor.CONTRIBUTOR,
+                to_state=State.AWAITING_CONFIRMATION,
+                message="Submitted through the contribution form.",
+            )
+            token = StatusLink.objects.issue(submission)
+            transaction.on_commit(lambda: emails.send_confirmation(submission, token=token))
+    except IntegrityError:
+        delete_files(stored_names)
+        existing = Submission.objects.filter(submission_key=submission_key).first()
+        if existing is not None:
+            return existing, False
+        clash = selectors.find_name_clash(name)
+        if clash is not None:  # a concurrent submission of the same name won the unique index
+            raise NameTaken(clash) from None
+        raise
+    except BaseException:
+        delete_files(stored_names)
+        raise
+    return submission, True
+
+
+def confirm(submission):
+    """Confirm the contributor's e-mail address: the first visit of a status link submits the dataset.
+
+    Visiting again later changes nothing. Returns the submission as it is now.
+    """
+    with transaction.atomic():
+        submission = locked(submission)
+        if submission.state != State.AWAITING_CONFIRMATION:
+            return submission
+        submission.confirmed_at = timezone.now()
+        submission.save(update_fields=["confirmed_at", "updated_at"])
+        move(
+            submission,
+            to=State.SUBMITTED,
+            actor_kind=Event.Actor.CONTRIBUTOR,
+            message="E-mail address confirmed; the dataset is waiting for a curator.",
+            allowed=[State.AWAITING_CONFIRMATION],
+        )
+        enqueue_checks(submission)
+        after_commit(emails.notify_curators_new_submission, submission)
+    return submission
+
+
+def touch_status_link(link):
+    """Record that a status link was used just now."""
+    StatusLink.objects.filter(pk=link.pk).update(last_used_at=timezone.now())
+
+
+# Curators' actions ---------------------------------------------------------------------------------
+
+
+def claim(submission, *, by):
+    """A curator takes a submitted dataset into review and becomes its assignee."""
+    with transaction.atomic():
+        submission = locked(submission)
+        if submission.state == State.IN_REVIEW and submission.assignee_id not in (None, by.pk):
+            raise InvalidTransition(
+                f"{submission.reference} is already being reviewed by {submission.assignee}. "
+                "Use “assign” to take it over."
+            )
+        if submission.state == State.IN_REVIEW and submission.assignee_id == by.pk:
+            return submission
+        submission.assignee = by
+        submission.save(update_fields=["assignee", "updated_at"])
+        move(
+            submission,
+            to=State.IN_REVIEW,
+            actor_kind=Event.Actor.CURATOR,
+            actor=by,
+            message="A curator started reviewing the dataset.",
+            allowed=[State.SUBMITTED],
+        )
+    return submission
+
+
+def assign(submission, *, to, by):
+    """Make `to` the curator responsible for a submission (an internal timeline entry)."""
+    with transaction.atomic():
+        submission = locked(submission)
+        if submission.state in (*Submission.CLOSED_STATES, State.PUBLISHED):
+            raise InvalidTransition(f"{submission.reference} is closed; there is nothing left to assign.")
+        if submission.assignee_id == to.pk:
+            return submission
+        previous = submission.assignee
+        submission.assignee = to
+        submission.save(update_fields=["assignee", "updated_at"])
+        record_event(
+            submission,
+            kind=Event.Kind.ASSIGNMENT,
+            actor_kind=Event.Actor.CURATOR,
+            actor=by,
+            message=f"Assigned to {to}" + (f" (was {previous})." if previous else "."),
+            public=False,
+        )
+    return submission
+
+
+def send_message(submission, *, by, text, public=True):
+    """A curator writes to the contributor (public) or leaves an internal note for other curators."""
+    text = required_text(text, what="the message", limit=settings.PORTAL_REPLY_MAX_CHARS)
+    with transaction.atomic():
+        submission = locked(submission)
+        if public and submission.state == State.AWAITING_CONFIRMATION:
+            raise InvalidTransition(
+                "The contributor has not confirmed their e-mail address yet; leave an internal note instead."
+            )
+        event = record_event(
+            submission,
+            kind=Event.Kind.MESSAGE,
+            actor_kind=Event.Actor.CURATOR,
+            actor=by,
+            message=text,
+            public=public,
+        )
+        if public:
+            after_commit(emails.send_curator_message, submission, event=event)
+    return submission
+
+
+def request_changes(submission, *, by, message):
+    """Send a submission back to its contributor with what to change (a message is required)."""
+    message = required_text(message, what="what should change", limit=settings.PORTAL_REPLY_MAX_CHARS)
+    with transaction.atomic():
+        submission = locked(submission)
+        move(
+            submission,
+            to=State.CHANGES_REQUESTED,
+            actor_kind=Event.Actor.CURATOR,
+            actor=by,
+            message=message,
+            allowed=[State.IN_REVIEW],
+        )
+        after_commit(emails.send_changes_requested, submission, message=message)
+    return submission
+
+
+CHECKLIST_ITEMS = {
+    "licence_compatible": "The licence is compatible with the contribution terms",
+    "no_personal_data": "No personal or sensitive data, or a documented basis for it",
+    "provenance_stated": "The provenance of the data is stated",
+    "card_usable": "The card is complete enough to use the dataset",
+}
+
+
+class ReviewChecklist:
+    """The curator's checklist before approval; every item ticked, or an override with a reason."""
+
+    def __init__(self, *, override_reason="", **ticks):
+        unknown = set(ticks) - set(CHECKLIST_ITEMS)
+        if unknown:
+            raise ValueError(f"Unknown checklist items: {sorted(unknown)}")
+        self.ticks = {item: bool(ticks.get(item)) for item in CHECKLIST_ITEMS}
+        self.override_reason = (override_reason or "").strip()
+
+    @classmethod
+    def all_ticked(cls):
+        """Return a checklist with every item ticked."""
+        return cls(**dict.fromkeys(CHECKLIST_ITEMS, True))
+
+    @property
+    def missing(self):
+        """Return the labels of the unticked items."""
+        return [CHECKLIST_ITEMS[item] for item, ticked in self.ticks.items() if not ticked]
+
+    def as_record(self):
+        """Return the checklist as stored with the submission."""
+        return {"items": self.ticks, "override_reason": self.override_reason}
+
+
+def approve(
+    submission,
+    *,
+    by,
+    checklist: ReviewChecklist,
+    note="",
+    unpack_archives=False,
+    concerns_override="",
+    personal_data_reviewed=False,
+):
+    """Approve a submission in review and start its publication to the Hub after commit.
+
+    A failing location or data check, or personal data in the data, needs `concerns_override` (the
+    curator's reason, recorded as an event); personal data also needs `personal_data_reviewed`.
+    """
+    if checklist.missing and not checklist.override_reason:
+        raise InvalidTransition(
+            "Tick every item of the review checklist, or give a reason to override it. Unticked: "
+            + "; ".join(checklist.missing)
+            + "."
+        )
+    concerns_override = (concerns_override or "").strip()
+    with transaction.atomic():
+        submission = locked(submission)
+        gate = approval.gate_for(submission)
+        if gate.needs_override and not concerns_override:
+            raise InvalidTransition("Approving needs an override with a reason: " + " ".join(gate.concerns))
+        if gate.needs_personal_data_tick and not personal_data_reviewed:
+            raise InvalidTransition(
+                f"Personal data was found in the data: tick “{approval.PERSONAL_DATA_ITEM}” to approve."
+            )
+        submission.review_checklist = checklist.as_record()
+        submission.unpack_archives = bool(unpack_archives and submission.hosting_wanted)
+        submission.save(update_fields=["review_checklist", "unpack_archives", "updated_at"])
+        move(
+            submission,
+            to=State.APPROVED,
+            actor_kind=Event.Actor.CURATOR,
+            actor=by,
+            message="Approved. The dataset will now be published to the Hugging Face Hub.",
+            allowed=[State.IN_REVIEW],
+        )
+        if gate.needs_override:
+            record_event(
+                submission,
+                kind=Event.Kind.OVERRIDE,
+                actor_kind=Event.Actor.CURATOR,
+                actor=by,
+                message="Approved despite: "
+                + " ".join(gate.concerns)
+                + (" Personal data reviewed." if gate.needs_personal_data_tick else "")
+                + f"\nReason: {concerns_override}",
+                public=False,
+            )
+        record = [
+            "Review checklist: "
+            + "; ".join(
+                f"{'✓' if ticked else '✗'} {CHECKLIST_ITEMS[item]}"
+                for item, ticked in checklist.ticks.items()
+            )
+        ]
+        if checklist.missing:
+            record.append(f"Checklist overridden: {checklist.override_reason}")
+        if note.strip():
+            record.append(note.strip())
+        record_event(
+            submission,
+            kind=Event.Kind.MESSAGE,
+            actor_kind=Event.Actor.CURATOR,
+            actor=by,
+            message="\n".join(record),
+            public=False,
+        )
+        _start_publication(submission)
+        after_commit(emails.send_approved, submission)
+    return submission
+
+
+def _start_publication(submission):
+    publishing.publisher().prepare(submission)
+
+
+def reject(submission, *, by, reason):
+    """Decline a submission in review; the reason is required and shown to the contributor."""
+    reason = required_text(reason, what="the reason for the decision", limit=settings.PORTAL_REPLY_MAX_CHARS)
+    with transaction.atomic():
+        submission = locked(submission)
+        move(
+            submission,
+            to=State.REJECTED,
+            actor_kind=Event.Actor.CURATOR,
+            actor=by,
+            message=reason,
+            allowed=[State.IN_REVIEW],
+        )
+        after_commit(emails.send_rejected, submission, reason=reason)
+    return submission
+
+
+def retry_mirror(submission, *, by):
+    """Send a submission whose publication failed back to approved, and publish it again."""
+    with transaction.atomic():
+        submission = locked(submission)
+        move(
+            submission,
+            to=State.APPROVED,
+            actor_kind=Event.Actor.CURATOR,
+            actor=by,
+            message="A curator restarted the publication.",
+            allowed=[State.MIRROR_FAILED],
+        )
+        _start_publication(submission)
+    return submission
+
+
+def rerun_checks(submission, *, by):
+    """Run the automatic checks of a submission again (after a fix on the contributor's side, or an error)."""
+    with transaction.atomic():
+        submission = locked(submission)
+        if submission.state == State.AWAITING_CONFIRMATION:
+            raise InvalidTransition("The checks run once the contributor has confirmed their e-mail address.")
+        submission.check_summary = "pending"
+        submission.save(update_fields=["check_summary", "updated_at"])
+        record_event(
+            submission,
+            kind=Event.Kind.MESSAGE,
+            actor_kind=Event.Actor.CURATOR,
+            actor=by,
+            message="Asked for the automatic checks to run again.",
+            public=False,
+        )
+        enqueue_checks(submission)
+    return submission
+
+
+def available_actions(submission, *, user):
+    """Return the names of the curator actions that the submission's state allows (for the review page)."""
+    state = submission.state
+    names = {"message", "rerun-checks"}
+    if state == State.SUBMITTED:
+        names |= {"claim", "assign"}
+    if state == State.IN_REVIEW:
+        names |= {"assign", "request-changes", "approve", "reject"}
+        if submission.assignee_id != user.pk:
+            names.add("claim")
+    if state in (State.CHANGES_REQUESTED, State.APPROVED, State.MIRRORING, State.MIRROR_FAILED):
+        names.add("assign")
+    if state == State.MIRROR_FAILED:
+        names.add("retry-mirror")
+    if state in LOCATION_EDITABLE_BY_CURATORS:
+        names.add("change-location")
+    if state == State.AWAITING_CONFIRMATION:
+        names.discard("rerun-checks")
+    return names
+
+
+# The worker's steps of publication (called by catalog.mirror) -------------------------------------
+
+
+def start_mirroring(submission):
+    """The worker began copying an approved submission to the Hub."""
+    with transaction.atomic():
+        submission = locked(submission)
+        if submission.state == State.MIRRORING:
+            return submission
+        move(
+            submission,
+            to=State.MIRRORING,
+            actor_kind=Event.Actor.SYSTEM,
+            message="Publishing to the Hugging Face Hub started.",
+            allowed=[State.APPROVED],
+        )
+    return submission
+
+
+def mark_published(submission, *, hub_url, catalog_url):
+    """The dataset is on the Hub and verified: close the submission as published and tell the contributor."""
+    with transaction.atomic():
+        submission = locked(submission)
+        if submission.state == State.PUBLISHED:
+            return submission
+        move(
+            submission,
+            to=State.PUBLISHED,
+            actor_kind=Event.Actor.SYSTEM,
+            message=f"Published on the Hugging Face Hub: {hub_url}\nIn the catalog: {catalog_url}",
+            allowed=[State.APPROVED, State.MIRRORING],
+        )
+        after_commit(emails.send_published, submission, hub_url=hub_url, catalog_url=catalog_url)
+    return submission
+
+
+def mark_mirror_failed(submission, *, reason):
+    """Publication stopped on an error that retrying will not heal; curators see the reason."""
+    with transaction.atomic():
+        submission = locked(submission)
+        if submission.state == State.MIRROR_FAILED:
+            return submission
+        move(
+            submission,
+            to=State.MIRROR_FAILED,
+            actor_kind=Event.Actor.SYSTEM,
+            message="Publishing failed; the curators have been told.",
+            allowed=[State.APPROVED, State.MIRRORING],
+        )
+        record_event(
+            submission, kind=Event.Kind.MESSAGE, actor_kind=Event.Actor.SYSTEM, message=reason, public=False
+        )
+        after_commit(emails.notify_curators_mirror_failed, submission, reason=reason)
+        after_commit(emails.send_mirror_failed, submission)
+    return submission
+
+
+# Contributors' actions ------------------------------------------------------------------------------
+
+
+def reply(submission, *, text):
+    """The contributor writes to the curators; the state stays as it is and the curators are told.
+
+    A reply to a change request keeps "changes requested", so the contributor can still send a revised
+    card or location afterwards (a reply alone changes nothing a curator must review again).
+    """
+    text = required_text(text, what="your message", limit=settings.PORTAL_REPLY_MAX_CHARS)
+    with transaction.atomic():
+        submission = locked(submission)
+        if not submission.accepts_reply:
+            raise InvalidTransition(
+                f"This submission is {submission.get_state_display().lower()}; it no longer takes messages."
+            )
+        record_event(submission, kind=Event.Kind.MESSAGE, actor_kind=Event.Actor.CONTRIBUTOR, message=text)
+        after_commit(emails.notify_curators_reply, submission, text=text)
+    return submission
+
+
+def revise_card(submission, *, card: ParsedCard, card_raw: bytes, card_filename: str, comment=""):
+    """The contributor uploads a revised card while changes are requested; older revisions are kept."""
+    stored = []
+    try:
+        with transaction.atomic():
+            submission = locked(submission)
+            if not submission.accepts_revision:
+                raise InvalidTransition("A revised card can be sent only while the curators ask for changes.")
+            revision = add_revision(submission, card=card, card_raw=card_raw, card_filename=card_filename)
+            stored.append(revision.file.name)
+            record_event(
+                submission,
+                kind=Event.Kind.CARD_REVISION,
+                actor_kind=Event.Actor.CONTRIBUTOR,
+                message=f"Uploaded a revised dataset card (revision {revision.number})."
+                + (f"\n{comment.strip()}" if comment and comment.strip() else ""),
+            )
+            move(
+                submission,
+                to=State.SUBMITTED,
+                actor_kind=Event.Actor.CONTRIBUTOR,
+                message="The dataset is back in the curators' queue with the revised card.",
+                allowed=[State.CHANGES_REQUESTED],
+            )
+            submission.check_summary = "pending"
+            submission.save(update_fields=["check_summary"])
+            enqueue_checks(submission)
+            after_commit(emails.notify_curators_revision, submission, revision=revision)
+    except BaseException:
+        delete_files(stored)
+        raise
+    return submission
+
+
+def withdraw(submission, *, reason=""):
+    """The contributor withdraws a submission that is not approved yet."""
+    with transaction.atomic():
+        submission = locked(submission)
+        if not submission.is_withdrawable:
+            raise InvalidTransition(
+                f"This submission is {submission.get_state_display().lower()}; it can no longer be withdrawn."
+            )
+        move(
+            submission,
+            to=State.WITHDRAWN,
+            actor_kind=Event.Actor.CONTRIBUTOR,
+            message=(reason or "").strip()[:2000] or "The contributor withdrew the submission.",
+            allowed=Submission.WITHDRAWABLE_STATES,
+        )
+        after_commit(emails.notify_curators_withdrawn, submission)
+    return submission
+
+
+def adopt_domain(name, *, by):
+    """Add a contributor's suggested domain to the curated list (group "Other"); return the domain."""
+    name = " ".join((name or "").split())
+    if not 2 <= len(name) <= 60:
+        raise InvalidTransition("A domain name has 2 to 60 characters.")
+    existing = Domain.objects.filter(name__iexact=name).first()
+    if existing is not None:
+        if not existing.active:
+            existing.active = True
+            existing.save(update_fields=["active"])
+        return existing
+    position = (
+        Domain.objects.filter(group=Domain.Group.OTHER)
+        .order_by("-position")
+        .values_list("position", flat=True)
+        .first()
+        or 0
+    ) + 1
+    return Domain.objects.create(name=name, group=Domain.Group.OTHER, position=position)

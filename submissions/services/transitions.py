@@ -1,0 +1,87 @@
+"""The machinery every service shares: the domain exception, the row lock, a state move and its event.
+
+A service opens a transaction, takes `locked(submission)`, checks the state with `move(...)` (which records
+the state-change event) or adds another event with `record_event(...)`, and schedules side effects with
+`after_commit(...)`. Nothing here decides a business rule.
+"""
+
+import logging
+
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+
+from portal import queues
+from submissions.models import Event, Submission
+
+logger = logging.getLogger(__name__)
+
+State = Submission.State
+
+
+class InvalidTransition(Exception):
+    """The submission's current state does not allow the requested step; the message says why."""
+
+
+def delete_files(names):
+    """Remove stored card files of a change that did not happen (a failed transaction)."""
+    for name in names:
+        try:
+            default_storage.delete(name)
+        except OSError:
+            logger.warning("Could not remove the stored card %s after a failed submission.", name)
+
+
+def locked(submission):
+    """Return the submission re-read under a row lock; call inside a transaction."""
+    return Submission.objects.select_for_update().get(pk=submission.pk)
+
+
+def move(submission, *, to, actor_kind, actor=None, message="", public=True, allowed):
+    """Change the locked `submission` to state `to` if its state is in `allowed`, and record the event."""
+    if submission.state not in allowed:
+        raise InvalidTransition(
+            f"{submission.reference} is “{submission.get_state_display()}”; it can't be "
+            f"moved to “{State(to).label}” from there."
+        )
+    from_state = submission.state
+    submission.state = to
+    submission.state_changed_at = timezone.now()
+    submission.save(update_fields=["state", "state_changed_at", "updated_at"])
+    return Event.objects.create(
+        submission=submission,
+        kind=Event.Kind.STATE_CHANGE,
+        actor_kind=actor_kind,
+        actor=actor,
+        from_state=from_state,
+        to_state=to,
+        message=message,
+        public=public,
+    )
+
+
+def record_event(submission, *, kind, actor_kind, actor=None, message="", public=True):
+    """Add an event other than a state change (a message, a note, a revision) to the timeline."""
+    return Event.objects.create(
+        submission=submission, kind=kind, actor_kind=actor_kind, actor=actor, message=message, public=public
+    )
+
+
+def after_commit(function, *args, **kwargs):
+    """Call `function` once the current transaction commits (never if it rolls back)."""
+    transaction.on_commit(lambda: function(*args, **kwargs))
+
+
+def enqueue_checks(submission):
+    """Queue the automatic checks of a submission after the transaction commits."""
+    after_commit(queues.enqueue, "submissions.tasks.run_checks", submission.pk)
+
+
+def required_text(text, *, what, limit=None):
+    """Return `text` stripped, or raise InvalidTransition when it is empty or longer than `limit`."""
+    text = (text or "").strip()
+    if not text:
+        raise InvalidTransition(f"Write {what}; it can't be empty.")
+    if limit is not None and len(text) > limit:
+        raise InvalidTransition(f"Shorten {what} to at most {limit:,} characters (it has {len(text):,}).")
+    return text
