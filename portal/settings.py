@@ -216,6 +216,10 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = PORTAL_CARD_MAX_BYTES + 1024
 # headers with many configs' `dataset_info` run to hundreds of KiB, which the Hub accepts.
 PORTAL_CARD_MAX_METADATA_BYTES = env.int("PORTAL_CARD_MAX_METADATA_BYTES", default=2 * 1024 * 1024)
 PORTAL_URL_MAX_LENGTH = 2000
+# A dataset's locations: at most this many lines (files, repository records, DOIs) on the form, and at most
+# MAX_FILES_PER_DATASET files once the records are resolved.
+MAX_LOCATIONS = env.int("MAX_LOCATIONS", default=100)
+MAX_FILES_PER_DATASET = env.int("MAX_FILES_PER_DATASET", default=10_000)
 PORTAL_REPLY_MAX_CHARS = 10_000
 
 # Absolute address of the portal, used in e-mailed links.
@@ -297,6 +301,10 @@ MIRROR_WORK_DIR = Path(env.str("MIRROR_WORK_DIR", default=str(VAR_DIR / "mirror"
 # Data files in MIRROR_WORK_DIR are written and read past the page cache where its file system allows it
 # (portal.directio); turn it off where each direct write is a network round trip (NFS, FUSE).
 MIRROR_DIRECT_IO = env.bool("MIRROR_DIRECT_IO", default=True)
+# A dataset of many files goes to the Hub in batches: each a Celery task of its own (any mirror worker may take
+# it), committing at most MIRROR_FILES_PER_COMMIT files per commit, fetching MIRROR_FILE_CONCURRENCY at once.
+MIRROR_FILES_PER_COMMIT = env.int("MIRROR_FILES_PER_COMMIT", default=100)
+MIRROR_FILE_CONCURRENCY = env.int("MIRROR_FILE_CONCURRENCY", default=4)
 MIRROR_MAX_RETRIES = env.int("MIRROR_MAX_RETRIES", default=8)
 MIRROR_BACKOFF_BASE = env.float("MIRROR_BACKOFF_BASE", default=5)
 MIRROR_MAX_BACKOFF = env.float("MIRROR_MAX_BACKOFF", default=600)

@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 
 from submissions.approval import PERSONAL_DATA_ITEM, ApprovalGate
 from submissions.curators import CURATORS_GROUP
-from submissions.locations import clean_location
+from submissions.fields import LocationsMixin, locations_field, revision_checksums_field
 from submissions.services import CHECKLIST_ITEMS
 
 MESSAGE_LIMIT = settings.PORTAL_REPLY_MAX_CHARS
@@ -37,13 +37,9 @@ class RequestChangesForm(forms.Form):
     )
 
 
-class ChangeLocationForm(forms.Form):
-    location = forms.CharField(
-        label="New location",
-        max_length=settings.PORTAL_URL_MAX_LENGTH,
-        widget=forms.URLInput(attrs={"placeholder": "https://"}),
-        error_messages={"required": "Enter the new https:// address of the data."},
-    )
+class ChangeLocationForm(LocationsMixin, forms.Form):
+    location = locations_field("New locations")
+    checksums = revision_checksums_field()
     message = forms.CharField(
         label="Message to the contributor",
         max_length=MESSAGE_LIMIT,
@@ -52,9 +48,6 @@ class ChangeLocationForm(forms.Form):
             "required": "Tell the contributor why the location changes; the message is required."
         },
     )
-
-    def clean_location(self):
-        return clean_location(self.cleaned_data["location"])
 
 
 class RejectForm(forms.Form):

@@ -6,14 +6,18 @@ location check goes through `portal.safefetch`, the only way the portal reaches 
 """
 
 import difflib
+import functools
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit, urlunsplit
 
 from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 
 from portal import safefetch
-from submissions.models import CheckResult, Submission
+from submissions import manifest, resolvers
+from submissions.locations import doi_of
+from submissions.models import CheckResult, SourceRecord, Submission
 from submissions.publishing import publisher
 
 logger = logging.getLogger(__name__)
@@ -67,13 +71,128 @@ def check_card(submission, revision):
 
 
 def check_location(submission, revision):
-    """Probe the dataset location through the SSRF-safe client: reachable, content type, size."""
+    """Resolve every location (repository records, DOIs, files) into the manifest and report what was found.
+
+    Plain files are probed through the SSRF-safe client (reachable, content type, size); records are read
+    from their repository's API (`resolvers`). The manifest is stored even when a line fails, so that the
+    curator sees what was found; a failing line, an unsafe or repeated file name, a checksum that names no
+    file, or a limit passed fails the check. Once a submission is approved its manifest is left as it is:
+    publication reads it.
+    """
+    lines = submission.location_lines
+    resolve = functools.partial(_resolve_line, hosted=submission.hosting_wanted)
+    with ThreadPoolExecutor(max_workers=min(LOCATION_CONCURRENCY, max(1, len(lines)))) as pool:
+        results = list(pool.map(resolve, lines))
+    resolved = [
+        (position, result["item"], result.get("size"), result.get("content_type", ""))
+        for position, result in enumerate(results)
+        if result.get("item") is not None
+    ]
+    built = manifest.build(
+        resolved, checksums=submission.announced_checksums, hosted=submission.hosting_wanted
+    )
+    if submission.state not in MANIFEST_FROZEN_STATES:
+        manifest.store(submission, built)
+    failures = [
+        (f"Line {position + 1} ({_short(line)}): " if len(lines) > 1 else "") + result["message"]
+        for position, (line, result) in enumerate(zip(lines, results, strict=True))
+        if result["outcome"] == Outcome.FAIL
+    ]
+    warnings = [result["message"] for result in results if result["outcome"] == Outcome.WARN]
+    warnings += built.warnings + _record_warnings(built, revision)
+    restricted = [entry.path for entry in built.entries if entry.restricted]
+    if restricted:
+        warnings.append(
+            f"{len(restricted)} file{'s are' if len(restricted) > 1 else ' is'} restricted or embargoed at the "
+            f"source ({', '.join(restricted[:3])}{' …' if len(restricted) > 3 else ''}); never fetched."
+        )
+    details = {
+        "lines": [
+            {key: value for key, value in result.items() if key != "item"} | {"line": line}
+            for line, result in zip(lines, results, strict=True)
+        ],
+        "files": len(built.entries),
+        "size": built.total_size,
+        "unknown_sizes": built.unknown_sizes,
+        "restricted": len(restricted),
+        "records": len(built.records),
+        "problems": built.problems,
+        "warnings": warnings,
+    }
+    if len(results) == 1:
+        # One location: its probe's details at the top, as a single-file location has always had them.
+        details.update(
+            {key: value for key, value in results[0].items() if key not in ("item", "outcome", "message")}
+        )
+    if failures or built.problems:
+        first = (failures + built.problems)[0]
+        more = len(failures) + len(built.problems) - 1
+        return Outcome.FAIL, first + (f" (and {more} more)" if more else ""), details
+    single_file = len(results) == 1 and not built.records
+    summary = results[0]["message"] if single_file else _manifest_summary(built)
+    if warnings:
+        return Outcome.WARN, warnings[0] if single_file else f"{summary} {warnings[0]}", details
+    return Outcome.PASS, summary, details
+
+
+# Locations are resolved a few at a time (each waits on another server).
+LOCATION_CONCURRENCY = 4
+# From approval on, publication reads the manifest: a later run of the checks leaves it as it is.
+MANIFEST_FROZEN_STATES = (
+    Submission.State.APPROVED,
+    Submission.State.MIRRORING,
+    Submission.State.PUBLISHED,
+)
+
+
+def _resolve_line(line, *, hosted):
+    """Resolve one location line; return a dict with outcome, message, the resolved item and probe details."""
     try:
-        result = safefetch.probe(submission.location)
+        item = resolvers.resolve(line)
+    except resolvers.ResolveError as exc:
+        return {"outcome": Outcome.FAIL, "message": str(exc), "kind": "record", "item": None}
     except safefetch.FetchBlocked as exc:
-        return Outcome.FAIL, f"Blocked: {exc}", {"blocked": True, "reason": str(exc)}
+        return {
+            "outcome": Outcome.FAIL,
+            "message": f"Blocked: {exc}",
+            "blocked": True,
+            "reason": str(exc),
+            "item": None,
+        }
     except safefetch.FetchFailed as exc:
-        return Outcome.FAIL, f"Unreachable: {exc}", {"reachable": False, "reason": str(exc)}
+        return {
+            "outcome": Outcome.FAIL,
+            "message": f"Unreachable: {exc}",
+            "reachable": False,
+            "reason": str(exc),
+            "item": None,
+        }
+    if getattr(item, "files", None) is not None:
+        return {
+            "outcome": Outcome.PASS,
+            "message": f"{item.family} record {item.doi or item.landing_url}: {len(item.files)} files.",
+            "kind": "record",
+            "item": item,
+        }
+    probe = _probe_file(item.url, hosted=hosted)
+    probe["item"] = item
+    probe["kind"] = "file"
+    return probe
+
+
+def _probe_file(url, *, hosted):
+    """Probe a plain file through the SSRF-safe client: reachable, content type, size."""
+    try:
+        result = safefetch.probe(url)
+    except safefetch.FetchBlocked as exc:
+        return {"outcome": Outcome.FAIL, "message": f"Blocked: {exc}", "blocked": True, "reason": str(exc)}
+    except safefetch.FetchFailed as exc:
+        return {
+            "outcome": Outcome.FAIL,
+            "message": f"Unreachable: {exc}",
+            "reachable": False,
+            "reason": str(exc),
+        }
     details = {
         "reachable": result.reachable,
         "status": result.status,
@@ -84,7 +203,7 @@ def check_location(submission, revision):
         "accepts_ranges": result.accepts_ranges,
     }
     if not result.reachable:
-        return Outcome.FAIL, f"The server answered HTTP {result.status}.", details
+        return {"outcome": Outcome.FAIL, "message": f"The server answered HTTP {result.status}.", **details}
     described = ", ".join(
         part
         for part in (
@@ -93,18 +212,63 @@ def check_location(submission, revision):
         )
         if part
     )
-    if result.size is None and submission.hosting_wanted:
-        return (
-            Outcome.WARN,
-            f"Reachable ({described}); the server does not say how large the data is.",
-            details,
+    if result.size is None and hosted:
+        return {
+            "outcome": Outcome.WARN,
+            "message": f"Reachable ({described}); the server does not say how large the data is.",
+            **details,
+        }
+    return {"outcome": Outcome.PASS, "message": f"Reachable ({described}).", **details}
+
+
+def _record_warnings(built, revision):
+    """Warn where a record's own metadata contradicts the card (its licence), or a file has no checksum."""
+    warnings = []
+    card_license = (revision.metadata or {}).get("license")
+    card_license = card_license.lower() if isinstance(card_license, str) else ""
+    for _position, record in built.records:
+        if record.license and card_license and record.license != card_license:
+            warnings.append(
+                f"The card says the licence is {card_license}; the record {record.doi or record.landing_url} "
+                f"says {record.license_name or record.license}. Make them agree."
+            )
+    return warnings
+
+
+def _manifest_summary(built):
+    """Return one line describing the manifest: files, size, where they come from."""
+    files = len(built.entries)
+    size = filesizeformat(built.total_size) if built.total_size else "size unknown"
+    if built.unknown_sizes and built.total_size:
+        size += f" (and {built.unknown_sizes} of unknown size)"
+    sources = []
+    if built.records:
+        families = sorted({record.family for _position, record in built.records})
+        sources.append(
+            f"{len(built.records)} record{'s' if len(built.records) > 1 else ''} ({', '.join(families)})"
         )
-    return Outcome.PASS, f"Reachable ({described}).", details
+    plain = sum(1 for entry in built.entries if entry.record is None)
+    if plain:
+        sources.append(f"{plain} file address{'es' if plain > 1 else ''}")
+    if files == 1 and plain == 1:
+        return f"Reachable: 1 file, {size}."
+    return f"{files:,} files, {size}, from {' and '.join(sources)}."
+
+
+def _short(text, limit=60):
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def check_duplicates(submission, revision):
-    """Look for the same location or a near-same name among other submissions and published datasets."""
-    location = normalise_location(submission.location)
+    """Look for the same location (any line, or a record's DOI) or a near-same name among other submissions
+    and published datasets."""
+    mine = _location_keys(submission.location)
+    mine |= {
+        f"doi:{doi}"
+        for doi in SourceRecord.objects.filter(submission=submission)
+        .exclude(doi="")
+        .values_list("doi", flat=True)
+    }
     others = (
         Submission.objects.exclude(pk=submission.pk)
         .exclude(state__in=Submission.CLOSED_STATES)
@@ -112,14 +276,26 @@ def check_duplicates(submission, revision):
     )
     same_location, similar_names = [], []
     for reference, name, name_key, other_location in others.iterator(chunk_size=2000):
-        if normalise_location(other_location) == location:
+        if mine & _location_keys(other_location):
             same_location.append(f"{reference} “{name}”")
         elif _similar(submission.name_key, name_key):
             similar_names.append(f"{reference} “{name}”")
+    dois = [key.removeprefix("doi:") for key in mine if key.startswith("doi:")]
+    if dois:
+        for reference, name in (
+            SourceRecord.objects.filter(doi__in=dois)
+            .exclude(submission=submission)
+            .exclude(submission__state__in=Submission.CLOSED_STATES)
+            .values_list("submission__reference", "submission__name")
+            .distinct()
+        ):
+            label = f"{reference} “{name}”"
+            if label not in same_location:
+                same_location.append(label)
     for label, name_key, other_location in publisher().published_entries(
         excluding_submission_id=submission.pk
     ):
-        if other_location and normalise_location(other_location) == location:
+        if other_location and mine & _location_keys(other_location):
             same_location.append(label)
         elif _similar(submission.name_key, name_key):
             similar_names.append(label)
@@ -131,16 +307,60 @@ def check_duplicates(submission, revision):
     return Outcome.PASS, "No other submission or dataset with this location or a similar name.", details
 
 
+def _location_keys(text):
+    """Return the comparable forms of every location line of `text` (a DOI line as "doi:<doi>")."""
+    keys = set()
+    for line in (text or "").splitlines():
+        if line.strip():
+            doi = doi_of(line)
+            keys.add(f"doi:{doi}" if doi else normalise_location(line))
+    return keys
+
+
 def check_data(submission, revision):
-    """Inspect a bounded sample of the data itself: format, schema, first rows, personal data (masked)."""
+    """Inspect a bounded sample of the data itself: format, schema, first rows, personal data (masked).
+
+    One file per split is read (its first table, else its first file), so a dataset of many files is
+    judged by what a user of each split meets first. The details are those of the first file read, with
+    the others under "others" and every file's personal-data findings together (the approval gate reads
+    them).
+    """
     # Imported here, not with the module: the inspection's libraries (DuckDB, pyarrow, NumPy, Pillow: about
     # 60 MiB) then load only in a process that runs a data check. Every worker imports this module with the
     # task modules, and a mirroring worker, whose memory must stay flat and small, never inspects data.
     from submissions.inspection import report as inspection
 
-    return inspection.inspect_location(
-        submission.location, modalities=submission.modality_list, card_metadata=revision.metadata
-    )
+    chosen = manifest.files_to_inspect(submission)
+    if not chosen:
+        location = CheckResult.objects.filter(revision=revision, kind=CheckResult.Kind.LOCATION).first()
+        if location is None or location.outcome == Outcome.ERROR:
+            return (
+                Outcome.ERROR,
+                "The location check did not finish, so no file was read; run the checks again.",
+                {},
+            )
+        return Outcome.FAIL, "No file to inspect: the locations hold no file that can be fetched.", {}
+    reports = []
+    for split, path, url in chosen:
+        outcome, summary, details = inspection.inspect_location(
+            url, modalities=submission.modality_list, card_metadata=revision.metadata
+        )
+        reports.append(
+            {"split": split, "path": path, "outcome": outcome, "summary": summary, "details": details}
+        )
+    first = reports[0]
+    details = dict(first["details"], path=first["path"], split=first["split"])
+    if len(reports) == 1:
+        return first["outcome"], first["summary"], details
+    details["others"] = reports[1:]
+    details["personal_data"] = [
+        dict(finding, place=f"{report['path']}: {finding.get('place', '')}".rstrip(": "))
+        for report in reports
+        for finding in report["details"].get("personal_data", [])
+    ]
+    worst = max(reports, key=lambda report: SEVERITY[report["outcome"]])
+    summary = "; ".join(f"{report['path']}: {report['summary']}" for report in reports)
+    return worst["outcome"], summary[:300], details
 
 
 def _similar(key, other):

@@ -11,8 +11,14 @@ from django import forms
 from django.conf import settings
 from django.utils.html import format_html
 
-from submissions import cards, categorisation, selectors
-from submissions.locations import clean_location
+from submissions import cards, categorisation, locations, selectors
+from submissions.fields import (
+    LocationsMixin,
+    clean_checksums,
+    locations_field,
+    read_checksum_upload,
+    revision_checksums_field,
+)
 from submissions.models import Domain, Modality
 from submissions.services import NameTaken
 
@@ -68,12 +74,12 @@ class ContributionForm(forms.Form):
     )
     location = forms.CharField(
         label="Dataset location",
-        max_length=settings.PORTAL_URL_MAX_LENGTH,
-        help_text="The https:// address where the data can be downloaded today (a file, an archive or a page).",
-        widget=forms.URLInput(attrs={"placeholder": "https://", "inputmode": "url"}),
+        max_length=settings.MAX_LOCATIONS * (settings.PORTAL_URL_MAX_LENGTH + 2),
+        help_text="",  # set in __init__: it names the limit
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "https://", "spellcheck": "false"}),
         error_messages={
-            "required": "Enter the https:// address of the data.",
-            "max_length": "Use an address of at most 2,000 characters (it has %(show_value)d).",
+            "required": "Enter the https:// address of the data, or the DOI of its record.",
+            "max_length": "The locations are too long: give at most %(limit_value)d characters.",
         },
     )
     hosting_wanted = forms.BooleanField(
@@ -118,6 +124,33 @@ class ContributionForm(forms.Form):
             "max_length": "Use at most 60 characters for the suggested domain (it has %(show_value)d).",
         },
     )
+    checksums = forms.CharField(
+        label="Checksums (optional)",
+        required=False,
+        max_length=2 * 1024 * 1024,
+        help_text="Paste the output of md5sum or sha256sum: one line per file, the checksum, two spaces and the "
+        "file name. We check every file against it while we copy it.",
+        widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false", "class": "font-monospace"}),
+    )
+    checksums_file = forms.FileField(
+        label="Or upload a checksum file (optional)",
+        required=False,
+        help_text="A file such as MD5SUMS or SHA256SUMS, in the same format.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".txt,.md5,.sha256,text/plain"}),
+    )
+    paper = forms.CharField(
+        label="Paper (optional)",
+        required=False,
+        max_length=500,
+        help_text="The paper that describes the data: its arXiv identifier (2101.00001), DOI or https:// address.",
+    )
+    code_url = forms.CharField(
+        label="Code (optional)",
+        required=False,
+        max_length=settings.PORTAL_URL_MAX_LENGTH,
+        help_text="The https:// address of the code that goes with the data (e.g. on GitHub).",
+        widget=forms.URLInput(attrs={"placeholder": "https://", "inputmode": "url"}),
+    )
     contact_email = forms.EmailField(
         label="Your e-mail address",
         help_text="We send your private status link here; it is never published.",
@@ -151,6 +184,12 @@ class ContributionForm(forms.Form):
             'target="_blank" rel="noopener">Hub\'s guide to dataset cards</a>.',
             settings.PORTAL_CARD_MAX_BYTES // 1024,
             CARD_GUIDE_URL,
+        )
+        self.fields["location"].help_text = format_html(
+            "Where the data can be downloaded today, one per line (at most {}): the https:// address of a "
+            "file or an archive, the page of a record in Zenodo, a Dataverse or figshare, or its DOI "
+            "(e.g. 10.5281/zenodo.1234567). We list every file of a record with its checksums.",
+            settings.MAX_LOCATIONS,
         )
         if settings.PORTAL_DEMO_DATA_URL:
             self.fields["location"].help_text = format_html(
@@ -206,6 +245,7 @@ class ContributionForm(forms.Form):
             "submission_key",
             Fieldset("The dataset", "name", "location", "hosting_wanted", "card"),
             Fieldset("What it holds", Field("modalities"), "domain", "suggested_domain"),
+            Fieldset("Checksums and related work", "checksums", "checksums_file", "paper", "code_url"),
             Fieldset("You", "contact_email"),
             Fieldset("Terms", Div(HTML(terms_html), Field("accept_terms"), css_class="terms")),
             Submit("submit", "Send the dataset for review", css_class="btn-primary btn-lg"),
@@ -223,7 +263,16 @@ class ContributionForm(forms.Form):
         return name
 
     def clean_location(self):
-        return clean_location(self.cleaned_data["location"])
+        return "\n".join(locations.clean_locations(self.cleaned_data["location"]))
+
+    def clean_checksums_file(self):
+        return read_checksum_upload(self.cleaned_data.get("checksums_file"))
+
+    def clean_paper(self):
+        return locations.clean_paper(self.cleaned_data.get("paper"))
+
+    def clean_code_url(self):
+        return locations.clean_code_url(self.cleaned_data.get("code_url"))
 
     def clean_card(self):
         upload = self.cleaned_data.get("card")
@@ -262,6 +311,7 @@ class ContributionForm(forms.Form):
                 )
             elif not domain and not suggestion:
                 self.add_error("domain", "Choose a domain from the list, or suggest another one below.")
+        clean_checksums(self, cleaned)
         return cleaned
 
     def error_summary(self):
@@ -318,28 +368,18 @@ class RevisionForm(forms.Form):
         return self.cleaned_data.get("card")
 
 
-class LocationForm(forms.Form):
-    """A new data location, given by the contributor while changes are asked or after publishing failed."""
+class LocationForm(LocationsMixin, forms.Form):
+    """New data locations, given by the contributor while changes are asked, a location check fails, or
+    publishing failed."""
 
-    location = forms.CharField(
-        label="New dataset location",
-        max_length=settings.PORTAL_URL_MAX_LENGTH,
-        help_text="The https:// address where the data can be downloaded today.",
-        widget=forms.URLInput(attrs={"placeholder": "https://", "inputmode": "url"}),
-        error_messages={
-            "required": "Enter the new https:// address of the data.",
-            "max_length": "Use an address of at most 2,000 characters (it has %(show_value)d).",
-        },
-    )
+    location = locations_field("Dataset locations")
+    checksums = revision_checksums_field()
     comment = forms.CharField(
         label="What changed (optional)",
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
-
-    def clean_location(self):
-        return clean_location(self.cleaned_data["location"])
 
 
 class WithdrawForm(forms.Form):

@@ -1,19 +1,54 @@
-"""The rule for a dataset location, shared by the contribution form, the status page and the review page.
+"""The rules for a dataset's locations and related links, shared by the form, the status page and the review page.
 
-A location is an https:// address without credentials that does not point into a private network;
-`portal.safefetch` decides the last part. Only the rule lives here: fetching is `safefetch`'s job.
+A location line is an https:// address without credentials that does not point into a private network
+(`portal.safefetch` decides the last part), or a DOI (`10.5281/zenodo.123`, `doi:…`, `https://doi.org/…`).
+Only the rules live here: resolving records and fetching are the location check's job.
 """
 
-from urllib.parse import urlsplit
+import re
+from pathlib import PurePosixPath
+from urllib.parse import unquote, urlsplit
 
 from django import forms
+from django.conf import settings
 
 from portal import safefetch
 
+# A DOI: "10." and a registrant code, "/", a suffix without spaces (https://www.doi.org/the-identifier/resources/handbook).
+DOI = re.compile(r"^10\.\d{4,9}/\S+$")
+DOI_PREFIXES = ("doi:", "https://doi.org/", "http://doi.org/", "https://dx.doi.org/", "http://dx.doi.org/")
+# New-style arXiv identifiers (2101.00001, with a version) and old-style ones (hep-th/9901001).
+ARXIV = re.compile(
+    r"^(?:arxiv:)?(?P<id>\d{4}\.\d{4,5}(?:v\d+)?|[a-z-]+(?:\.[A-Z]{2})?/\d{7}(?:v\d+)?)$", re.I
+)
+
+
+def doi_of(text):
+    """Return the DOI that `text` spells (bare, `doi:` or a doi.org address), lowercased, or None."""
+    text = text.strip()
+    lowered = text.lower()
+    for prefix in DOI_PREFIXES:
+        if lowered.startswith(prefix):
+            text = unquote(text[len(prefix) :])
+            break
+    return text.lower() if DOI.match(text) else None
+
+
+def file_name_of(url):
+    """Return a safe file name for the data at `url`, from the last part of its path."""
+    name = PurePosixPath(unquote(urlsplit(url).path)).name
+    name = "".join(ch for ch in name if ch.isalnum() or ch in "._- ").strip(" .")
+    return name[:120] or "data"
+
 
 def clean_location(location):
-    """Return a dataset location stripped, or raise ValidationError saying how to make it acceptable."""
+    """Return one https:// location stripped, or raise ValidationError saying how to make it acceptable."""
     location = location.strip()
+    if len(location) > settings.PORTAL_URL_MAX_LENGTH:
+        raise forms.ValidationError(
+            "Use an address of at most %(limit)s characters (it has %(length)s).",
+            params={"limit": f"{settings.PORTAL_URL_MAX_LENGTH:,}", "length": f"{len(location):,}"},
+        )
     parts = urlsplit(location)
     if parts.scheme.lower() != "https":
         raise forms.ValidationError(
@@ -41,3 +76,96 @@ def clean_location(location):
             params={"why": exc},
         ) from None
     return location
+
+
+def clean_locations(text):
+    """Return the location lines of `text` (files, records or DOIs), or raise ValidationError naming the line.
+
+    Blank lines are dropped; a line given twice is an error; at most MAX_LOCATIONS lines.
+    """
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    if not lines:
+        raise forms.ValidationError("Enter the https:// address of the data, or the DOI of its record.")
+    limit = settings.MAX_LOCATIONS
+    if len(lines) > limit:
+        raise forms.ValidationError(
+            f"Give at most {limit} locations (there are {len(lines)}); for more files, give the record that "
+            "holds them or an archive."
+        )
+    cleaned, seen = [], {}
+    for number, line in enumerate(lines, start=1):
+        doi = doi_of(line)
+        if doi is not None:
+            value = f"https://doi.org/{doi}" if line.lower().startswith(("http://doi", "http://dx")) else line
+            if value.startswith("http://"):
+                value = "https://" + value.removeprefix("http://")
+        else:
+            try:
+                value = clean_location(line)
+            except forms.ValidationError as exc:
+                prefix = f"Line {number} ({_shorten(line)}): " if len(lines) > 1 else ""
+                raise forms.ValidationError(prefix + " ".join(exc.messages)) from None
+        key = doi or value
+        if key in seen:
+            raise forms.ValidationError(f"Line {number} repeats line {seen[key]}; give each location once.")
+        seen[key] = number
+        cleaned.append(value)
+    return cleaned
+
+
+# Landing pages of repository records (Zenodo/InvenioRDM, Dataverse, figshare): their files are known only
+# once the location check has resolved them.
+RECORD_PAGE = re.compile(r"/records?/[^/]+/?$|/dataset\.xhtml$|/citation$|/articles/", re.I)
+
+
+def may_be_record(line):
+    """Whether a location line may name a repository record (a DOI or a record's page) rather than a file."""
+    return doi_of(line) is not None or RECORD_PAGE.search(urlsplit(line).path or "") is not None
+
+
+def direct_file_names(lines):
+    """Return the file names of the lines that are plain file addresses, for matching checksums on the form."""
+    return [file_name_of(line) for line in lines if not may_be_record(line)]
+
+
+def clean_paper(text):
+    """Return the paper as an https address (arXiv id and DOI turned into theirs), "" when empty."""
+    text = (text or "").strip()
+    if not text:
+        return ""
+    match = ARXIV.match(text)
+    if match is not None:
+        return f"https://arxiv.org/abs/{match['id']}"
+    doi = doi_of(text)
+    if doi is not None:
+        return f"https://doi.org/{doi}"
+    if not text.lower().startswith("https://"):
+        raise forms.ValidationError(
+            "Give the paper as an arXiv identifier (2101.00001), a DOI (10.1234/abcd) or an https:// address."
+        )
+    return _public_https(text)
+
+
+def clean_code_url(text):
+    """Return the code's https address, "" when empty."""
+    text = (text or "").strip()
+    if not text:
+        return ""
+    if not text.lower().startswith("https://"):
+        raise forms.ValidationError("Give the code's https:// address (e.g. its GitHub or GitLab page).")
+    return _public_https(text)
+
+
+def _public_https(text):
+    if any(ch.isspace() or ord(ch) < 32 for ch in text) or len(text) > settings.PORTAL_URL_MAX_LENGTH:
+        raise forms.ValidationError("Remove spaces and control characters from the address.")
+    try:
+        forms.URLField(assume_scheme="https").clean(text)
+        safefetch.check_url(text)
+    except (forms.ValidationError, safefetch.FetchBlocked):
+        raise forms.ValidationError("Enter a complete public https:// address.") from None
+    return text
+
+
+def _shorten(text, limit=60):
+    return text if len(text) <= limit else text[: limit - 1] + "…"

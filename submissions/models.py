@@ -119,7 +119,20 @@ class Submission(ModalitiesMixin, models.Model):
     reference = models.CharField(max_length=20, unique=True, null=True, editable=False)  # noqa: DJ001
     name = models.CharField(max_length=100)
     name_key = models.CharField(max_length=100, db_index=True, editable=False)
-    location = models.URLField(max_length=2000)
+    location = models.TextField(
+        help_text="Where the data is: one https:// file address, repository record or DOI per line."
+    )
+    announced_checksums = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Checksums the contributor gave (md5sum/sha256sum output): [{"algorithm", "digest", "name"}].',
+    )
+    paper = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="The paper that describes the data: an arXiv, DOI or https address.",
+    )
+    code_url = models.CharField(max_length=2000, blank=True, help_text="The code that goes with the data.")
     hosting_wanted = models.BooleanField(default=True)
     modalities = models.CharField(max_length=40, help_text="Comma-separated Modality values.")
     domain = models.ForeignKey(Domain, null=True, blank=True, on_delete=models.PROTECT)
@@ -183,6 +196,17 @@ class Submission(ModalitiesMixin, models.Model):
         return f"{self.reference}: {self.name}" if self.reference else self.name
 
     @property
+    def location_lines(self):
+        """Return the locations the contributor gave, one per line, in their order."""
+        return [line.strip() for line in self.location.splitlines() if line.strip()]
+
+    @property
+    def primary_location(self):
+        """Return the first location: the dataset's address where a single one is shown."""
+        lines = self.location_lines
+        return lines[0] if lines else ""
+
+    @property
     def domain_label(self):
         """Return the domain's name, or the suggested domain marked as such."""
         return self.domain.name if self.domain_id else f"{self.suggested_domain} (suggested)"
@@ -204,8 +228,21 @@ class Submission(ModalitiesMixin, models.Model):
 
     @property
     def accepts_location_revision(self):
-        """Whether the contributor may give a new location now (changes asked, or publication failed)."""
-        return self.state in (self.State.CHANGES_REQUESTED, self.State.MIRROR_FAILED)
+        """Whether the contributor may give new locations now: changes asked, publication failed, or a
+        submitted or reviewed dataset whose location or data check fails (mendable as soon as it shows)."""
+        if self.state in (self.State.CHANGES_REQUESTED, self.State.MIRROR_FAILED):
+            return True
+        return self.state in (self.State.SUBMITTED, self.State.IN_REVIEW) and self.location_check_failed
+
+    @property
+    def location_check_failed(self):
+        """Whether the newest revision's location or data check failed."""
+        return CheckResult.objects.filter(
+            revision__submission=self,
+            revision__number=self.revisions.order_by("-number").values("number")[:1],
+            kind__in=[CheckResult.Kind.LOCATION, CheckResult.Kind.DATA],
+            outcome=CheckResult.Outcome.FAIL,
+        ).exists()
 
     @property
     def accepts_reply(self):
@@ -487,3 +524,86 @@ class CorrectionRequest(models.Model):
         """Return the proposed card's text."""
         with self.card_file.open("rb") as handle:
             return handle.read().decode("utf-8-sig")
+
+
+class SourceRecord(models.Model):
+    """A repository record (Zenodo/InvenioRDM, Dataverse, figshare) that one of a submission's locations names.
+
+    Written by the location check each time it runs (with the manifest), read by the review page, the card
+    draft and publication. Its metadata is the repository's claim, offered to the curator beside the card's.
+    """
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="records")
+    position = models.PositiveIntegerField(help_text="The line of the location field it came from (from 0).")
+    location = models.TextField(help_text="The line as the contributor gave it.")
+    family = models.CharField(max_length=20, help_text="invenio, dataverse or figshare.")
+    landing_url = models.URLField(max_length=2000)
+    api_url = models.URLField(max_length=2000)
+    doi = models.CharField(max_length=300, blank=True)
+    title = models.CharField(max_length=1000, blank=True)
+    description = models.TextField(blank=True)
+    creators = models.JSONField(default=list, blank=True, help_text='[{"name", "orcid", "affiliation"}]')
+    license = models.CharField(max_length=100, blank=True, help_text="Hub licence id, when recognised.")
+    license_name = models.CharField(max_length=300, blank=True)
+    license_url = models.CharField(max_length=2000, blank=True)
+    published = models.CharField(max_length=10, blank=True, help_text="ISO date, or empty.")
+    version = models.CharField(max_length=100, blank=True)
+    keywords = models.JSONField(default=list, blank=True)
+    resolved_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["submission", "position"]
+
+    def __str__(self):
+        return self.doi or self.landing_url
+
+    @property
+    def family_label(self):
+        """Return the repository family as people name it."""
+        return RECORD_FAMILIES.get(self.family, self.family)
+
+
+RECORD_FAMILIES = {"invenio": "Zenodo / InvenioRDM", "dataverse": "Dataverse", "figshare": "figshare"}
+
+
+class ManifestFile(models.Model):
+    """One file of a submission's dataset: where it comes from, its size, announced and measured checksums.
+
+    The manifest is the one list every reader uses (review page, data check, mirror, the card's `configs`,
+    Croissant); the location check writes it, replacing the rows of its previous run in one transaction.
+    """
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="manifest_files")
+    record = models.ForeignKey(
+        SourceRecord, null=True, blank=True, on_delete=models.CASCADE, related_name="files"
+    )
+    position = models.PositiveIntegerField(help_text="Order in the manifest (from 0).")
+    path = models.CharField(max_length=1000, help_text="Path in the dataset, under data/ on the Hub.")
+    source_url = models.CharField(max_length=2000, blank=True, help_text="Where the file is fetched from.")
+    size = models.BigIntegerField(null=True, blank=True)
+    checksums = models.JSONField(
+        default=dict, blank=True, help_text='Announced digests, lowercase hex: {"md5": ..., "sha256": ...}.'
+    )
+    checksums_from = models.JSONField(
+        default=dict, blank=True, help_text='Who announced each digest: {"md5": "record" or "contributor"}.'
+    )
+    sha256 = models.CharField(max_length=64, blank=True, help_text="Measured while publishing.")
+    split = models.CharField(
+        max_length=20, blank=True, help_text="train, validation, test; empty: one split."
+    )
+    media_type = models.CharField(max_length=200, blank=True)
+    restricted = models.BooleanField(default=False)
+    restriction = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["submission", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["submission", "path"], name="manifest_file_path_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["submission", "position"], name="manifest_file_order"),
+            models.Index(fields=["submission", "size"], name="manifest_file_size"),
+        ]
+
+    def __str__(self):
+        return self.path

@@ -23,6 +23,7 @@ from django.utils.timesince import timesince
 from portal.markdown import render_markdown
 from submissions import admin_forms, approval, cards, selectors, services
 from submissions.curators import REVIEW_PERMISSION, is_curator
+from submissions.fields import checksums_text
 from submissions.models import CheckResult, CorrectionRequest, Modality, Submission
 
 State = Submission.State
@@ -374,7 +375,13 @@ class SubmissionAdmin(admin.ModelAdmin):
             "reject_form": forms.get("reject") or admin_forms.RejectForm(),
             "assign_form": forms.get("assign")
             or admin_forms.AssignForm(initial={"curator": submission.assignee_id}),
-            "location_form": forms.get("change-location") or admin_forms.ChangeLocationForm(),
+            "location_form": forms.get("change-location")
+            or admin_forms.ChangeLocationForm(
+                initial={
+                    "location": submission.location,
+                    "checksums": checksums_text(submission.announced_checksums),
+                }
+            ),
             "publication": selectors.publication(submission),
             "checklist": submission.review_checklist,
             "corrections": list(selectors.corrections(submission)),
@@ -487,7 +494,11 @@ class SubmissionAdmin(admin.ModelAdmin):
     def change_location_view(self, request, object_id):
         def perform(submission, data, form):
             services.change_location(
-                submission, by=request.user, location=data["location"], message=data["message"]
+                submission,
+                by=request.user,
+                location=data["location"],
+                checksums=data["announced_checksums"],
+                message=data["message"],
             )
             return "The location is changed and the checks run again; the contributor has been told."
 

@@ -2,13 +2,17 @@
 
 import uuid
 
+from django.core.paginator import Paginator
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from submissions.inspection.columns import catalog_columns
 from submissions.models import (
     CheckResult,
     CorrectionRequest,
+    ManifestFile,
     SignInLink,
+    SourceRecord,
     StatusLink,
     Submission,
     fold_name,
@@ -130,3 +134,65 @@ def data_columns(submission):
 def reference_of(submission_id):
     """Return the reference of a submission by id (for log lines), or "" if there is none."""
     return Submission.objects.filter(pk=submission_id).values_list("reference", flat=True).first() or ""
+
+
+def records(submission):
+    """Return the repository records the submission's locations named, in the order of the lines."""
+    return list(SourceRecord.objects.filter(submission=submission).order_by("position"))
+
+
+MANIFEST_ORDERS = {
+    "path": ("position",),
+    "size": ("size", "position"),
+    "-size": ("-size", "position"),
+}
+
+
+def manifest_page(submission, *, page=1, order="path", per_page=200):
+    """Return a `Page` of the submission's manifest files, in the manifest's order or by size."""
+    files = (
+        ManifestFile.objects.filter(submission=submission)
+        .select_related("record")
+        .order_by(*MANIFEST_ORDERS.get(order, MANIFEST_ORDERS["path"]))
+    )
+    return Paginator(files, per_page).get_page(page)
+
+
+def manifest_totals(submission):
+    """Return the manifest's totals: files, bytes, unknown sizes, restricted files, and per split and source.
+
+    Two queries whatever the number of files.
+    """
+    rows = (
+        ManifestFile.objects.filter(submission=submission)
+        .values("split", "record")
+        .annotate(
+            files=Count("id"),
+            bytes=Sum("size"),
+            unknown=Count("id", filter=Q(size__isnull=True)),
+            restricted=Count("id", filter=Q(restricted=True)),
+            checked=Count("id", filter=~Q(checksums={})),
+        )
+        .order_by("split", "record")
+    )
+    totals = {"files": 0, "size": 0, "unknown_sizes": 0, "restricted": 0, "with_checksums": 0}
+    splits, sources = {}, {}
+    for row in rows:
+        for key, field in (
+            ("files", "files"),
+            ("size", "bytes"),
+            ("unknown_sizes", "unknown"),
+            ("restricted", "restricted"),
+            ("with_checksums", "checked"),
+        ):
+            totals[key] += row[field] or 0
+        split = splits.setdefault(row["split"], {"split": row["split"], "files": 0, "size": 0})
+        split["files"] += row["files"]
+        split["size"] += row["bytes"] or 0
+        source = sources.setdefault(row["record"], {"record": row["record"], "files": 0, "size": 0})
+        source["files"] += row["files"]
+        source["size"] += row["bytes"] or 0
+    order = {"train": 0, "validation": 1, "test": 2, "": 3}
+    totals["splits"] = sorted(splits.values(), key=lambda item: order.get(item["split"], 4))
+    totals["sources"] = list(sources.values())
+    return totals

@@ -17,6 +17,7 @@ urlpatterns = [
     path("status/<str:token>/correction/", views.request_correction, name="request_correction"),
     path("status/<str:token>/card-version/", views.send_card_version, name="card_version"),
     path("status/<str:token>/progress.json", views.progress, name="progress"),
+    path("status/<str:token>/draft-card.md", views.draft_card, name="draft_card"),
     path("my-submissions/", views.my_submissions, name="my_submissions_form"),
     path("my-submissions/<str:token>/", views.my_submissions_list, name="my_submissions"),
 ]

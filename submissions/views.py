@@ -24,6 +24,7 @@ from submissions import selectors, services
 from submissions.card_template import card_template
 from submissions.carddata import license_info
 from submissions.categorisation import InvalidProposal
+from submissions.fields import checksums_text
 from submissions.forms import (
     CardVersionForm,
     ContributionForm,
@@ -122,6 +123,9 @@ class ContributeView(FormView):
             suggested_domain=data["suggested_domain"],
             contact_email=data["contact_email"],
             terms=self.terms,
+            announced_checksums=data["announced_checksums"],
+            paper=data["paper"],
+            code_url=data["code_url"],
         )
 
     def form_invalid(self, form):
@@ -200,7 +204,14 @@ def _status_context(submission, *, token, **extra):
         "token": token,
         "reply_form": ReplyForm(),
         "revision_form": RevisionForm(),
-        "location_form": LocationForm(),
+        "location_form": LocationForm(
+            initial={
+                "location": submission.location,
+                "checksums": checksums_text(submission.announced_checksums),
+            }
+        ),
+        "records": selectors.records(submission),
+        "manifest_totals": selectors.manifest_totals(submission),
         "publication": selectors.publication(submission),
     }
     published = selectors.categorisation(submission)
@@ -378,9 +389,12 @@ def revise_location(request, token):
         form_class=LocationForm,
         context_name="location_form",
         perform=lambda submission, form: services.revise_location(
-            submission, location=form.cleaned_data["location"], comment=form.cleaned_data["comment"]
+            submission,
+            location=form.cleaned_data["location"],
+            checksums=form.cleaned_data["announced_checksums"],
+            comment=form.cleaned_data["comment"],
         ),
-        success="Thank you: the new location is with the curators.",
+        success="Thank you: the new locations are with the curators, and the checks run again.",
     )
 
 
@@ -403,6 +417,26 @@ def withdraw(request, token):
     status_code = 400 if request.method == "POST" else 200
     context = {"submission": submission, "form": form, "token": token}
     return private_response(render(request, "submissions/withdraw.html", context, status=status_code))
+
+
+@require_safe
+@private_link_page
+def draft_card(request, token):
+    """A dataset card drafted from the submission's repository records, for the contributor to complete."""
+    _link, submission = _find_or_404(token)
+    records = selectors.records(submission)
+    if not records:
+        raise UnknownLink
+    text = card_template(
+        name=submission.name,
+        modalities=submission.modality_list,
+        records=records,
+        files=selectors.manifest_page(submission, per_page=200).object_list,
+        splits=selectors.manifest_totals(submission)["splits"],
+    )
+    response = HttpResponse(text, content_type="text/markdown; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="README.md"'
+    return private_response(response)
 
 
 @require_safe

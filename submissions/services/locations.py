@@ -18,43 +18,63 @@ from submissions.services.transitions import (
 State = Submission.State
 
 
-def set_location(submission, *, location):
-    """Store a new location on the locked submission and queue the checks again; return the old one."""
-    location = (location or "").strip()
+def set_location(submission, *, location, checksums=None):
+    """Store new locations (and checksums, when given) on the locked submission and queue the checks again.
+
+    Returns the previous locations. Raises InvalidTransition when nothing changes.
+    """
+    location = "\n".join(line.strip() for line in (location or "").splitlines() if line.strip())
     if not location:
-        raise InvalidTransition("Enter the new https:// address of the data.")
-    if location == submission.location:
-        raise InvalidTransition("This is already the dataset's location; enter the new address.")
+        raise InvalidTransition("Enter the new https:// address of the data, or the DOI of its record.")
+    checksums = submission.announced_checksums if checksums is None else checksums
+    if location == submission.location and checksums == submission.announced_checksums:
+        raise InvalidTransition("These are already the dataset's locations and checksums; change them first.")
     previous = submission.location
     submission.location = location
+    submission.announced_checksums = checksums
     submission.check_summary = "pending"
-    submission.save(update_fields=["location", "check_summary", "updated_at"])
+    submission.save(update_fields=["location", "announced_checksums", "check_summary", "updated_at"])
     enqueue_checks(submission)
     return previous
 
 
-def revise_location(submission, *, location, comment=""):
-    """The contributor gives a new data location while changes are requested or after a failed publication.
+def describe_change(previous, current):
+    """Return a timeline line saying how the locations changed."""
+    before, after = previous.splitlines(), current.splitlines()
+    if before == after:
+        return "Changed the checksums of the data."
+    if len(before) == len(after) == 1:
+        return f"Changed the data location from {before[0]} to {after[0]}."
+    return "Changed the data locations:\n" + "\n".join(
+        [
+            *(f"− {line}" for line in before if line not in after),
+            *(f"+ {line}" for line in after if line not in before),
+        ]
+    )
 
-    Changes requested: the dataset goes back to the curators' queue, as with a revised card. Publishing
-    failed: the state stays; the curators are told and restart the publication, which uses the new address.
-    The caller validates the address (`forms.clean_location`).
+
+def revise_location(submission, *, location, checksums=None, comment=""):
+    """The contributor gives new data locations (and checksums) when the portal shows they are wrong.
+
+    Allowed while changes are requested, while a submitted or reviewed dataset's location or data check
+    fails, and after a failed publication. Changes requested: the dataset goes back to the curators' queue,
+    as with a revised card. Otherwise the state stays and the checks run again; after a failed publication
+    the curators restart it, which uses the new addresses. The caller validates them (`fields`).
     """
     with transaction.atomic():
         submission = locked(submission)
         if not submission.accepts_location_revision:
             raise InvalidTransition(
-                "A new location can be given only while the curators ask for changes or after publishing "
-                "failed."
+                "New locations can be given while the curators ask for changes, while a check of the "
+                "location fails, or after publishing failed."
             )
-        previous = set_location(submission, location=location)
+        previous = set_location(submission, location=location, checksums=checksums)
         comment = (comment or "").strip()[:2000]
         record_event(
             submission,
             kind=Event.Kind.LOCATION_CHANGE,
             actor_kind=Event.Actor.CONTRIBUTOR,
-            message=f"Changed the data location from {previous} to {submission.location}."
-            + (f"\n{comment}" if comment else ""),
+            message=describe_change(previous, submission.location) + (f"\n{comment}" if comment else ""),
         )
         if submission.state == State.CHANGES_REQUESTED:
             move(
@@ -77,7 +97,7 @@ LOCATION_EDITABLE_BY_CURATORS = (
 )
 
 
-def change_location(submission, *, by, location, message):
+def change_location(submission, *, by, location, message, checksums=None):
     """A curator corrects the data location, with a message the contributor receives; the state stays.
 
     After a failed publication the curator then uses "retry", which publishes from the new address.
@@ -93,13 +113,13 @@ def change_location(submission, *, by, location, message):
                 f"{submission.reference} is “{submission.get_state_display()}”; its location can't be "
                 "changed now."
             )
-        previous = set_location(submission, location=location)
+        previous = set_location(submission, location=location, checksums=checksums)
         record_event(
             submission,
             kind=Event.Kind.LOCATION_CHANGE,
             actor_kind=Event.Actor.CURATOR,
             actor=by,
-            message=f"Changed the data location from {previous} to {submission.location}.\n{message}",
+            message=f"{describe_change(previous, submission.location)}\n{message}",
         )
         after_commit(emails.send_location_changed, submission, previous=previous, message=message)
     return submission

@@ -60,8 +60,14 @@ def submit(
     suggested_domain: str,
     contact_email: str,
     terms: TermsVersion,
+    announced_checksums: list | None = None,
+    paper: str = "",
+    code_url: str = "",
 ):
     """Create a submission with its first card revision and event; e-mail the status link after commit.
+
+    `location` holds one location per line (files, repository records, DOIs); `announced_checksums` the
+    contributor's checksums (`manifest.parse_checksums`); `paper` and `code_url` the related work.
 
     Returns (submission, created). A repeated call with the same `submission_key` (a double click, a
     resent POST) returns the submission created by the first call and sends nothing. Raises `NameTaken`
@@ -82,6 +88,9 @@ def submit(
                 name=name,
                 name_key=fold_name(name),
                 location=location,
+                announced_checksums=announced_checksums or [],
+                paper=paper,
+                code_url=code_url,
                 hosting_wanted=hosting_wanted,
                 modalities=",".join(sorted(set(modalities))),
                 domain=domain,

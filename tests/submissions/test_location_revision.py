@@ -53,7 +53,7 @@ def test_contributor_new_location_while_changes_requested_goes_back_to_the_queue
         response = Client().post(
             f"/status/{token}/location/", {"location": new, "comment": "The file moved."}, follow=True
         )
-    assert "the new location is with the curators" in text_of(response)
+    assert "the new locations are with the curators" in text_of(response)
     submission.refresh_from_db()
     assert (submission.state, submission.location) == (State.SUBMITTED, new)
     event = submission.events.get(kind=Event.Kind.LOCATION_CHANGE)
@@ -70,7 +70,7 @@ def test_contributor_new_location_while_changes_requested_goes_back_to_the_queue
 @pytest.mark.parametrize(
     ("location", "words"),
     [
-        ("", "Enter the new https:// address of the data."),
+        ("", "Enter the https:// address of the data, or the DOI of its record."),
         ("http://data.example.org/x.csv", "Use an https:// address"),
         ("https://user:pw@data.example.org/x.csv", "Remove the user name or password"),
         ("https://10.0.0.1/x.csv", "private or local network"),
@@ -85,14 +85,35 @@ def test_bad_new_location_is_refused_beside_the_field_and_nothing_stored(curator
     assert snapshot(submission) == before
 
 
-def test_new_location_is_refused_in_review_and_the_box_is_not_shown(curator):
-    submission, token = in_review(curator)
+def test_new_location_is_refused_in_review_while_the_location_works_and_the_box_is_not_shown(
+    curator, source_server
+):
+    source_server.add_bytes("/levels.csv", b"a,b\n1,2\n", content_type="text/csv")
+    submission, token = in_review(curator, location=source_server.url("/levels.csv"))
+    assert submission.latest_revision.checks.get(kind="location").outcome == "pass"
     assert 'id="location"' not in text_of(Client().get(f"/status/{token}/"))
     before = snapshot(submission)
     response = Client().post(f"/status/{token}/location/", {"location": NEW})
     assert response.status_code == 400
-    assert "only while the curators ask for changes or after publishing failed" in text_of(response)
+    assert "while a check of the location fails" in text_of(response)
     assert snapshot(submission) == before
+
+
+def test_a_failing_location_in_review_is_mended_at_once_and_the_state_stays(curator, source_server):
+    source_server.add_bytes("/moved.csv", b"a,b\n1,2\n", content_type="text/csv")
+    submission, token = in_review(curator)  # the factory's location is unreachable offline
+    assert submission.latest_revision.checks.get(kind="location").outcome == "fail"
+    page = text_of(Client().get(f"/status/{token}/"))
+    assert 'id="location"' in page
+    with committed():
+        response = Client().post(
+            f"/status/{token}/location/", {"location": source_server.url("/moved.csv")}, follow=True
+        )
+    assert "the checks run again" in text_of(response)
+    submission.refresh_from_db()
+    assert (submission.state, submission.assignee) == (State.IN_REVIEW, curator)
+    assert submission.location == source_server.url("/moved.csv")
+    assert submission.latest_revision.checks.get(kind="location").outcome == "pass"
 
 
 def test_the_same_location_again_is_refused(curator):

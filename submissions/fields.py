@@ -1,0 +1,100 @@
+"""Form fields and rules shared by the contributor's forms and the review page's: locations and checksums."""
+
+from django import forms
+from django.conf import settings
+
+from submissions import locations, manifest
+
+CHECKSUM_FILE_MAX_BYTES = 2 * 1024 * 1024
+
+
+def read_checksum_upload(upload):
+    """Return the text of an uploaded checksum file ("" when none), or raise ValidationError."""
+    if not upload:
+        return ""
+    if upload.size > CHECKSUM_FILE_MAX_BYTES:
+        raise forms.ValidationError(
+            "The checksum file is larger than 2 MiB; give the checksums of the data only."
+        )
+    try:
+        return upload.read(CHECKSUM_FILE_MAX_BYTES + 1).decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise forms.ValidationError(
+            "The checksum file is not UTF-8 text; upload md5sum or sha256sum output."
+        ) from None
+
+
+def clean_checksums(form, cleaned):
+    """Parse the pasted and uploaded checksums into `cleaned["announced_checksums"]`, matching them to files.
+
+    A checksum that names none of the plain files is an error here when every location is a plain file;
+    when a location is a repository record, its files are known only once the location check resolved it,
+    which then reports an unmatched name.
+    """
+    text = "\n".join(part for part in (cleaned.get("checksums"), cleaned.get("checksums_file")) if part)
+    cleaned["announced_checksums"] = []
+    if not text.strip():
+        return
+    field = "checksums" if cleaned.get("checksums") else "checksums_file"
+    try:
+        entries = manifest.parse_checksums(text)
+    except manifest.ManifestProblem as exc:
+        form.add_error(field, str(exc))
+        return
+    cleaned["announced_checksums"] = entries
+    lines = (cleaned.get("location") or "").splitlines()
+    if not lines or any(locations.may_be_record(line) for line in lines):
+        return
+    _matched, unmatched = manifest.match_checksums(entries, locations.direct_file_names(lines))
+    if unmatched:
+        form.add_error(
+            field,
+            "These checksums name no file of the locations: "
+            + ", ".join(f"“{name}”" for name in unmatched[:5])
+            + (" …" if len(unmatched) > 5 else "")
+            + ". Correct the file names or remove those lines.",
+        )
+
+
+def checksums_text(entries):
+    """Return announced checksums as md5sum/sha256sum lines (to prefill a form)."""
+    return "\n".join(f"{entry['digest']}  {entry['name']}" for entry in entries or [])
+
+
+class LocationsMixin:
+    """The locations and checksums fields of a location revision (status page and review page)."""
+
+    def clean_location(self):
+        return "\n".join(locations.clean_locations(self.cleaned_data["location"]))
+
+    def clean(self):
+        cleaned = super().clean()
+        cleaned.setdefault("checksums_file", "")
+        clean_checksums(self, cleaned)
+        return cleaned
+
+
+def locations_field(label):
+    """Return the multi-line locations field of a location revision."""
+    return forms.CharField(
+        label=label,
+        max_length=settings.MAX_LOCATIONS * (settings.PORTAL_URL_MAX_LENGTH + 2),
+        help_text="One per line: the https:// address of a file, the page of a repository record (Zenodo, "
+        "Dataverse, figshare) or its DOI. The checks run again on the new locations.",
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "https://", "spellcheck": "false"}),
+        error_messages={
+            "required": "Enter the https:// address of the data, or the DOI of its record.",
+            "max_length": "The locations are too long: give at most %(limit_value)d characters.",
+        },
+    )
+
+
+def revision_checksums_field():
+    """Return the checksums field of a location revision (prefilled with the ones given before)."""
+    return forms.CharField(
+        label="Checksums (optional)",
+        required=False,
+        max_length=2 * 1024 * 1024,
+        help_text="md5sum or sha256sum output, one line per file; leave empty to give none.",
+        widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false", "class": "font-monospace"}),
+    )

@@ -1,0 +1,446 @@
+"""A dataset's manifest: every file of its locations, with its path, size, checksums and split.
+
+The location check builds it from the resolved locations (`build`) and stores it (`store`), replacing the
+rows of its previous run in one transaction: one writer, many readers (review page, data check, mirror,
+the card's `configs`, Croissant). The contributor's checksums (`parse_checksums`) are matched to files by
+name. Nothing here fetches anything; the resolvers and `portal.safefetch` do.
+"""
+
+import dataclasses
+import re
+from pathlib import PurePosixPath
+
+from django.conf import settings
+from django.db import transaction
+from django.template.defaultfilters import filesizeformat
+
+from submissions.locations import file_name_of
+from submissions.models import ManifestFile, SourceRecord
+
+# The split keywords the Hub and the `datasets` library recognise in file and folder names
+# (https://huggingface.co/docs/hub/datasets-file-names-and-splits): delimited by non-word characters.
+SPLIT_KEYWORDS = {
+    "train": ("train", "training"),
+    "validation": ("validation", "valid", "val", "dev"),
+    "test": ("test", "testing", "eval", "evaluation"),
+}
+SPLITS = tuple(SPLIT_KEYWORDS)
+_KEYWORD_SPLIT = {keyword: split for split, keywords in SPLIT_KEYWORDS.items() for keyword in keywords}
+_DELIMITERS = re.compile(r"[-._ 0-9]+")
+
+# Files the `datasets` library loads as rows (by extension), which the card's `configs` may list.
+LOADABLE_EXTENSIONS = frozenset(
+    [
+        ".csv",
+        ".tsv",
+        ".json",
+        ".jsonl",
+        ".parquet",
+        ".arrow",
+        ".txt",
+        ".xml",
+        ".avro",
+        ".sql",
+        ".lance",
+        ".webdataset",
+        ".tar",
+        ".png",
+        ".jpg",
+        ".jpeg",
+        ".gif",
+        ".bmp",
+        ".tif",
+        ".tiff",
+        ".webp",
+        ".wav",
+        ".mp3",
+        ".flac",
+        ".ogg",
+        ".opus",
+        ".m4a",
+        ".mp4",
+        ".webm",
+    ]
+)
+# Files inspected as tables by the data check (the first of each split).
+TABULAR_EXTENSIONS = frozenset([".csv", ".tsv", ".json", ".jsonl", ".parquet", ".txt"])
+# The same with a compression suffix the data check reads through.
+COMPRESSIONS = (".gz",)
+
+ALGORITHMS = {32: "md5", 64: "sha256"}
+_GNU_LINE = re.compile(
+    r"^(?P<escaped>\\)?(?P<digest>[0-9A-Fa-f]{32}|[0-9A-Fa-f]{64}) (?P<mode>[ *])(?P<name>.+)$"
+)
+_BSD_LINE = re.compile(
+    r"^(?P<algorithm>MD5|SHA256|SHA2-256) \((?P<name>.+)\) = (?P<digest>[0-9A-Fa-f]+)$", re.I
+)
+MAX_CHECKSUM_LINES = 100_000
+
+
+class ManifestProblem(ValueError):
+    """The locations or checksums cannot make a manifest; the message says what to change."""
+
+
+# Splits ----------------------------------------------------------------------------------------------
+
+
+def _split_of(name):
+    """Return the split a file or folder name names (a keyword between delimiters), or ""."""
+    for token in _DELIMITERS.split(name.lower()):
+        if token in _KEYWORD_SPLIT:
+            return _KEYWORD_SPLIT[token]
+    return ""
+
+
+def infer_splits(paths):
+    """Return {path: split} for paths in a dataset, as the Hub assigns splits.
+
+    Folder names win over file names (as in the `datasets` library: when any folder names a split, files
+    are assigned by their folders only). A file that names no split is "" (when no file names one, the
+    dataset is one split).
+    """
+    by_folder = {
+        path: next((s for s in map(_split_of, PurePosixPath(path).parts[:-1]) if s), "") for path in paths
+    }
+    if any(by_folder.values()):
+        return by_folder
+    return {path: _split_of(PurePosixPath(path).name) for path in paths}
+
+
+# Checksums -------------------------------------------------------------------------------------------
+
+
+def parse_checksums(text):
+    """Parse `md5sum`/`sha256sum` output (GNU or BSD style) into [{"algorithm", "digest", "name"}].
+
+    Blank lines and `#` comments are skipped. Raises ManifestProblem naming the lines that do not parse.
+    """
+    entries, bad, seen = [], [], {}
+    lines = (text or "").splitlines()
+    if len(lines) > MAX_CHECKSUM_LINES:
+        raise ManifestProblem(
+            f"Give at most {MAX_CHECKSUM_LINES:,} checksum lines (there are {len(lines):,})."
+        )
+    for number, raw in enumerate(lines, start=1):
+        line = raw.strip("\r\n").lstrip("\ufeff")
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        entry = _parse_checksum_line(line.strip())
+        if entry is None:
+            bad.append(number)
+            continue
+        key = (entry["algorithm"], entry["name"])
+        if key in seen and seen[key] != entry["digest"]:
+            raise ManifestProblem(
+                f"Line {number} gives another {entry['algorithm'].upper()} for {entry['name']} than line "
+                f"{seen[key][1]}; keep the right one."
+            )
+        if key not in seen:
+            seen[key] = (entry["digest"], number)
+            entries.append(entry)
+    if bad:
+        shown = ", ".join(str(number) for number in bad[:10]) + (" …" if len(bad) > 10 else "")
+        raise ManifestProblem(
+            f"Checksum line{'s' if len(bad) > 1 else ''} {shown} can't be read. Each line is the output of "
+            "md5sum or sha256sum: the checksum in hex, two spaces, the file name (e.g. "
+            "“d41d8cd98f00b204e9800998ecf8427e  train.csv”)."
+        )
+    return entries
+
+
+def _parse_checksum_line(line):
+    match = _GNU_LINE.match(line)
+    if match is not None:
+        name = match["name"]
+        if match["escaped"]:
+            # GNU coreutils escape a name holding a backslash or a line break, and mark the line with "\".
+            name = name.replace("\\n", "\n").replace("\\\\", "\\")
+        digest = match["digest"].lower()
+        return _checksum_entry(ALGORITHMS[len(digest)], digest, name)
+    match = _BSD_LINE.match(line)
+    if match is not None:
+        algorithm = "md5" if match["algorithm"].upper() == "MD5" else "sha256"
+        digest = match["digest"].lower()
+        if len(digest) != {"md5": 32, "sha256": 64}[algorithm]:
+            return None
+        return _checksum_entry(algorithm, digest, match["name"])
+    return None
+
+
+def _checksum_entry(algorithm, digest, name):
+    name = name.strip().removeprefix("./")
+    if not name or "\x00" in name:
+        return None
+    return {"algorithm": algorithm, "digest": digest, "name": name}
+
+
+def match_checksums(entries, paths):
+    """Match checksum entries to dataset paths by name: the whole path, else a unique file name.
+
+    Returns ({path: {algorithm: digest}}, [names that match no file]).
+    """
+    by_name = {}
+    for path in paths:
+        by_name.setdefault(PurePosixPath(path).name, []).append(path)
+    matched, unmatched = {}, []
+    known = set(paths)
+    for entry in entries:
+        name = entry["name"]
+        if name in known:
+            target = name
+        else:
+            candidates = by_name.get(PurePosixPath(name).name, [])
+            stripped = [path for path in candidates if path.endswith("/" + name)] or candidates
+            target = stripped[0] if len(stripped) == 1 else None
+        if target is None:
+            unmatched.append(name)
+            continue
+        matched.setdefault(target, {})[entry["algorithm"]] = entry["digest"]
+    return matched, unmatched
+
+
+# Paths ----------------------------------------------------------------------------------------------
+
+
+def check_path(path):
+    """Return `path` if it is a safe relative path in a dataset, else raise ManifestProblem saying why."""
+    if not path or not isinstance(path, str):
+        raise ManifestProblem("A file has no name.")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in path) or "\\" in path:
+        raise ManifestProblem(f"The file name {path!r} holds control characters or backslashes.")
+    if path.startswith("/"):
+        raise ManifestProblem(f"The file name {path} is an absolute path.")
+    parts = path.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        raise ManifestProblem(f"The file name {path} climbs out of the dataset or has empty parts.")
+    if len(path) > 900:
+        raise ManifestProblem(f"The file name {path[:60]}… is longer than 900 characters.")
+    return path
+
+
+# Building -------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Entry:
+    """One file of the manifest being built."""
+
+    path: str
+    source_url: str
+    size: int | None
+    checksums: dict
+    checksums_from: dict
+    media_type: str = ""
+    restricted: bool = False
+    restriction: str = ""
+    record: int | None = None  # index into Manifest.records
+    split: str = ""
+
+
+@dataclasses.dataclass
+class Manifest:
+    """What the location check resolved: the records, the files, and the problems it found."""
+
+    records: list = dataclasses.field(default_factory=list)  # (line position, Record)
+    entries: list = dataclasses.field(default_factory=list)
+    problems: list = dataclasses.field(default_factory=list)  # what makes the check fail
+    warnings: list = dataclasses.field(default_factory=list)
+
+    @property
+    def total_size(self):
+        """Return the known total size in bytes."""
+        return sum(entry.size or 0 for entry in self.entries)
+
+    @property
+    def unknown_sizes(self):
+        """Return how many files have no known size."""
+        return sum(1 for entry in self.entries if entry.size is None)
+
+
+def build(resolved, *, checksums=(), hosted=True):
+    """Build a Manifest from `resolved`: (line position, Record or PlainFile, size, media type) tuples.
+
+    A record's files keep their folder layout; a plain file is named from its URL. Paths that repeat or
+    are unsafe, checksums that name no file, and more files or bytes than the limits are problems.
+    """
+    manifest = Manifest()
+    for position, item, size, media_type in resolved:
+        files = getattr(item, "files", None)
+        if files is None:  # a plain file
+            manifest.entries.append(
+                Entry(
+                    path=item.path or file_name_of(item.url),
+                    source_url=item.url,
+                    size=size,
+                    checksums={},
+                    checksums_from={},
+                    media_type=media_type or "",
+                )
+            )
+            continue
+        manifest.records.append((position, item))
+        index = len(manifest.records) - 1
+        for record_file in files:
+            manifest.entries.append(
+                Entry(
+                    path=record_file.path,
+                    source_url=record_file.url,
+                    size=record_file.size,
+                    checksums=dict(record_file.checksums or {}),
+                    checksums_from=dict.fromkeys(record_file.checksums or {}, "record"),
+                    media_type=record_file.media_type or "",
+                    restricted=record_file.restricted,
+                    restriction=record_file.restriction,
+                    record=index,
+                )
+            )
+    _check_paths(manifest)
+    _check_limits(manifest, hosted=hosted)
+    _apply_checksums(manifest, checksums)
+    splits = infer_splits([entry.path for entry in manifest.entries])
+    for entry in manifest.entries:
+        entry.split = splits.get(entry.path, "")
+    return manifest
+
+
+def _check_paths(manifest):
+    seen = {}
+    for entry in manifest.entries:
+        try:
+            check_path(entry.path)
+        except ManifestProblem as exc:
+            manifest.problems.append(str(exc))
+            continue
+        folded = entry.path.casefold()
+        if folded in seen:
+            manifest.problems.append(
+                f"Two files would both be {entry.path} in the dataset ({seen[folded]} and {entry.source_url}); "
+                "give each file its own name."
+            )
+        else:
+            seen[folded] = entry.source_url or entry.path
+
+
+def _check_limits(manifest, *, hosted):
+    limit = settings.MAX_FILES_PER_DATASET
+    if len(manifest.entries) > limit:
+        manifest.problems.append(
+            f"The dataset has {len(manifest.entries):,} files, more than the limit of {limit:,}; pack small files "
+            "into archives or split the dataset."
+        )
+    if not manifest.entries:
+        manifest.problems.append("The locations hold no file.")
+    if hosted and manifest.total_size > settings.MIRROR_MAX_BYTES:
+        manifest.problems.append(
+            f"The files add up to {filesizeformat(manifest.total_size)}, more than the "
+            f"{filesizeformat(settings.MIRROR_MAX_BYTES)} we can host; untick hosting to link the data instead."
+        )
+
+
+def _apply_checksums(manifest, checksums):
+    if not checksums:
+        return
+    entries = {entry.path: entry for entry in manifest.entries}
+    matched, unmatched = match_checksums(checksums, list(entries))
+    for path, digests in matched.items():
+        entry = entries[path]
+        for algorithm, digest in digests.items():
+            announced = entry.checksums.get(algorithm)
+            if announced and announced != digest:
+                manifest.problems.append(
+                    f"Your {algorithm.upper()} for {path} ({digest}) is not the one its repository gives "
+                    f"({announced}); check which file you hashed."
+                )
+                continue
+            entry.checksums[algorithm] = digest
+            entry.checksums_from.setdefault(algorithm, "contributor")
+    for name in unmatched:
+        manifest.problems.append(
+            f"The checksum for “{name}” names no file of the dataset; correct the name or remove the line."
+        )
+
+
+# Storing and reading ----------------------------------------------------------------------------------
+
+
+def store(submission, manifest):
+    """Replace the submission's records and manifest rows with `manifest`'s, in one transaction."""
+    with transaction.atomic():
+        ManifestFile.objects.filter(submission=submission).delete()
+        SourceRecord.objects.filter(submission=submission).delete()
+        records = [
+            SourceRecord.objects.create(
+                submission=submission,
+                position=position,
+                location=record.location,
+                family=record.family,
+                landing_url=record.landing_url[:2000],
+                api_url=record.api_url[:2000],
+                doi=record.doi[:300],
+                title=record.title[:1000],
+                description=record.description,
+                creators=[dataclasses.asdict(creator) for creator in record.creators],
+                license=record.license[:100],
+                license_name=record.license_name[:300],
+                license_url=record.license_url[:2000],
+                published=record.published[:10],
+                version=record.version[:100],
+                keywords=list(record.keywords),
+            )
+            for position, record in manifest.records
+        ]
+        ManifestFile.objects.bulk_create(
+            [
+                ManifestFile(
+                    submission=submission,
+                    record=records[entry.record] if entry.record is not None else None,
+                    position=number,
+                    path=entry.path,
+                    source_url=entry.source_url[:2000],
+                    size=entry.size,
+                    checksums=entry.checksums,
+                    checksums_from=entry.checksums_from,
+                    split=entry.split,
+                    media_type=entry.media_type[:200],
+                    restricted=entry.restricted,
+                    restriction=entry.restriction[:300],
+                )
+                for number, entry in enumerate(manifest.entries)
+            ],
+            batch_size=1000,
+        )
+
+
+def is_tabular(path):
+    """Whether the data check can read the file at `path` as a table (by its name)."""
+    name = path.lower()
+    for suffix in COMPRESSIONS:
+        name = name.removesuffix(suffix)
+    return PurePosixPath(name).suffix in TABULAR_EXTENSIONS
+
+
+def is_loadable(path):
+    """Whether the `datasets` library loads the file at `path` as rows (by its name)."""
+    name = path.lower()
+    for suffix in (*COMPRESSIONS, ".zip"):
+        name = name.removesuffix(suffix)
+    return PurePosixPath(name).suffix in LOADABLE_EXTENSIONS
+
+
+def files_to_inspect(submission, *, limit=4):
+    """Return (split, path, url) of the file the data check reads in each split (at most `limit` splits):
+    the split's first file it can read as a table, else its first file."""
+    tabular, first = {}, {}
+    files = (
+        ManifestFile.objects.filter(submission=submission, restricted=False)
+        .exclude(source_url="")
+        .order_by("position")
+        .values_list("split", "path", "source_url")
+    )
+    for split, path, url in files.iterator(chunk_size=2000):
+        first.setdefault(split, (split, path, url))
+        if split not in tabular and is_tabular(path):
+            tabular[split] = (split, path, url)
+    order = {"train": 0, "validation": 1, "test": 2, "": 3}
+    chosen = [tabular.get(split, first[split]) for split in sorted(first, key=lambda s: order.get(s, 4))]
+    return chosen[:limit]
