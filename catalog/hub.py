@@ -161,8 +161,9 @@ def commit_titles(repo_id):
     return [(commit.commit_id, commit.title) for commit in commits]
 
 
-def upload_files(repo_id, *, files, commit_message, known_sha256=None, on_read=None):
-    """Upload local files in one commit; `files` maps paths in the repo to local paths. Returns the commit id.
+def upload_files(repo_id, *, files, commit_message, texts=None, known_sha256=None, on_read=None):
+    """Upload local files in one commit; `files` maps paths in the repo to local paths, `texts` paths to text
+    content (the card files). Returns the commit id.
 
     `known_sha256` maps paths in the repo to SHA-256 sums computed while fetching, which spares the client
     another full read of each file. `on_read(n)` is called, from the client's upload threads, as each
@@ -176,6 +177,8 @@ def upload_files(repo_id, *, files, commit_message, known_sha256=None, on_read=N
         if path_in_repo in known_sha256:
             operation.upload_info.sha256 = bytes.fromhex(known_sha256[path_in_repo])
         operations.append(operation)
+    for path_in_repo, text in sorted((texts or {}).items()):
+        operations.append(CommitOperationAdd(path_in_repo=path_in_repo, path_or_fileobj=text.encode("utf-8")))
     info = _call(
         f"Uploading to {repo_id}",
         api().create_commit,
@@ -296,6 +299,24 @@ def remote_files(repo_id):
         return files
 
     return _call(f"Listing the files of {repo_id}", listing)
+
+
+def paths_info(repo_id, paths):
+    """Return the files among `paths` on a repository's main branch, by path (missing ones are left out)."""
+
+    def listing():
+        files = {}
+        entries = api().get_paths_info(repo_id, list(paths), repo_type=REPO_TYPE, expand=False)
+        for entry in entries:
+            if not hasattr(entry, "blob_id"):
+                continue  # a folder
+            lfs = getattr(entry, "lfs", None)
+            files[entry.path] = RemoteFile(
+                path=entry.path, size=entry.size, git_oid=entry.blob_id, sha256=lfs.sha256 if lfs else None
+            )
+        return files
+
+    return _call(f"Looking up files of {repo_id}", listing)
 
 
 def list_usage(organization=None):

@@ -1,14 +1,22 @@
 """The steps that put one approved dataset on the Hub, each safe to run again after a crash.
 
-`run(job_id)` takes a lease on the job (so two workers never run it at once), then walks the steps from
-where the job stopped: create the repository, fetch the data (hosted datasets), unpack it if the curator
-asked, write the README, upload in one commit, verify the files on the Hub, mark published. When the data's
-server announces its SHA-256, the fetch also uploads the file's LFS object as it arrives
-(`catalog.passthrough`), checked against the digest of the bytes received; the commit then finds it stored. Progress is
-saved to the database at a throttled rate. Errors that may heal raise `RetryLater`; the Celery task
-turns that into a retry with backoff. Errors that will not heal stop the job as `mirror_failed` with a
-readable reason and clean the work folder. Only `catalog.hub` talks to the Hub; only
-`portal.safefetch` fetches the contributor's URL.
+A job has a coordinator and batches. The coordinator (`run(job_id)`, under the job's lease) creates the
+repository (private), writes the README and CITATION.cff, plans the dataset's files into `MirrorBatch`es
+of at most MIRROR_FILES_PER_COMMIT files, and hands each batch to the workers as a task of its own. A batch
+(`run_batch(batch_id)`, under its own lease, on any mirror worker) fetches its files MIRROR_FILE_CONCURRENCY
+at a time, checks every announced checksum (MD5 or SHA-256) on the bytes as they stream, unpacks archives
+when the curator asked, commits them (the first batch with the card) in commits named by their titles, and
+verifies its files on the Hub. When the last batch is verified the coordinator runs again: it verifies the
+whole repository, makes it public and marks the dataset published. Exactly once: a commit is looked up by
+its title before it is made, LFS objects the Hub holds are not sent again, and only the coordinator
+publishes.
+
+When a file's SHA-256 is announced before its bytes arrive (by its server's headers, its repository or the
+contributor), its LFS object is uploaded while it downloads (`catalog.passthrough`). Errors that may heal
+raise `RetryLater` (the task retries with backoff); errors that will not heal fail the job as
+`mirror_failed`, with a reason for the curator and one in plain words for the contributor, delete the
+private repository and clean the work folder. Only `catalog.hub` talks to the Hub; only `portal.safefetch`
+fetches the contributor's URLs.
 """
 
 import hashlib
@@ -18,23 +26,25 @@ import random
 import shutil
 import threading
 import uuid
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import PurePosixPath
-from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
-from catalog import archives, citation, hub, lease, passthrough, scratch
+from catalog import archives, citation, hub, lease, passthrough
 from catalog.errors import MirrorFailed, RetryLater
-from catalog.models import Dataset, MirrorJob
-from portal import safefetch
-from submissions import cards, services
-from submissions.models import Submission
+from catalog.models import Dataset, MirrorBatch, MirrorJob
+from portal import queues, safefetch
+from submissions import cards, manifest, services
+from submissions.models import ManifestFile, Submission
 
 logger = logging.getLogger(__name__)
 
 Step = MirrorJob.Step
+BatchState = MirrorBatch.State
 README = "README.md"
 DATA_DIR = "data"
 # Files under this size may be stored as plain git blobs on the Hub (larger ones always go to LFS).
@@ -50,30 +60,43 @@ def backoff(attempt, *, retry_after=None):
     return random.uniform(base / 2, min(cap, base * 2 ** max(0, attempt - 1)))
 
 
-# The run -----------------------------------------------------------------------------------------
+class ContributorError(MirrorFailed):
+    """A failure the contributor can mend (a wrong location, a file that is not what its checksum says);
+    `public` says what happened and what to do, in plain words, without internal detail."""
+
+    def __init__(self, message, *, public):
+        super().__init__(message)
+        self.public = public
+
+
+# The coordinator ---------------------------------------------------------------------------------
 
 
 def run(job_id):
-    """Run (or resume) a mirror job. Returns the job's final step, or "busy" if another worker holds it."""
+    """Run (or resume) a mirror job's coordinator. Returns the job's step, or "busy" if another worker holds it.
+
+    While batches copy files it returns `copy`; the last batch to finish runs it again.
+    """
     owner = uuid.uuid4().hex
     if not lease.acquire(job_id, owner):
         job = MirrorJob.objects.filter(pk=job_id).first()
         return job.step if job is not None and job.step in (Step.DONE, Step.FAILED) else "busy"
     heartbeat = lease.Heartbeat(job_id, owner)
+    to_enqueue = []
     try:
         heartbeat.start()
         job = MirrorJob.objects.select_related("dataset", "dataset__submission").get(pk=job_id)
-        MirrorJob.objects.filter(pk=job.pk).update(
-            attempts=job.attempts + 1, started_at=job.started_at or timezone.now()
-        )
-        job.attempts += 1
+        # A run that takes the job on after its batches (step "copy") is no new attempt: the batches count theirs.
+        attempts = job.attempts + (job.step != Step.COPY)
+        MirrorJob.objects.filter(pk=job.pk).update(attempts=attempts, started_at=job.started_at or timezone.now())
+        job.attempts = attempts
         try:
             submission = job.dataset.submission
             if submission is not None and submission.state == Submission.State.APPROVED:
                 services.start_mirroring(submission)
-            _run_steps(job, lease.Progress(job, owner, heartbeat=heartbeat))
+            to_enqueue = _run_steps(job, lease.Progress(job, owner, heartbeat=heartbeat))
         except MirrorFailed as exc:
-            _fail(job, reason=str(exc))
+            _fail(job, reason=str(exc), public=getattr(exc, "public", ""))
             return Step.FAILED
         except RetryLater as exc:
             exc.attempts = job.attempts
@@ -86,57 +109,47 @@ def run(job_id):
             reason = f"Unexpected error in step “{job.get_step_display()}”: {type(exc).__name__}: {exc}"
             MirrorJob.objects.filter(pk=job.pk).update(last_error=reason[:2000])
             raise RetryLater(reason, attempts=job.attempts) from exc
-        return Step.DONE
+        return job.step
     finally:
         heartbeat.stop()
         lease.release(job_id, owner)
+        # After the lease is given back: a batch that finishes at once (eager tasks) runs the coordinator
+        # again, which must find the job free.
+        for batch_id in to_enqueue:
+            queues.enqueue("catalog.tasks.mirror_batch", batch_id)
 
 
 def _run_steps(job, progress):
+    """Walk the coordinator's steps from where the job stopped; return the ids of batches to enqueue."""
     dataset = job.dataset
     if job.step in (Step.PENDING, Step.CREATE_REPO):
         progress.step(Step.CREATE_REPO)
         _create_repo(job, dataset)
-        progress.step(Step.FETCH if dataset.hosted else Step.WRITE_CARD)
-    workdir = work_dir(job)
-    # Another worker may have run the earlier steps in its own scratch folder: rebuild what is missing here.
-    resume = scratch.step_to_resume(
-        job,
-        workdir=workdir,
-        source_file=workdir / "source" / source_filename(dataset.source_url),
-        readme=workdir / README,
-    )
-    if resume != job.step:
-        progress.step(resume)
-    if job.step == Step.FETCH:
-        _fetch(job, progress, workdir)
-        progress.step(Step.UNPACK)
-    if job.step == Step.UNPACK:
-        _unpack(job, progress, workdir)
         progress.step(Step.WRITE_CARD)
     if job.step == Step.WRITE_CARD:
-        _write_card(job, dataset, workdir)
-        progress.step(Step.UPLOAD)
-    if job.step == Step.UPLOAD:
-        _upload(job, progress, dataset, workdir)
+        plan_batches(job)
+        _write_card(job, dataset, progress)
+        progress.step(Step.COPY)
+    if job.step == Step.COPY:
+        batches = list(job.batches.order_by("index").values_list("pk", "state", "last_error"))
+        failed = [error for _pk, state, error in batches if state == BatchState.FAILED]
+        if failed:
+            raise MirrorFailed(failed[0] or "A batch of files failed.")
+        waiting = [pk for pk, state, _error in batches if state != BatchState.DONE]
+        if waiting:
+            return waiting
         progress.step(Step.VERIFY)
     if job.step == Step.VERIFY:
         _verify(job, dataset)
         _publish(job, dataset)
         progress.step(Step.DONE)
-        shutil.rmtree(workdir, ignore_errors=True)
+        shutil.rmtree(work_path(job), ignore_errors=True)
+    return []
 
 
 def work_path(job):
     """Return where the job's private work folder lives."""
     return settings.MIRROR_WORK_DIR / f"job-{job.pk}"
-
-
-def work_dir(job):
-    """Return the job's private work folder, created on demand."""
-    path = work_path(job)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def _hub(step_description, function, *args, **kwargs):
@@ -194,155 +207,69 @@ def _create_repo(job, dataset):
     job.repo_ready = True
 
 
-# Step 2: the data --------------------------------------------------------------------------------
+# Step 2: the plan and the card --------------------------------------------------------------------
 
 
-def source_filename(url):
-    """Return a safe file name for the data, from the last part of its URL path."""
-    name = PurePosixPath(unquote(urlsplit(url).path)).name
-    name = "".join(ch for ch in name if ch.isalnum() or ch in "._- ").strip(" .")
-    return name[:120] or "data"
+def planned_files(dataset):
+    """Return the files a dataset publishes: [{path (in the repo), url, size, checksums, unpack, split}].
 
-
-def _fetch(job, progress, workdir):
-    dataset = job.dataset
-    source_dir = workdir / "source"
-    source_dir.mkdir(exist_ok=True)
-    target = source_dir / source_filename(dataset.source_url)
-    if job.source_sha256 and target.exists() and target.stat().st_size == job.bytes_fetched:
-        return  # fetched by an earlier run that stopped before recording the next step
-    for stale in source_dir.iterdir():
-        if stale != target:
-            stale.unlink()
-
-    def report(done, total):
-        progress.save(bytes_fetched=done, bytes_total=total)
-
-    early = _early_upload(job, progress, target)
-    try:
-        result = _download(dataset.source_url, target, report=report, early=early)
-    except BaseException:
-        if early is not None:
-            early.abandon()
-        raise
-    uploaded = False
-    if early is not None:
-        try:
-            uploaded = early.finish(sha256=result.sha256, size=result.size)
-        except passthrough.DigestMismatch as exc:
-            _digest_mismatch(job, target, exc)
-    progress.save(
-        force=True,
-        bytes_fetched=result.size,
-        bytes_total=result.size,
-        bytes_uploaded=result.size if uploaded else job.bytes_uploaded,
-        source_sha256=result.sha256,
-        source_content_type=result.content_type or "",
-    )
-
-
-def _download(url, target, *, report, early):
-    """Download the data into `target` (resuming a partial file), feeding the early upload if there is one."""
-    try:
-        return safefetch.download(
-            url,
-            target,
-            max_bytes=settings.MIRROR_MAX_BYTES,
-            progress=report,
-            resume=target.exists(),
-            on_response=early.start if early is not None else None,
-            on_written=early.written if early is not None else None,
-        )
-    except safefetch.FetchBlocked as exc:
-        raise MirrorFailed(f"The data location is not allowed: {exc}") from exc
-    except safefetch.FetchTooLarge as exc:
-        raise MirrorFailed(str(exc)) from exc
-    except safefetch.FetchError as exc:
-        if exc.retryable:
-            raise RetryLater(f"Downloading the data failed: {exc}", countdown=exc.retry_after) from exc
-        raise MirrorFailed(f"Downloading the data failed: {exc}") from exc
-
-
-# The start of the reason recorded for a download whose bytes contradict their announced SHA-256.
-DIGEST_MISMATCH = "The data does not match the SHA-256 its server announced"
-
-
-def _early_upload(job, progress, target):
-    """Return an EarlyUpload of the file being fetched, or None where the file may not be published as is.
-
-    An archive the curator asked to unpack is not published itself, so it is never sent ahead; nor is a
-    small file, which the Hub may keep in git rather than in LFS.
+    A hosted dataset's files come from its submission's manifest (restricted files are never fetched); a
+    dataset without a submission (the demo catalog) has its one source file. A linked dataset has none.
     """
-    submission = job.dataset.submission
-    if submission is not None and submission.unpack_archives:
-        return None
-    uploaded = UploadCounter(progress.heartbeat)
-    return passthrough.EarlyUpload(
-        job.dataset.repo_id,
-        path_in_repo=f"{DATA_DIR}/{target.name}",
-        local_path=target,
-        min_size=SMALL_FILE_BYTES,
-        on_read=uploaded.add,
+    if not dataset.hosted:
+        return []
+    submission = dataset.submission
+    if submission is None:
+        name = manifest.file_name_of(dataset.source_url)
+        return [_planned(name, dataset.source_url, None, {}, split="", unpack=False)]
+    rows = (
+        ManifestFile.objects.filter(submission=submission, restricted=False)
+        .exclude(source_url="")
+        .order_by("position")
+        .values_list("path", "source_url", "size", "checksums", "split")
     )
+    return [
+        _planned(path, url, size, checksums, split=split, unpack=submission.unpack_archives)
+        for path, url, size, checksums, split in rows.iterator(chunk_size=2000)
+    ]
 
 
-def _digest_mismatch(job, target, exc):
-    """Discard bytes that contradict their announced digest: fetch again from the start, once, then fail."""
-    target.unlink(missing_ok=True)
-    reason = f"{DIGEST_MISMATCH}: {exc} Nothing was published."
-    if job.last_error.startswith(DIGEST_MISMATCH):
-        raise MirrorFailed(
-            f"{reason} It happened twice in a row: ask the contributor to check the file at the location "
-            "(or its server's digest header), then retry."
-        ) from exc
-    raise RetryLater(f"{reason} The file is fetched again from its start.") from exc
+def _planned(path, url, size, checksums, *, split, unpack):
+    return {
+        "path": f"{DATA_DIR}/{path}",
+        "url": url,
+        "size": size,
+        "checksums": checksums or {},
+        "split": split,
+        "unpack": unpack,
+    }
 
 
-def _unpack(job, progress, workdir):
-    """Lay out the files to publish under data/: the unpacked archive, or the downloaded file as is."""
-    data_dir = workdir / DATA_DIR
-    if data_dir.exists():
-        shutil.rmtree(data_dir)
-    source_dir = workdir / "source"
-    (source,) = list(source_dir.iterdir())
-    submission = job.dataset.submission
-    if submission is not None and submission.unpack_archives and archives.is_archive(source):
-        try:
-            extracted = archives.extract_archive(
-                source,
-                data_dir,
-                max_total_bytes=settings.MIRROR_MAX_BYTES,
-                max_files=settings.MIRROR_MAX_FILES,
-                max_ratio=settings.MIRROR_MAX_RATIO,
+def plan_batches(job):
+    """Create the job's batches from its dataset's planned files (once; a re-run keeps the plan)."""
+    if job.batches.exists():
+        return
+    files = planned_files(job.dataset)
+    per_commit = max(1, settings.MIRROR_FILES_PER_COMMIT)
+    groups = [files[start : start + per_commit] for start in range(0, len(files), per_commit)] or [[]]
+    MirrorBatch.objects.bulk_create(
+        [
+            MirrorBatch(
+                job=job,
+                index=index,
+                files=group,
+                bytes_total=sum(entry["size"] or 0 for entry in group),
             )
-        except archives.UnsafeArchive as exc:
-            raise MirrorFailed(f"The archive was not unpacked: {exc}") from exc
-        manifest = [
-            {"path": f"{DATA_DIR}/{item.path}", "size": item.size, "sha256": item.sha256}
-            for item in extracted
+            for index, group in enumerate(groups)
         ]
-        source.unlink()
-    else:
-        data_dir.mkdir()
-        # A link, not a move: a run that dies before recording this step finds the source again.
-        os.link(source, data_dir / source.name)
-        manifest = [
-            {"path": f"{DATA_DIR}/{source.name}", "size": job.bytes_fetched, "sha256": job.source_sha256}
-        ]
-    for entry in manifest:
-        # Small files may be stored in git rather than LFS; then the Hub lists a git blob id, not a SHA-256.
-        if entry["size"] < SMALL_FILE_BYTES:
-            entry["git_oid"] = hub.git_blob_id(workdir / entry["path"])
-    progress.save(force=True, manifest=manifest, bytes_total=sum(item["size"] for item in manifest))
-
-
-# Step 3: the card --------------------------------------------------------------------------------
+    )
 
 
 def build_readme(dataset):
     """Return the dataset's card for the Hub (`cards.HubCard`): the contributor's card, completed."""
     submission = dataset.submission
     revision = submission.latest_revision if submission is not None else None
+    files = [(entry["path"], entry["split"], entry["unpack"]) for entry in planned_files(dataset)]
     return cards.build_hub_card(
         # A dataset without a submission (the demo catalog) brings its own card.
         revision.read_text() if revision is not None else (dataset.card or None),
@@ -352,15 +279,23 @@ def build_readme(dataset):
         domain=dataset.domain,
         source_url=None if dataset.hosted else dataset.source_url,
         overrides=dataset.card_overrides,
+        configs=manifest.card_configs(files),
+        citation=cards.CitationInfo(
+            dois=tuple(dataset.source_dois),
+            creators=tuple(dataset.creators),
+            paper=dataset.paper,
+            code_url=dataset.code_url,
+        ),
     )
 
 
-def _write_card(job, dataset, workdir):
+def _write_card(job, dataset, progress):
     card = build_readme(dataset)
-    (workdir / README).write_text(card.text, encoding="utf-8")
     store_card(dataset, card)
+    files = {README: card.text}
     if dataset.hosted:
-        (workdir / citation.FILENAME).write_text(citation.citation_cff(dataset), encoding="utf-8")
+        files[citation.FILENAME] = citation.citation_cff(dataset)
+    progress.save(force=True, card_files=files)
 
 
 def store_card(dataset, card):
@@ -386,101 +321,540 @@ def _strings(value):
     return []
 
 
-# Steps 4 and 5: upload and verify ----------------------------------------------------------------
-
-
 def commit_message(job):
-    """Return the commit title that names the submission; its presence on the Hub marks the upload done."""
+    """Return the title of a one-commit publication; its presence on the Hub marks the upload done."""
     return f"Publish {_reference(job)}: {job.dataset.name}"
 
 
-def _upload(job, progress, dataset, workdir):
-    message = commit_message(job)
-    for commit_id, title in _hub("commits", hub.commit_titles, dataset.repo_id):
-        if title == message and commit_id not in job.rejected_commits:
-            # An earlier run committed, then stopped before recording it: never commit twice.
-            progress.save(force=True, commit_id=commit_id, bytes_uploaded=job.bytes_total or 0)
-            return
-    files = {README: workdir / README}
-    if (workdir / citation.FILENAME).exists():
-        files[citation.FILENAME] = workdir / citation.FILENAME
-    for entry in job.manifest:
-        files[entry["path"]] = workdir / entry["path"]
-    uploaded = UploadCounter(progress.heartbeat)
-    commit_id = _hub(
-        "upload",
-        hub.upload_files,
-        dataset.repo_id,
-        files=files,
-        commit_message=message,
-        known_sha256={entry["path"]: entry["sha256"] for entry in job.manifest},
-        on_read=uploaded.add,
-    )
-    if progress.heartbeat is not None:
-        progress.heartbeat.bytes_uploaded = None  # the final count is saved below
-    progress.save(
-        force=True, commit_id=commit_id, bytes_uploaded=sum(entry["size"] for entry in job.manifest)
-    )
+def commit_title(job, *, batch_index, batches, commit_index, commits):
+    """Return the title of one commit of one batch (the plain `commit_message` when there is only one)."""
+    title = commit_message(job)
+    if batches == 1 and commits == 1:
+        return title
+    part = f"part {batch_index + 1} of {batches}"
+    if commits > 1:
+        part += f", commit {commit_index + 1} of {commits}"
+    return f"{title} ({part})"
 
 
-class UploadCounter:
-    """Adds up the bytes the Hub client has read for upload (from its threads) for the heartbeat to save."""
+# Batches ------------------------------------------------------------------------------------------
 
-    def __init__(self, heartbeat):
+
+def run_batch(batch_id):
+    """Run (or resume) one batch: fetch, commit and verify its files. Returns its state, or "busy"/"gone"."""
+    owner = uuid.uuid4().hex
+    if not lease.acquire(batch_id, owner, model=MirrorBatch):
+        batch = MirrorBatch.objects.filter(pk=batch_id).first()
+        return "gone" if batch is None else batch.state if batch.state in ("done", "failed") else "busy"
+    heartbeat = lease.Heartbeat(batch_id, owner, model=MirrorBatch)
+    finished_job = None
+    try:
+        batch = MirrorBatch.objects.filter(pk=batch_id).select_related("job__dataset__submission").first()
+        if batch is None:
+            return "gone"
+        job = batch.job
+        if job.step != Step.COPY:
+            return batch.state  # the job failed (or was reset for a retry) meanwhile: nothing to do
+        heartbeat.start()
+        MirrorBatch.objects.filter(pk=batch.pk).update(attempts=batch.attempts + 1)
+        batch.attempts += 1
+        try:
+            _run_batch_steps(batch, job, lease.Progress(batch, owner, heartbeat=heartbeat))
+        except MirrorFailed as exc:
+            MirrorBatch.objects.filter(pk=batch.pk).update(
+                state=BatchState.FAILED, last_error=str(exc)[:2000], finished_at=timezone.now()
+            )
+            _fail(job, reason=str(exc), public=getattr(exc, "public", ""))
+            return BatchState.FAILED
+        except RetryLater as exc:
+            exc.attempts = batch.attempts
+            MirrorBatch.objects.filter(pk=batch.pk).update(last_error=str(exc)[:2000])
+            raise
+        except Exception as exc:
+            logger.exception("Batch %s of mirror job %s hit an unexpected error.", batch.index, job.pk)
+            reason = f"Unexpected error in batch {batch.index + 1}: {type(exc).__name__}: {exc}"
+            MirrorBatch.objects.filter(pk=batch.pk).update(last_error=reason[:2000])
+            raise RetryLater(reason, attempts=batch.attempts) from exc
+        finished_job = job.pk
+        return BatchState.DONE
+    finally:
+        heartbeat.stop()
+        lease.release(batch_id, owner, model=MirrorBatch)
+        if finished_job is not None and not (
+            MirrorBatch.objects.filter(job_id=finished_job).exclude(state=BatchState.DONE).exists()
+        ):
+            queues.enqueue("catalog.tasks.mirror_dataset", finished_job)
+
+
+def _run_batch_steps(batch, job, progress):
+    count = job.batches.count()
+    folder = work_path(job) / f"batch-{batch.index}"
+    titles = dict(_hub("commits", hub.commit_titles, job.dataset.repo_id))
+    if batch.state in (BatchState.PENDING, BatchState.FETCH) and _all_committed(batch, job, count, titles):
+        progress.step(BatchState.VERIFY)
+    if (
+        batch.state == BatchState.COMMIT
+        and not _local_files_present(batch, folder)
+        and not _all_committed(batch, job, count, titles)
+    ):
+        # Another worker fetched these files on its own disk and stopped: fetch them again here.
+        progress.step(BatchState.FETCH)
+    if batch.state in (BatchState.PENDING, BatchState.FETCH):
+        progress.step(BatchState.FETCH)
+        _fetch_batch(batch, job, progress, folder)
+        progress.step(BatchState.COMMIT)
+    if batch.state == BatchState.COMMIT:
+        _commit_batch(batch, job, progress, folder, count, titles)
+        progress.step(BatchState.VERIFY)
+    if batch.state == BatchState.VERIFY:
+        _verify_batch(batch, job)
+        progress.save(force=True, state=BatchState.DONE, bytes_uploaded=_batch_bytes(batch))
+        MirrorBatch.objects.filter(pk=batch.pk).update(finished_at=timezone.now(), last_error="")
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _batch_bytes(batch):
+    return sum(entry["size"] for entry in batch.results)
+
+
+def _chunks(batch):
+    """Return the batch's commits as lists of repo paths: its files in order, at most MIRROR_FILES_PER_COMMIT
+    a commit (an unpacked archive may give a batch more files than it was planned with). The card files go
+    with the first commit of the first batch, beside its data."""
+    paths = [entry["path"] for entry in batch.results]
+    per_commit = max(1, settings.MIRROR_FILES_PER_COMMIT)
+    return [paths[start : start + per_commit] for start in range(0, len(paths), per_commit)] or [[]]
+
+
+def _all_committed(batch, job, count, titles):
+    """Whether every commit of the batch is on the Hub already (an earlier run committed, then stopped)."""
+    if not batch.results and batch.files:
+        return False
+    chunks = _chunks(batch)
+    wanted = [
+        commit_title(job, batch_index=batch.index, batches=count, commit_index=number, commits=len(chunks))
+        for number in range(len(chunks))
+    ]
+    found = {title for commit, title in titles.items() if commit not in batch.rejected_commits}
+    return all(title in found for title in wanted)
+
+
+def _local_files_present(batch, folder):
+    return all((folder / entry["path"]).exists() for entry in batch.results)
+
+
+class _Stopped(Exception):
+    """A download stopped because another file of its batch failed."""
+
+
+class _Counter:
+    """Adds up bytes from several threads (downloads, the Hub client's upload threads) for the heartbeat."""
+
+    def __init__(self, heartbeat, field):
         self.heartbeat = heartbeat
+        self.field = field
         self.total = 0
         self.lock = threading.Lock()
 
     def add(self, count):
-        """Count `count` more bytes sent."""
+        """Count `count` more bytes."""
         with self.lock:
             self.total += count
             if self.heartbeat is not None:
-                self.heartbeat.bytes_uploaded = self.total
+                setattr(self.heartbeat, self.field, self.total)
+
+
+def _fetch_batch(batch, job, progress, folder):
+    """Download the batch's files (several at once), check their checksums, and unpack archives if asked."""
+    if folder.exists():
+        # Partial files of an earlier run stay for resuming; files no longer planned go.
+        wanted = {str(folder / entry["path"]) for entry in batch.files}
+        for path in folder.rglob("*"):
+            if path.is_file() and str(path) not in wanted:
+                path.unlink()
+    folder.mkdir(parents=True, exist_ok=True)
+    fetched = _Counter(progress.heartbeat, "bytes_fetched")
+    uploaded = _Counter(progress.heartbeat, "bytes_uploaded")
+    stop = threading.Event()
+    results = {}
+    with ThreadPoolExecutor(max_workers=max(1, settings.MIRROR_FILE_CONCURRENCY)) as pool:
+        futures = {
+            pool.submit(
+                _fetch_file,
+                job,
+                entry,
+                folder,
+                fetched=fetched,
+                uploaded=uploaded,
+                stop=stop,
+                previous_error=batch.last_error,
+            ): entry["path"]
+            for entry in batch.files
+        }
+        done, _pending = wait(futures, return_when=FIRST_EXCEPTION)
+        failed = [future for future in done if future.exception() is not None]
+        if failed:
+            # The first failure decides; the other downloads stop at their next chunk (partial files stay
+            # for a resumed run).
+            stop.set()
+            for future in futures:
+                future.cancel()
+            raise failed[0].exception()
+        for future in futures:
+            results[futures[future]] = future.result()
+    single_archive = job.batches.count() == 1 and len(batch.files) == 1
+    laid_out = []
+    for entry in batch.files:
+        laid_out.extend(_lay_out(job, entry, results[entry["path"]], folder, single=single_archive))
+    _check_layout(laid_out, batch)
+    for item in laid_out:
+        # Small files may be stored in git rather than LFS; then the Hub lists a git blob id, not a SHA-256.
+        if item["size"] < SMALL_FILE_BYTES:
+            item["git_oid"] = hub.git_blob_id(folder / item["path"])
+    progress.save(
+        force=True,
+        results=laid_out,
+        bytes_fetched=sum(result["size"] for result in results.values()),
+        bytes_total=sum(result["size"] for result in results.values()),
+        bytes_uploaded=uploaded.total,
+    )
+
+
+def _fetch_file(job, entry, folder, *, fetched, uploaded, stop, previous_error):
+    """Download one file into the batch folder; return {size, sha256, content_type, early}. Runs in a thread.
+
+    `stop` is set when another file of the batch failed: this download then ends at its next chunk.
+    """
+    target = folder / entry["path"]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    announced = {name: value.lower() for name, value in (entry.get("checksums") or {}).items() if value}
+    extra = [name for name in announced if name != "sha256" and name in hashlib.algorithms_available]
+    early = (
+        None if entry.get("unpack") else _early_upload(job, entry, target, uploaded, announced.get("sha256"))
+    )
+    previous = [0]
+
+    def report(done, total):
+        if stop.is_set():
+            raise _Stopped
+        fetched.add(done - previous[0])
+        previous[0] = done
+
+    try:
+        result = _download(entry["url"], target, report=report, early=early, extra_digests=extra)
+    except BaseException:
+        if early is not None:
+            early.abandon()
+        raise
+    measured = dict(result.digests, sha256=result.sha256)
+    for name, value in announced.items():
+        if name in measured and measured[name] != value:
+            if early is not None:
+                early.abandon()
+            target.unlink(missing_ok=True)
+            raise _checksum_mismatch(entry, name, value, measured[name])
+    was_uploaded = False
+    if early is not None:
+        try:
+            was_uploaded = early.finish(sha256=result.sha256, size=result.size)
+        except passthrough.DigestMismatch as exc:
+            target.unlink(missing_ok=True)
+            raise _digest_mismatch(entry, exc, previous_error=previous_error) from exc
+    return {
+        "size": result.size,
+        "sha256": result.sha256,
+        "content_type": result.content_type or "",
+        "early": was_uploaded,
+    }
+
+
+def _checksum_mismatch(entry, algorithm, announced, measured):
+    name = PurePosixPath(entry["path"]).relative_to(DATA_DIR)
+    return ContributorError(
+        f"{name}: its {algorithm.upper()} was announced as {announced}, but the bytes received have "
+        f"{measured}. Nothing was published.",
+        public=f"The file {name} is not the one its checksum describes: its {algorithm.upper()} should be "
+        f"{announced}, the file we downloaded has {measured}. Check the file at its location (or the "
+        "checksum you gave), then give the right location or checksum below.",
+    )
+
+
+def _download(url, target, *, report, early, extra_digests=()):
+    """Download `url` into `target` (resuming a partial file), feeding the early upload if there is one."""
+    name = PurePosixPath(url).name
+    try:
+        return safefetch.download(
+            url,
+            target,
+            max_bytes=settings.MIRROR_MAX_BYTES,
+            progress=report,
+            resume=target.exists(),
+            on_response=early.start if early is not None else None,
+            on_written=early.written if early is not None else None,
+            extra_digests=extra_digests,
+        )
+    except safefetch.FetchBlocked as exc:
+        raise ContributorError(
+            f"The data location is not allowed: {exc}",
+            public=f"We may not download {url}: {exc} Give a public https:// address of the data below.",
+        ) from exc
+    except safefetch.FetchTooLarge as exc:
+        raise ContributorError(
+            str(exc),
+            public=f"The file {name} is larger than we can host ({exc}). Untick hosting, or split it.",
+        ) from exc
+    except safefetch.FetchError as exc:
+        if exc.retryable:
+            raise RetryLater(f"Downloading the data failed: {exc}", countdown=exc.retry_after) from exc
+        raise ContributorError(
+            f"Downloading the data failed: {exc}",
+            public=f"We could not download {url}: {exc} If the data has moved, give its new location below.",
+        ) from exc
+
+
+# The start of the reason recorded for a download whose bytes contradict their announced SHA-256.
+DIGEST_MISMATCH = "The data does not match the SHA-256 its server announced"
+
+
+def _early_upload(job, entry, target, uploaded, known_sha256):
+    """Return an EarlyUpload of a file being fetched, or None where it may not be published as is.
+
+    An archive the curator asked to unpack is not published itself, so it is never sent ahead; nor is a
+    small file, which the Hub may keep in git rather than in LFS.
+    """
+    return passthrough.EarlyUpload(
+        job.dataset.repo_id,
+        path_in_repo=entry["path"],
+        local_path=target,
+        min_size=SMALL_FILE_BYTES,
+        on_read=uploaded.add,
+        known_sha256=known_sha256,
+    )
+
+
+def _digest_mismatch(entry, exc, *, previous_error):
+    """Bytes that contradict their server's digest: fetch again from the start, once, then fail."""
+    reason = f"{DIGEST_MISMATCH}: {exc} Nothing was published."
+    if previous_error.startswith(DIGEST_MISMATCH):
+        return ContributorError(
+            f"{reason} It happened twice in a row: ask the contributor to check the file at the location "
+            "(or its server's digest header), then retry.",
+            public=f"The file at {entry['url']} changed while we downloaded it, or its server states a "
+            "checksum that does not match it, twice in a row. Check the file, then give its location again.",
+        )
+    return RetryLater(f"{reason} The file is fetched again from its start.")
+
+
+def _lay_out(job, entry, result, folder, *, single):
+    """Return the published files of one fetched file: itself, or its archive's members when unpacked."""
+    path = folder / entry["path"]
+    if entry.get("unpack") and archives.is_archive(path):
+        repo_path = PurePosixPath(entry["path"])
+        prefix = PurePosixPath(DATA_DIR) if single else repo_path.parent / _archive_stem(repo_path.name)
+        destination = folder / prefix
+        try:
+            extracted = archives.extract_archive(
+                path,
+                folder / ".unpack" / repo_path.name,
+                max_total_bytes=settings.MIRROR_MAX_BYTES,
+                max_files=settings.MIRROR_MAX_FILES,
+                max_ratio=settings.MIRROR_MAX_RATIO,
+            )
+        except archives.UnsafeArchive as exc:
+            raise MirrorFailed(f"The archive was not unpacked: {exc}") from exc
+        path.unlink()  # before the members move: one of them may have the archive's own name
+        items = []
+        for item in extracted:
+            source = folder / ".unpack" / repo_path.name / item.path
+            target = destination / item.path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(source, target)
+            items.append({"path": str(prefix / item.path), "size": item.size, "sha256": item.sha256})
+        shutil.rmtree(folder / ".unpack" / repo_path.name, ignore_errors=True)
+        return items
+    item = {"path": entry["path"], "size": result["size"], "sha256": result["sha256"]}
+    if result.get("early"):
+        item["early"] = True
+    return [item]
+
+
+def _archive_stem(name):
+    for suffix in (".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".zip", ".tar"):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)] or name
+    return name
+
+
+def _check_layout(items, batch):
+    seen = set()
+    for item in items:
+        if item["path"] in seen:
+            raise MirrorFailed(
+                f"Two files of batch {batch.index + 1} would both be {item['path']} on the Hub (an archive "
+                "unpacked over another file); rename one."
+            )
+        seen.add(item["path"])
+
+
+def _commit_batch(batch, job, progress, folder, count, titles):
+    """Commit the batch's files (the card with the first batch) in commits named by their titles."""
+    repo_id = job.dataset.repo_id
+    chunks = _chunks(batch)
+    by_path = {item["path"]: item for item in batch.results}
+    uploaded = _Counter(progress.heartbeat, "bytes_uploaded")
+    commit_ids = list(batch.commit_ids)
+    for number, paths in enumerate(chunks):
+        title = commit_title(
+            job, batch_index=batch.index, batches=count, commit_index=number, commits=len(chunks)
+        )
+        existing = next(
+            (
+                commit
+                for commit, found in titles.items()
+                if found == title and commit not in batch.rejected_commits
+            ),
+            None,
+        )
+        if existing is not None:
+            # An earlier run committed, then stopped before recording it: never commit twice.
+            if existing not in commit_ids:
+                commit_ids.append(existing)
+            continue
+        files = {path: folder / path for path in paths}
+        texts = dict(job.card_files) if batch.index == 0 and number == 0 else {}
+        commit_id = _hub(
+            "upload",
+            hub.upload_files,
+            repo_id,
+            files=files,
+            texts=texts,
+            commit_message=title,
+            known_sha256={path: by_path[path]["sha256"] for path in paths},
+            on_read=uploaded.add,
+        )
+        commit_ids.append(commit_id)
+        progress.save(force=True, commit_ids=commit_ids)
+    if progress.heartbeat is not None:
+        progress.heartbeat.bytes_uploaded = None  # the final count is saved when the batch is verified
+    progress.save(force=True, commit_ids=commit_ids)
+
+
+def _verify_batch(batch, job):
+    """Check the batch's files on the Hub (and the card, for the first batch) against what was fetched."""
+    repo_id = job.dataset.repo_id
+    paths = [item["path"] for item in batch.results]
+    if batch.index == 0:
+        paths += list(job.card_files)
+    remote = _hub("paths", hub.paths_info, repo_id, paths) if paths else {}
+    problems = _compare(batch.results, remote)
+    if batch.index == 0:
+        problems += _compare_texts(job.card_files, remote)
+    if problems:
+        # A partial or corrupted upload heals by uploading again; those commits are never taken as done again.
+        rejected = [*batch.rejected_commits, *batch.commit_ids]
+        MirrorBatch.objects.filter(pk=batch.pk).update(
+            state=BatchState.COMMIT, commit_ids=[], rejected_commits=rejected
+        )
+        raise RetryLater(
+            f"Verification of batch {batch.index + 1} failed: "
+            + "; ".join(text for _path, text in problems[:5])
+        )
+
+
+def _compare(items, remote):
+    """Return (path, problem) for each file that is missing or differs on the Hub."""
+    problems = []
+    for entry in items:
+        path, found = entry["path"], remote.get(entry["path"])
+        if found is None:
+            problems.append((path, f"{path} is missing"))
+        elif found.size != entry["size"]:
+            problems.append((path, f"{path} has {found.size} bytes on the Hub, {entry['size']} here"))
+        elif found.sha256 is not None and found.sha256 != entry["sha256"]:
+            problems.append((path, f"{path} has SHA-256 {found.sha256} on the Hub, {entry['sha256']} here"))
+        elif found.sha256 is None and found.git_oid != entry.get("git_oid", found.git_oid):
+            problems.append((path, f"{path} differs on the Hub"))
+    return problems
+
+
+def _compare_texts(texts, remote):
+    """Return (path, problem) for each card file that is missing or differs on the Hub."""
+    problems = []
+    for path, text in texts.items():
+        found = remote.get(path)
+        data = text.encode("utf-8")
+        oid = hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+        if found is None:
+            problems.append((path, f"{path} is missing"))
+        elif found.sha256 is None and found.git_oid != oid:
+            problems.append((path, f"{path} differs on the Hub"))
+    return problems
+
+
+# Step 3: the whole repository, and publication ------------------------------------------------------
 
 
 def _verify(job, dataset):
+    """Check every published file and the card files on the Hub, once every batch is verified."""
     remote = _hub("tree", hub.remote_files, dataset.repo_id)
-    problems = []
-    readme = remote.get(README)
-    if readme is not None and readme.sha256 is None and readme.git_oid != _readme_git_oid(dataset):
-        problems.append("README.md differs on the Hub")
-    for entry in job.manifest:
-        found = remote.get(entry["path"])
-        if found is None:
-            problems.append(f"{entry['path']} is missing")
-        elif found.size != entry["size"]:
-            problems.append(f"{entry['path']} has {found.size} bytes on the Hub, {entry['size']} here")
-        elif found.sha256 is not None and found.sha256 != entry["sha256"]:
-            problems.append(f"{entry['path']} has SHA-256 {found.sha256} on the Hub, {entry['sha256']} here")
-        elif found.sha256 is None and found.git_oid != entry.get("git_oid", found.git_oid):
-            problems.append(f"{entry['path']} differs on the Hub")
-    if README not in remote:
-        problems.append("README.md is missing")
-    if dataset.hosted and citation.FILENAME not in remote:
-        problems.append(f"{citation.FILENAME} is missing")
+    items = [item for batch in job.batches.order_by("index") for item in batch.results]
+    problems = _compare(items, remote) + _compare_texts(job.card_files, remote)
     if problems:
-        # A partial or corrupted upload heals by uploading again; that commit is never taken as done again.
-        rejected = [*job.rejected_commits, job.commit_id] if job.commit_id else job.rejected_commits
-        MirrorJob.objects.filter(pk=job.pk).update(step=Step.UPLOAD, commit_id="", rejected_commits=rejected)
-        raise RetryLater("Verification failed: " + "; ".join(problems[:5]))
-
-
-def _readme_git_oid(dataset):
-    data = dataset.card.encode("utf-8")
-    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+        # Send the batches whose files are wrong back to committing; the coordinator waits for them again.
+        wrong = {path for path, _text in problems}
+        for batch in job.batches.all():
+            if any(item["path"] in wrong for item in batch.results) or (
+                batch.index == 0 and wrong & set(job.card_files)
+            ):
+                MirrorBatch.objects.filter(pk=batch.pk).update(
+                    state=BatchState.COMMIT,
+                    commit_ids=[],
+                    rejected_commits=[*batch.rejected_commits, *batch.commit_ids],
+                )
+        MirrorJob.objects.filter(pk=job.pk).update(step=Step.COPY)
+        raise RetryLater("Verification failed: " + "; ".join(text for _path, text in problems[:5]))
 
 
 def _publish(job, dataset):
     # Only a verified repository becomes visible; until here it was private.
     _hub("make public", hub.make_public, dataset.repo_id)
+    head = _hub("commits", hub.commit_titles, dataset.repo_id)[0][0]
+    batches = list(job.batches.order_by("index"))
+    published = [
+        {key: item[key] for key in ("path", "size", "sha256", "git_oid") if key in item}
+        for batch in batches
+        for item in batch.results
+    ]
+    totals = job.batches.aggregate(fetched=Sum("bytes_fetched"), uploaded=Sum("bytes_uploaded"))
     with transaction.atomic():
-        dataset.hub_commit = job.commit_id
-        dataset.manifest = job.manifest
+        dataset.hub_commit = head
+        if dataset.hosted:
+            dataset.manifest = published
         dataset.published_at = dataset.published_at or timezone.now()
         dataset.save(update_fields=["hub_commit", "manifest", "published_at", "updated_at"])
-        MirrorJob.objects.filter(pk=job.pk).update(finished_at=timezone.now(), last_error="")
+        size = sum(item["size"] for item in published)
+        MirrorJob.objects.filter(pk=job.pk).update(
+            finished_at=timezone.now(),
+            last_error="",
+            public_error="",
+            commit_id=head,
+            manifest=published,
+            bytes_fetched=totals["fetched"] or 0,
+            bytes_uploaded=totals["uploaded"] or 0,
+            bytes_total=size,
+            source_sha256=published[0]["sha256"] if len(published) == 1 else "",
+        )
+        job.commit_id, job.manifest = head, published
+        job.bytes_fetched, job.bytes_uploaded, job.bytes_total = (
+            totals["fetched"] or 0,
+            totals["uploaded"] or 0,
+            size,
+        )
         if dataset.submission is not None:
+            manifest.record_measured(
+                dataset.submission,
+                {item["path"].removeprefix(f"{DATA_DIR}/"): item["sha256"] for item in published},
+            )
             services.mark_published(
                 dataset.submission,
                 hub_url=hub.dataset_url(dataset.repo_id),
@@ -488,13 +862,13 @@ def _publish(job, dataset):
             )
 
 
-def _fail(job, *, reason):
+def _fail(job, *, reason, public=""):
     """Stop a job as failed and its submission as "publishing failed", both or neither (one transaction)."""
     logger.warning("Mirror job %s failed: %s", job.pk, reason)
     _discard_repo(job)
     with transaction.atomic():
         MirrorJob.objects.filter(pk=job.pk).update(
-            step=Step.FAILED, last_error=reason[:2000], finished_at=timezone.now()
+            step=Step.FAILED, last_error=reason[:2000], public_error=public[:2000], finished_at=timezone.now()
         )
         submission = job.dataset.submission
         if submission is not None:
@@ -529,4 +903,22 @@ def give_up(job_id, *, reason):
         _fail(job, reason=f"Gave up after {job.attempts} attempts. {reason}")
     finally:
         lease.release(job_id, owner)
+    return True
+
+
+def give_up_batch(batch_id, *, reason):
+    """Stop a batch whose retries are exhausted, and its job with it (unless a worker holds the batch)."""
+    owner = uuid.uuid4().hex
+    if not lease.acquire(batch_id, owner, model=MirrorBatch):
+        return False
+    try:
+        batch = MirrorBatch.objects.select_related("job__dataset__submission").get(pk=batch_id)
+        reason = f"Gave up on batch {batch.index + 1} after {batch.attempts} attempts. {reason}"
+        MirrorBatch.objects.filter(pk=batch.pk).update(
+            state=BatchState.FAILED, last_error=reason[:2000], finished_at=timezone.now()
+        )
+        if batch.job.step not in (Step.DONE, Step.FAILED):
+            _fail(batch.job, reason=reason)
+    finally:
+        lease.release(batch_id, owner, model=MirrorBatch)
     return True

@@ -82,7 +82,22 @@ class Dataset(ModalitiesMixin, models.Model):
     summary = models.TextField(blank=True, help_text="The first paragraph of the card's description.")
     card = models.TextField(blank=True, help_text="The README.md published on the Hub.")
     hub_commit = models.CharField(max_length=40, blank=True)
-    manifest = models.JSONField(default=list, blank=True, help_text="Files on the Hub: path, size, sha256.")
+    manifest = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Hosted: the files on the Hub (path, size, sha256). Linked: the files at their source "
+        "(path, url, size, checksums).",
+    )
+    creators = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='The creators: [{"name", "orcid", "affiliation"}], from the records.',
+    )
+    source_dois = models.JSONField(
+        default=list, blank=True, help_text="DOIs of the repository records the data comes from."
+    )
+    paper = models.CharField(max_length=500, blank=True, help_text="The paper's address (arXiv, DOI, https).")
+    code_url = models.CharField(max_length=2000, blank=True, help_text="The code's address.")
     columns = models.JSONField(
         default=list,
         blank=True,
@@ -155,7 +170,7 @@ class Dataset(ModalitiesMixin, models.Model):
     @property
     def total_size(self):
         """Return the total size of the published files in bytes."""
-        return sum(entry.get("size", 0) for entry in self.manifest)
+        return sum(entry.get("size") or 0 for entry in self.manifest)
 
 
 class FacetBitmap(models.Model):
@@ -209,10 +224,8 @@ class MirrorJob(models.Model):
     class Step(models.TextChoices):
         PENDING = "pending", "Waiting for a worker"
         CREATE_REPO = "create_repo", "Creating the Hub repository"
-        FETCH = "fetch", "Downloading the data"
-        UNPACK = "unpack", "Unpacking the archive"
         WRITE_CARD = "write_card", "Writing the dataset card"
-        UPLOAD = "upload", "Uploading to the Hub"
+        COPY = "copy", "Copying the files to the Hub"
         VERIFY = "verify", "Verifying the files on the Hub"
         DONE = "done", "Published"
         FAILED = "failed", "Failed"
@@ -226,7 +239,15 @@ class MirrorJob(models.Model):
     source_sha256 = models.CharField(max_length=64, blank=True)
     source_content_type = models.CharField(max_length=200, blank=True)
     manifest = models.JSONField(
-        default=list, blank=True, help_text="Local files to publish: path, size, sha256."
+        default=list,
+        blank=True,
+        help_text="Files published: path, size, sha256 (and git_oid for small ones).",
+    )
+    card_files = models.JSONField(
+        default=dict, blank=True, help_text="The card files committed with the first batch: {path: text}."
+    )
+    public_error = models.TextField(
+        blank=True, help_text="Why publishing failed, in words for the contributor (no internal detail)."
     )
     commit_id = models.CharField(max_length=40, blank=True)
     repo_requested = models.CharField(
@@ -256,13 +277,60 @@ class MirrorJob(models.Model):
 
     @property
     def percent(self):
-        """Return the progress of the current transfer in percent, or None when the total is unknown."""
+        """Return the progress of the copy in percent (half fetching, half uploading), or None when the
+        total is unknown."""
         if not self.bytes_total:
             return None
-        done = (
-            self.bytes_uploaded if self.step in (self.Step.UPLOAD, self.Step.VERIFY) else self.bytes_fetched
-        )
+        if self.step in (self.Step.VERIFY, self.Step.DONE):
+            return 100
+        done = (self.bytes_fetched + self.bytes_uploaded) / 2
         return min(100, round(100 * done / self.bytes_total))
+
+
+class MirrorBatch(models.Model):
+    """Some files of a mirror job, copied to the Hub by one Celery task in commits of its own.
+
+    The unit of exactly-once and of scale-out: any mirror worker may take any batch (under its lease), a
+    batch's commits are named by their titles so a re-run finds them instead of committing again, and the
+    job is published once every batch is verified. Written by `catalog.mirror` only.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting for a worker"
+        FETCH = "fetch", "Downloading its files"
+        COMMIT = "commit", "Committing its files to the Hub"
+        VERIFY = "verify", "Verifying its files on the Hub"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    job = models.ForeignKey(MirrorJob, on_delete=models.CASCADE, related_name="batches")
+    index = models.PositiveIntegerField()
+    files = models.JSONField(
+        default=list, help_text="The files to copy: path in the repo, url, size, checksums, unpack."
+    )
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    results = models.JSONField(
+        default=list, blank=True, help_text="The files as fetched: path, size, sha256 (git_oid when small)."
+    )
+    commit_ids = models.JSONField(default=list, blank=True)
+    rejected_commits = models.JSONField(default=list, blank=True)
+    bytes_fetched = models.PositiveBigIntegerField(default=0)
+    bytes_uploaded = models.PositiveBigIntegerField(default=0)
+    bytes_total = models.PositiveBigIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    lock_owner = models.CharField(max_length=64, blank=True)
+    lock_expires_at = models.DateTimeField(null=True, blank=True)
+    progress_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["job", "index"]
+        constraints = [models.UniqueConstraint(fields=["job", "index"], name="mirror_batch_unique")]
+
+    def __str__(self):
+        return f"Batch {self.index} of {self.job_id}: {self.get_state_display()}"
 
 
 class UsageSnapshot(models.Model):

@@ -158,8 +158,11 @@ class EarlyUpload:
     from what was announced), or `abandon()` when the download failed.
     """
 
-    def __init__(self, repo_id, *, path_in_repo, local_path, min_size, on_read=None):
+    def __init__(self, repo_id, *, path_in_repo, local_path, min_size, on_read=None, known_sha256=None):
         self.repo_id = repo_id
+        # A SHA-256 announced elsewhere (by the file's repository record, or the contributor): used when the
+        # server's headers announce none. Checked against the bytes like a header's.
+        self.known_sha256 = known_sha256
         self.path_in_repo = path_in_repo
         self.local_path = local_path
         self.min_size = min_size
@@ -175,9 +178,10 @@ class EarlyUpload:
 
         Returns whether it started: the upload then reads the file as the download writes it.
         """
-        if response.announced_sha256 is None or response.size is None or response.size < self.min_size:
+        announced = response.announced_sha256 or self.known_sha256
+        if announced is None or response.size is None or response.size < self.min_size:
             return False
-        self.announced, self.size = response.announced_sha256, response.size
+        self.announced, self.size = announced, response.size
         self._file = GrowingFile(self.local_path, size=response.size, on_read=self.on_read)
         self._file.written(response.offset)
         self._thread = threading.Thread(

@@ -9,14 +9,15 @@ import logging
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count, Q, Sum
 from django.utils.text import slugify
 
 from catalog import card_update, hub, usage
-from catalog.models import Dataset, MirrorJob
+from catalog.models import Dataset, MirrorBatch, MirrorJob
 from catalog.selectors import dataset_with_name_key, duplicate_candidates, mirror_job_for
 from portal import queues
 from submissions import cards
-from submissions.models import fold_name
+from submissions.models import ManifestFile, SourceRecord, fold_name
 from submissions.publishing import Categorisation, Publication
 from submissions.selectors import data_columns
 
@@ -60,41 +61,78 @@ def prepare(submission):
             name_key=fold_name(submission.name),
             repo_id=f"{settings.HUB_ORGANIZATION}/{slug}",
             hosted=submission.hosting_wanted,
-            source_url=submission.location,
+            source_url=submission.primary_location,
             domain=submission.domain.name if submission.domain_id else submission.suggested_domain,
             modalities=submission.modalities,
             columns=columns,
         )
-    elif dataset.published_at is None and dataset.source_url != submission.location:
-        # A retry after a location revision publishes from the new address.
-        dataset.source_url = submission.location
-        dataset.save(update_fields=["source_url", "updated_at"])
+    if dataset.published_at is None:
+        # First approval, or a retry after a location revision: the source, its records and files as now.
+        for field, value in source_fields(submission).items():
+            setattr(dataset, field, value)
+        dataset.save(update_fields=[*SOURCE_FIELDS, "updated_at"])
     return queue_mirror(dataset)
+
+
+SOURCE_FIELDS = ("source_url", "creators", "source_dois", "paper", "code_url", "manifest")
+
+
+def source_fields(submission):
+    """Return what a catalog dataset takes from its submission's locations: the primary address, the records'
+    creators and DOIs, the related work, and (linked datasets) the files at their source."""
+    records = list(SourceRecord.objects.filter(submission=submission).order_by("position"))
+    creators, seen = [], set()
+    for record in records:
+        for creator in record.creators:
+            key = (creator.get("name"), creator.get("orcid"))
+            if key not in seen:
+                seen.add(key)
+                creators.append(creator)
+    linked_files = []
+    if not submission.hosting_wanted:
+        rows = ManifestFile.objects.filter(submission=submission).order_by("position")
+        linked_files = [
+            {"path": path, "url": url, "size": size, "checksums": checksums}
+            for path, url, size, checksums in rows.values_list("path", "source_url", "size", "checksums")
+        ]
+    return {
+        "source_url": submission.primary_location,
+        "creators": creators,
+        "source_dois": [record.doi for record in records if record.doi],
+        "paper": submission.paper,
+        "code_url": submission.code_url,
+        "manifest": linked_files,
+    }
 
 
 def queue_mirror(dataset):
     """Create or reset the mirror job of a catalog dataset; enqueue it after the transaction commits."""
     job, _ = MirrorJob.objects.get_or_create(dataset=dataset)
     if job.step in (MirrorJob.Step.FAILED, MirrorJob.Step.DONE):
-        # A fresh start after a failure: a (private) repository left behind is reused, the rest is redone.
+        # A fresh start after a failure: a (private) repository left behind is reused, the files are planned
+        # again from the (perhaps revised) manifest, the rest is redone.
+        job.batches.all().delete()
         job.step = MirrorJob.Step.PENDING
-        job.last_error = ""
+        job.last_error = job.public_error = ""
         job.finished_at = None
         job.bytes_fetched = job.bytes_uploaded = 0
         job.bytes_total = None
         job.source_sha256 = ""
         job.manifest = []
+        job.card_files = {}
         job.commit_id = ""
         job.save(
             update_fields=[
                 "step",
                 "last_error",
+                "public_error",
                 "finished_at",
                 "bytes_fetched",
                 "bytes_uploaded",
                 "bytes_total",
                 "source_sha256",
                 "manifest",
+                "card_files",
                 "commit_id",
             ]
         )
@@ -121,6 +159,20 @@ class CatalogPublisher:
             return None
         dataset = job.dataset
         published = dataset.published_at is not None
+        if job.step == MirrorJob.Step.COPY:
+            # The batches copy the files: the job's counts are theirs, added up (one query).
+            totals = job.batches.aggregate(
+                fetched=Sum("bytes_fetched"),
+                uploaded=Sum("bytes_uploaded"),
+                total=Sum("bytes_total"),
+                batches=Count("id"),
+                done=Count("id", filter=Q(state=MirrorBatch.State.DONE)),
+            )
+            job.bytes_fetched, job.bytes_uploaded = totals["fetched"] or 0, totals["uploaded"] or 0
+            job.bytes_total = totals["total"] or None
+            batches, done = totals["batches"], totals["done"]
+        else:
+            batches = done = 0
         return Publication(
             step=job.step,
             step_label=job.get_step_display(),
@@ -133,6 +185,9 @@ class CatalogPublisher:
             repo_id=dataset.repo_id,
             commit_id=job.commit_id,
             last_error=job.last_error,
+            public_error=job.public_error,
+            batches=batches,
+            batches_done=done,
             hub_url=hub.dataset_url(dataset.repo_id) if published else None,
             catalog_url=dataset.get_absolute_url() if published else None,
         )

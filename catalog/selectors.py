@@ -1,6 +1,6 @@
 """Read queries of the catalog used by more than one caller."""
 
-from catalog.models import Dataset, MirrorJob
+from catalog.models import Dataset, MirrorBatch, MirrorJob
 from submissions.models import fold_name
 
 
@@ -28,4 +28,12 @@ def mirror_job_for(submission):
 def submission_reference_of_job(job_id):
     """Return the reference of the submission a mirror job publishes (for log lines), or ""."""
     rows = MirrorJob.objects.filter(pk=job_id).values_list("dataset__submission__reference", flat=True)
+    return rows.first() or ""
+
+
+def submission_reference_of_batch(batch_id):
+    """Return the reference of the submission a mirror batch publishes (for log lines), or ""."""
+    rows = MirrorBatch.objects.filter(pk=batch_id).values_list(
+        "job__dataset__submission__reference", flat=True
+    )
     return rows.first() or ""

@@ -26,14 +26,33 @@ def mirror_dataset(self, job_id):
         )
 
 
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True, max_retries=None)
+def mirror_batch(self, batch_id):
+    """Copy one batch of a dataset's files to the Hub; retry with backoff on errors that may heal."""
+    requestlog.bind(submission=selectors.submission_reference_of_batch(batch_id))
+    try:
+        return mirror.run_batch(batch_id)
+    except mirror.RetryLater as exc:
+        return _retry_or_give_up(
+            self,
+            exc,
+            what=f"Mirror batch {batch_id}",
+            give_up=lambda error: mirror.give_up_batch(batch_id, reason=str(error)),
+        )
+
+
 @shared_task(acks_late=True, ignore_result=True)
 def sweep_stalled_mirrors():
-    """Re-enqueue mirror jobs that should be running but made no progress for too long."""
+    """Re-enqueue mirror jobs and batches that should be running but made no progress for too long."""
     stalled = lease.stalled_jobs()
     for job_id in stalled:
         logger.warning("Mirror job %s made no progress; enqueueing it again.", job_id)
         mirror_dataset.delay(job_id)
-    return len(stalled)
+    batches = lease.stalled_batches()
+    for batch_id in batches:
+        logger.warning("Mirror batch %s made no progress; enqueueing it again.", batch_id)
+        mirror_batch.delay(batch_id)
+    return len(stalled) + len(batches)
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True, max_retries=None)

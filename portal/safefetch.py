@@ -123,13 +123,37 @@ class ProbeResult:
 
 @dataclasses.dataclass(frozen=True)
 class DownloadResult:
-    """A finished download: where it is, how large, and its SHA-256 (hex)."""
+    """A finished download: where it is, how large, its SHA-256 (hex) and any other digests asked for."""
 
     path: Path
     size: int
     sha256: str
     content_type: str
     final_url: str
+    digests: dict = dataclasses.field(default_factory=dict)  # {"sha256": hex, "md5": hex, ...}
+
+
+class Digests:
+    """SHA-256 and any other hashlib algorithms (e.g. MD5, as repositories announce it), fed the same bytes."""
+
+    def __init__(self, extra=()):
+        self._digests = {"sha256": hashlib.sha256()}
+        for name in extra:
+            if name not in self._digests:
+                self._digests[name] = hashlib.new(name, usedforsecurity=False)
+
+    def update(self, data):
+        """Feed `data` to every digest."""
+        for digest in self._digests.values():
+            digest.update(data)
+
+    def hexdigest(self):
+        """Return the SHA-256 in hex."""
+        return self._digests["sha256"].hexdigest()
+
+    def hexdigests(self):
+        """Return every digest in hex, by algorithm name."""
+        return {name: digest.hexdigest() for name, digest in self._digests.items()}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -355,8 +379,12 @@ def download(
     chunk_size=DEFAULT_CHUNK_SIZE,
     on_response: Callable[["StreamResponse"], bool] | None = None,
     on_written: Callable[[int], None] | None = None,
+    extra_digests=(),
 ):
     """Stream `url` into `dest_path`, computing SHA-256 on the way; resume a partial file if asked.
+
+    `extra_digests` names other hashlib algorithms (e.g. "md5") computed on the same bytes, returned in the
+    result's `digests` with the SHA-256.
 
     `on_response(response)` is called once the headers passed every check, before any byte of the body is
     written; it returns True when the caller will read the file as it grows, which is then written through
@@ -366,7 +394,7 @@ def download(
     too large.
     """
     dest_path = Path(dest_path)
-    digest = hashlib.sha256()
+    digest = Digests(extra_digests)
     start = 0
     if resume and dest_path.exists():
         # Resume at a block boundary, so that every later write may go past the page cache; the digest must
@@ -386,7 +414,7 @@ def download(
     try:
         with stream(url, max_bytes=max_bytes, chunk_size=chunk_size, start=start) as response:
             if not response.resumed and start:
-                digest = hashlib.sha256()
+                digest = Digests(extra_digests)
             with dest_path.open("r+b" if response.resumed else "wb") as out:
                 out.truncate(response.offset)
             done = response.offset
@@ -411,6 +439,7 @@ def download(
         sha256=digest.hexdigest(),
         content_type=response.content_type,
         final_url=response.final_url,
+        digests=digest.hexdigests(),
     )
 
 

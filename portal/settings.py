@@ -270,7 +270,10 @@ else:
 # usage refresh on the default queue, mirroring on its own. Production runs a worker per queue.
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_MIRROR_QUEUE = env.str("CELERY_MIRROR_QUEUE", default=f"{CELERY_TASK_DEFAULT_QUEUE}.mirror")
-CELERY_TASK_ROUTES = {"catalog.tasks.mirror_dataset": {"queue": CELERY_MIRROR_QUEUE}}
+CELERY_TASK_ROUTES = {
+    "catalog.tasks.mirror_dataset": {"queue": CELERY_MIRROR_QUEUE},
+    "catalog.tasks.mirror_batch": {"queue": CELERY_MIRROR_QUEUE},
+}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

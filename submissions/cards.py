@@ -688,6 +688,51 @@ class HubCard:
     body: str
 
 
+@dataclass(frozen=True)
+class CitationInfo:
+    """What the published card says about where the data comes from and what goes with it."""
+
+    dois: tuple = ()  # DOIs of the repository records the data comes from
+    creators: tuple = ()  # {"name", "orcid", "affiliation"} dicts
+    paper: str = ""  # an https address (arXiv, doi.org or other)
+    code_url: str = ""
+
+    def __bool__(self):
+        return bool(self.dois or self.creators or self.paper or self.code_url)
+
+    def markdown(self):
+        """Return the lines the card's citation section gains (Markdown)."""
+        lines = []
+        if self.creators:
+            names = []
+            for creator in self.creators:
+                name = creator.get("name", "")
+                if creator.get("orcid"):
+                    name += f" ([ORCID {creator['orcid']}](https://orcid.org/{creator['orcid']}))"
+                names.append(name)
+            lines.append("- Creators: " + "; ".join(names))
+        lines.extend(f"- Source record: [doi:{doi}](https://doi.org/{doi})" for doi in self.dois)
+        if self.paper:
+            lines.append(f"- Paper: <{self.paper}>")
+        if self.code_url:
+            lines.append(f"- Code: <{self.code_url}>")
+        return lines
+
+
+ARXIV_ABS = re.compile(r"^https://arxiv\.org/abs/(?P<id>[^/?#]+)$")
+_CITATION_HEADING = re.compile(r"^(#{1,6})\s+citation\b.*$", re.IGNORECASE | re.MULTILINE)
+
+
+def _with_citation(body, citation):
+    """Return `body` with the citation lines under its Citation heading (added at the end if it has none)."""
+    block = "\n".join(["", "Where the data comes from and what goes with it:", "", *citation.markdown(), ""])
+    match = _CITATION_HEADING.search(body)
+    if match is None:
+        return body.rstrip("\n") + "\n\n## Citation\n" + block
+    end = match.end()
+    return body[:end] + "\n" + block + body[end:]
+
+
 def portal_tags(*, modalities, domain):
     """Return the tags the portal adds to every card on the Hub: the modalities, the domain and its own mark."""
     return [*modalities, f"domain:{domain.lower()}", "dataset-portal"]
@@ -702,10 +747,15 @@ def build_hub_card(
     domain: str,
     source_url: str | None = None,
     overrides: dict | None = None,
+    configs: list | None = None,
+    citation: CitationInfo | None = None,
 ) -> HubCard:
     """Complete a contributor's card for the Hub: licence, pretty name, modality and domain tags, and, for a
     dataset that is only linked (`source_url`), a pointer to where its data lives. `overrides` are header
-    values that curators accepted as corrections after publication; they replace the card's own."""
+    values that curators accepted as corrections after publication; they replace the card's own. `configs`
+    (the splits' files, `manifest.card_configs`) is added unless the card has its own; `citation` adds the
+    source records' DOIs, the creators, the paper and the code to the card's citation section (and an
+    `arxiv:` tag, which the Hub turns into a link to the paper)."""
     if card_text is not None:
         parsed = parse_card(card_text.encode("utf-8"), filename="README.md", max_bytes=None)
         metadata, body = dict(parsed.metadata), parsed.body
@@ -717,10 +767,18 @@ def build_hub_card(
     metadata.setdefault("license", license or "cdla-permissive-2.0")
     metadata.setdefault("pretty_name", name)
     tags = [tag for tag in metadata.get("tags") or [] if isinstance(tag, str)]
-    for tag in portal_tags(modalities=modalities, domain=domain):
+    extra_tags = list(portal_tags(modalities=modalities, domain=domain))
+    paper = ARXIV_ABS.match(citation.paper) if citation is not None and citation.paper else None
+    if paper is not None:
+        extra_tags.append(f"arxiv:{paper['id']}")
+    for tag in extra_tags:
         if tag not in tags:
             tags.append(tag)
     metadata["tags"] = tags
+    if configs and not metadata.get("configs"):
+        metadata["configs"] = configs
+    if citation:
+        body = _with_citation(body, citation)
     if source_url:
         metadata["source_url"] = source_url
         body = (

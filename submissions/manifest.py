@@ -330,6 +330,11 @@ def _check_limits(manifest, *, hosted):
         )
     if not manifest.entries:
         manifest.problems.append("The locations hold no file.")
+    elif hosted and all(entry.restricted for entry in manifest.entries):
+        manifest.problems.append(
+            "Every file is restricted or embargoed at its source, so we can't copy any of them; untick hosting "
+            "to link the record, or give files that are open."
+        )
     if hosted and manifest.total_size > settings.MIRROR_MAX_BYTES:
         manifest.problems.append(
             f"The files add up to {filesizeformat(manifest.total_size)}, more than the "
@@ -444,3 +449,75 @@ def files_to_inspect(submission, *, limit=4):
     order = {"train": 0, "validation": 1, "test": 2, "": 3}
     chosen = [tabular.get(split, first[split]) for split in sorted(first, key=lambda s: order.get(s, 4))]
     return chosen[:limit]
+
+
+def record_measured(submission, sha256_by_path):
+    """Record the SHA-256 measured while publishing each file (by its path in the dataset)."""
+    files = ManifestFile.objects.filter(submission=submission, path__in=list(sha256_by_path))
+    changed = []
+    for row in files.only("pk", "path", "sha256"):
+        measured = sha256_by_path[row.path]
+        if row.sha256 != measured:
+            row.sha256 = measured
+            changed.append(row)
+    ManifestFile.objects.bulk_update(changed, ["sha256"], batch_size=1000)
+
+
+# Patterns are used instead of listing a split's files when it has more than this many.
+CONFIG_LIST_LIMIT = 50
+
+
+def card_configs(files):
+    """Return the card's `configs` for files [(repo path, split, unpack)], or None when the Hub infers them.
+
+    Each split maps to its files of the dataset's main loadable format (the `datasets` library builds a
+    split from files of one format), so that the Hub's viewer and `load_dataset(repo)` see the splits and
+    skip the other files (documents, archives kept packed). None when there is nothing to say: no loadable
+    file, every file loadable in one split, or archives to unpack (their members are known only later).
+    """
+    if not files or any(unpack for _path, _split, unpack in files if _is_archive_name(_path)):
+        return None
+    loadable = [(path, split) for path, split, _unpack in files if is_loadable(path)]
+    if not loadable:
+        return None
+    extensions = {}
+    for path, _split in loadable:
+        extensions[_format_of(path)] = extensions.get(_format_of(path), 0) + 1
+    main = max(extensions, key=lambda extension: (extensions[extension], extension))
+    chosen = [(path, split) for path, split in loadable if _format_of(path) == main]
+    splits = {split for _path, split in chosen}
+    if splits == {""} and len(chosen) == len(files):
+        return None
+    by_split = {}
+    for path, split in chosen:
+        by_split.setdefault(split or "train", []).append(path)
+    all_splits = {path: split or "train" for path, split in chosen}
+    data_files = []
+    for split in sorted(by_split, key=lambda name: (SPLITS.index(name) if name in SPLITS else 3, name)):
+        paths = by_split[split]
+        data_files.append({"split": split, "path": _patterns(paths, all_splits, split, main)})
+    return [{"config_name": "default", "data_files": data_files}]
+
+
+def _format_of(path):
+    name = path.lower()
+    for suffix in (*COMPRESSIONS, ".zip"):
+        name = name.removesuffix(suffix)
+    return PurePosixPath(name).suffix
+
+
+def _is_archive_name(path):
+    return path.lower().endswith((".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz"))
+
+
+def _patterns(paths, all_splits, split, extension):
+    """Return the paths of a split, or folder patterns covering exactly them when there are many."""
+    if len(paths) <= CONFIG_LIST_LIMIT:
+        return paths[0] if len(paths) == 1 else paths
+    folders = sorted({str(PurePosixPath(path).parent) for path in paths})
+    exact = all(
+        all_splits.get(other) == split for other in all_splits if str(PurePosixPath(other).parent) in folders
+    )
+    if not exact or len(folders) > CONFIG_LIST_LIMIT:
+        return paths
+    return [f"{folder}/*{extension}*" for folder in folders]

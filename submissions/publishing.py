@@ -37,6 +37,9 @@ class Publication:
     last_error: str
     hub_url: str | None
     catalog_url: str | None
+    public_error: str = ""  # why publishing failed, in words for the contributor
+    batches: int = 0  # while copying: how many batches of files, and how many are done
+    batches_done: int = 0
 
     # What the contributor's status page may show (never the internal error text).
     PUBLIC_FIELDS = (
@@ -49,6 +52,9 @@ class Publication:
         "published",
         "hub_url",
         "catalog_url",
+        "public_error",
+        "batches",
+        "batches_done",
     )
 
     def public(self):

@@ -18,7 +18,7 @@ from django.db import transaction
 from huggingface_hub import HfApi
 
 from catalog import lease, mirror
-from catalog.models import Dataset, MirrorJob
+from catalog.models import Dataset, MirrorBatch, MirrorJob
 from submissions import services
 from submissions.models import Submission
 from tests.factories import OFFLINE_OVERRIDE, committed, in_review
@@ -108,7 +108,10 @@ def test_linked_dataset_publishes_a_card_pointing_at_the_source(devhub, curator)
     approve(submission, curator)
     dataset = Dataset.objects.get(submission=submission)
     assert dataset.published_at is not None
-    assert dataset.manifest == []
+    # A linked dataset's manifest lists its files at their source (here one address, size unknown offline).
+    assert dataset.manifest == [
+        {"path": "photos", "url": "https://archive.example.org/photos/", "size": None, "checksums": {}}
+    ]
     paths = client(devhub).list_repo_files(dataset.repo_id, repo_type="dataset")
     assert sorted(paths) == [".gitattributes", "README.md"]
     assert "source_url: https://archive.example.org/photos/" in dataset.card
@@ -335,8 +338,9 @@ def test_unexpected_error_is_recorded_retried_and_ends_as_failed(
     approve(submission, curator)
     job = MirrorJob.objects.get()
     assert job.step == MirrorJob.Step.FAILED
-    assert job.attempts == 3
-    assert "Unexpected error" in job.last_error and "Gave up after 3 attempts" in job.last_error
+    (batch,) = job.batches.all()
+    assert batch.attempts == 3 and batch.state == "failed"
+    assert "Unexpected error" in job.last_error and "Gave up on batch 1 after 3 attempts" in job.last_error
     submission.refresh_from_db()
     assert submission.state == Submission.State.MIRROR_FAILED
 
@@ -400,7 +404,8 @@ def test_source_whose_bytes_contradict_their_digest_is_fetched_again_then_fails_
     assert submission.state == Submission.State.MIRROR_FAILED
     job = MirrorJob.objects.get()
     assert job.step == MirrorJob.Step.FAILED
-    assert job.attempts == 2
+    (batch,) = job.batches.all()
+    assert batch.attempts == 2 and batch.state == "failed"
     assert mirror.DIGEST_MISMATCH in job.last_error and "twice in a row" in job.last_error
     # Both attempts fetched from the start (no resumed, unverified bytes), and the Hub holds nothing:
     # the uploads were cut short before their last byte, nothing was committed, the repository is gone.
@@ -424,21 +429,21 @@ def test_digest_mismatch_once_is_fetched_again_and_published_when_the_source_is_
     submission, _ = in_review(curator, location=source_server.url("/fixed.bin"))
     job_seen = []
 
-    def correct_the_source(job_id):
+    def correct_the_source(batch_id):
         # After the first attempt, the file at the location is the one its header names.
-        job_seen.append(MirrorJob.objects.get(pk=job_id).last_error)
+        job_seen.append(MirrorBatch.objects.get(pk=batch_id).last_error)
         source_server.add_generated("/fixed.bin", size, seed=23, headers=_announced(size, seed=23))
 
-    original = mirror.run
+    original = mirror.run_batch
 
-    def run(job_id):
+    def run_batch(batch_id):
         try:
-            return original(job_id)
+            return original(batch_id)
         except mirror.RetryLater:
-            correct_the_source(job_id)
+            correct_the_source(batch_id)
             raise
 
-    with unittest.mock.patch.object(mirror, "run", run):
+    with unittest.mock.patch.object(mirror, "run_batch", run_batch):
         approve(submission, curator)
     submission.refresh_from_db()
     assert submission.state == Submission.State.PUBLISHED

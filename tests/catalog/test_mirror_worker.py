@@ -16,7 +16,7 @@ import pytest
 from huggingface_hub import HfApi
 
 from catalog import publishing, tasks
-from catalog.models import Dataset, MirrorJob
+from catalog.models import Dataset, MirrorBatch, MirrorJob
 from portal.celery import app as celery_app
 from submissions import services
 from submissions.models import Submission
@@ -83,7 +83,14 @@ def start(workers, env, tmp_path, **options):
 
 
 def job_state(job_id):
-    return MirrorJob.objects.filter(pk=job_id).values("step", "bytes_fetched", "attempts").first()
+    """The job's step, with its batches' state, bytes fetched and attempts (a one-file job has one batch)."""
+    state = MirrorJob.objects.filter(pk=job_id).values("step").first()
+    batch = MirrorBatch.objects.filter(job_id=job_id).values("state", "bytes_fetched", "attempts").first()
+    return {
+        **state,
+        "batch": (batch or {}).get("state"),
+        **{key: (batch or {}).get(key) for key in ("bytes_fetched", "attempts")},
+    }
 
 
 def assert_published_once(devhub, job_id, *, size, seed, workers):
@@ -117,7 +124,7 @@ def assert_published_once(devhub, job_id, *, size, seed, workers):
     assert len(creates) >= 1
     repos = {repo.id for repo in api.list_datasets(author=ORG)}
     assert repos == {dataset.repo_id}
-    return MirrorJob.objects.get(pk=job_id)
+    return MirrorBatch.objects.get(job_id=job_id)
 
 
 def test_worker_killed_mid_download_then_new_worker_publishes_once(
@@ -149,7 +156,7 @@ def test_worker_killed_mid_upload_then_new_worker_publishes_once(
     first = start(workers, env, tmp_path)
     send(broker, job.pk)
     wait_for(
-        lambda: job_state(job.pk)["step"] == MirrorJob.Step.UPLOAD, timeout=60, message="the upload step"
+        lambda: job_state(job.pk)["batch"] == MirrorBatch.State.COMMIT, timeout=60, message="the commit step"
     )
     time.sleep(1.5)  # the LFS PUT is now held by the server
     first.kill()
@@ -169,7 +176,7 @@ def test_job_stopped_on_one_machine_is_completed_by_another_with_an_empty_scratc
     first = start(workers, env, tmp_path)
     send(broker, job.pk)
     wait_for(
-        lambda: job_state(job.pk)["step"] == MirrorJob.Step.UPLOAD, timeout=60, message="the upload step"
+        lambda: job_state(job.pk)["batch"] == MirrorBatch.State.COMMIT, timeout=60, message="the commit step"
     )
     first.kill()
     other_machine = tmp_path / "other-machine" / "scratch"
