@@ -80,12 +80,25 @@ def citation_data(dataset):
         "message": "If you use this dataset, please cite it as below.",
         "type": "dataset",
         "title": dataset.name,
-        "authors": [{"name": settings.PORTAL_NAME}],
+        "authors": authors(dataset),
         "repository": url,
         "url": settings.PORTAL_BASE_URL + dataset.get_absolute_url(),
         "identifiers": [{"type": "url", "value": url, "description": "The dataset on the Hugging Face Hub"}],
         "keywords": [*dataset.modality_list, dataset.domain],
     }
+    data["identifiers"] += [
+        {"type": "doi", "value": doi, "description": "The repository record the data comes from"}
+        for doi in dataset.source_dois
+    ]
+    if dataset.paper:
+        doi = _doi_of_url(dataset.paper)
+        data["identifiers"].append(
+            {"type": "doi", "value": doi, "description": "The paper that describes the data"}
+            if doi
+            else {"type": "url", "value": dataset.paper, "description": "The paper that describes the data"}
+        )
+    if dataset.code_url:
+        data["repository-code"] = dataset.code_url
     if dataset.summary:
         data["abstract"] = dataset.summary
     if dataset.published_at:
@@ -97,6 +110,28 @@ def citation_data(dataset):
     elif info:
         data["license-url"] = info["url"]
     return data
+
+
+def authors(dataset):
+    """Return the CFF authors of a dataset: its creators (with their ORCID iDs), else the portal."""
+    people = []
+    for creator in dataset.creators:
+        name = (creator.get("name") or "").strip()
+        if not name:
+            continue
+        family, _, given = name.partition(", ")
+        person = {"family-names": family, "given-names": given} if given else {"name": name}
+        if creator.get("orcid"):
+            person["orcid"] = f"https://orcid.org/{creator['orcid']}"
+        if creator.get("affiliation"):
+            person["affiliation"] = creator["affiliation"]
+        people.append(person)
+    return people or [{"name": settings.PORTAL_NAME}]
+
+
+def _doi_of_url(url):
+    prefix = "https://doi.org/"
+    return url[len(prefix) :] if url.startswith(prefix) else None
 
 
 def citation_cff(dataset):

@@ -137,6 +137,26 @@ def distribution(dataset):
                     "sha256": entry["sha256"],
                 }
             )
+    elif dataset.manifest:
+        # A linked dataset: each file at its source, with the checksums its repository or contributor gave.
+        for entry in dataset.manifest:
+            if not isinstance(entry, dict) or not entry.get("url"):
+                continue
+            path = str(entry.get("path", ""))
+            node = {
+                "@type": "cr:FileObject",
+                "@id": _node_id(f"source/{path}"),
+                "name": _node_id(path),
+                "description": "At its publisher's location; the catalog does not hold a copy.",
+                "contentUrl": entry["url"],
+                "encodingFormat": _encoding_format(path),
+            }
+            if entry.get("size") is not None:
+                node["contentSize"] = f"{int(entry['size'])} B"
+            for algorithm in ("sha256", "md5"):
+                if (entry.get("checksums") or {}).get(algorithm):
+                    node[algorithm] = entry["checksums"][algorithm]
+            files.append(node)
     else:
         files.append(
             {
@@ -197,6 +217,22 @@ def record_sets(files, columns):
     ]
 
 
+def creators(dataset):
+    """Return the schema.org creators of a dataset: its people (ORCID iDs as `sameAs`), else the portal."""
+    people = []
+    for creator in dataset.creators:
+        if not creator.get("name"):
+            continue
+        person = {"@type": "sc:Person", "name": creator["name"]}
+        if creator.get("orcid"):
+            person["sameAs"] = f"https://orcid.org/{creator['orcid']}"
+        if creator.get("affiliation"):
+            person["affiliation"] = {"@type": "sc:Organization", "name": creator["affiliation"]}
+        people.append(person)
+    portal = {"@type": "sc:Organization", "name": settings.PORTAL_NAME, "url": settings.PORTAL_BASE_URL + "/"}
+    return people or portal
+
+
 def croissant(dataset, *, description, citation, columns=()):
     """Return the Croissant 1.1 JSON-LD document of a published dataset, as a dict."""
     hub_url = hub.dataset_url(dataset.repo_id)
@@ -209,12 +245,10 @@ def croissant(dataset, *, description, citation, columns=()):
         "description": description,
         "url": settings.PORTAL_BASE_URL + dataset.get_absolute_url(),
         "sameAs": hub_url,
-        "citeAs": citation,
-        "creator": {
-            "@type": "sc:Organization",
-            "name": settings.PORTAL_NAME,
-            "url": settings.PORTAL_BASE_URL + "/",
-        },
+        # The paper that describes the data is what its users are asked to cite, when there is one.
+        "citeAs": dataset.paper or citation,
+        "creator": creators(dataset),
+        "isBasedOn": [f"https://doi.org/{doi}" for doi in dataset.source_dois],
         "publisher": {"@type": "sc:Organization", "name": settings.PORTAL_NAME},
         "keywords": [*dataset.tags, dataset.domain, *dataset.modality_list],
         "inLanguage": list(dataset.languages),

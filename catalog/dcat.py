@@ -43,6 +43,10 @@ FIELDS = (
     "published_at",
     "updated_at",
     "card_updated_at",
+    "creators",
+    "source_dois",
+    "paper",
+    "code_url",
 )
 
 
@@ -97,14 +101,41 @@ def _dataset_nodes(dataset, publisher_id):
                 node["dcat:mediaType"] = media
             distributions.append(node)
     else:
-        node = {
-            "@id": f"{page_url}#source",
-            "@type": "dcat:Distribution",
-            "dct:title": _text("The data at its publisher"),
-            "dcat:accessURL": {"@id": dataset.source_url},
-            **licence,
-        }
-        distributions.append(node)
+        for number, entry in enumerate(
+            item for item in dataset.manifest if isinstance(item, dict) and item.get("url")
+        ):
+            node = {
+                "@id": f"{page_url}#source-{number + 1}",
+                "@type": "dcat:Distribution",
+                "dct:title": _text(str(entry.get("path") or "The data at its publisher")),
+                "dcat:accessURL": {"@id": entry["url"]},
+                "dcat:downloadURL": {"@id": entry["url"]},
+                **licence,
+            }
+            if entry.get("size") is not None:
+                node["dcat:byteSize"] = {"@value": str(int(entry["size"])), "@type": "xsd:nonNegativeInteger"}
+            digests = entry.get("checksums") or {}
+            for algorithm in ("sha256", "md5"):
+                if digests.get(algorithm):
+                    node["spdx:checksum"] = {
+                        "@type": "spdx:Checksum",
+                        "spdx:algorithm": {"@id": f"spdx:checksumAlgorithm_{algorithm}"},
+                        "spdx:checksumValue": {"@value": digests[algorithm], "@type": "xsd:hexBinary"},
+                    }
+                    break
+            if media := _media_type(str(entry.get("path", ""))):
+                node["dcat:mediaType"] = media
+            distributions.append(node)
+        if not distributions:
+            distributions.append(
+                {
+                    "@id": f"{page_url}#source",
+                    "@type": "dcat:Distribution",
+                    "dct:title": _text("The data at its publisher"),
+                    "dcat:accessURL": {"@id": dataset.source_url},
+                    **licence,
+                }
+            )
     modified = dataset.card_updated_at or dataset.updated_at
     node = {
         "@id": page_url,
@@ -120,6 +151,21 @@ def _dataset_nodes(dataset, publisher_id):
         "dcat:distribution": [{"@id": item["@id"]} for item in distributions],
         "foaf:page": {"@id": hub_url},
     }
+    creators = [
+        {"@id": f"https://orcid.org/{person['orcid']}", "@type": "foaf:Person", "foaf:name": person["name"]}
+        if person.get("orcid")
+        else {"@type": "foaf:Person", "foaf:name": person["name"]}
+        for person in dataset.creators
+        if person.get("name")
+    ]
+    if creators:
+        node["dct:creator"] = creators
+    if dataset.source_dois:
+        node["dct:source"] = [{"@id": f"https://doi.org/{doi}"} for doi in dataset.source_dois]
+    if dataset.paper:
+        node["dct:isReferencedBy"] = {"@id": dataset.paper}
+    if dataset.code_url:
+        node["dct:relation"] = {"@id": dataset.code_url}
     if dataset.published_at:
         node["dct:issued"] = _datetime(dataset.published_at)
     if modified:

@@ -284,8 +284,14 @@ def dataset_detail(request, slug):
         "jsonld": jsonld_script_body(jsonld(dataset)),
         "usage_chart": usage_chart(usage.usage_history(dataset)),
         "citation_cff": citation.citation_cff(dataset),
+        "files": dataset.manifest[:FILES_SHOWN],
+        "more_files": max(0, len(dataset.manifest) - FILES_SHOWN),
     }
     return render(request, "catalog/dataset.html", context)
+
+
+# A dataset page lists this many files; the rest are in its Croissant metadata and on the Hub.
+FILES_SHOWN = 200
 
 
 def _published_or_404(slug):

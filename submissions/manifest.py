@@ -154,7 +154,7 @@ def _parse_checksum_line(line):
         name = match["name"]
         if match["escaped"]:
             # GNU coreutils escape a name holding a backslash or a line break, and mark the line with "\".
-            name = name.replace("\\n", "\n").replace("\\\\", "\\")
+            name = _unescape(name)
         digest = match["digest"].lower()
         return _checksum_entry(ALGORITHMS[len(digest)], digest, name)
     match = _BSD_LINE.match(line)
@@ -165,6 +165,17 @@ def _parse_checksum_line(line):
             return None
         return _checksum_entry(algorithm, digest, match["name"])
     return None
+
+
+_ESCAPES = {"n": "\n", "r": "\r", "\\": "\\"}
+
+
+def _unescape(name):
+    """Undo coreutils' escaping of a file name (\\n, \\r, \\\\), left to right."""
+    out, chars = [], iter(name)
+    for char in chars:
+        out.append(_ESCAPES.get(next(chars, ""), "") if char == "\\" else char)
+    return "".join(out)
 
 
 def _checksum_entry(algorithm, digest, name):

@@ -607,3 +607,11 @@ class ManifestFile(models.Model):
 
     def __str__(self):
         return self.path
+
+    @property
+    def announced(self):
+        """Return (algorithm, digest, who announced it) for each announced checksum."""
+        return [
+            (algorithm, digest, self.checksums_from.get(algorithm, ""))
+            for algorithm, digest in sorted(self.checksums.items())
+        ]

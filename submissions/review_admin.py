@@ -354,6 +354,9 @@ class SubmissionAdmin(admin.ModelAdmin):
         correction = selectors.correction_in_progress(submission)
         gate = approval.gate_for(submission)
         checks = sorted(latest.checks.all(), key=lambda check: check.kind) if latest else []
+        files_order = request.GET.get("files_order", "path")
+        files_order = files_order if files_order in selectors.MANIFEST_ORDERS else "path"
+        card_license = (latest.metadata or {}).get("license") if latest else None
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -365,6 +368,14 @@ class SubmissionAdmin(admin.ModelAdmin):
             "metadata_rows": _metadata_rows(latest.metadata if latest else {}),
             "checks": checks,
             "data_check": next((check for check in checks if check.kind == "data"), None),
+            "location_check": next((check for check in checks if check.kind == "location"), None),
+            "records": selectors.records(submission),
+            "manifest_totals": selectors.manifest_totals(submission),
+            "manifest_page": selectors.manifest_page(
+                submission, page=request.GET.get("files_page", 1), order=files_order
+            ),
+            "files_order": files_order,
+            "card_license": card_license.lower() if isinstance(card_license, str) else "",
             "diffs": _revision_diffs(revisions),
             "timeline": submission.events.select_related("actor").order_by("created_at", "id"),
             "actions": services.available_actions(submission, user=request.user),

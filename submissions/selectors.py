@@ -125,6 +125,13 @@ def data_check(revision):
     return CheckResult.objects.filter(revision=revision, kind=CheckResult.Kind.DATA).first()
 
 
+def location_check(revision):
+    """Return the location check's result for a card revision, or None before it has run."""
+    if revision is None:
+        return None
+    return CheckResult.objects.filter(revision=revision, kind=CheckResult.Kind.LOCATION).first()
+
+
 def data_columns(submission):
     """Return the columns found by the data check of a submission's newest revision: [{name, type}]."""
     check = data_check(submission.latest_revision)

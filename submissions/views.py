@@ -201,6 +201,7 @@ def _status_context(submission, *, token, **extra):
         "timeline": selectors.public_timeline(submission),
         "revision": revision,
         "data_check": selectors.data_check(revision),
+        "location_check": selectors.location_check(revision),
         "token": token,
         "reply_form": ReplyForm(),
         "revision_form": RevisionForm(),

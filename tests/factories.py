@@ -93,6 +93,9 @@ def submit(
             suggested_domain="",
             contact_email=email,
             terms=TermsVersion.current(),
+            announced_checksums=extra.pop("announced_checksums", None),
+            paper=extra.pop("paper", ""),
+            code_url=extra.pop("code_url", ""),
         )
     token = None
     if len(mail.outbox) > before:

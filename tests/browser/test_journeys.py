@@ -216,9 +216,9 @@ def test_a_failed_publication_is_mended_with_a_new_location_and_published(
     contributor.goto(status_url)
     assert state_of(contributor) == "Publishing failed, curators are on it"
     assert "give the new location below" in contributor.locator("main").inner_text()
-    contributor.get_by_label("New dataset location").fill(source_server.url("/new/levels.csv"))
-    contributor.get_by_role("button", name="Send the new location").click()
-    assert "the new location is with the curators" in contributor.locator("main").inner_text()
+    contributor.get_by_label("Dataset locations").fill(source_server.url("/new/levels.csv"))
+    contributor.get_by_role("button", name="Send the new locations").click()
+    assert "the new locations are with the curators" in contributor.locator("main").inner_text()
     assert "Changed the data location" in contributor.locator("#timeline").inner_text()
     screenshot(contributor, "16-status-location-mended")
 

@@ -19,6 +19,7 @@ ROUTES = {
     "status/<str:token>/revise/": ("/status/x/revise/", {"POST"}),
     "status/<str:token>/withdraw/": ("/status/x/withdraw/", {"GET", "HEAD", "POST"}),
     "status/<str:token>/progress.json": ("/status/x/progress.json", {"GET", "HEAD"}),
+    "status/<str:token>/draft-card.md": ("/status/x/draft-card.md", {"GET", "HEAD"}),
     "status/<str:token>/location/": ("/status/x/location/", {"POST"}),
     "status/<str:token>/correction/": ("/status/x/correction/", {"POST"}),
     "status/<str:token>/card-version/": ("/status/x/card-version/", {"POST"}),
