@@ -138,7 +138,7 @@ def file_name_from_url(url):
     name = "".join(
         "_" if ord(char) < 32 or 127 <= ord(char) < 160 or char in "/\\" else char for char in segment
     )
-    name = name.strip().lstrip(".") or ""
+    name = name.strip().lstrip(".")
     while len(name.encode()) > MAX_NAME_BYTES:
         name = name[:-1]
     return name or "data"
