@@ -59,13 +59,19 @@ class PlainFile:
     path: str  # a safe file name from the URL's last path segment
 
 
-class InvalidLocation(ValueError):
-    """A line that is neither an https:// address nor a DOI; the message says what to write instead."""
-
-
 class ResolveError(Exception):
     """A line that could not be resolved; the message says what to do. `retryable`: may heal by itself."""
+
+    retryable = False
 
     def __init__(self, message, *, retryable=False):
         super().__init__(message)
         self.retryable = retryable
+
+
+class InvalidLocation(ValueError, ResolveError):
+    """A line that is neither an https:// address nor a DOI; the message says what to write instead.
+
+    Also a ResolveError (never retryable), so that a caller of `resolve` that catches ResolveError reports
+    a malformed line like any other line that cannot be resolved.
+    """

@@ -681,3 +681,9 @@ def test_licences_are_mapped_to_hub_ids(given, hub_id):
 )
 def test_orcid_ids_are_kept_only_with_a_valid_check_digit(given, expected):
     assert orcid(given) == expected
+
+
+def test_resolve_refuses_a_malformed_line_as_a_resolve_error_too():
+    with pytest.raises(ResolveError) as caught:
+        resolve("ftp://example.org/levels.csv")
+    assert isinstance(caught.value, InvalidLocation) and caught.value.retryable is False
