@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 
 from portal import safefetch
+from submissions.locations import file_name_of
 from submissions.resolvers import dataverse, dois, fetching, figshare, invenio
-from submissions.resolvers.files import file_name_from_url
 from submissions.resolvers.records import (
     Creator,
     InvalidLocation,
@@ -68,12 +68,8 @@ def resolve(line):
     if kind == "record":
         family, target = found
         return family.fetch(target, location=line)
-    try:
-        # A file is fetched later, by the check and the mirror; refuse now what they would refuse.
-        safefetch.check_url(found)
-    except safefetch.FetchBlocked as exc:
-        raise ResolveError(f"The address {found} cannot be used: {exc}", retryable=False) from exc
-    return PlainFile(location=line, url=found, path=file_name_from_url(found))
+    # A file is only named here: the check's probe and the mirror fetch it, through safefetch's policy.
+    return PlainFile(location=line, url=found, path=file_name_of(found))
 
 
 def _read(line):
@@ -174,7 +170,7 @@ def _resolve_doi(line, doi):
             "themselves, one per line, or the record's address in one of those repositories.",
             retryable=False,
         )
-    return PlainFile(location=line, url=result.final_url, path=file_name_from_url(result.final_url))
+    return PlainFile(location=line, url=result.final_url, path=file_name_of(result.final_url))
 
 
 def _status_problem(result, *, subject, url):

@@ -10,7 +10,6 @@ by kind, in lowercase hex, and only when they have the length of their kind.
 import posixpath
 import re
 import unicodedata
-from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 
@@ -127,21 +126,6 @@ def restricted_file(*, path, size, checksums, media_type="", restriction, url=""
 def embargo_words(until):
     """Return "embargoed until <date>" (or "embargoed" without a date)."""
     return f"embargoed until {until}" if until else "embargoed"
-
-
-def file_name_from_url(url):
-    """Return a safe file name from the last segment of `url`'s path ("data" when there is none)."""
-    try:
-        segment = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
-    except ValueError:
-        segment = ""
-    name = "".join(
-        "_" if ord(char) < 32 or 127 <= ord(char) < 160 or char in "/\\" else char for char in segment
-    )
-    name = name.strip().lstrip(".")
-    while len(name.encode()) > MAX_NAME_BYTES:
-        name = name[:-1]
-    return name or "data"
 
 
 def https_or_empty(url):
