@@ -43,7 +43,7 @@ def whole_number(value):
 
 
 def iso_date(value):
-    """Return the "YYYY-MM-DD" a date or timestamp starts with, or "" (partial dates such as "2024" too)."""
+    """Return the "YYYY-MM-DD" a date, timestamp or date interval starts with; "" for a partial date ("2024")."""
     match = _DATE.match(text(value))
     return match.group(1) if match else ""
 
