@@ -3,20 +3,23 @@
 `python -m devhub.datasource --port 8801 --dir var/demo-source --files var/demo-data` makes a self-signed
 certificate for 127.0.0.1 in `--dir` with the `openssl` command (once), writes the demo data file into
 `--files` (once), and serves that folder over https: any file dropped there is at
-`https://127.0.0.1:8801/<its name>`, ready to be a dataset location. `manage.py runportal` starts it
-when no HF_TOKEN is set, and points the portal's fetch allow-list and CA bundle at it. For the demo only: it binds 127.0.0.1 and serves anything in that folder.
+`https://127.0.0.1:8801/<its name>`, ready to be a dataset location. The same server speaks the repository
+doubles of `devhub.repositories` and serves their demo record: a Zenodo-style record of three CSV files at
+`https://127.0.0.1:8801/records/1001`, DOI `10.5072/zenodo.1001`, which resolves offline through
+`https://127.0.0.1:8801/doi/`. `manage.py runportal` starts it when no HF_TOKEN is set, and points the
+portal's fetch allow-list, CA bundle and DOI_RESOLVER_URL at it. For the demo only: it binds 127.0.0.1 and
+serves anything in that folder.
 """
 
 import argparse
 import contextlib
 import csv
-import functools
 import math
-import ssl
 import subprocess
 from datetime import UTC, datetime, timedelta
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from devhub.repositories import RepositoryDouble, add_demo_record
 
 DEMO_FILE = "baltic-buoys-2010-2024.csv"
 # A small survey whose contributor forgot a column of volunteers' e-mail addresses: the data check finds it.
@@ -98,13 +101,8 @@ def ensure_personal_data_file(target):
                 )
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):
-        """Keep the demo's console readable."""
-
-
 def main(argv=None):
-    """Serve the demo files over https on 127.0.0.1 until interrupted."""
+    """Serve the demo files and the repository doubles over https on 127.0.0.1 until interrupted."""
     parser = argparse.ArgumentParser(prog="python -m devhub.datasource", description=__doc__)
     parser.add_argument("--port", type=int, default=8801)
     parser.add_argument("--dir", default="var/demo-source", help="where the certificate is kept")
@@ -115,13 +113,12 @@ def main(argv=None):
     served = Path(args.files) if args.files else folder / "files"
     cert, key = ensure_certificate(folder)
     ensure_demo_files(served)
-    server = ThreadingHTTPServer(
-        ("127.0.0.1", args.port), functools.partial(_QuietHandler, directory=str(served))
+    server = RepositoryDouble(cert_file=cert, key_file=key, port=args.port, folder=served)
+    record = add_demo_record(server)
+    print(
+        f"demo data source serving https://127.0.0.1:{args.port}/ from {served} (CA: {cert}); "
+        f"demo record {record.landing_url}, DOI {record.doi}"
     )
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    print(f"demo data source serving https://127.0.0.1:{args.port}/ from {served} (CA: {cert})")
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
 

@@ -278,14 +278,15 @@ class StreamResponse:
 
 
 @contextlib.contextmanager
-def stream(url, *, max_bytes, chunk_size=DEFAULT_CHUNK_SIZE, start=0):
+def stream(url, *, max_bytes, chunk_size=DEFAULT_CHUNK_SIZE, start=0, headers=None):
     """Open `url` for a streamed GET (resuming at byte `start`), yielding a StreamResponse.
 
-    `max_bytes` caps the whole resource, including the `start` bytes already held by the caller.
+    `max_bytes` caps the whole resource, including the `start` bytes already held by the caller. `headers`
+    adds request headers (such as `Accept: application/json` for a repository's API).
     """
     # Ask for the SHA-256 of the whole resource (RFC 9530, and RFC 3230 for older servers): a server that
     # can tell it lets the caller check the bytes against it, and upload them while they arrive.
-    headers = {"Want-Repr-Digest": "sha-256=10", "Want-Digest": "SHA-256"}
+    headers = {"Want-Repr-Digest": "sha-256=10", "Want-Digest": "SHA-256", **(headers or {})}
     if start:
         headers["Range"] = f"bytes={start}-"
     hops = []

@@ -250,6 +250,22 @@ PORTAL_FETCH_TIMEOUT = env.float("PORTAL_FETCH_TIMEOUT", default=10)
 # The whole wait for a response's headers (against servers that trickle them), by default 3x the read timeout.
 PORTAL_FETCH_HEADERS_DEADLINE = env.float("PORTAL_FETCH_HEADERS_DEADLINE", default=3 * PORTAL_FETCH_TIMEOUT)
 
+# Resolvers (submissions/resolvers): a location line that names a record of a research-data repository, by
+# its landing page or its DOI, is read through the repository's public API (always through safefetch).
+# DOIs are followed through this resolver (a DOI is appended to it) to their landing page.
+DOI_RESOLVER_URL = env.str("DOI_RESOLVER_URL", default="https://doi.org/").rstrip("/") + "/"
+# figshare's API (its articles live there, whichever portal shows them) and the hosts of figshare portals
+# whose /articles/... pages are figshare records ("*." covers every subdomain; add an institution's own
+# domain when its figshare portal has one).
+FIGSHARE_API_URL = env.str("FIGSHARE_API_URL", default="https://api.figshare.com/v2").rstrip("/")
+FIGSHARE_HOSTS = env.list("FIGSHARE_HOSTS", default=["figshare.com", "*.figshare.com"])
+# (MAX_FILES_PER_DATASET, above: a record that lists more files is refused before anything else is fetched.)
+# Largest API answer read (a record of 10,000 files takes a few MiB of JSON).
+RESOLVER_MAX_JSON_BYTES = env.int("RESOLVER_MAX_JSON_BYTES", default=16 * 1024**2)
+# A repository that answers 429 is asked once more after its Retry-After, when that is at most this many
+# seconds; otherwise the resolution fails at once as retryable.
+RESOLVER_MAX_RETRY_AFTER = env.float("RESOLVER_MAX_RETRY_AFTER", default=10)
+
 # Celery. With no broker configured, a filesystem broker under var/ needs no server.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):

@@ -1,36 +1,183 @@
-"""Interim: plain files only, until the repository resolvers land (same interface)."""
+"""Resolvers: one line of a dataset's location (an https address or a DOI) in, a Record or a PlainFile out.
 
-import dataclasses
+The one door of this package: `classify(line)` says, without the network, what kind of line it is
+("file", "doi" or "record") or raises InvalidLocation saying what to write instead; `resolve(line)` reads
+it: a direct https file address is a PlainFile at once; a record's landing page or API address is read
+through its repository's documented public API (one module per family: `invenio` for Zenodo and any
+InvenioRDM, `dataverse`, `figshare`); a DOI is followed through DOI_RESOLVER_URL to its landing page,
+which is then recognised like a pasted one, or is a file of its own.
 
-from submissions.locations import doi_of, file_name_of
+Every request goes through `portal.safefetch` (fetching.py); nothing here stores anything, sends a
+credential, or fetches a data file: the check and the mirror do that with the Record's file list. Adding
+a repository family is adding a module with `FAMILY`, `match(parts)` (no network) and
+`fetch(target, *, location)`, and naming it in FAMILIES.
+"""
 
+import re
+from urllib.parse import urlsplit
 
-@dataclasses.dataclass(frozen=True)
-class PlainFile:
-    location: str
-    url: str
-    path: str
+from django.conf import settings
 
+from portal import safefetch
+from submissions.locations import file_name_of
+from submissions.resolvers import dataverse, dois, fetching, figshare, invenio
+from submissions.resolvers.records import (
+    Creator,
+    InvalidLocation,
+    PlainFile,
+    Record,
+    RecordFile,
+    ResolveError,
+)
 
-class InvalidLocation(ValueError):
-    """A line that is neither an https address nor a DOI."""
+__all__ = [
+    "FAMILIES",
+    "Creator",
+    "InvalidLocation",
+    "PlainFile",
+    "Record",
+    "RecordFile",
+    "ResolveError",
+    "classify",
+    "resolve",
+]
 
+# Tried in this order: figshare is recognised by its host, the others by their paths on any host.
+FAMILIES = (figshare, dataverse, invenio)
 
-class ResolveError(Exception):
-    """A location that could not be resolved."""
-
-    def __init__(self, message, *, retryable=False):
-        super().__init__(message)
-        self.retryable = retryable
+_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
+_EXAMPLES = "such as https://zenodo.org/records/123 or https://example.org/data.csv, or a DOI such as 10.5281/zenodo.123"
 
 
 def classify(line):
-    """Return "file", "doi" or "record" for a location line."""
-    return "doi" if doi_of(line) else "file"
+    """Return "file", "doi" or "record" for a location line, without the network; raise InvalidLocation."""
+    kind, _found = _read(line)
+    return kind
 
 
 def resolve(line):
-    """Return what a location line names."""
-    if doi_of(line):
-        raise ResolveError("DOIs are not resolved yet.")
-    return PlainFile(location=line, url=line, path=file_name_of(line))
+    """Return the Record or PlainFile a location line names, reading repositories through safefetch.
+
+    Raise InvalidLocation for a line of no accepted form, ResolveError (with `retryable`) for one that
+    cannot be resolved; every message says what to do.
+    """
+    kind, found = _read(line)
+    if kind == "doi":
+        return _resolve_doi(line, found)
+    if kind == "record":
+        family, target = found
+        return family.fetch(target, location=line)
+    # A file is only named here: the check's probe and the mirror fetch it, through safefetch's policy.
+    return PlainFile(location=line, url=found, path=file_name_of(found))
+
+
+def _read(line):
+    """Return (kind, what it names): ("doi", doi), ("record", (family, target)) or ("file", url)."""
+    if not isinstance(line, str) or not line.strip():
+        raise InvalidLocation(f"The line is empty: give an https:// address {_EXAMPLES}.")
+    text = line.strip()
+    doi = dois.parse(text)
+    if doi is not None:
+        return "doi", doi
+    url = _https_address(text)
+    found = _match(url)
+    return ("record", found) if found else ("file", url)
+
+
+def _https_address(text):
+    """Return `text` if it is a well-formed https:// address, else raise InvalidLocation saying what to fix."""
+    scheme = _SCHEME.match(text)
+    if scheme is None or "//" not in text[: len(scheme.group(0)) + 2]:
+        raise InvalidLocation(
+            f"{text!r} is neither an address nor a DOI: give a full https:// address {_EXAMPLES}."
+        )
+    if scheme.group(1).lower() == "http":
+        raise InvalidLocation(
+            f"{text!r} is an http:// address: use https:// (the same address with https:// usually works), "
+            "as data is only fetched over secure connections."
+        )
+    if scheme.group(1).lower() != "https":
+        raise InvalidLocation(
+            f"{text!r} is a {scheme.group(1)}: address: only https:// addresses and DOIs are accepted "
+            f"({_EXAMPLES})."
+        )
+    if any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in text):
+        raise InvalidLocation(
+            f"{text!r} holds spaces or control characters: put one address per line, with spaces written as %20."
+        )
+    if "\\" in text:
+        raise InvalidLocation(f"{text!r} holds a backslash: write the address with forward slashes (/).")
+    if len(text) > settings.PORTAL_URL_MAX_LENGTH:
+        raise InvalidLocation(f"The address is longer than {settings.PORTAL_URL_MAX_LENGTH} characters.")
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        raise InvalidLocation(f"{text!r} is not a valid address: check its host name and port.") from None
+    if parts.username is not None or parts.password is not None:
+        raise InvalidLocation(
+            f"{text!r} holds a user name or password: remove them and give a public address; the portal never "
+            "signs in to fetch data."
+        )
+    if not parts.hostname or port == 0:
+        raise InvalidLocation(f"{text!r} has no host name: give a complete address {_EXAMPLES}.")
+    return text
+
+
+def _match(url):
+    """Return (family module, target) when `url` is a record of a known repository, else None. No network."""
+    parts = urlsplit(url)
+    for family in FAMILIES:
+        target = family.match(parts)
+        if target is not None:
+            return family, target
+    return None
+
+
+def _resolve_doi(line, doi):
+    """Follow a DOI through DOI_RESOLVER_URL; return the record it lands on, or the file it is."""
+    subject = f"the DOI {doi}"
+    result = fetching.follow(dois.resolver_url(doi), subject=subject)
+    # Any address on the way may be a repository's (a DOI often lands on /citation first, or a /doi/ alias).
+    for address in result.redirects:
+        found = _match(address) if address.lower().startswith("https://") else None
+        if found is not None:
+            family, target = found
+            return family.fetch(target, location=line)
+    if not result.redirects:
+        if result.status in (404, 410):
+            raise ResolveError(
+                f"The DOI {doi} does not exist: the DOI resolver does not know it. Check it for typos, or give "
+                "the dataset's https:// address instead.",
+                retryable=False,
+            )
+        if not result.reachable:
+            raise _status_problem(result, subject=subject, url=dois.resolver_url(doi))
+        raise ResolveError(
+            f"The DOI resolver answered {result.status} for {doi} without saying where it leads; give the "
+            "dataset's https:// address instead.",
+            retryable=False,
+        )
+    if not result.reachable:
+        raise _status_problem(
+            result, subject=f"the page the DOI {doi} leads to ({result.final_url})", url=result.final_url
+        )
+    if result.content_type in _HTML_TYPES or not result.final_url.lower().startswith("https://"):
+        raise ResolveError(
+            f"The DOI {doi} leads to {result.final_url}, a web page that is not a file or a known repository "
+            "(Zenodo or another InvenioRDM, Dataverse, figshare). Give the addresses of the data files "
+            "themselves, one per line, or the record's address in one of those repositories.",
+            retryable=False,
+        )
+    return PlainFile(location=line, url=result.final_url, path=file_name_of(result.final_url))
+
+
+def _status_problem(result, *, subject, url):
+    """Return the ResolveError for a probe that ended on an HTTP error status."""
+    error = safefetch.FetchError(
+        f"status {result.status}",
+        status=result.status,
+        retryable=result.status >= 500 or result.status == 429,
+    )
+    return fetching.status_error(error, subject=subject, url=url)

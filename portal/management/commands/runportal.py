@@ -1,8 +1,9 @@
 """Run the whole portal on one machine: web server, a Celery worker with beat, and (offline) a dev Hub.
 
 Used by `make run`. With no `HF_TOKEN` in the environment it starts the project's Hub-compatible server
-(devhub) and a local https data source (devhub.datasource) on 127.0.0.1 and points the
-portal at them, so that approving a hosted or a linked dataset publishes end to end with no internet. With `HF_TOKEN` and `HUB_ORGANIZATION` set, it publishes to the configured Hub instead.
+(devhub) and a local https data source (devhub.datasource, which also doubles the research-data
+repositories and serves a Zenodo-style demo record, DOI 10.5072/zenodo.1001) on 127.0.0.1 and points the
+portal at them (DOI_RESOLVER_URL too), so that approving a hosted or a linked dataset publishes end to end with no internet. With `HF_TOKEN` and `HUB_ORGANIZATION` set, it publishes to the configured Hub instead.
 Child processes are stopped when the command stops.
 """
 
@@ -84,6 +85,9 @@ class Command(BaseCommand):
                     "PORTAL_FETCH_ALLOWED_NETWORKS": "127.0.0.1/32",
                     "PORTAL_FETCH_CA_BUNDLE": str(ca_bundle),
                     "PORTAL_DEMO_DATA_URL": f"https://127.0.0.1:{source_port}/",
+                    # The same source doubles the repositories: its demo Zenodo-style record's DOI
+                    # (10.5072/zenodo.1001) resolves offline there.
+                    "DOI_RESOLVER_URL": f"https://127.0.0.1:{source_port}/doi/",
                 }
                 env.update(offline)
                 os.environ.update(offline)
@@ -91,9 +95,12 @@ class Command(BaseCommand):
                 settings.PORTAL_FETCH_ALLOWED_NETWORKS = ["127.0.0.1/32"]
                 settings.PORTAL_FETCH_CA_BUNDLE = str(ca_bundle)
                 settings.PORTAL_DEMO_DATA_URL = offline["PORTAL_DEMO_DATA_URL"]
+                settings.DOI_RESOLVER_URL = offline["DOI_RESOLVER_URL"]
                 self.stdout.write(
                     f"No HF_TOKEN set: publishing to the local dev Hub at {url}. Drop your own data files into "
-                    f"{settings.PORTAL_DEMO_DATA_DIR}/: they are served at https://127.0.0.1:{source_port}/<name>."
+                    f"{settings.PORTAL_DEMO_DATA_DIR}/: they are served at https://127.0.0.1:{source_port}/<name>. "
+                    f"A demo repository record: https://127.0.0.1:{source_port}/records/1001 "
+                    "(DOI 10.5072/zenodo.1001)."
                 )
             # A worker per queue, as in production: a long mirror never holds up a check or an e-mail.
             children.append(
