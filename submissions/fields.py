@@ -3,7 +3,7 @@
 from django import forms
 from django.conf import settings
 
-from submissions import locations, manifest
+from submissions import locations, manifest, resolvers
 
 CHECKSUM_FILE_MAX_BYTES = 2 * 1024 * 1024
 
@@ -43,9 +43,10 @@ def clean_checksums(form, cleaned):
         return
     cleaned["announced_checksums"] = entries
     lines = (cleaned.get("location") or "").splitlines()
-    if not lines or any(locations.may_be_record(line) for line in lines):
+    if not lines or any(resolvers.classify(line) != "file" for line in lines):
         return
-    _matched, unmatched = manifest.match_checksums(entries, locations.direct_file_names(lines))
+    names = [locations.file_name_of(line) for line in lines]
+    _matched, unmatched = manifest.match_checksums(entries, names)
     if unmatched:
         form.add_error(
             field,
@@ -54,6 +55,47 @@ def clean_checksums(form, cleaned):
             + (" …" if len(unmatched) > 5 else "")
             + ". Correct the file names or remove those lines.",
         )
+
+
+def clean_locations(text):
+    """Return the location lines of `text` (files, records or DOIs), or raise ValidationError naming the line.
+
+    Blank lines are dropped; a line given twice is an error; at most MAX_LOCATIONS lines. An https address
+    meets the same rules as a single location (`locations.clean_location`); every line must be of a form the
+    resolvers read (`resolvers.classify`), so what the form takes the location check can resolve.
+    """
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    if not lines:
+        raise forms.ValidationError("Enter the https:// address of the data, or the DOI of its record.")
+    limit = settings.MAX_LOCATIONS
+    if len(lines) > limit:
+        raise forms.ValidationError(
+            f"Give at most {limit} locations (there are {len(lines)}); for more files, give the record that "
+            "holds them or an archive."
+        )
+    cleaned, seen = [], {}
+    for number, line in enumerate(lines, start=1):
+        prefix = f"Line {number} ({_shorten(line)}): " if len(lines) > 1 else ""
+        doi = locations.doi_of(line)
+        try:
+            value = (
+                line if doi is not None or line.lower().startswith("doi:") else locations.clean_location(line)
+            )
+            resolvers.classify(value)
+        except forms.ValidationError as exc:
+            raise forms.ValidationError(prefix + " ".join(exc.messages)) from None
+        except resolvers.InvalidLocation as exc:
+            raise forms.ValidationError(prefix + str(exc)) from None
+        key = f"doi:{doi}" if doi is not None else value
+        if key in seen:
+            raise forms.ValidationError(f"Line {number} repeats line {seen[key]}; give each location once.")
+        seen[key] = number
+        cleaned.append(value)
+    return cleaned
+
+
+def _shorten(text, limit=60):
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def checksums_text(entries):
@@ -65,7 +107,7 @@ class LocationsMixin:
     """The locations and checksums fields of a location revision (status page and review page)."""
 
     def clean_location(self):
-        return "\n".join(locations.clean_locations(self.cleaned_data["location"]))
+        return "\n".join(clean_locations(self.cleaned_data["location"]))
 
     def clean(self):
         cleaned = super().clean()

@@ -15,6 +15,7 @@ from submissions import cards, categorisation, locations, selectors
 from submissions.fields import (
     LocationsMixin,
     clean_checksums,
+    clean_locations,
     locations_field,
     read_checksum_upload,
     revision_checksums_field,
@@ -263,7 +264,7 @@ class ContributionForm(forms.Form):
         return name
 
     def clean_location(self):
-        return "\n".join(locations.clean_locations(self.cleaned_data["location"]))
+        return "\n".join(clean_locations(self.cleaned_data["location"]))
 
     def clean_checksums_file(self):
         return read_checksum_upload(self.cleaned_data.get("checksums_file"))

@@ -14,8 +14,9 @@ from django.conf import settings
 
 from portal import safefetch
 
-# A DOI: "10." and a registrant code, "/", a suffix without spaces (https://www.doi.org/the-identifier/resources/handbook).
-DOI = re.compile(r"^10\.\d{4,9}/\S+$")
+# A DOI: "10.", a registrant code of 4 to 9 digits (dot-separated parts allowed), "/", a suffix without spaces
+# (DOI Handbook, section 2.2). The one grammar of DOIs: the resolvers read lines with it too.
+DOI = re.compile(r"^10\.\d{4,9}(?:\.\d+)*/\S+$")
 DOI_PREFIXES = ("doi:", "https://doi.org/", "http://doi.org/", "https://dx.doi.org/", "http://dx.doi.org/")
 # New-style arXiv identifiers (2101.00001, with a version) and old-style ones (hep-th/9901001).
 ARXIV = re.compile(
@@ -78,56 +79,6 @@ def clean_location(location):
     return location
 
 
-def clean_locations(text):
-    """Return the location lines of `text` (files, records or DOIs), or raise ValidationError naming the line.
-
-    Blank lines are dropped; a line given twice is an error; at most MAX_LOCATIONS lines.
-    """
-    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
-    if not lines:
-        raise forms.ValidationError("Enter the https:// address of the data, or the DOI of its record.")
-    limit = settings.MAX_LOCATIONS
-    if len(lines) > limit:
-        raise forms.ValidationError(
-            f"Give at most {limit} locations (there are {len(lines)}); for more files, give the record that "
-            "holds them or an archive."
-        )
-    cleaned, seen = [], {}
-    for number, line in enumerate(lines, start=1):
-        doi = doi_of(line)
-        if doi is not None:
-            value = f"https://doi.org/{doi}" if line.lower().startswith(("http://doi", "http://dx")) else line
-            if value.startswith("http://"):
-                value = "https://" + value.removeprefix("http://")
-        else:
-            try:
-                value = clean_location(line)
-            except forms.ValidationError as exc:
-                prefix = f"Line {number} ({_shorten(line)}): " if len(lines) > 1 else ""
-                raise forms.ValidationError(prefix + " ".join(exc.messages)) from None
-        key = doi or value
-        if key in seen:
-            raise forms.ValidationError(f"Line {number} repeats line {seen[key]}; give each location once.")
-        seen[key] = number
-        cleaned.append(value)
-    return cleaned
-
-
-# Landing pages of repository records (Zenodo/InvenioRDM, Dataverse, figshare): their files are known only
-# once the location check has resolved them.
-RECORD_PAGE = re.compile(r"/records?/[^/]+/?$|/dataset\.xhtml$|/citation$|/articles/", re.I)
-
-
-def may_be_record(line):
-    """Whether a location line may name a repository record (a DOI or a record's page) rather than a file."""
-    return doi_of(line) is not None or RECORD_PAGE.search(urlsplit(line).path or "") is not None
-
-
-def direct_file_names(lines):
-    """Return the file names of the lines that are plain file addresses, for matching checksums on the form."""
-    return [file_name_of(line) for line in lines if not may_be_record(line)]
-
-
 def clean_paper(text):
     """Return the paper as an https address (arXiv id and DOI turned into theirs), "" when empty."""
     text = (text or "").strip()
@@ -165,7 +116,3 @@ def _public_https(text):
     except (forms.ValidationError, safefetch.FetchBlocked):
         raise forms.ValidationError("Enter a complete public https:// address.") from None
     return text
-
-
-def _shorten(text, limit=60):
-    return text if len(text) <= limit else text[: limit - 1] + "…"

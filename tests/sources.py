@@ -81,6 +81,9 @@ class _Body:
     delay: float = 0.0
     headers: dict = dataclasses.field(default_factory=dict)
     rate: float = 0.0  # bytes per second; 0 sends as fast as possible
+    # GETs wait here until as many are in flight as the barrier has parties (503 when it times out): proves
+    # that a client fetches several files at once.
+    barrier: object = None
 
 
 @dataclasses.dataclass
@@ -142,12 +145,22 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if route is None:
             self._answer(_Status(404, b"not found\n"), head=head)
+        elif isinstance(route, _Body) and route.barrier is not None and not head and not self._passed(route):
+            self._answer(_Status(503, b"the other downloads did not come\n"), head=head)
         elif isinstance(route, _Drip):
             self._drip(route)
         elif isinstance(route, _Status):
             self._answer(route, head=head)
         else:
             self._send_body(route, head=head)
+
+    @staticmethod
+    def _passed(route):
+        try:
+            route.barrier.wait()
+        except threading.BrokenBarrierError:
+            return False
+        return True
 
     def _drip(self, route):
         # A status line, then one header line every `interval` seconds, never ending the headers.
@@ -298,7 +311,7 @@ class SourceServer:
 
         Options: content_type, ranges (bool), declared_size ("actual", None or an int), chunked,
         head_allowed, delay (seconds before answering), headers (extra response headers), rate (bytes per
-        second, to keep a download running while a test acts).
+        second, to keep a download running while a test acts), barrier (a threading.Barrier that GETs wait at).
         """
         self._routes[path] = _Body(size=size, chunks=lambda s, e: generated_bytes(seed, s, e), **options)
 

@@ -12,9 +12,9 @@ from urllib.parse import quote, unquote, urlsplit
 
 from django.conf import settings
 
+from submissions.locations import DOI as _DOI
 from submissions.resolvers.records import InvalidLocation
 
-_DOI = re.compile(r"^10\.\d{4,9}(?:\.\d+)*/\S+$")
 _DOI_PREFIX = re.compile(r"^doi:\s*", re.IGNORECASE)
 _RESOLVER_HOSTS = frozenset({"doi.org", "dx.doi.org", "www.doi.org"})
 
