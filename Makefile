@@ -45,7 +45,7 @@ check: $(VENV)/.installed-dev
 
 ## The documentation site (docs/, mkdocs.yml), built strictly into var/site: a broken link or a missing page fails.
 docs: $(VENV)/.installed-dev
-	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 ## Take the guides' screenshots again from a demo of their own (free ports, its own var folder): docs/images/.
 screenshots: $(VENV)/.installed-dev
