@@ -156,7 +156,7 @@ def contribute(page, demo, out):
     """Fill in the contribution form (screenshot), send it, and return the reference of the receipt."""
     page.goto(f"{demo.url}/contribute/")
     page.fill("input[name=name]", "Harbour water quality 2024")
-    page.fill("input[name=location]", demo.source_url + DATA_FILE)
+    page.fill("[name=location]", demo.source_url + DATA_FILE)
     page.check("input[name=modalities][value=text]")
     page.select_option("select[name=domain]", label="Marine")
     page.set_input_files("input[name=card]", str(CARD))
