@@ -88,7 +88,9 @@ def run(job_id):
         job = MirrorJob.objects.select_related("dataset", "dataset__submission").get(pk=job_id)
         # A run that takes the job on after its batches (step "copy") is no new attempt: the batches count theirs.
         attempts = job.attempts + (job.step != Step.COPY)
-        MirrorJob.objects.filter(pk=job.pk).update(attempts=attempts, started_at=job.started_at or timezone.now())
+        MirrorJob.objects.filter(pk=job.pk).update(
+            attempts=attempts, started_at=job.started_at or timezone.now()
+        )
         job.attempts = attempts
         try:
             submission = job.dataset.submission
