@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format check prod-smoke bench bench-catalog bench-review bench-mirror bench-inspect bench-load clean
+.PHONY: run test lint format check docs screenshots prod-smoke bench bench-catalog bench-review bench-mirror bench-inspect bench-load clean
 
 $(VENV)/.installed-runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,14 @@ format: $(VENV)/.installed-dev
 check: $(VENV)/.installed-dev
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
+
+## The documentation site (docs/, mkdocs.yml), built strictly into var/site: a broken link or a missing page fails.
+docs: $(VENV)/.installed-dev
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
+## Take the guides' screenshots again from a demo of their own (free ports, its own var folder): docs/images/.
+screenshots: $(VENV)/.installed-dev
+	HF_HUB_DISABLE_XET=1 $(PY) docs/scripts/screenshots.py --lang en
 
 ## The production stack on this machine (gunicorn, a worker per queue, beat, Redis, PostgreSQL, dev Hub, DEBUG off)
 ## driven over HTTP from the form to publication; stops all it started. Needs PostgreSQL (SMOKE_DATABASE_SERVER).

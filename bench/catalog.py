@@ -218,7 +218,7 @@ def seed(size, *, database):
         )
     buffer.seek(0)
     with psycopg2.connect(dbname=database, **PG) as connection, connection.cursor() as cursor:
-        # A bulk load as the README describes it: the facet bitmaps and postings are rebuilt once at the end
+        # A bulk load as docs/developing/catalog-search.md describes it: the facet bitmaps and postings are rebuilt once at the end
         # instead of being updated row by row (the row triggers cost a few milliseconds per publication).
         for trigger in FACET_TRIGGERS:
             cursor.execute(f"ALTER TABLE catalog_dataset DISABLE TRIGGER {trigger}")

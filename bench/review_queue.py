@@ -1,6 +1,6 @@
 """Bench: the curators' review queue at 10,000 submissions, against the admin's own user list page.
 
-Claim (DESIGN.md, quality bars): the review queue renders in a fixed number of SQL queries per page whatever
+Claim (docs/developing/design.md, "Quality bars"): the review queue renders in a fixed number of SQL queries per page whatever
 the number of submissions. This script seeds 10,000 submissions (bulk rows: the queue reads only the
 submission rows), then requests the queue page and `/admin/auth/user/` side by side with Django's test client,
 several rounds, and prints the queries per page and the median page time of the queue relative to the user

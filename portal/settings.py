@@ -1,8 +1,9 @@
 """Settings for Dataset Portal, read from the environment.
 
 One module for every machine: each value comes from an environment variable with a default that runs
-the portal on embedded parts (SQLite file, a filesystem broker, console e-mail). The README lists every
-variable. Nothing here may reach the network at import time.
+the portal on embedded parts (SQLite file, a filesystem broker, console e-mail). The operator's guide lists
+every variable (docs/operating/configuration.md; tests/test_documentation.py keeps the list complete).
+Nothing here may reach the network at import time.
 """
 
 import datetime

@@ -3,7 +3,7 @@
 `parse_card` refuses what cannot be stored (not text, not UTF-8, broken or hostile YAML) with a
 `CardRejected` whose message tells the contributor what to do; `lint_card` lists what a curator should
 know (missing licence, unknown values, missing sections) as `Finding`s and never refuses.
-The traps handled here are measured against huggingface_hub 2.4 (DESIGN.md, "Card parsing").
+The traps handled here are measured against huggingface_hub 2.4 (docs/developing/design.md, "Card parsing").
 This module must not touch the database, the network or the Hub; it only reads bytes and returns values.
 """
 
@@ -435,7 +435,7 @@ def _load_card(text: str, *, first_line: int) -> DatasetCard:
             code="yaml-not-mapping",
         ) from exc
     except (TypeError, AttributeError, RecursionError) as exc:
-        # Keys the scan let through can still break CardData (see DESIGN.md): say so plainly.
+        # Keys the scan let through can still break CardData (docs/developing/design.md, "Card parsing"): say so plainly.
         raise CardRejected(
             "The YAML header could not be read as card metadata. Use text keys such as 'license' "
             "and plain values.",

@@ -59,7 +59,7 @@ class EitherOrChoiceField(forms.TypedChoiceField):
 
 
 class ContributionForm(forms.Form):
-    """The contribution form of DESIGN "The contribution form"."""
+    """The contribution form (docs/developing/design.md, "The contribution form")."""
 
     submission_key = forms.UUIDField(widget=forms.HiddenInput)
     name = forms.CharField(

@@ -237,7 +237,7 @@ def link_not_found(request):
     """Render the friendly 404 page of a wrong, used or expired private link, also with DEBUG on.
 
     Raising Http404 would show Django's debug page, with the URL patterns, whenever DEBUG is on. The page
-    is the same for every case: which links exist, or existed, is never hinted (DESIGN, "Status tracking").
+    is the same for every case: which links exist, or existed, is never hinted (docs/developing/design.md, "Status tracking").
     """
     return private_response(render(request, "submissions/link_not_found.html", status=404))
 

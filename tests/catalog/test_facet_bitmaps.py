@@ -310,7 +310,7 @@ def test_search_text_with_facets_and_newest_first_keeps_the_text(client):
 
 @pytest.mark.django_db
 def test_pages_past_the_first_bitmap_step_and_after_a_bulk_load():
-    """Ids past 8,192 bits, and rows written with the row triggers off, then rebuilt as the README says."""
+    """Ids past 8,192 bits, and rows written with the row triggers off, then rebuilt as docs/developing/catalog-search.md says."""
     first = published(domain="Legal", modalities="audio")
     far = published(id=first.id + 20_000, domain="Legal", modalities="audio")
     query = search.parse_query(QueryDict("domain=Legal&modality=audio"))[0]

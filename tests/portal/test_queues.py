@@ -8,13 +8,16 @@ from kombu.exceptions import OperationalError
 
 from portal import queues
 from portal.celery import app
+from submissions import tasks as submission_tasks
 
 
 def test_enqueue_with_the_broker_down_logs_and_returns_false(caplog, monkeypatch):
     def broker_down(*args, **kwargs):
         raise OperationalError("Error 111 connecting to redis:6379. Connection refused.")
 
-    monkeypatch.setattr(app.tasks["submissions.tasks.run_checks"], "apply_async", broker_down)
+    # The task object itself (importing its module registers it: the test must not depend on another test
+    # having imported it first in this process).
+    monkeypatch.setattr(submission_tasks.run_checks, "apply_async", broker_down)
     with caplog.at_level(logging.ERROR, logger="portal.queues"):
         assert queues.enqueue("submissions.tasks.run_checks", 12345) is False
     assert "Could not queue submissions.tasks.run_checks(12345,)" in caplog.text

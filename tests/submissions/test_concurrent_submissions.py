@@ -1,4 +1,4 @@
-"""DESIGN's quality bar: under 50 concurrent submissions every submission, card file and e-mail is there."""
+"""A quality bar (docs/developing/design.md, "Quality bars"): under 50 concurrent submissions every submission, card file and e-mail is there."""
 
 import threading
 import uuid

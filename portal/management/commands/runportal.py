@@ -1,113 +1,108 @@
-"""Run the whole portal on one machine: web server, a Celery worker with beat, and (offline) a dev Hub.
+"""Run the whole portal on one machine: web server, a Celery worker per queue (one with beat), and (offline) a dev Hub.
 
 Used by `make run`. With no `HF_TOKEN` in the environment it starts the project's Hub-compatible server
-(devhub) and a local https data source (devhub.datasource, which also doubles the research-data
-repositories and serves a Zenodo-style demo record, DOI 10.5072/zenodo.1001) on 127.0.0.1 and points the
-portal at them (DOI_RESOLVER_URL too), so that approving a hosted or a linked dataset publishes end to end with no internet. With `HF_TOKEN` and `HUB_ORGANIZATION` set, it publishes to the configured Hub instead.
-Child processes are stopped when the command stops.
+(devhub) and a local https data source (devhub.datasource, which also doubles the research-data repositories
+and serves a Zenodo-style demo record, DOI 10.5072/zenodo.1001) on 127.0.0.1 and points the portal at them
+(DOI_RESOLVER_URL too), so that approving a hosted or a linked dataset publishes end to end with no internet. With `HF_TOKEN` and
+`HUB_ORGANIZATION` set, it publishes to the configured Hub instead.
+
+Every part runs as a child process configured through its environment (the settings are read there and
+nowhere else), and the children are stopped when the command stops. A copy started on another port than
+`make run`'s keeps everything it stores in a folder of its own (`var/port-<port>/`, unless `PORTAL_VAR_DIR`
+says otherwise), migrated and loaded with the demo as `make run` does: two copies never share a database,
+a queue or a dev Hub, so neither's workers take the other's tasks.
 """
 
-import io
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from django.conf import settings
-from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from portal.celery import worker_command
 from submissions.management.commands.loaddemo import CURATOR_PASSWORD, CURATOR_USERNAME
 
 DEVHUB_DEMO_TOKEN = "devhub-demo-token"  # noqa: S105 - the dev Hub accepts any token
+DEFAULT_ADDRPORT = "127.0.0.1:8000"  # make run's
+READY_SECONDS = 60
+
+
+def split_addrport(addrport):
+    """Return (host, port) of runserver's `addrport` argument ("8000", "127.0.0.1:8000", "[::1]:8000")."""
+    host, _, port = addrport.rpartition(":")
+    if not port.isdigit():
+        raise CommandError(f"{addrport!r} is not an address and port such as 127.0.0.1:8000.")
+    return (host.strip("[]") or "127.0.0.1"), int(port)
+
+
+def url_of(host, port):
+    """Return the http:// address at which a server bound to (host, port) is reached from this machine."""
+    host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - an address to visit, not a bind
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def copy_var_dir(port, environ):
+    """Return the folder of a copy on another port than make run's, or None when it uses the settings' own.
+
+    `PORTAL_VAR_DIR` set by the caller always wins; so does make run's port, whose folder is `var/`.
+    """
+    if environ.get("PORTAL_VAR_DIR") or port == split_addrport(DEFAULT_ADDRPORT)[1]:
+        return None
+    return settings.BASE_DIR / "var" / f"port-{port}"
 
 
 class Command(BaseCommand):
-    help = "Run the web server, a Celery worker with beat and, without HF_TOKEN, the local dev Hub."
+    help = "Run the web server, a Celery worker per queue with beat and, without HF_TOKEN, the local dev Hub."
 
     def add_arguments(self, parser):
-        parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
+        parser.add_argument("addrport", nargs="?", default=DEFAULT_ADDRPORT)
         parser.add_argument("--devhub-port", type=int, default=8800)
         parser.add_argument(
             "--source-port", type=int, default=8801, help="port of the demo data source (offline mode)"
         )
+        parser.add_argument(
+            "--demo",
+            action="store_true",
+            help="migrate and load the demo data first, as make run does (implied for a copy's own folder)",
+        )
 
-    def handle(self, *args, addrport, devhub_port, source_port, **options):
+    def handle(self, *args, addrport, devhub_port, source_port, demo, **options):
         # A SIGTERM (from a process manager or `kill`) must stop the children too, through `finally` below.
         signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
-        children = []
+        host, port = split_addrport(addrport)
         env = dict(os.environ)
+        var_dir = Path(settings.VAR_DIR)
+        own = copy_var_dir(port, os.environ)
+        if own is not None:
+            var_dir = own
+            env["PORTAL_VAR_DIR"] = str(own)
+            demo = demo or settings.DEBUG
+            self.stdout.write(
+                f"Port {port} is not make run's: this copy keeps its database, queue and dev Hub in {own}/ "
+                "(set PORTAL_VAR_DIR to choose the folder)."
+            )
+        # E-mailed links must lead to this copy, not to make run's.
+        base_url = url_of(host, port)
+        env.setdefault("PORTAL_BASE_URL", base_url)
+        # Where the demo's hosted datasets are served, also when this copy's source listens on another port.
+        source_url = f"https://127.0.0.1:{source_port}/"
+        children = []
         try:
+            if demo:
+                self._prepare(env, source_url)
             if not settings.HF_TOKEN:
-                url = f"http://127.0.0.1:{devhub_port}"
-                children.append(
-                    self._spawn(
-                        "dev Hub",
-                        [
-                            sys.executable,
-                            "-m",
-                            "devhub",
-                            "--port",
-                            str(devhub_port),
-                            "--data",
-                            str(settings.VAR_DIR / "devhub"),
-                        ],
-                        env,
-                    )
-                )
-                source_dir = settings.VAR_DIR / "demo-source"
-                children.append(
-                    self._spawn(
-                        "demo data source",
-                        [
-                            sys.executable,
-                            "-m",
-                            "devhub.datasource",
-                            "--port",
-                            str(source_port),
-                            "--dir",
-                            str(source_dir),
-                            "--files",
-                            str(settings.PORTAL_DEMO_DATA_DIR),
-                        ],
-                        env,
-                    )
-                )
-                ca_bundle = source_dir / "cert.pem"
-                self._wait_for(ca_bundle)
-                offline = {
-                    "HF_ENDPOINT": url,
-                    "HF_TOKEN": DEVHUB_DEMO_TOKEN,
-                    "HF_HUB_DISABLE_XET": "1",
-                    # The demo's hosted dataset is served by the local https source: let fetches reach it.
-                    "PORTAL_FETCH_ALLOWED_NETWORKS": "127.0.0.1/32",
-                    "PORTAL_FETCH_CA_BUNDLE": str(ca_bundle),
-                    "PORTAL_DEMO_DATA_URL": f"https://127.0.0.1:{source_port}/",
-                    # The same source doubles the repositories: its demo Zenodo-style record's DOI
-                    # (10.5072/zenodo.1001) resolves offline there.
-                    "DOI_RESOLVER_URL": f"https://127.0.0.1:{source_port}/doi/",
-                }
-                env.update(offline)
-                os.environ.update(offline)
-                settings.HF_ENDPOINT, settings.HF_TOKEN = url, DEVHUB_DEMO_TOKEN
-                settings.PORTAL_FETCH_ALLOWED_NETWORKS = ["127.0.0.1/32"]
-                settings.PORTAL_FETCH_CA_BUNDLE = str(ca_bundle)
-                settings.PORTAL_DEMO_DATA_URL = offline["PORTAL_DEMO_DATA_URL"]
-                settings.DOI_RESOLVER_URL = offline["DOI_RESOLVER_URL"]
-                self.stdout.write(
-                    f"No HF_TOKEN set: publishing to the local dev Hub at {url}. Drop your own data files into "
-                    f"{settings.PORTAL_DEMO_DATA_DIR}/: they are served at https://127.0.0.1:{source_port}/<name>. "
-                    f"A demo repository record: https://127.0.0.1:{source_port}/records/1001 "
-                    "(DOI 10.5072/zenodo.1001)."
-                )
+                env.update(self._start_offline_parts(children, env, var_dir, devhub_port, source_port))
             # A worker per queue, as in production: a long mirror never holds up a check or an e-mail.
             children.append(
                 self._spawn(
                     "Celery worker for checks and e-mails",
                     worker_command(
-                        beat_schedule=settings.VAR_DIR / "celerybeat-schedule",
+                        beat_schedule=var_dir / "celerybeat-schedule",
                         queues=[settings.CELERY_TASK_DEFAULT_QUEUE],
                         name="checks",
                         log_level="WARNING",
@@ -116,6 +111,7 @@ class Command(BaseCommand):
                     env,
                 )
             )
+            self._wait_for_first_worker(var_dir)
             children.append(
                 self._spawn(
                     "Celery worker for mirroring",
@@ -125,17 +121,27 @@ class Command(BaseCommand):
                     env,
                 )
             )
-            time.sleep(1)
-            self.stdout.write(self.style.SUCCESS(f"Portal: http://{addrport}/  (stop with Ctrl-C)"))
+            # runserver's own banner is left out: the lines below say where to go, once the server answers.
+            web = self._spawn(
+                "web server",
+                [sys.executable, "manage.py", "runserver", addrport, "--noreload"],
+                env,
+                stdout=subprocess.DEVNULL,
+            )
+            children.append(web)
+            if not self._wait_for_port(host, port, web[1]):
+                raise CommandError(f"The web server did not start on {addrport}; its error is above.")
+            self.stdout.write(self.style.SUCCESS(f"Portal: {base_url}/  (stop with Ctrl-C)"))
             if settings.DEBUG:
-                # Last, where a newcomer looks first; runserver's own banner is left out for that reason.
                 self.stdout.write(
                     self.style.SUCCESS(
-                        f"Curators sign in at http://{addrport}/admin/ as “{CURATOR_USERNAME}”, "
-                        f"password “{CURATOR_PASSWORD}”."
+                        f"Curators sign in at {base_url}/admin/ as “{CURATOR_USERNAME}”, "
+                        f"password “{CURATOR_PASSWORD}”. The demo's e-mails follow, one line each."
                     )
                 )
-            call_command("runserver", addrport, use_reloader=False, stdout=io.StringIO())
+            web[1].wait()
+        except KeyboardInterrupt:
+            pass
         finally:
             for name, process in reversed(children):
                 if process.poll() is None:
@@ -147,11 +153,108 @@ class Command(BaseCommand):
                 except subprocess.TimeoutExpired:
                     process.kill()
 
+    def _prepare(self, env, source_url):
+        """Migrate this copy's database and load the demo into it, as make run does for var/."""
+        manage = [sys.executable, "manage.py"]
+        for command in (
+            ["migrate", "--noinput", "--verbosity", "0"],
+            ["loaddemo", "--source-url", source_url],
+            ["loadcatalogdemo", "--source-url", source_url],
+        ):
+            if subprocess.run([*manage, *command], env=env, cwd=settings.BASE_DIR).returncode != 0:
+                raise CommandError(f"manage.py {command[0]} failed; see above.")
+
+    def _start_offline_parts(self, children, env, var_dir, devhub_port, source_port):
+        """Start the dev Hub and the demo data source; return the settings that point the portal at them."""
+        url = f"http://127.0.0.1:{devhub_port}"
+        children.append(
+            self._spawn(
+                "dev Hub",
+                [
+                    sys.executable,
+                    "-m",
+                    "devhub",
+                    "--port",
+                    str(devhub_port),
+                    "--data",
+                    str(var_dir / "devhub"),
+                ],
+                env,
+            )
+        )
+        source_dir = var_dir / "demo-source"
+        # settings.PORTAL_DEMO_DATA_DIR, for this copy's folder.
+        data_dir = var_dir / "demo-data"
+        children.append(
+            self._spawn(
+                "demo data source",
+                [
+                    sys.executable,
+                    "-m",
+                    "devhub.datasource",
+                    "--port",
+                    str(source_port),
+                    "--dir",
+                    str(source_dir),
+                    "--files",
+                    str(data_dir),
+                ],
+                env,
+            )
+        )
+        ca_bundle = source_dir / "cert.pem"
+        self._wait_for(ca_bundle)
+        self.stdout.write(
+            f"No HF_TOKEN set: publishing to the local dev Hub at {url}. Drop your own data files into "
+            f"{data_dir}/: they are served at https://127.0.0.1:{source_port}/<name>. A demo repository "
+            f"record: https://127.0.0.1:{source_port}/records/1001 (DOI 10.5072/zenodo.1001)."
+        )
+        return {
+            "HF_ENDPOINT": url,
+            "HF_TOKEN": DEVHUB_DEMO_TOKEN,
+            "HF_HUB_DISABLE_XET": "1",
+            # The demo's hosted datasets are served by the local https source: let fetches reach it.
+            "PORTAL_FETCH_ALLOWED_NETWORKS": "127.0.0.1/32",
+            "PORTAL_FETCH_CA_BUNDLE": str(ca_bundle),
+            "PORTAL_DEMO_DATA_URL": f"https://127.0.0.1:{source_port}/",
+            # The same source doubles the repositories: its demo record's DOI resolves offline there.
+            "DOI_RESOLVER_URL": f"https://127.0.0.1:{source_port}/doi/",
+        }
+
     def _wait_for(self, path, timeout=30):
         deadline = time.monotonic() + timeout
         while not path.exists() and time.monotonic() < deadline:
             time.sleep(0.2)
 
-    def _spawn(self, name, command, env):
+    def _wait_for_first_worker(self, var_dir, timeout=30):
+        """With the embedded broker, wait until the first worker has declared its control queue.
+
+        kombu's filesystem transport creates an exchange's table empty before it locks and writes it: a
+        second worker binding the same exchange in that instant reads the empty file and dies on a
+        JSONDecodeError. Starting the second worker once the first one's table is written avoids it.
+        """
+        if not settings.CELERY_BROKER_URL.startswith("filesystem://"):
+            return
+        # settings.CELERY_BROKER_TRANSPORT_OPTIONS["control_folder"], for this copy's folder.
+        control = var_dir / "broker" / "control"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(table.stat().st_size for table in control.glob("*.pidbox.exchange")):
+                return
+            time.sleep(0.2)
+
+    def _wait_for_port(self, host, port, process):
+        """Wait until the web server accepts connections; False if it exits or does not within a minute."""
+        target = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - an address to reach
+        deadline = time.monotonic() + READY_SECONDS
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                socket.create_connection((target, port), timeout=1).close()
+                return True
+            except OSError:
+                time.sleep(0.2)
+        return False
+
+    def _spawn(self, name, command, env, stdout=None):
         self.stdout.write(f"Starting the {name}: {' '.join(command[1:])}")
-        return name, subprocess.Popen(command, env=env, cwd=settings.BASE_DIR)
+        return name, subprocess.Popen(command, env=env, cwd=settings.BASE_DIR, stdout=stdout)

@@ -17,14 +17,18 @@ from submissions.models import Domain, Submission, TermsVersion
 
 DEMO_DIR = Path(__file__).resolve().parents[2] / "demo"
 CURATOR_USERNAME = "curator"
-CURATOR_PASSWORD = "curator-demo"  # noqa: S105 - printed for the local demo; refused when DEBUG is off
+CURATOR_PASSWORD = "curator-demo"  # noqa: S105 - printed for the local demo; loaddemo runs only with DEBUG on
 
-# name, location, hosting, modalities, domain, e-mail, card file, steps after submission
+# The offline demo's data source, where `runportal` serves the hosted demo files (its --source-port).
+DEMO_SOURCE_URL = "https://127.0.0.1:8801/"
+
+# name, location ({source}: the demo data source), hosting, modalities, domain, e-mail, card file, steps
+# after submission
 DEMO_SUBMISSIONS = [
     (
         "Baltic Sea buoy temperatures 2010-2024",
         # Served by the offline demo's local https source (devhub.datasource, started by runportal).
-        "https://127.0.0.1:8801/baltic-buoys-2010-2024.csv",
+        "{source}baltic-buoys-2010-2024.csv",
         True,
         ["text"],
         "Marine",
@@ -35,7 +39,7 @@ DEMO_SUBMISSIONS = [
     (
         "Coastal litter survey 2023",
         # Also served by the demo source; it holds a column of e-mail addresses that the data check finds.
-        "https://127.0.0.1:8801/coastal-litter-2023.csv",
+        "{source}coastal-litter-2023.csv",
         True,
         ["text"],
         "Marine",
@@ -91,15 +95,20 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--force", action="store_true", help="Run even with DEBUG off.")
+        parser.add_argument(
+            "--source-url",
+            default=DEMO_SOURCE_URL,
+            help="address of the demo data source that serves the hosted demo files",
+        )
 
-    def handle(self, *args, force=False, **options):
+    def handle(self, *args, force=False, source_url=DEMO_SOURCE_URL, **options):
         if not settings.DEBUG and not force:
             raise CommandError("Demo data is for local use; run with DEBUG on, or pass --force.")
         curator = self._curator()
         terms = TermsVersion.current()
         made = 0
         for entry in DEMO_SUBMISSIONS:
-            if self._load(entry, curator=curator, terms=terms):
+            if self._load(entry, curator=curator, terms=terms, source_url=source_url.rstrip("/") + "/"):
                 made += 1
         self.stdout.write(self.style.SUCCESS(f"Demo data ready ({made} new submissions)."))
         self.stdout.write(
@@ -120,8 +129,9 @@ class Command(BaseCommand):
         return user
 
     @transaction.atomic
-    def _load(self, entry, *, curator, terms):
+    def _load(self, entry, *, curator, terms, source_url):
         name, location, hosting, modalities, domain_name, email, card_file, steps = entry
+        location = location.format(source=source_url)
         if Submission.objects.filter(name=name).exists():
             return False
         raw = (DEMO_DIR / card_file).read_bytes()
