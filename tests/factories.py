@@ -93,6 +93,9 @@ def submit(
             suggested_domain="",
             contact_email=email,
             terms=TermsVersion.current(),
+            contributor_orcid=extra.pop("contributor_orcid", ""),
+            contributor_given_names=extra.pop("contributor_given_names", ""),
+            contributor_family_names=extra.pop("contributor_family_names", ""),
         )
     token = None
     if len(mail.outbox) > before:
