@@ -83,11 +83,11 @@ def test_anonymous_form_offers_orcid_sign_in_and_works_as_before(client, oidc):
 
 
 def test_my_submissions_lists_the_orcid_id_and_verified_address_without_an_emailed_link(client, oidc):
-    mine, _ = submit(
+    submit(
         name="Tide gauges of the North Sea", contributor_orcid=RESEARCHER_ORCID, contributor_given_names="Ada"
     )
     by_email, _ = submit(name="Salinity profiles", email="casey@institution.example")
-    other, _ = submit(name="Someone else's data", email="someone@example.org")
+    submit(name="Someone else's data", email="someone@example.org")
     sign_in(client, "orcid", user=RESEARCHER_ORCID)
     outbox = len(mail.outbox)
     page = client.get("/my-submissions/").content.decode()
