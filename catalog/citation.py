@@ -2,13 +2,14 @@
 
 https://github.com/citation-file-format/citation-file-format/blob/main/schema-guide.md
 The `license` key must be an SPDX identifier; Hub licence ids without an SPDX twin are given as
-`license-url` instead. This module only reads the dataset row.
+`license-url` instead. The authors are the contributor who signed in with ORCID (names and `orcid`), or the
+portal when nobody did. This module only reads the dataset row and its submission.
 """
 
 import yaml
 from django.conf import settings
 
-from catalog import hub
+from catalog import hub, selectors
 from submissions.carddata import license_info
 
 FILENAME = "CITATION.cff"
@@ -72,6 +73,18 @@ def spdx_id(license_id):
     return SPDX_IDS.get(license_id or "")
 
 
+def authors(dataset):
+    """Return the CITATION.cff authors: the signed-in ORCID contributor as a person, else the portal."""
+    creator = selectors.creator_of(dataset)
+    if creator is None:
+        return [{"name": settings.PORTAL_NAME}]
+    person = {"given-names": creator.given_names}
+    if creator.family_names:
+        person["family-names"] = creator.family_names
+    person["orcid"] = creator.orcid_url
+    return [person]
+
+
 def citation_data(dataset):
     """Return the CITATION.cff content of a dataset as a dict."""
     url = hub.dataset_url(dataset.repo_id)
@@ -80,7 +93,7 @@ def citation_data(dataset):
         "message": "If you use this dataset, please cite it as below.",
         "type": "dataset",
         "title": dataset.name,
-        "authors": [{"name": settings.PORTAL_NAME}],
+        "authors": authors(dataset),
         "repository": url,
         "url": settings.PORTAL_BASE_URL + dataset.get_absolute_url(),
         "identifiers": [{"type": "url", "value": url, "description": "The dataset on the Hugging Face Hub"}],

@@ -12,7 +12,7 @@ import re
 
 from django.conf import settings
 
-from catalog import hub
+from catalog import hub, selectors
 from submissions.carddata import license_info
 
 CONFORMS_TO = "http://mlcommons.org/croissant/1.1"
@@ -197,6 +197,27 @@ def record_sets(files, columns):
     ]
 
 
+def creator(dataset):
+    """Return the dataset's creator: the contributor who signed in with ORCID (a Person with the iD as
+    `sameAs` and `identifier`), else the portal (an Organization)."""
+    person = selectors.creator_of(dataset)
+    if person is None:
+        return {
+            "@type": "sc:Organization",
+            "name": settings.PORTAL_NAME,
+            "url": settings.PORTAL_BASE_URL + "/",
+        }
+    data = {
+        "@type": "sc:Person",
+        "name": person.name,
+        "givenName": person.given_names,
+        "familyName": person.family_names,
+        "sameAs": person.orcid_url,
+        "identifier": person.orcid_url,
+    }
+    return {key: value for key, value in data.items() if value}
+
+
 def croissant(dataset, *, description, citation, columns=()):
     """Return the Croissant 1.1 JSON-LD document of a published dataset, as a dict."""
     hub_url = hub.dataset_url(dataset.repo_id)
@@ -210,11 +231,7 @@ def croissant(dataset, *, description, citation, columns=()):
         "url": settings.PORTAL_BASE_URL + dataset.get_absolute_url(),
         "sameAs": hub_url,
         "citeAs": citation,
-        "creator": {
-            "@type": "sc:Organization",
-            "name": settings.PORTAL_NAME,
-            "url": settings.PORTAL_BASE_URL + "/",
-        },
+        "creator": creator(dataset),
         "publisher": {"@type": "sc:Organization", "name": settings.PORTAL_NAME},
         "keywords": [*dataset.tags, dataset.domain, *dataset.modality_list],
         "inLanguage": list(dataset.languages),

@@ -1,7 +1,8 @@
 """The catalog as DCAT-AP 3 for harvesters (CKAN, data.europa.eu): JSON-LD, and Turtle through rdflib.
 
 https://semiceu.github.io/DCAT-AP/releases/3.0.0/ — a `dcat:Catalog` with its publisher, one `dcat:Dataset`
-per published dataset and one `dcat:Distribution` per file on the Hub (hosted, with its SHA-256 as an
+per published dataset (with its creator, a `foaf:Person` named by the ORCID iD, when the contributor signed in
+with ORCID) and one `dcat:Distribution` per file on the Hub (hosted, with its SHA-256 as an
 `spdx:Checksum`) or per external location (linked). Pages of PAGE_SIZE datasets are linked with Hydra's
 paging terms, as the DCAT-AP guidance for paged harvesting suggests. Only reads the catalog.
 """
@@ -13,7 +14,7 @@ from django.conf import settings
 from django.urls import reverse
 from rdflib import Graph
 
-from catalog import hub
+from catalog import hub, selectors
 from catalog.models import Dataset
 from submissions.carddata import license_info
 
@@ -124,6 +125,11 @@ def _dataset_nodes(dataset, publisher_id):
         node["dct:issued"] = _datetime(dataset.published_at)
     if modified:
         node["dct:modified"] = _datetime(modified)
+    creator = selectors.creator_of(dataset)
+    if creator is not None:
+        # The ORCID iD's address identifies the person (DCAT-AP: dct:creator, a foaf:Agent).
+        node["dct:creator"] = {"@id": creator.orcid_url}
+        distributions.append({"@id": creator.orcid_url, "@type": "foaf:Person", "foaf:name": creator.name})
     return [node, *distributions]
 
 
@@ -133,15 +139,18 @@ def catalog_page(number):
     published = Dataset.objects.published().order_by("published_at", "id")
     total = published.count()
     pages = max(1, -(-total // PAGE_SIZE))
-    rows = published.only(*FIELDS)[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
+    rows = published.select_related("submission").only(*FIELDS, *selectors.CREATOR_FIELDS)[
+        (number - 1) * PAGE_SIZE : number * PAGE_SIZE
+    ]
     base = catalog_url()
     publisher_id = settings.PORTAL_BASE_URL + "/#publisher"
-    graph = []
+    graph = {}
     dataset_ids = []
     for dataset in rows:
         nodes = _dataset_nodes(dataset, publisher_id)
         dataset_ids.append({"@id": nodes[0]["@id"]})
-        graph.extend(nodes)
+        # A person who created several datasets of the page is described once.
+        graph.update((item["@id"], item) for item in nodes)
     catalog = {
         "@id": base,
         "@type": "dcat:Catalog",
@@ -165,7 +174,7 @@ def catalog_page(number):
     if number < pages:
         view["hydra:next"] = {"@id": f"{base}?page={number + 1}"}
     publisher = {"@id": publisher_id, "@type": "foaf:Agent", "foaf:name": settings.PORTAL_NAME}
-    document = {"@context": CONTEXT, "@graph": [catalog, view, publisher, *graph]}
+    document = {"@context": CONTEXT, "@graph": [catalog, view, publisher, *graph.values()]}
     return document, pages
 
 

@@ -34,7 +34,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from catalog import archives, citation, hub, lease, passthrough
+from catalog import archives, citation, hub, lease, passthrough, selectors
 from catalog.errors import MirrorFailed, RetryLater
 from catalog.models import Dataset, MirrorBatch, MirrorJob
 from portal import queues, safefetch
@@ -88,7 +88,9 @@ def run(job_id):
         job = MirrorJob.objects.select_related("dataset", "dataset__submission").get(pk=job_id)
         # A run that takes the job on after its batches (step "copy") is no new attempt: the batches count theirs.
         attempts = job.attempts + (job.step != Step.COPY)
-        MirrorJob.objects.filter(pk=job.pk).update(attempts=attempts, started_at=job.started_at or timezone.now())
+        MirrorJob.objects.filter(pk=job.pk).update(
+            attempts=attempts, started_at=job.started_at or timezone.now()
+        )
         job.attempts = attempts
         try:
             submission = job.dataset.submission
@@ -286,6 +288,7 @@ def build_readme(dataset):
             paper=dataset.paper,
             code_url=dataset.code_url,
         ),
+        creator=selectors.creator_of(dataset),
     )
 
 

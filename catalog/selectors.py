@@ -37,3 +37,18 @@ def submission_reference_of_batch(batch_id):
         "job__dataset__submission__reference", flat=True
     )
     return rows.first() or ""
+
+
+def creator_of(dataset):
+    """Return the person a dataset credits (`portal.orcid.Creator`: its contributor signed in with ORCID), or None."""
+    if not dataset.submission_id:
+        return None
+    return dataset.submission.creator
+
+
+# The submission columns `creator_of` reads, for list queries that load them with the dataset.
+CREATOR_FIELDS = (
+    "submission__contributor_orcid",
+    "submission__contributor_given_names",
+    "submission__contributor_family_names",
+)

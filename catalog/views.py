@@ -20,7 +20,7 @@ from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
-from catalog import citation, croissant, dcat, hub, search, usage
+from catalog import citation, croissant, dcat, hub, search, selectors, usage
 from catalog.models import Dataset
 from portal.usage_chart import usage_chart
 from submissions import cards
@@ -192,13 +192,23 @@ def bibtex(dataset):
         text = re.sub(r"[\\{}]", "", text)
         return re.sub(r"([&%$#_^~])", r"\\\1", text)
 
+    creator = selectors.creator_of(dataset)
+    if creator is not None:
+        # A person: "Family, Given", parsed by BibTeX; the portal is a corporate name, kept whole by braces.
+        author = (
+            "{"
+            + escape(", ".join(part for part in (creator.family_names, creator.given_names) if part))
+            + "}"
+        )
+    else:
+        author = "{{" + escape(settings.PORTAL_NAME) + "}}"
     key = re.sub(r"[^A-Za-z0-9]+", "_", dataset.slug).strip("_") or "dataset"
     year = dataset.published_at.year if dataset.published_at else ""
     url = hub.dataset_url(dataset.repo_id)
     return (
         f"@misc{{{key}_{year},\n"
         f"  title        = {{{{{escape(dataset.name)}}}}},\n"
-        f"  author       = {{{{{escape(settings.PORTAL_NAME)}}}}},\n"
+        f"  author       = {author},\n"
         f"  year         = {{{year}}},\n"
         f"  publisher    = {{Hugging Face}},\n"
         f"  howpublished = {{\\url{{{url}}}}},\n"
@@ -215,6 +225,18 @@ def _description(dataset):
     return text[:JSONLD_DESCRIPTION_MAX]
 
 
+def _creator(dataset):
+    creator = selectors.creator_of(dataset)
+    if creator is None:
+        return None
+    return {
+        "@type": "Person",
+        "name": creator.name,
+        "sameAs": creator.orcid_url,
+        "identifier": {"@type": "PropertyValue", "propertyID": "ORCID", "value": creator.orcid},
+    }
+
+
 def jsonld(dataset):
     """Return the schema.org `Dataset` description of a dataset, as a dict (Google's dataset guidance)."""
     page_url = settings.PORTAL_BASE_URL + dataset.get_absolute_url()
@@ -229,7 +251,7 @@ def jsonld(dataset):
         "sameAs": hub_url,
         "identifier": dataset.repo_id,
         "keywords": [*dataset.tags, dataset.domain, *dataset.modality_list],
-        "creator": publisher,
+        "creator": _creator(dataset) or publisher,
         "publisher": publisher,
         "isAccessibleForFree": True,
         "inLanguage": list(dataset.languages),

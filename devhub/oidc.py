@@ -515,7 +515,7 @@ def redirect_uris(portal_urls, app):
     return tuple(f"{url.rstrip('/')}/accounts/oidc/{app}/login/callback/" for url in portal_urls)
 
 
-def demo_realms(portal_urls):
+def demo_realms(portal_urls, *, orcid_client=DEMO_ORCID_CLIENT, institution_client=DEMO_INSTITUTION_CLIENT):
     """The demo's two realms: ORCID-shaped researchers at /orcid, the institution (a curator, a librarian)."""
     researchers = [
         User(
@@ -558,16 +558,14 @@ def demo_realms(portal_urls):
             name="orcid",
             title="ORCID (local demo)",
             users=researchers,
-            clients=[Client(*DEMO_ORCID_CLIENT, redirect_uris=redirect_uris(portal_urls, "orcid"))],
+            clients=[Client(*orcid_client, redirect_uris=redirect_uris(portal_urls, "orcid"))],
             scopes=("openid",),
         ),
         Realm(
             name="institution",
             title="Example Institution (local demo)",
             users=staff,
-            clients=[
-                Client(*DEMO_INSTITUTION_CLIENT, redirect_uris=redirect_uris(portal_urls, "institution"))
-            ],
+            clients=[Client(*institution_client, redirect_uris=redirect_uris(portal_urls, "institution"))],
         ),
     ]
 
@@ -583,10 +581,21 @@ def main(argv=None):
         default=[],
         help="an address the portal is browsed at (repeatable), e.g. http://127.0.0.1:8000",
     )
-    args = parser.parse_args(argv)
-    provider = OIDCProvider(
-        demo_realms(args.portal or ["http://127.0.0.1:8000"]), host=args.host, port=args.port
+    parser.add_argument(
+        "--orcid-client", default=":".join(DEMO_ORCID_CLIENT), help="client_id:secret at /orcid"
     )
+    parser.add_argument(
+        "--institution-client",
+        default=":".join(DEMO_INSTITUTION_CLIENT),
+        help="client_id:secret at /institution",
+    )
+    args = parser.parse_args(argv)
+    realms = demo_realms(
+        args.portal or ["http://127.0.0.1:8000"],
+        orcid_client=tuple(args.orcid_client.split(":", 1)),
+        institution_client=tuple(args.institution_client.split(":", 1)),
+    )
+    provider = OIDCProvider(realms, host=args.host, port=args.port)
     print(f"OpenID Connect provider at {provider.url}/orcid and {provider.url}/institution", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         provider.serve_forever()

@@ -97,6 +97,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Below django-csp, so that its answer passes here first: the sign-in providers join `form-action`.
+    "identity.middleware.SignInFormActionMiddleware",
     "portal.health.DatabaseUnavailableMiddleware",
     "portal.requestlog.RequestLogMiddleware",
     # Last, as django-axes asks: it answers a locked-out admin sign-in before the view runs.

@@ -15,7 +15,7 @@ urlpatterns = [
     # Before the admin's own URLs: its sign-in page with the institution's button (identity/views.py).
     path("admin/login/", identity_views.admin_login, name="admin_login"),
     path("admin/", admin.site.urls),
-    path("accounts/", include("allauth.urls")),
+    path("accounts/", include("identity.urls")),
     path("readyz", health.readyz, name="readyz"),
     path("", include("submissions.urls")),
     path("", include("catalog.urls")),

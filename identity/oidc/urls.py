@@ -1,11 +1,12 @@
 """URLs of the OpenID Connect apps, under allauth's names (`openid_connect_login`, `openid_connect_callback`).
 
-allauth includes this module because the provider class lives in this package. The redirect URI to register
+identity/urls.py includes this module (allauth would too: the provider class lives in this package). The redirect URI to register
 at a provider is PORTAL_BASE_URL + /accounts/oidc/<app>/login/callback/.
 """
 
 from allauth.socialaccount import app_settings
 from django.urls import include, path
+from django.views.decorators.http import require_http_methods, require_safe
 
 from identity.oidc import views
 
@@ -14,8 +15,12 @@ urlpatterns = [
         "<str:provider_id>/",
         include(
             [
-                path("login/", views.login, name="openid_connect_login"),
-                path("login/callback/", views.callback, name="openid_connect_callback"),
+                path(
+                    "login/",
+                    require_http_methods(["GET", "HEAD", "POST"])(views.login),
+                    name="openid_connect_login",
+                ),
+                path("login/callback/", require_safe(views.callback), name="openid_connect_callback"),
             ]
         ),
     )

@@ -132,7 +132,7 @@ def test_password_posts_to_allauth_are_refused(client, oidc, curator):
     curator.set_password("secret-pass-123")
     curator.save()
     response = client.post("/accounts/login/", {"login": "alice", "password": "secret-pass-123"})
-    assert response.status_code == 403
+    assert response.status_code == 405
     assert "_auth_user_id" not in client.session
 
 
