@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('submissions', '0009_event_kinds_after_merge'),
+        ('submissions', '0010_manifest'),
     ]
 
     operations = [
