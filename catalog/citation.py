@@ -2,13 +2,14 @@
 
 https://github.com/citation-file-format/citation-file-format/blob/main/schema-guide.md
 The `license` key must be an SPDX identifier; Hub licence ids without an SPDX twin are given as
-`license-url` instead. This module only reads the dataset row.
+`license-url` instead. The authors are the contributor who signed in with ORCID (names and `orcid`), or the
+portal when nobody did. This module only reads the dataset row and its submission.
 """
 
 import yaml
 from django.conf import settings
 
-from catalog import hub
+from catalog import hub, selectors
 from submissions.carddata import license_info
 
 FILENAME = "CITATION.cff"
@@ -113,19 +114,17 @@ def citation_data(dataset):
 
 
 def authors(dataset):
-    """Return the CFF authors of a dataset: its creators (with their ORCID iDs), else the portal."""
+    """Return the CITATION.cff authors: the people the dataset credits (with their ORCID iDs), else the portal."""
     people = []
-    for creator in dataset.creators:
-        name = (creator.get("name") or "").strip()
-        if not name:
-            continue
-        family, _, given = name.partition(", ")
-        person = {"family-names": family, "given-names": given} if given else {"name": name}
-        if creator.get("orcid"):
-            person["orcid"] = f"https://orcid.org/{creator['orcid']}"
-        if creator.get("affiliation"):
-            person["affiliation"] = creator["affiliation"]
-        people.append(person)
+    for person in selectors.people_of(dataset):
+        entry = {"given-names": person.given_names} if person.family_names else {"name": person.name}
+        if person.family_names:
+            entry["family-names"] = person.family_names
+        if person.orcid:
+            entry["orcid"] = person.orcid_url
+        if person.affiliation:
+            entry["affiliation"] = person.affiliation
+        people.append(entry)
     return people or [{"name": settings.PORTAL_NAME}]
 
 

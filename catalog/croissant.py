@@ -12,7 +12,7 @@ import re
 
 from django.conf import settings
 
-from catalog import hub
+from catalog import hub, selectors
 from submissions.carddata import license_info
 
 CONFORMS_TO = "http://mlcommons.org/croissant/1.1"
@@ -218,19 +218,23 @@ def record_sets(files, columns):
 
 
 def creators(dataset):
-    """Return the schema.org creators of a dataset: its people (ORCID iDs as `sameAs`), else the portal."""
+    """Return the schema.org creators of a dataset: the people it credits (an ORCID iD as `sameAs` and
+    `identifier`), else the portal (an Organization)."""
     people = []
-    for creator in dataset.creators:
-        if not creator.get("name"):
-            continue
-        person = {"@type": "sc:Person", "name": creator["name"]}
-        if creator.get("orcid"):
-            person["sameAs"] = f"https://orcid.org/{creator['orcid']}"
-        if creator.get("affiliation"):
-            person["affiliation"] = {"@type": "sc:Organization", "name": creator["affiliation"]}
-        people.append(person)
+    for person in selectors.people_of(dataset):
+        data = {
+            "@type": "sc:Person",
+            "name": person.name,
+            "givenName": person.given_names,
+            "familyName": person.family_names,
+            "sameAs": person.orcid_url,
+            "identifier": person.orcid_url,
+        }
+        if person.affiliation:
+            data["affiliation"] = {"@type": "sc:Organization", "name": person.affiliation}
+        people.append({key: value for key, value in data.items() if value})
     portal = {"@type": "sc:Organization", "name": settings.PORTAL_NAME, "url": settings.PORTAL_BASE_URL + "/"}
-    return people or portal
+    return (people[0] if len(people) == 1 else people) if people else portal
 
 
 def croissant(dataset, *, description, citation, columns=()):

@@ -1,7 +1,8 @@
 """The catalog as DCAT-AP 3 for harvesters (CKAN, data.europa.eu): JSON-LD, and Turtle through rdflib.
 
 https://semiceu.github.io/DCAT-AP/releases/3.0.0/ — a `dcat:Catalog` with its publisher, one `dcat:Dataset`
-per published dataset and one `dcat:Distribution` per file on the Hub (hosted, with its SHA-256 as an
+per published dataset (with its creator, a `foaf:Person` named by the ORCID iD, when the contributor signed in
+with ORCID) and one `dcat:Distribution` per file on the Hub (hosted, with its SHA-256 as an
 `spdx:Checksum`) or per external location (linked). Pages of PAGE_SIZE datasets are linked with Hydra's
 paging terms, as the DCAT-AP guidance for paged harvesting suggests. Only reads the catalog.
 """
@@ -13,7 +14,7 @@ from django.conf import settings
 from django.urls import reverse
 from rdflib import Graph
 
-from catalog import hub
+from catalog import hub, selectors
 from catalog.models import Dataset
 from submissions.carddata import license_info
 
@@ -151,15 +152,18 @@ def _dataset_nodes(dataset, publisher_id):
         "dcat:distribution": [{"@id": item["@id"]} for item in distributions],
         "foaf:page": {"@id": hub_url},
     }
-    creators = [
-        {"@id": f"https://orcid.org/{person['orcid']}", "@type": "foaf:Person", "foaf:name": person["name"]}
-        if person.get("orcid")
-        else {"@type": "foaf:Person", "foaf:name": person["name"]}
-        for person in dataset.creators
-        if person.get("name")
-    ]
-    if creators:
-        node["dct:creator"] = creators
+    people = selectors.people_of(dataset)
+    if people:
+        # An ORCID iD's address identifies a person (DCAT-AP: dct:creator, a foaf:Agent).
+        node["dct:creator"] = [
+            {"@id": person.orcid_url} if person.orcid else {"@type": "foaf:Person", "foaf:name": person.name}
+            for person in people
+        ]
+        distributions.extend(
+            {"@id": person.orcid_url, "@type": "foaf:Person", "foaf:name": person.name}
+            for person in people
+            if person.orcid
+        )
     if dataset.source_dois:
         node["dct:source"] = [{"@id": f"https://doi.org/{doi}"} for doi in dataset.source_dois]
     if dataset.paper:
@@ -179,15 +183,18 @@ def catalog_page(number):
     published = Dataset.objects.published().order_by("published_at", "id")
     total = published.count()
     pages = max(1, -(-total // PAGE_SIZE))
-    rows = published.only(*FIELDS)[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
+    rows = published.select_related("submission").only(*FIELDS, *selectors.CREATOR_FIELDS)[
+        (number - 1) * PAGE_SIZE : number * PAGE_SIZE
+    ]
     base = catalog_url()
     publisher_id = settings.PORTAL_BASE_URL + "/#publisher"
-    graph = []
+    graph = {}
     dataset_ids = []
     for dataset in rows:
         nodes = _dataset_nodes(dataset, publisher_id)
         dataset_ids.append({"@id": nodes[0]["@id"]})
-        graph.extend(nodes)
+        # A person who created several datasets of the page is described once.
+        graph.update((item["@id"], item) for item in nodes)
     catalog = {
         "@id": base,
         "@type": "dcat:Catalog",
@@ -211,7 +218,7 @@ def catalog_page(number):
     if number < pages:
         view["hydra:next"] = {"@id": f"{base}?page={number + 1}"}
     publisher = {"@id": publisher_id, "@type": "foaf:Agent", "foaf:name": settings.PORTAL_NAME}
-    document = {"@context": CONTEXT, "@graph": [catalog, view, publisher, *graph]}
+    document = {"@context": CONTEXT, "@graph": [catalog, view, publisher, *graph.values()]}
     return document, pages
 
 

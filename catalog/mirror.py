@@ -34,7 +34,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from catalog import archives, citation, hub, lease, passthrough
+from catalog import archives, citation, hub, lease, passthrough, selectors
 from catalog.errors import MirrorFailed, RetryLater
 from catalog.models import Dataset, MirrorBatch, MirrorJob
 from portal import queues, safefetch
@@ -284,10 +284,14 @@ def build_readme(dataset):
         configs=manifest.card_configs(files),
         citation=cards.CitationInfo(
             dois=tuple(dataset.source_dois),
-            creators=tuple(dataset.creators),
+            creators=tuple(
+                {"name": person.name, "orcid": person.orcid, "affiliation": person.affiliation}
+                for person in selectors.people_of(dataset)
+            ),
             paper=dataset.paper,
             code_url=dataset.code_url,
         ),
+        creator=selectors.creator_of(dataset),
     )
 
 

@@ -1,6 +1,9 @@
 """Read queries of the catalog used by more than one caller."""
 
+import dataclasses
+
 from catalog.models import Dataset, MirrorBatch, MirrorJob
+from portal.orcid import Creator
 from submissions.models import fold_name
 
 
@@ -37,3 +40,35 @@ def submission_reference_of_batch(batch_id):
         "job__dataset__submission__reference", flat=True
     )
     return rows.first() or ""
+
+
+def creator_of(dataset):
+    """Return the person a dataset credits (`portal.orcid.Creator`: its contributor signed in with ORCID), or None."""
+    if not dataset.submission_id:
+        return None
+    return dataset.submission.creator
+
+
+def people_of(dataset):
+    """Return the people a dataset credits (`portal.orcid.Creator`s): the contributor who signed in with
+    ORCID first (verified), then the creators its repository records name (one person once, by iD)."""
+    people = []
+    contributor = creator_of(dataset)
+    if contributor is not None:
+        people.append(dataclasses.replace(contributor, verified=True))
+    seen = {contributor.orcid} if contributor is not None else set()
+    for item in dataset.creators:
+        person = Creator.from_record(item)
+        if not person.name or (person.orcid and person.orcid in seen):
+            continue
+        seen.add(person.orcid)
+        people.append(person)
+    return people
+
+
+# The submission columns `creator_of` reads, for list queries that load them with the dataset.
+CREATOR_FIELDS = (
+    "submission__contributor_orcid",
+    "submission__contributor_given_names",
+    "submission__contributor_family_names",
+)

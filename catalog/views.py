@@ -20,7 +20,7 @@ from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
-from catalog import citation, croissant, dcat, hub, search, usage
+from catalog import citation, croissant, dcat, hub, search, selectors, usage
 from catalog.models import Dataset
 from portal.usage_chart import usage_chart
 from submissions import cards
@@ -192,13 +192,27 @@ def bibtex(dataset):
         text = re.sub(r"[\\{}]", "", text)
         return re.sub(r"([&%$#_^~])", r"\\\1", text)
 
+    people = selectors.people_of(dataset)
+    if people:
+        # People: "Family, Given" joined by "and", parsed by BibTeX; the portal is a corporate name, kept
+        # whole by braces.
+        author = (
+            "{"
+            + " and ".join(
+                escape(", ".join(part for part in (person.family_names, person.given_names) if part))
+                for person in people
+            )
+            + "}"
+        )
+    else:
+        author = "{{" + escape(settings.PORTAL_NAME) + "}}"
     key = re.sub(r"[^A-Za-z0-9]+", "_", dataset.slug).strip("_") or "dataset"
     year = dataset.published_at.year if dataset.published_at else ""
     url = hub.dataset_url(dataset.repo_id)
     return (
         f"@misc{{{key}_{year},\n"
         f"  title        = {{{{{escape(dataset.name)}}}}},\n"
-        f"  author       = {{{{{escape(settings.PORTAL_NAME)}}}}},\n"
+        f"  author       = {author},\n"
         f"  year         = {{{year}}},\n"
         f"  publisher    = {{Hugging Face}},\n"
         f"  howpublished = {{\\url{{{url}}}}},\n"
@@ -215,6 +229,25 @@ def _description(dataset):
     return text[:JSONLD_DESCRIPTION_MAX]
 
 
+def _creator(dataset):
+    people = [
+        {
+            "@type": "Person",
+            "name": person.name,
+            **(
+                {
+                    "sameAs": person.orcid_url,
+                    "identifier": {"@type": "PropertyValue", "propertyID": "ORCID", "value": person.orcid},
+                }
+                if person.orcid
+                else {}
+            ),
+        }
+        for person in selectors.people_of(dataset)
+    ]
+    return (people[0] if len(people) == 1 else people) if people else None
+
+
 def jsonld(dataset):
     """Return the schema.org `Dataset` description of a dataset, as a dict (Google's dataset guidance)."""
     page_url = settings.PORTAL_BASE_URL + dataset.get_absolute_url()
@@ -229,7 +262,7 @@ def jsonld(dataset):
         "sameAs": hub_url,
         "identifier": dataset.repo_id,
         "keywords": [*dataset.tags, dataset.domain, *dataset.modality_list],
-        "creator": publisher,
+        "creator": _creator(dataset) or publisher,
         "publisher": publisher,
         "isAccessibleForFree": True,
         "inLanguage": list(dataset.languages),

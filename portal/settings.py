@@ -77,9 +77,14 @@ INSTALLED_APPS = [
     "bootstrap",
     "axes",
     "csp",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     "portal",
     "submissions",
     "catalog",
+    "identity",
 ]
 
 MIDDLEWARE = [
@@ -90,8 +95,11 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Below django-csp, so that its answer passes here first: the sign-in providers join `form-action`.
+    "identity.middleware.SignInFormActionMiddleware",
     "portal.health.DatabaseUnavailableMiddleware",
     "portal.requestlog.RequestLogMiddleware",
     # Last, as django-axes asks: it answers a locked-out admin sign-in before the view runs.
@@ -112,6 +120,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.portal",
+                "identity.context_processors.sign_in",
             ],
         },
     },
@@ -435,6 +444,58 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+
+# Sign-in with OpenID Connect (identity/, django-allauth). Contributors may sign in with ORCID: their verified
+# ORCID iD is recorded on what they submit and credited when it is published. Curators may sign in through the
+# institution's provider: a claim (OIDC_CURATOR_CLAIM) holding OIDC_CURATOR_GROUP makes them curators, and its
+# absence at a later sign-in takes that away. Each provider is offered only when its client id is set; with
+# neither, sign-in is the admin's password form as before. The portal's redirect URI to register at a provider
+# is PORTAL_BASE_URL + /accounts/oidc/<orcid|institution>/login/callback/.
+ORCID_BASE_URL = env.str("ORCID_BASE_URL", default="https://orcid.org").rstrip("/")
+ORCID_CLIENT_ID = env.str("ORCID_CLIENT_ID", default="")
+ORCID_CLIENT_SECRET = env.str("ORCID_CLIENT_SECRET", default="")
+OIDC_ISSUER = env.str("OIDC_ISSUER", default="").rstrip("/")
+OIDC_CLIENT_ID = env.str("OIDC_CLIENT_ID", default="")
+OIDC_CLIENT_SECRET = env.str("OIDC_CLIENT_SECRET", default="")
+OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", default="your institution")
+# Space- or comma-separated; add the scope that releases the group claim if the provider needs one.
+OIDC_SCOPES = env.str("OIDC_SCOPES", default="openid profile email").replace(",", " ").split()
+OIDC_CURATOR_CLAIM = env.str("OIDC_CURATOR_CLAIM", default="groups")
+OIDC_CURATOR_GROUP = env.str("OIDC_CURATOR_GROUP", default="curators")
+# An existing account whose e-mail address the institution's provider asserts as verified is linked at its
+# first sign-in (so that curators keep their history when passwords are switched off).
+OIDC_LINK_BY_EMAIL = env.bool("OIDC_LINK_BY_EMAIL", default=True)
+# Off in production once the institution's sign-in works: the admin then shows no password form and refuses
+# password posts. Superusers can still be made with `createsuperuser`, and sign in through the provider.
+STAFF_PASSWORD_LOGIN = env.bool("STAFF_PASSWORD_LOGIN", default=True)
+if not STAFF_PASSWORD_LOGIN and not (OIDC_ISSUER and OIDC_CLIENT_ID):
+    raise ImproperlyConfigured(
+        "STAFF_PASSWORD_LOGIN=false needs the institution's sign-in (OIDC_ISSUER and OIDC_CLIENT_ID): "
+        "without either, curators could not sign in at all."
+    )
+if (OIDC_CLIENT_ID and not OIDC_ISSUER) or (OIDC_ISSUER and not OIDC_CLIENT_ID):
+    raise ImproperlyConfigured("Set both OIDC_ISSUER and OIDC_CLIENT_ID, or neither.")
+OIDC_PROVIDER_TIMEOUT = env.float("OIDC_PROVIDER_TIMEOUT", default=10)
+
+# django-allauth: social sign-in only (no local sign-up, no passwords outside the admin), accounts created on
+# the first sign-in without a form; the apps come from the settings above (identity.adapters.list_apps).
+SOCIALACCOUNT_ONLY = True
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_UNIQUE_EMAIL = False
+ACCOUNT_ADAPTER = "identity.adapters.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "identity.adapters.SocialAccountAdapter"
+SOCIALACCOUNT_AUTO_SIGNUP = True
+# With OIDC_LINK_BY_EMAIL, an account found by its verified address gets the sign-in linked for next time.
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_REQUESTS_TIMEOUT = OIDC_PROVIDER_TIMEOUT
+SOCIALACCOUNT_PROVIDERS = {
+    # Nonce, signature and failure handling on top of allauth's OpenID Connect client (identity/oidc/).
+    "openid_connect": {"provider_class": "identity.oidc.provider.PortalOpenIDConnectProvider"}
+}
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "/"
+ACCOUNT_LOGOUT_REDIRECT_URL = "/"
 
 # Content-Security-Policy (django-csp) on every page: scripts and styles from the portal only, no inline
 # code; card images may come from any https host; no framing, no plugins.

@@ -24,6 +24,7 @@ from huggingface_hub.repocard import REGEX_YAML_BLOCK
 from huggingface_hub.repocard_data import DatasetCardData
 from markdown_it import MarkdownIt
 
+from portal.orcid import Creator
 from submissions import carddata
 
 ALLOWED_EXTENSIONS = (".md", ".markdown", ".txt")
@@ -738,6 +739,12 @@ def portal_tags(*, modalities, domain):
     return [*modalities, f"domain:{domain.lower()}", "dataset-portal"]
 
 
+def markdown_text(text):
+    """Return plain text with Markdown's and HTML's special characters escaped, for a line of a card."""
+    # In the middle of a line only these change the rendering (a leading - + . or # would start a block).
+    return re.sub(r"([\\`*_{}\[\]()<>#!|~&])", r"\\\1", " ".join(str(text).split()))
+
+
 def build_hub_card(
     card_text: str | None,
     *,
@@ -749,13 +756,15 @@ def build_hub_card(
     overrides: dict | None = None,
     configs: list | None = None,
     citation: CitationInfo | None = None,
+    creator: Creator | None = None,
 ) -> HubCard:
     """Complete a contributor's card for the Hub: licence, pretty name, modality and domain tags, and, for a
     dataset that is only linked (`source_url`), a pointer to where its data lives. `overrides` are header
     values that curators accepted as corrections after publication; they replace the card's own. `configs`
     (the splits' files, `manifest.card_configs`) is added unless the card has its own; `citation` adds the
     source records' DOIs, the creators, the paper and the code to the card's citation section (and an
-    `arxiv:` tag, which the Hub turns into a link to the paper)."""
+    `arxiv:` tag, which the Hub turns into a link to the paper). `creator`, a contributor who signed in with
+    ORCID, is credited with their verified iD at the top of the body."""
     if card_text is not None:
         parsed = parse_card(card_text.encode("utf-8"), filename="README.md", max_bytes=None)
         metadata, body = dict(parsed.metadata), parsed.body
@@ -784,6 +793,11 @@ def build_hub_card(
         body = (
             f"> The data of this dataset is hosted by its publisher at <{source_url}>; "
             "this repository holds its card.\n\n" + body.lstrip("\n")
+        )
+    if creator is not None and creator.orcid:
+        body = (
+            f"> Created by {markdown_text(creator.name)} "
+            f"(ORCID iD [{creator.orcid}]({creator.orcid_url})).\n\n" + body.lstrip("\n")
         )
     header = yaml.safe_dump(metadata, sort_keys=False, allow_unicode=True, width=1000)
     body = body.lstrip()

@@ -15,6 +15,15 @@ def make_curator(user):
     return user
 
 
+def revoke_curator(user):
+    """Take access to the review queue away: out of the Curators group, and no staff status."""
+    user.groups.remove(*Group.objects.filter(name=CURATORS_GROUP))
+    if user.is_staff:
+        user.is_staff = False
+        user.save(update_fields=["is_staff"])
+    return user
+
+
 def is_curator(user):
     """Whether a user may work the review queue."""
     return bool(user and user.is_active and user.is_staff and user.has_perm(REVIEW_PERMISSION))

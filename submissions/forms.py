@@ -9,8 +9,11 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Div, Field, Fieldset, Layout, Submit
 from django import forms
 from django.conf import settings
+from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
+from portal.orcid import orcid_url
 from submissions import cards, categorisation, locations, selectors
 from submissions.fields import (
     LocationsMixin,
@@ -167,9 +170,17 @@ class ContributionForm(forms.Form):
         },
     )
 
-    def __init__(self, *args, terms, kept_card=None, **kwargs):
+    def __init__(self, *args, terms, kept_card=None, signed_in=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.terms = terms
+        # A `portal.identity.SignedIn` when the contributor is signed in: prefills the form, and with an ORCID
+        # iD asks for the names the dataset will credit (the iD itself comes from the sign-in, never the form).
+        self.signed_in = signed_in
+        self.orcid = signed_in.orcid if signed_in is not None else ""
+        if signed_in is not None and signed_in.email:
+            self.fields["contact_email"].initial = signed_in.email
+        if self.orcid:
+            self._add_credit_fields(signed_in)
         # (file name, raw bytes) of a valid card uploaded with an earlier, otherwise invalid, POST.
         self.kept_card = kept_card
         self.parsed_card = None
@@ -211,6 +222,26 @@ class ContributionForm(forms.Form):
             self.keep_card(*kept_card)
         self.helper = self._build_helper()
 
+    def _add_credit_fields(self, signed_in):
+        self.fields["contributor_given_names"] = forms.CharField(
+            label=_("Your given names, as credited"),
+            max_length=100,
+            initial=signed_in.given_names,
+            error_messages={
+                "required": _("Enter your given names: the published dataset credits you by name."),
+                "max_length": _("Use at most 100 characters for your given names (it has %(show_value)d)."),
+            },
+        )
+        self.fields["contributor_family_names"] = forms.CharField(
+            label=_("Your family names, as credited"),
+            max_length=100,
+            required=False,
+            initial=signed_in.family_names,
+            error_messages={
+                "max_length": _("Use at most 100 characters for your family names (it has %(show_value)d)."),
+            },
+        )
+
     def keep_card(self, filename, raw):
         """Remember a valid card from an earlier POST, so that the contributor need not choose it again."""
         self.kept_card = (filename, raw)
@@ -247,11 +278,38 @@ class ContributionForm(forms.Form):
             Fieldset("The dataset", "name", "location", "hosting_wanted", "card"),
             Fieldset("What it holds", Field("modalities"), "domain", "suggested_domain"),
             Fieldset("Checksums and related work", "checksums", "checksums_file", "paper", "code_url"),
-            Fieldset("You", "contact_email"),
+            Fieldset("You", *self._you_fields()),
             Fieldset("Terms", Div(HTML(terms_html), Field("accept_terms"), css_class="terms")),
             Submit("submit", "Send the dataset for review", css_class="btn-primary btn-lg"),
         )
         return helper
+
+    def _you_fields(self):
+        if not self.orcid:
+            return ["contact_email"]
+        notice = format_html(
+            '<p class="orcid-credit small">{}</p>',
+            format_html(
+                _(
+                    "Signed in with ORCID iD {}: the published dataset credits you as its creator with this iD. "
+                    '<a href="{}">Sign out</a> to contribute without it.'
+                ),
+                format_html('<a href="{}" class="orcid-id">{}</a>', orcid_url(self.orcid), self.orcid),
+                reverse("account_logout"),
+            ),
+        )
+        return [HTML(notice), "contributor_given_names", "contributor_family_names", "contact_email"]
+
+    def clean_contributor_given_names(self):
+        names = " ".join(self.cleaned_data["contributor_given_names"].split())
+        if not names:
+            raise forms.ValidationError(
+                _("Enter your given names: the published dataset credits you by name.")
+            )
+        return names
+
+    def clean_contributor_family_names(self):
+        return " ".join(self.cleaned_data["contributor_family_names"].split())
 
     def clean_name(self):
         name = " ".join(self.cleaned_data["name"].split())

@@ -12,6 +12,9 @@ import unicodedata
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from portal.orcid import Creator
 
 
 class Modality(models.TextChoices):
@@ -138,6 +141,18 @@ class Submission(ModalitiesMixin, models.Model):
     domain = models.ForeignKey(Domain, null=True, blank=True, on_delete=models.PROTECT)
     suggested_domain = models.CharField(max_length=60, blank=True)
     contact_email = models.EmailField(db_index=True)
+    # Filled only from an ORCID sign-in (the view passes the verified iD, the form never posts one); published
+    # as the dataset's creator with the names below.
+    contributor_orcid = models.CharField(
+        _("ORCID iD (verified)"),
+        max_length=19,
+        blank=True,
+        db_index=True,
+        editable=False,
+        help_text=_("Verified by the contributor's ORCID sign-in; empty when they contributed without it."),
+    )
+    contributor_given_names = models.CharField(_("contributor's given names"), max_length=100, blank=True)
+    contributor_family_names = models.CharField(_("contributor's family names"), max_length=100, blank=True)
     terms_version = models.ForeignKey(TermsVersion, on_delete=models.PROTECT)
     terms_accepted_at = models.DateTimeField()
     state = models.CharField(
@@ -210,6 +225,17 @@ class Submission(ModalitiesMixin, models.Model):
     def domain_label(self):
         """Return the domain's name, or the suggested domain marked as such."""
         return self.domain.name if self.domain_id else f"{self.suggested_domain} (suggested)"
+
+    @property
+    def creator(self):
+        """The person the published dataset credits (`portal.orcid.Creator`), or None when nobody signed in."""
+        if not self.contributor_orcid:
+            return None
+        return Creator(
+            given_names=self.contributor_given_names,
+            family_names=self.contributor_family_names,
+            orcid=self.contributor_orcid,
+        )
 
     @property
     def latest_revision(self):

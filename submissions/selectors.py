@@ -83,6 +83,14 @@ def submissions_for_email(email):
     )
 
 
+def submissions_for_identity(*, orcid, emails):
+    """Return every submission of a signed-in contributor's ORCID iD or of one of their addresses, newest first."""
+    match = Q(contributor_orcid=orcid) if orcid else Q(pk__in=[])
+    for email in emails:
+        match |= Q(contact_email__iexact=email)
+    return Submission.objects.filter(match).select_related("domain").order_by("-created_at")
+
+
 def publication(submission):
     """Return the publication of an approved submission (a `publishing.Publication`), or None before approval."""
     return publisher().progress(submission)

@@ -18,7 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.generic import FormView
 
-from portal import queues, ratelimits, requestlog
+from portal import identity, queues, ratelimits, requestlog
 from portal.usage_chart import usage_chart
 from submissions import selectors, services
 from submissions.card_template import card_template
@@ -64,6 +64,7 @@ class ContributeView(FormView):
         self.terms = TermsVersion.current()
         if self.terms is None:
             return render(request, "submissions/closed.html", status=503)
+        self.signed_in = identity.signed_in(request.user)
         return super().dispatch(request, *args, **kwargs)
 
     def post(self, request, *args, **kwargs):
@@ -83,6 +84,7 @@ class ContributeView(FormView):
         kwargs = super().get_form_kwargs()
         kwargs["terms"] = self.terms
         kwargs["kept_card"] = self._kept_card()
+        kwargs["signed_in"] = self.signed_in
         return kwargs
 
     def _kept_card(self):
@@ -126,6 +128,10 @@ class ContributeView(FormView):
             announced_checksums=data["announced_checksums"],
             paper=data["paper"],
             code_url=data["code_url"],
+            # The iD of this session's ORCID sign-in, never a posted value.
+            contributor_orcid=form.orcid,
+            contributor_given_names=data.get("contributor_given_names", ""),
+            contributor_family_names=data.get("contributor_family_names", ""),
         )
 
     def form_invalid(self, form):
@@ -457,7 +463,10 @@ def progress(request, token):
 @require_http_methods(GET_OR_POST)
 @ratelimits.limit_posts("sign-in", ip="PORTAL_RATE_SIGN_IN_PER_IP", email="PORTAL_RATE_SIGN_IN_PER_EMAIL")
 def my_submissions(request):
-    """Ask for a sign-in link that lists every submission of an e-mail address."""
+    """Ask for a sign-in link that lists every submission of an e-mail address; signed in, list them at once."""
+    signed_in = identity.signed_in(request.user)
+    if request.method != "POST" and signed_in is not None:
+        return _my_submissions_signed_in(request, signed_in)
     form = SignInForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         # The lookup and the e-mail happen in a worker, so the answer takes the same time whether the
@@ -465,6 +474,25 @@ def my_submissions(request):
         queues.enqueue("submissions.tasks.send_sign_in_link", form.cleaned_data["email"])
         return render(request, "submissions/sign_in_sent.html", {"email": form.cleaned_data["email"]})
     return render(request, "submissions/my_submissions_form.html", {"form": form})
+
+
+MY_STATUS_TOKENS_SESSION_KEY = "my_status_tokens"
+
+
+def _my_submissions_signed_in(request, signed_in):
+    """Every submission of the signed-in ORCID iD or verified address, with status links kept in the session."""
+    known = request.session.get(MY_STATUS_TOKENS_SESSION_KEY, {})
+    entries, tokens = services.status_links_for_identity(
+        orcid=signed_in.orcid, emails=signed_in.verified_emails, known_tokens=known
+    )
+    if tokens != known:
+        request.session[MY_STATUS_TOKENS_SESSION_KEY] = tokens
+    rows = [
+        (submission, reverse("submissions:status", args=[token]) if token else None)
+        for submission, token in entries
+    ]
+    context = {"rows": rows, "signed_in": signed_in}
+    return private_response(render(request, "submissions/my_submissions.html", context))
 
 
 @csrf_exempt  # see capability_post: the page is addressed by its private token

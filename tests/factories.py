@@ -96,6 +96,9 @@ def submit(
             announced_checksums=extra.pop("announced_checksums", None),
             paper=extra.pop("paper", ""),
             code_url=extra.pop("code_url", ""),
+            contributor_orcid=extra.pop("contributor_orcid", ""),
+            contributor_given_names=extra.pop("contributor_given_names", ""),
+            contributor_family_names=extra.pop("contributor_family_names", ""),
         )
     token = None
     if len(mail.outbox) > before:

@@ -45,7 +45,12 @@ from submissions.services.review import (
     touch_status_link,
     withdraw,
 )
-from submissions.services.sign_in import SIGN_IN_LINKS_PER_HOUR, request_sign_in, use_sign_in
+from submissions.services.sign_in import (
+    SIGN_IN_LINKS_PER_HOUR,
+    request_sign_in,
+    status_links_for_identity,
+    use_sign_in,
+)
 from submissions.services.transitions import InvalidTransition
 
 __all__ = [
@@ -80,6 +85,7 @@ __all__ = [
     "revise_location",
     "send_message",
     "start_mirroring",
+    "status_links_for_identity",
     "submit",
     "submit_card_version",
     "touch_status_link",

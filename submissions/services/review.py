@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from portal.orcid import is_orcid
 from submissions import approval, emails, publishing, selectors
 from submissions.cards import ParsedCard
 from submissions.models import (
@@ -63,6 +64,9 @@ def submit(
     announced_checksums: list | None = None,
     paper: str = "",
     code_url: str = "",
+    contributor_orcid: str = "",
+    contributor_given_names: str = "",
+    contributor_family_names: str = "",
 ):
     """Create a submission with its first card revision and event; e-mail the status link after commit.
 
@@ -71,8 +75,13 @@ def submit(
 
     Returns (submission, created). A repeated call with the same `submission_key` (a double click, a
     resent POST) returns the submission created by the first call and sends nothing. Raises `NameTaken`
-    when the name is already used by an open submission or a catalog dataset.
+    when the name is already used by an open submission or a catalog dataset. `contributor_orcid` is the
+    iD of an ORCID sign-in, never a typed value; with it, the names are those the dataset will credit.
     """
+    if contributor_orcid and not is_orcid(contributor_orcid):
+        raise ValueError("contributor_orcid must be the ORCID iD of a sign-in.")
+    if not contributor_orcid:
+        contributor_given_names = contributor_family_names = ""
     existing = Submission.objects.filter(submission_key=submission_key).first()
     if existing is not None:
         return existing, False
@@ -96,6 +105,9 @@ def submit(
                 domain=domain,
                 suggested_domain="" if domain else suggested_domain,
                 contact_email=contact_email,
+                contributor_orcid=contributor_orcid,
+                contributor_given_names=" ".join(contributor_given_names.split())[:100],
+                contributor_family_names=" ".join(contributor_family_names.split())[:100],
                 terms_version=terms,
                 terms_accepted_at=now,
                 state=State.AWAITING_CONFIRMATION,
@@ -110,7 +122,8 @@ def submit(
                 kind=Event.Kind.STATE_CHANGE,
                 actor_kind=Event.Actor.CONTRIBUTOR,
                 to_state=State.AWAITING_CONFIRMATION,
-                message="Submitted through the contribution form.",
+                message="Submitted through the contribution form"
+                + (f", signed in with ORCID iD {contributor_orcid}." if contributor_orcid else "."),
             )
             token = StatusLink.objects.issue(submission)
             transaction.on_commit(lambda: emails.send_confirmation(submission, token=token))

@@ -1,4 +1,5 @@
-"""\"My submissions\": single-use sign-in links that list every submission of an e-mail address."""
+"""\"My submissions\": single-use sign-in links that list every submission of an e-mail address, and the list of
+a contributor signed in with ORCID or another provider (no e-mailed link needed)."""
 
 import datetime
 import secrets
@@ -56,3 +57,39 @@ def use_sign_in(token):
             (submission, StatusLink.objects.issue(submission))
             for submission in selectors.submissions_for_email(link.email)
         ]
+
+
+def status_links_for_identity(*, orcid, emails, known_tokens):
+    """Return ([(submission, status token or None)], tokens by reference) for a signed-in contributor.
+
+    Lists the submissions of the verified ORCID iD and of the verified addresses `emails`. Tokens in
+    `known_tokens` (reference -> token, kept in the session) that still open their submission are reused;
+    the others are issued. A submission still waiting for its e-mail confirmation gets no link unless its
+    address is one of `emails`: opening a status link confirms the address, which only its owner may do.
+    """
+    verified = {email.casefold() for email in emails}
+    known = {
+        reference: token
+        for reference, token in (known_tokens or {}).items()
+        if isinstance(token, str) and 0 < len(token) <= 128
+    }
+    live = set(
+        StatusLink.objects.filter(token_hash__in=[hash_token(token) for token in known.values()]).values_list(
+            "submission__reference", "token_hash"
+        )
+    )
+    entries, tokens = [], {}
+    with transaction.atomic():
+        for submission in selectors.submissions_for_identity(orcid=orcid, emails=emails):
+            if (
+                submission.state == Submission.State.AWAITING_CONFIRMATION
+                and submission.contact_email.casefold() not in verified
+            ):
+                entries.append((submission, None))
+                continue
+            token = known.get(submission.reference)
+            if token is None or (submission.reference, hash_token(token)) not in live:
+                token = StatusLink.objects.issue(submission)
+            tokens[submission.reference] = token
+            entries.append((submission, token))
+    return entries, tokens

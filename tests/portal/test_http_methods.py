@@ -41,6 +41,19 @@ ROUTES = {
     "api/datasets/": ("/api/datasets/", {"GET", "HEAD", "OPTIONS"}),
     "api/datasets/<slug:slug>/": ("/api/datasets/x/", {"GET", "HEAD", "OPTIONS"}),
     "api/schema/": ("/api/schema/", {"GET", "HEAD", "OPTIONS"}),
+    # Sign-in (identity/urls.py): allauth's views, limited to what the portal uses of them.
+    "accounts/login/": ("/accounts/login/", {"GET", "HEAD"}),
+    "accounts/logout/": ("/accounts/logout/", {"GET", "HEAD", "POST"}),
+    "accounts/inactive/": ("/accounts/inactive/", {"GET", "HEAD"}),
+    "accounts/3rdparty/login/cancelled/": ("/accounts/3rdparty/login/cancelled/", {"GET", "HEAD"}),
+    "accounts/3rdparty/login/error/": ("/accounts/3rdparty/login/error/", {"GET", "HEAD"}),
+    "accounts/3rdparty/signup/": ("/accounts/3rdparty/signup/", {"GET", "HEAD", "POST"}),
+    "accounts/3rdparty/": ("/accounts/3rdparty/", {"GET", "HEAD", "POST"}),
+    "accounts/oidc/<str:provider_id>/login/": ("/accounts/oidc/orcid/login/", {"GET", "HEAD", "POST"}),
+    "accounts/oidc/<str:provider_id>/login/callback/": (
+        "/accounts/oidc/orcid/login/callback/",
+        {"GET", "HEAD"},
+    ),
 }
 OTHER_METHODS = ("PUT", "PATCH", "DELETE", "POST", "GET")
 

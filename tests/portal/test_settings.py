@@ -27,6 +27,8 @@ def start(**environment):
         ("DEBUG", "maybe", "DEBUG must be true or false, not 'maybe'"),
         ("STORAGE_URL", "https://bucket.example", "STORAGE_URL must be s3://bucket or s3://bucket/prefix"),
         ("LOG_FORMAT", "xml", "LOG_FORMAT must be json or plain, not 'xml'"),
+        ("STAFF_PASSWORD_LOGIN", "false", "STAFF_PASSWORD_LOGIN=false needs the institution's sign-in"),
+        ("OIDC_ISSUER", "https://login.example.org", "Set both OIDC_ISSUER and OIDC_CLIENT_ID, or neither."),
     ],
 )
 def test_bad_value_fails_at_start_naming_the_variable(variable, value, message):

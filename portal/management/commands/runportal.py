@@ -11,6 +11,10 @@ nowhere else), and the children are stopped when the command stops. A copy start
 `make run`'s keeps everything it stores in a folder of its own (`var/port-<port>/`, unless `PORTAL_VAR_DIR`
 says otherwise), migrated and loaded with the demo as `make run` does: two copies never share a database,
 a queue or a dev Hub, so neither's workers take the other's tasks.
+
+Without ORCID_CLIENT_ID or OIDC_ISSUER/OIDC_CLIENT_ID it also starts a local OpenID Connect provider
+(devhub.oidc) and points the missing sign-in at it, so that "Sign in with ORCID" and "Sign in with the
+institution" work offline with demo users.
 """
 
 import os
@@ -28,6 +32,10 @@ from portal.celery import worker_command
 from submissions.management.commands.loaddemo import CURATOR_PASSWORD, CURATOR_USERNAME
 
 DEVHUB_DEMO_TOKEN = "devhub-demo-token"  # noqa: S105 - the dev Hub accepts any token
+# The offline demo's sign-in (devhub.oidc, started when ORCID and the institution's provider are not set).
+DEMO_ORCID_CLIENT = ("APP-DEMO0000PORTAL", "orcid-demo-secret")
+DEMO_INSTITUTION_CLIENT = ("dataset-portal", "institution-demo-secret")
+DEMO_INSTITUTION_NAME = "Example Institution (demo)"
 DEFAULT_ADDRPORT = "127.0.0.1:8000"  # make run's
 READY_SECONDS = 60
 
@@ -66,12 +74,18 @@ class Command(BaseCommand):
             "--source-port", type=int, default=8801, help="port of the demo data source (offline mode)"
         )
         parser.add_argument(
+            "--oidc-port",
+            type=int,
+            default=8802,
+            help="port of the demo's OpenID Connect provider (when ORCID and OIDC settings are not set)",
+        )
+        parser.add_argument(
             "--demo",
             action="store_true",
             help="migrate and load the demo data first, as make run does (implied for a copy's own folder)",
         )
 
-    def handle(self, *args, addrport, devhub_port, source_port, demo, **options):
+    def handle(self, *args, addrport, devhub_port, source_port, oidc_port, demo, **options):
         # A SIGTERM (from a process manager or `kill`) must stop the children too, through `finally` below.
         signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
         host, port = split_addrport(addrport)
@@ -97,6 +111,8 @@ class Command(BaseCommand):
                 self._prepare(env, source_url)
             if not settings.HF_TOKEN:
                 env.update(self._start_offline_parts(children, env, var_dir, devhub_port, source_port))
+            sign_in, demo_sign_in = self._start_sign_in_provider(base_url, oidc_port, env, children)
+            env.update(sign_in)
             # A worker per queue, as in production: a long mirror never holds up a check or an e-mail.
             children.append(
                 self._spawn(
@@ -136,9 +152,12 @@ class Command(BaseCommand):
                 self.stdout.write(
                     self.style.SUCCESS(
                         f"Curators sign in at {base_url}/admin/ as “{CURATOR_USERNAME}”, "
-                        f"password “{CURATOR_PASSWORD}”. The demo's e-mails follow, one line each."
+                        f"password “{CURATOR_PASSWORD}”."
                     )
                 )
+                for line in demo_sign_in:
+                    self.stdout.write(self.style.SUCCESS(line))
+                self.stdout.write(self.style.SUCCESS("The demo's e-mails follow, one line each."))
             web[1].wait()
         except KeyboardInterrupt:
             pass
@@ -254,6 +273,50 @@ class Command(BaseCommand):
             except OSError:
                 time.sleep(0.2)
         return False
+
+    def _start_sign_in_provider(self, base_url, port, env, children):
+        """Start devhub.oidc for ORCID and the institution where their settings are not given.
+
+        Returns (the settings that point the portal at it, the lines that tell a newcomer how to sign in).
+        """
+        fill_orcid = not settings.ORCID_CLIENT_ID
+        fill_institution = not (settings.OIDC_ISSUER and settings.OIDC_CLIENT_ID)
+        if not (fill_orcid or fill_institution):
+            return {}, []
+        web_port = base_url.rsplit(":", 1)[1]
+        portals = [base_url, f"http://localhost:{web_port}"]
+        command = [sys.executable, "-m", "devhub.oidc", "--port", str(port)]
+        command += [argument for url in portals for argument in ("--portal", url)]
+        command += ["--orcid-client", ":".join(DEMO_ORCID_CLIENT)]
+        command += ["--institution-client", ":".join(DEMO_INSTITUTION_CLIENT)]
+        provider = self._spawn("demo sign-in provider (OpenID Connect)", command, env)
+        children.append(provider)
+        if not self._wait_for_port("127.0.0.1", port, provider[1]):
+            raise CommandError(f"The demo sign-in provider did not start on port {port}; its error is above.")
+        url = f"http://127.0.0.1:{port}"
+        demo, lines = {}, []
+        if fill_orcid:
+            demo.update(
+                ORCID_BASE_URL=f"{url}/orcid",
+                ORCID_CLIENT_ID=DEMO_ORCID_CLIENT[0],
+                ORCID_CLIENT_SECRET=DEMO_ORCID_CLIENT[1],
+            )
+            lines.append(
+                f"Contributors: “Sign in with ORCID” at {base_url}/contribute/ opens the local demo provider; "
+                "pick “Ada Okafor” (ORCID iD 0001-0002-1825-0093)."
+            )
+        if fill_institution:
+            demo.update(
+                OIDC_ISSUER=f"{url}/institution",
+                OIDC_CLIENT_ID=DEMO_INSTITUTION_CLIENT[0],
+                OIDC_CLIENT_SECRET=DEMO_INSTITUTION_CLIENT[1],
+                OIDC_PROVIDER_NAME=DEMO_INSTITUTION_NAME,
+            )
+            lines.append(
+                f"Curators: “Sign in with {DEMO_INSTITUTION_NAME}” at {base_url}/admin/ and pick “Casey Curator” "
+                "(curator@institution.example, in the curators group); “Lee Librarian” is not a curator."
+            )
+        return demo, lines
 
     def _spawn(self, name, command, env, stdout=None):
         self.stdout.write(f"Starting the {name}: {' '.join(command[1:])}")
