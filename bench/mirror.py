@@ -12,11 +12,20 @@ the Hub's request log must show each mirror's own LFS upload of its bytes, answe
 upload was skipped as "already stored" fails the run. Each measure starts with the disk's dirty pages
 written out (`sync`), so that no measure pays for the writes of the one before.
 
+Then a record of many small files (default 1,000 files of 1 MiB, from the repository double of
+devhub/repositories.py through the real resolvers) is mirrored the same way: its location check builds the
+manifest, and one worker process runs the job, batch after batch. Side by side a plain copy sends other
+bytes of the same sizes, file after file, from the same double to the same Hub over kept-alive connections
+(given each SHA-256). The Hub's log must show each of the mirror's files uploaded once.
+
 It prints one summary line per measure with its goal and verdict, and exits 1 when a goal is missed:
 each mirror's throughput at least 0.8x the plain copy's at sizes of 1 GiB and more, and the mirroring
-process's peak RSS under 150 MiB at every size.
+process's peak RSS under 150 MiB at every size; for the record of many files, at most 10 commits, at least
+0.5x the plain copy's throughput, peak RSS under 150 MiB.
 
-    .venv/bin/python bench/mirror.py [--sizes 64,1024,5120] [--repeat 1]
+    .venv/bin/python bench/mirror.py [--sizes 64,1024,5120] [--repeat 1] [--record-files 1000] [--record-file-mib 1]
+
+`--sizes 0` skips the single files; `--record-files 0` skips the record.
 
 It uses a temporary SQLite database and folder; nothing else is touched.
 """
@@ -42,6 +51,8 @@ MiB = 1024 * 1024
 GOAL_RATIO = 0.8
 GOAL_RATIO_FROM_MIB = 1024  # below, start-up costs weigh on the ratio; reported, not judged
 GOAL_PEAK_RSS_MIB = 150
+GOAL_RECORD_RATIO = 0.5
+GOAL_RECORD_COMMITS = 10
 
 
 def setup_django(var_dir):
@@ -70,6 +81,9 @@ def child_env(var_dir, hub_url, ca_path):
         "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
         "MIRROR_WORK_DIR": str(var_dir / "work"),
         "MIRROR_MAX_BYTES": str(64 * 1024**3),
+        # One worker process does the whole job: the coordinator, its batches one after the other (each
+        # fetching MIRROR_FILE_CONCURRENCY files at once), and the run that publishes.
+        "CELERY_TASK_ALWAYS_EAGER": "true",
         "PYTHONPATH": str(ROOT),
     }
 
@@ -86,8 +100,10 @@ profile = cProfile.Profile() if os.environ.get("BENCH_PROFILE") else None
 started, cpu = time.perf_counter(), time.process_time()
 if profile:
     profile.enable()
-result = mirror.run({job_id})
+mirror.run({job_id})  # its batches, and the run that publishes, follow in this process (eager tasks)
 elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+from catalog.models import MirrorJob
+result = MirrorJob.objects.get(pk={job_id}).step
 if profile:
     profile.disable()
     pstats.Stats(profile, stream=open(os.environ["BENCH_PROFILE"], "w")).sort_stats("cumulative").print_stats(40)
@@ -145,7 +161,36 @@ print(time.perf_counter() - started, time.process_time() - cpu, answer.status)
 """
 
 
-def approve_one(location, name):
+# A plain copy of many files: one kept-alive connection to each server, each file streamed from a GET into a
+# PUT of its LFS object (its SHA-256 given), one after the other.
+MANY_COPY_CODE = """
+import http.client, json, ssl, time, urllib.parse
+files = json.load(open({listing!r}))
+started, cpu = time.perf_counter(), time.process_time()
+hub = urllib.parse.urlsplit({hub!r})
+context = ssl.create_default_context(cafile={ca!r})
+get = put = None
+statuses = set()
+for url, sha256, size in files:
+    source = urllib.parse.urlsplit(url)
+    if get is None:
+        get = http.client.HTTPSConnection(source.hostname, source.port, context=context)
+        put = http.client.HTTPConnection(hub.hostname, hub.port)
+    get.request("GET", source.path + ("?" + source.query if source.query else ""))
+    response = get.getresponse()
+    def body():
+        while chunk := response.read(1024 * 1024):
+            yield chunk
+    put.request("PUT", "/_lfs/upload/" + sha256 + "?size=" + str(size), body=body(),
+                headers={{"Content-Length": str(size)}})
+    answer = put.getresponse()
+    answer.read()
+    statuses.add(answer.status)
+print(time.perf_counter() - started, time.process_time() - cpu, ",".join(map(str, sorted(statuses))))
+"""
+
+
+def approve_one(location, name, *, run_checks=False):
     import uuid
 
     from django.contrib.auth import get_user_model
@@ -173,9 +218,87 @@ def approve_one(location, name):
         terms=TermsVersion.current(),
     )
     services.confirm(submission)
+    if run_checks:
+        # The location check resolves the record into the manifest the mirror copies (no worker runs here).
+        from submissions import checks
+
+        checks.run_all(submission.pk)
     services.claim(submission, by=curator)
-    services.approve(submission, by=curator, checklist=services.ReviewChecklist.all_ticked())
+    services.approve(
+        submission,
+        by=curator,
+        checklist=services.ReviewChecklist.all_ticked(),
+        concerns_override="Bench data: generated bytes.",
+        personal_data_reviewed=True,
+    )
     return MirrorJob.objects.get(dataset__submission=submission).pk
+
+
+def record_case(var_dir, hub, seeds, *, files, file_mib, repeat):
+    """Mirror a record of `files` files of `file_mib` MiB beside a plain copy; return the kept measures."""
+    import trustme
+    from django.conf import settings
+    from django.db import connection
+    from huggingface_hub import HfApi
+
+    from catalog.models import MirrorJob
+    from devhub.repositories import DataFile, Deposit, RepositoryDouble
+
+    ca = trustme.CA()
+    ca_path, pem_path = var_dir / "record-ca.pem", var_dir / "record.pem"
+    ca.cert_pem.write_to_path(str(ca_path))
+    ca.issue_cert("127.0.0.1").private_key_and_cert_chain_pem.write_to_path(str(pem_path))
+    size = file_mib * MiB
+    best, peak, commits = {}, 0.0, 0
+    with RepositoryDouble(cert_file=pem_path, key_file=pem_path) as double:
+        settings.PORTAL_FETCH_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+        settings.PORTAL_FETCH_CA_BUNDLE = str(ca_path)
+        env = child_env(var_dir, hub.url, ca_path)
+        for attempt in range(repeat):
+            seed = next(seeds)
+            records = {
+                kind: double.add_invenio(
+                    f"{kind}{seed}",
+                    Deposit(
+                        title=f"Bench record {seed} {kind}",
+                        files=[DataFile(f"r{seed}/{kind}/part-{n:05}.bin", size=size) for n in range(files)],
+                        doi=f"10.5072/bench.{kind}{seed}",
+                    ),
+                )
+                for kind in ("mirror", "copy")
+            }
+            job_id = approve_one(
+                records["mirror"].landing_url, f"Bench record {files} files run {attempt}", run_checks=True
+            )
+            connection.close()
+            listing = var_dir / f"copy-{seed}.json"
+            listing.write_text(
+                json.dumps([[item.url, item.sha256, item.length] for item in records["copy"].deposit.files])
+            )
+            code = MANY_COPY_CODE.format(listing=str(listing), hub=hub.url, ca=str(ca_path))
+            keep_best(best, "copy", measure(code, env, expect="200"))
+            clear_hub_log(hub.url)
+            run = measure(MIRROR_CODE.format(job_id=job_id), env, expect="done")
+            shas = {item.sha256 for item in records["mirror"].deposit.files}
+            sent = lfs_uploads(hub.url)
+            missing = [sha for sha in shas if sent.get(sha) != [200]]
+            if missing:
+                raise SystemExit(
+                    f"FAILED: {len(missing)} of the record's {files} files were not uploaded exactly once by the "
+                    "mirror (the Hub's log): it measured nothing"
+                )
+            repo_id = MirrorJob.objects.get(pk=job_id).dataset.repo_id
+            made = [
+                commit
+                for commit in HfApi(endpoint=hub.url, token="bench-token").list_repo_commits(
+                    repo_id, repo_type="dataset"
+                )
+                if commit.title != "initial commit"
+            ]
+            commits = max(commits, len(made))
+            keep_best(best, "mirror", run)
+            peak = max(peak, run.rss)
+    return best, peak, commits
 
 
 def main():
@@ -184,8 +307,10 @@ def main():
     )
     parser.add_argument("--sizes", default="64,1024", help="sizes in MiB, comma-separated (default 64,1024)")
     parser.add_argument("--repeat", type=int, default=1, help="runs per size; the best of each is kept")
+    parser.add_argument("--record-files", type=int, default=1000, help="files of the record (0: no record)")
+    parser.add_argument("--record-file-mib", type=int, default=1, help="size of each of its files, MiB")
     args = parser.parse_args()
-    sizes = [int(size) for size in args.sizes.split(",")]
+    sizes = [int(size) for size in args.sizes.split(",") if int(size)]
 
     with tempfile.TemporaryDirectory(prefix="bench-mirror-") as tmp:
         var_dir = Path(tmp)
@@ -229,7 +354,9 @@ def main():
                     )
                     jobs = {
                         kind: approve_one(
-                            source.url(paths[kind]), f"Bench data {size_mib} MiB run {attempt} {kind}"
+                            source.url(paths[kind]),
+                            f"Bench data {size_mib} MiB run {attempt} {kind}",
+                            run_checks=True,
                         )
                         for kind in ("mirror", "digest")
                     }
@@ -262,6 +389,16 @@ def main():
                         peak = max(peak, run.rss)
                 rows.append((size_mib, {kind: run.seconds for kind, run in best.items()}, peak))
                 cpu_rows.append((size_mib, best))
+            record = None
+            if args.record_files:
+                record = record_case(
+                    var_dir,
+                    hub,
+                    seeds,
+                    files=args.record_files,
+                    file_mib=args.record_file_mib,
+                    repeat=args.repeat,
+                )
         runs = "one run per measure" if args.repeat == 1 else f"best of {args.repeat} runs per measure"
         print(
             f"Load average (1, 5, 15 min): {format_load(started_load)} at the start, "
@@ -288,6 +425,15 @@ def main():
         for size_mib, best in cpu_rows:
             cells = (f"{best[kind].client_cpu:.1f} + {best[kind].servers_cpu:.1f} s" for kind in kinds)
             print(f"{size_mib:>5} MiB " + " ".join(f"{cell:>18}" for cell in cells))
+        if record is not None:
+            best, rss, commits = record
+            total = args.record_files * args.record_file_mib
+            print(
+                f"\nA record of {args.record_files} files of {args.record_file_mib} MiB ({total} MiB): plain copy "
+                f"{total / best['copy'].seconds:.1f} MiB/s, mirror {total / best['mirror'].seconds:.1f} MiB/s "
+                f"({commits} commits), CPU {best['copy'].client_cpu:.1f} + {best['copy'].servers_cpu:.1f} s and "
+                f"{best['mirror'].client_cpu:.1f} + {best['mirror'].servers_cpu:.1f} s"
+            )
         missed = []
         print("\nSummary")
         for size_mib, best, rss in rows:
@@ -314,9 +460,41 @@ def main():
                 rss < GOAL_PEAK_RSS_MIB,
                 missed,
             )
+        if record is not None:
+            best, rss, commits = record
+            ratio = best["copy"].seconds / best["mirror"].seconds
+            label = f"record of {args.record_files} x {args.record_file_mib} MiB"
+            summary(
+                f"{label}: mirror / plain copy",
+                f"{ratio:.2f}",
+                f">= {GOAL_RECORD_RATIO}",
+                ratio >= GOAL_RECORD_RATIO,
+                missed,
+            )
+            summary(
+                f"{label}: commits",
+                str(commits),
+                f"<= {GOAL_RECORD_COMMITS}",
+                commits <= GOAL_RECORD_COMMITS,
+                missed,
+            )
+            summary(
+                f"{label}: peak RSS",
+                f"{rss:.1f} MiB",
+                f"< {GOAL_PEAK_RSS_MIB} MiB",
+                rss < GOAL_PEAK_RSS_MIB,
+                missed,
+            )
         print(
             json.dumps(
                 {
+                    "record": None
+                    if record is None
+                    else {
+                        "ratio": round(record[0]["copy"].seconds / record[0]["mirror"].seconds, 3),
+                        "commits": record[2],
+                        "peak_rss_mib": round(record[1], 1),
+                    },
                     "sizes": [row[0] for row in rows],
                     "ratios_no_digest": [round(row[1]["copy"] / row[1]["mirror"], 3) for row in rows],
                     "ratios_digest": [round(row[1]["copy"] / row[1]["digest"], 3) for row in rows],
@@ -368,6 +546,18 @@ def clear_hub_log(hub_url):
     urllib.request.urlopen(
         urllib.request.Request(f"{hub_url}/_devhub/log", method="DELETE"), timeout=10
     ).read()
+
+
+def lfs_uploads(hub_url):
+    """Return {sha256: [statuses]} of every LFS upload in the Hub's request log."""
+    with urllib.request.urlopen(f"{hub_url}/_devhub/log", timeout=30) as response:
+        entries = json.load(response)
+    found = {}
+    for entry in entries:
+        if entry["method"] == "PUT" and entry["path"].startswith("/_lfs/upload/"):
+            sha = entry["path"].removeprefix("/_lfs/upload/").split("?", 1)[0]
+            found.setdefault(sha, []).append(entry["status"])
+    return found
 
 
 def uploads_of(hub_url, sha256):

@@ -26,6 +26,8 @@ from portal import directio
 logger = logging.getLogger(__name__)
 
 PUBLIC_HUB = "https://huggingface.co"
+# LFS objects sent at once by one call (the client's threads): several small files' requests overlap.
+UPLOAD_THREADS = 4
 REPO_TYPE = "dataset"
 
 
@@ -186,9 +188,34 @@ def upload_files(repo_id, *, files, commit_message, texts=None, known_sha256=Non
         operations,
         commit_message=commit_message,
         repo_type=REPO_TYPE,
-        num_threads=2,
+        num_threads=UPLOAD_THREADS,
     )
     return info.oid
+
+
+def preupload_files(repo_id, files, *, on_read=None):
+    """Send fetched files' LFS objects before the commit that will add them; return {path: upload mode}.
+
+    `files` is [(path in the repo, local path, SHA-256 hex)]. The Hub answers each file's mode: "lfs" (its
+    object is sent now, unless the Hub holds it already) or "regular" (a small text file the Hub keeps in
+    git, which the commit sends). It lets a batch upload files while its next ones download; the commit then
+    finds the objects stored. Nothing is committed here.
+    """
+    operations = []
+    for path_in_repo, local_path, sha256 in files:
+        operation = _CountedAdd(path_in_repo=path_in_repo, path_or_fileobj=str(local_path), on_read=on_read)
+        operation.upload_info.sha256 = bytes.fromhex(sha256)
+        operations.append(operation)
+    _call(
+        f"Uploading {len(operations)} files to {repo_id}",
+        api().preupload_lfs_files,
+        repo_id,
+        additions=operations,
+        repo_type=REPO_TYPE,
+        num_threads=UPLOAD_THREADS,
+    )
+    # The client records the Hub's answer on each operation (as `upload_lfs_ahead` reads it too).
+    return {operation.path_in_repo: operation._upload_mode for operation in operations}
 
 
 def upload_lfs_ahead(repo_id, *, path_in_repo, local_path, size, sha256, sample, reader):

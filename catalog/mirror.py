@@ -22,6 +22,7 @@ fetches the contributor's URLs.
 import hashlib
 import logging
 import os
+import queue
 import random
 import shutil
 import threading
@@ -129,6 +130,11 @@ def _run_steps(job, progress):
         _create_repo(job, dataset)
         progress.step(Step.WRITE_CARD)
     if job.step == Step.WRITE_CARD:
+        if dataset.hosted and dataset.submission is not None and not planned_files(dataset):
+            raise MirrorFailed(
+                "The dataset has no file to copy: its location check has not listed any (or every file is "
+                "restricted at its source). Run the checks again, or correct the location, then retry."
+            )
         plan_batches(job)
         _write_card(job, dataset, progress)
         progress.step(Step.COPY)
@@ -471,7 +477,11 @@ class _Counter:
 
 
 def _fetch_batch(batch, job, progress, folder):
-    """Download the batch's files (several at once), check their checksums, and unpack archives if asked."""
+    """Download the batch's files (several at once), check their checksums, and unpack archives if asked.
+
+    Each fetched file's LFS object is sent to the Hub at once, by an uploader thread that takes the files
+    as they arrive (several per call), so downloads and uploads overlap; the commit then finds them stored.
+    """
     if folder.exists():
         # Partial files of an earlier run stay for resuming; files no longer planned go.
         wanted = {str(folder / entry["path"]) for entry in batch.files}
@@ -482,7 +492,38 @@ def _fetch_batch(batch, job, progress, folder):
     fetched = _Counter(progress.heartbeat, "bytes_fetched")
     uploaded = _Counter(progress.heartbeat, "bytes_uploaded")
     stop = threading.Event()
-    results = {}
+    uploader = _Uploader(job.dataset.repo_id, on_read=uploaded.add, stop=stop)
+    uploader.start()
+    try:
+        results = _download_all(
+            batch, job, folder, fetched=fetched, uploaded=uploaded, stop=stop, uploads=uploader
+        )
+    finally:
+        modes = uploader.finish(raise_error=not stop.is_set())
+    single_archive = job.batches.count() == 1 and len(batch.files) == 1
+    laid_out = []
+    for entry in batch.files:
+        laid_out.extend(_lay_out(job, entry, results[entry["path"]], folder, single=single_archive))
+    _check_layout(laid_out, batch)
+    for item in laid_out:
+        # A small file the Hub keeps in git is listed with a git blob id, not a SHA-256 (an LFS file never is).
+        if item["size"] < SMALL_FILE_BYTES and modes.get(item["path"]) != "lfs":
+            item["git_oid"] = hub.git_blob_id(folder / item["path"])
+    progress.save(
+        force=True,
+        results=laid_out,
+        bytes_fetched=sum(result["size"] for result in results.values()),
+        bytes_total=sum(result["size"] for result in results.values()),
+        bytes_uploaded=uploaded.total,
+    )
+
+
+def _download_all(batch, job, folder, *, fetched, uploaded, stop, uploads):
+    """Download every file of the batch, MIRROR_FILE_CONCURRENCY at a time; return {path: result}.
+
+    The first failure decides: `stop` is set and the other downloads end at their next chunk (their partial
+    files stay for a resumed run).
+    """
     with ThreadPoolExecutor(max_workers=max(1, settings.MIRROR_FILE_CONCURRENCY)) as pool:
         futures = {
             pool.submit(
@@ -494,39 +535,75 @@ def _fetch_batch(batch, job, progress, folder):
                 uploaded=uploaded,
                 stop=stop,
                 previous_error=batch.last_error,
+                uploads=uploads,
             ): entry["path"]
             for entry in batch.files
         }
         done, _pending = wait(futures, return_when=FIRST_EXCEPTION)
         failed = [future for future in done if future.exception() is not None]
         if failed:
-            # The first failure decides; the other downloads stop at their next chunk (partial files stay
-            # for a resumed run).
             stop.set()
             for future in futures:
                 future.cancel()
             raise failed[0].exception()
-        for future in futures:
-            results[futures[future]] = future.result()
-    single_archive = job.batches.count() == 1 and len(batch.files) == 1
-    laid_out = []
-    for entry in batch.files:
-        laid_out.extend(_lay_out(job, entry, results[entry["path"]], folder, single=single_archive))
-    _check_layout(laid_out, batch)
-    for item in laid_out:
-        # Small files may be stored in git rather than LFS; then the Hub lists a git blob id, not a SHA-256.
-        if item["size"] < SMALL_FILE_BYTES:
-            item["git_oid"] = hub.git_blob_id(folder / item["path"])
-    progress.save(
-        force=True,
-        results=laid_out,
-        bytes_fetched=sum(result["size"] for result in results.values()),
-        bytes_total=sum(result["size"] for result in results.values()),
-        bytes_uploaded=uploaded.total,
-    )
+        return {futures[future]: future.result() for future in futures}
 
 
-def _fetch_file(job, entry, folder, *, fetched, uploaded, stop, previous_error):
+class _Uploader(threading.Thread):
+    """Sends fetched files' LFS objects to the Hub as they arrive, several per call, in its own thread.
+
+    `put((path in the repo, local path, sha256))` hands a file over; `finish()` waits for the last ones and
+    returns {path: upload mode}, raising the first error (a HubError turned into RetryLater or MirrorFailed)
+    unless the batch is stopping anyway. Once an upload failed, the rest are dropped: the commit sends them.
+    """
+
+    GROUP = 32  # files per call at most
+
+    def __init__(self, repo_id, *, on_read, stop):
+        super().__init__(name="mirror-uploader", daemon=True)
+        self.repo_id = repo_id
+        self.on_read = on_read
+        self.stop = stop
+        self.queue = queue.Queue()
+        self.modes = {}
+        self.error = None
+
+    def put(self, item):
+        """Hand a fetched file over for upload."""
+        self.queue.put(item)
+
+    def run(self):
+        """Upload what arrives until the end marker (None)."""
+        while (item := self.queue.get()) is not None:
+            group = [item]
+            while len(group) < self.GROUP:
+                try:
+                    more = self.queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self.queue.put(None)  # seen again by the loop, after this group
+                    break
+                group.append(more)
+            if self.error is not None or self.stop.is_set():
+                continue
+            try:
+                self.modes.update(
+                    _hub("upload", hub.preupload_files, self.repo_id, group, on_read=self.on_read)
+                )
+            except BaseException as exc:  # raised in the batch's thread by finish()
+                self.error = exc
+
+    def finish(self, *, raise_error=True):
+        """Wait for the uploads handed over; return {path: mode}, or raise the first upload error."""
+        self.queue.put(None)
+        self.join()
+        if self.error is not None and raise_error:
+            raise self.error
+        return self.modes
+
+
+def _fetch_file(job, entry, folder, *, fetched, uploaded, stop, previous_error, uploads=None):
     """Download one file into the batch folder; return {size, sha256, content_type, early}. Runs in a thread.
 
     `stop` is set when another file of the batch failed: this download then ends at its next chunk.
@@ -547,7 +624,14 @@ def _fetch_file(job, entry, folder, *, fetched, uploaded, stop, previous_error):
         previous[0] = done
 
     try:
-        result = _download(entry["url"], target, report=report, early=early, extra_digests=extra)
+        result = _download(
+            entry["url"],
+            target,
+            report=report,
+            early=early,
+            extra_digests=extra,
+            chunk_size=_chunk_size(entry.get("size")),
+        )
     except BaseException:
         if early is not None:
             early.abandon()
@@ -566,12 +650,23 @@ def _fetch_file(job, entry, folder, *, fetched, uploaded, stop, previous_error):
         except passthrough.DigestMismatch as exc:
             target.unlink(missing_ok=True)
             raise _digest_mismatch(entry, exc, previous_error=previous_error) from exc
+    if not was_uploaded and not entry.get("unpack") and uploads is not None:
+        uploads.put((entry["path"], target, result.sha256))
     return {
         "size": result.size,
         "sha256": result.sha256,
         "content_type": result.content_type or "",
         "early": was_uploaded,
     }
+
+
+def _chunk_size(size):
+    """Return the receive buffer size for a file of `size` bytes: 1 MiB, or less for a small file (a batch
+    fetches several files at once, each with a few buffers), in whole 64 KiB blocks."""
+    block = 64 * 1024
+    if not size:
+        return safefetch.DEFAULT_CHUNK_SIZE
+    return max(block, min(safefetch.DEFAULT_CHUNK_SIZE, -(-size // block) * block))
 
 
 def _checksum_mismatch(entry, algorithm, announced, measured):
@@ -585,7 +680,7 @@ def _checksum_mismatch(entry, algorithm, announced, measured):
     )
 
 
-def _download(url, target, *, report, early, extra_digests=()):
+def _download(url, target, *, report, early, extra_digests=(), chunk_size=safefetch.DEFAULT_CHUNK_SIZE):
     """Download `url` into `target` (resuming a partial file), feeding the early upload if there is one."""
     name = PurePosixPath(url).name
     try:
@@ -598,6 +693,7 @@ def _download(url, target, *, report, early, extra_digests=()):
             on_response=early.start if early is not None else None,
             on_written=early.written if early is not None else None,
             extra_digests=extra_digests,
+            chunk_size=chunk_size,
         )
     except safefetch.FetchBlocked as exc:
         raise ContributorError(

@@ -30,19 +30,35 @@ PORTAL_FETCH_CA_BUNDLE. With `folder=`, any path that is no repository route is 
 product never imports it.
 """
 
+import contextlib
 import dataclasses
 import hashlib
 import html
 import json
-import random
 import re
+import socket
 import ssl
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+# cryptography comes with the runtime's sign-in libraries (PyJWT); devhub.oidc uses it too.
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
 BLOCK = 64 * 1024
 JSON_TYPE = "application/json"
+
+
+_ZEROS = bytes(BLOCK)
+
+
+def generated_block(seed, index):
+    """Return block `index` of the deterministic pseudo-random file for `seed`: the AES-CTR keystream of a
+    key derived from the seed, so that any block is made on its own (for ranges) and at gigabytes per second
+    (a benchmark must measure its client, not this generator)."""
+    key = hashlib.sha256(f"repository file {seed}".encode()).digest()
+    counter = (index * BLOCK // 16).to_bytes(16, "big")
+    return Cipher(algorithms.AES(key), modes.CTR(counter)).encryptor().update(_ZEROS)
 
 
 def generated_bytes(seed, start, end):
@@ -50,7 +66,7 @@ def generated_bytes(seed, start, end):
     position = start
     while position < end:
         index, skip = divmod(position, BLOCK)
-        block = random.Random(f"{seed}:{index}").randbytes(BLOCK)[skip : skip + (end - position)]
+        block = generated_block(seed, index)[skip : skip + (end - position)]
         yield block
         position += len(block)
 
@@ -272,6 +288,9 @@ class _TLSServer(ThreadingHTTPServer):
 
     def finish_request(self, request, client_address):
         """Wrap the accepted socket in TLS, then serve it; a failed handshake just drops the client."""
+        # No Nagle delay between a response's headers and its body (as production servers set it).
+        with contextlib.suppress(OSError):
+            request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             tls = self.double._context.wrap_socket(request, server_side=True)
         except (OSError, ssl.SSLError):

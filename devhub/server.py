@@ -82,6 +82,11 @@ class _HubHTTPServer(ThreadingHTTPServer):
         super().__init__(address, _HubRequestHandler)
 
     def process_request(self, request, client_address):
+        # As production web servers do (nginx's tcp_nodelay): a response's headers and its small body go out
+        # in two writes, and Nagle's algorithm would hold the second until the client's delayed ACK of the
+        # first, some 40 ms later, on every keep-alive request.
+        with contextlib.suppress(OSError):
+            request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with self._connections_lock:
             self._connections.add(request)
         super().process_request(request, client_address)

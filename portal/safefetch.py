@@ -21,6 +21,7 @@ import binascii
 import contextlib
 import dataclasses
 import email.utils
+import functools
 import hashlib
 import http.client
 import ipaddress
@@ -746,7 +747,13 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
 
 def _ssl_context():
     """Return a verifying TLS context, trusting PORTAL_FETCH_CA_BUNDLE when set (tests), else system CAs."""
-    bundle = settings.PORTAL_FETCH_CA_BUNDLE or None
+    return _context_for(settings.PORTAL_FETCH_CA_BUNDLE or None)
+
+
+@functools.lru_cache(maxsize=8)
+def _context_for(bundle):
+    # Loading the CAs costs about a millisecond: a dataset of many files is fetched over one context (an
+    # SSLContext may be shared by threads), rebuilt only when the bundle setting names another file.
     context = ssl.create_default_context(cafile=bundle)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     return context

@@ -17,7 +17,7 @@ from django.template.defaultfilters import filesizeformat
 from portal import safefetch
 from submissions import manifest, resolvers
 from submissions.locations import doi_of
-from submissions.models import CheckResult, SourceRecord, Submission
+from submissions.models import RECORD_FAMILIES, CheckResult, SourceRecord, Submission
 from submissions.publishing import publisher
 
 logger = logging.getLogger(__name__)
@@ -243,7 +243,9 @@ def _manifest_summary(built):
         size += f" (and {built.unknown_sizes} of unknown size)"
     sources = []
     if built.records:
-        families = sorted({record.family for _position, record in built.records})
+        families = sorted(
+            {RECORD_FAMILIES.get(record.family, record.family) for _position, record in built.records}
+        )
         sources.append(
             f"{len(built.records)} record{'s' if len(built.records) > 1 else ''} ({', '.join(families)})"
         )

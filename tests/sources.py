@@ -9,6 +9,7 @@ responses, wrong or missing Content-Length, chunked bodies and byte ranges. Ever
 made no connection at all. This module is test support: it must not be imported by portal code.
 """
 
+import contextlib
 import dataclasses
 import hashlib
 import re
@@ -244,6 +245,9 @@ class _TLSServer(ThreadingHTTPServer):
 
     def finish_request(self, request, client_address):
         """Wrap the accepted socket in TLS, then serve it; a failed handshake just drops the client."""
+        # No Nagle delay between a response's headers and its body (as production servers set it).
+        with contextlib.suppress(OSError):
+            request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             tls = self.source._context.wrap_socket(request, server_side=True)
         except (OSError, ssl.SSLError):

@@ -88,7 +88,7 @@ def test_a_zenodo_record_is_resolved_checked_and_published_with_its_splits(
     revision = submission.latest_revision
     location = revision.checks.get(kind="location")
     assert location.outcome == "pass", location.summary
-    assert "3 files" in location.summary and "1 record (invenio)" in location.summary
+    assert "3 files" in location.summary and "1 record (Zenodo / InvenioRDM)" in location.summary
     data = revision.checks.get(kind="data")
     # One file per split is read: the training table first, then the test table.
     assert data.details["path"] == "levels/train.csv"

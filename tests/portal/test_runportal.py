@@ -54,7 +54,12 @@ def test_loaddemo_points_the_hosted_demo_datasets_at_the_copys_source():
         "https://127.0.0.1:8871/baltic-buoys-2010-2024.csv",
         "https://127.0.0.1:8871/coastal-litter-2023.csv",
     ]
-    assert Submission.objects.count() == 6
+    # The record's DOI resolves through the copy's own source (runportal sets DOI_RESOLVER_URL to it).
+    assert (
+        Submission.objects.get(name="Baltic harbour water quality samples 2022").location
+        == "10.5072/zenodo.1001"
+    )
+    assert Submission.objects.count() == 7
 
 
 @pytest.mark.django_db

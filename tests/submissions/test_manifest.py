@@ -228,3 +228,23 @@ def test_a_split_of_many_files_is_given_as_folder_patterns():
         {"split": "train", "path": ["data/train/*.csv*"]},
         {"split": "test", "path": ["data/test/*.csv*"]},
     ]
+
+
+@pytest.mark.django_db
+def test_a_submission_from_before_manifests_gets_the_one_file_of_its_location(source_server):
+    import importlib
+
+    from django.apps import apps
+
+    from submissions.models import ManifestFile
+    from tests.factories import confirmed
+
+    source_server.add_bytes("/old%20levels.csv", b"a,b\n1,2\n", content_type="text/csv")
+    submission, _ = confirmed(location=source_server.url("/old%20levels.csv"))
+    ManifestFile.objects.filter(submission=submission).delete()  # as before the upgrade
+    migration = importlib.import_module("submissions.migrations.0012_manifest_of_earlier_submissions")
+    migration.add_manifests(apps, None)
+    (row,) = ManifestFile.objects.filter(submission=submission)
+    assert (row.path, row.source_url, row.size) == ("old levels.csv", source_server.url("/old%20levels.csv"), 8)
+    migration.add_manifests(apps, None)  # running it again adds nothing
+    assert ManifestFile.objects.filter(submission=submission).count() == 1

@@ -48,6 +48,18 @@ DEMO_SUBMISSIONS = [
         ["confirm", "claim"],
     ),
     (
+        "Baltic harbour water quality samples 2022",
+        # A Zenodo-style record of three files (train, validation, test) whose DOI resolves offline: the demo
+        # data source doubles the repositories and the DOI resolver (devhub.repositories).
+        "10.5072/zenodo.1001",
+        True,
+        ["text"],
+        "Marine",
+        "samples@baltic-marine.example",
+        "harbour-water-quality.md",
+        ["confirm", "claim"],
+    ),
+    (
         "Nordic court rulings corpus",
         "https://nordic-legal.example/corpus/rulings.jsonl.gz",
         True,
