@@ -56,10 +56,13 @@ screenshots: $(VENV)/.installed-dev
 prod-smoke: $(VENV)/.installed-dev
 	HF_HUB_DISABLE_XET=1 $(PY) -m devhub.prod_smoke
 
-bench: bench-review bench-catalog bench-mirror bench-inspect bench-load
+bench: bench-review bench-review-page bench-catalog bench-mirror bench-inspect bench-load
 
 bench-review: $(VENV)/.installed-dev
 	$(PY) bench/review_queue.py
+
+bench-review-page: $(VENV)/.installed-dev
+	$(PY) bench/review_page.py
 
 bench-catalog: $(VENV)/.installed-dev
 	$(PY) bench/catalog.py

@@ -300,3 +300,47 @@ def test_failing_is_one_transaction_when_the_worker_dies_between_the_writes(appr
     # Neither write survived: the job is not failed, so the sweeper runs it again; the submission agrees.
     assert job.step != MirrorJob.Step.FAILED
     assert submission.state == Submission.State.MIRRORING
+
+
+def test_two_machines_mirror_one_dataset_batch_by_batch_each_batch_once(
+    devhub, source_server, approved, workers, tmp_path, mirror_workers_env, monkeypatch
+):
+    # Six files in batches of one, each slow enough that both machines are busy at once.
+    size = 600_000
+    names = [f"part-{n}.bin" for n in range(6)]
+    for number, name in enumerate(names):
+        source_server.add_generated(f"/{name}", size, seed=40 + number, rate=400_000)
+    job = approved(location="\n".join(source_server.url(f"/{name}") for name in names))
+    broker, env = mirror_workers_env
+    machines = []
+    for number in range(2):
+        folder = tmp_path / f"machine-{number}"
+        machines.append(folder)
+        start(
+            workers,
+            {**env, "MIRROR_WORK_DIR": str(folder), "MIRROR_FILES_PER_COMMIT": "1"},
+            tmp_path,
+            beat=number == 0,
+        )
+    send(broker, job.pk)
+
+    def done():
+        state = job_state(job.pk)
+        return state["step"] in (MirrorJob.Step.DONE, MirrorJob.Step.FAILED) and state
+
+    final = wait_for(done, timeout=PUBLISH_TIMEOUT, message="the job to finish")
+    assert final["step"] == MirrorJob.Step.DONE, MirrorJob.objects.get(pk=job.pk).last_error
+    batches = list(MirrorBatch.objects.filter(job_id=job.pk).order_by("index"))
+    assert len(batches) == 6 and all(batch.state == MirrorBatch.State.DONE for batch in batches)
+    assert all(len(batch.commit_ids) == 1 for batch in batches)
+    dataset = Dataset.objects.get(job__pk=job.pk)
+    api = HfApi(endpoint=devhub.url, token="test-token")
+    titles = [commit.title for commit in api.list_repo_commits(dataset.repo_id, repo_type="dataset")]
+    content = [title for title in titles if title != "initial commit"]
+    assert len(content) == len(set(content)) == 6, titles
+    # Both machines took batches (each batch is a task any mirror worker may take).
+    ran = [worker.output().count("catalog.tasks.mirror_batch[") for worker in workers]
+    assert all(count > 0 for count in ran), ran
+    puts = [item for item in devhub.request_log(method="PUT") if item["path"].startswith("/_lfs/upload/")]
+    assert len(puts) == len({item["path"] for item in puts}) == 6  # no file uploaded twice
+    assert all(item["status"] == 200 for item in puts)

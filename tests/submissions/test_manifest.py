@@ -245,6 +245,10 @@ def test_a_submission_from_before_manifests_gets_the_one_file_of_its_location(so
     migration = importlib.import_module("submissions.migrations.0012_manifest_of_earlier_submissions")
     migration.add_manifests(apps, None)
     (row,) = ManifestFile.objects.filter(submission=submission)
-    assert (row.path, row.source_url, row.size) == ("old levels.csv", source_server.url("/old%20levels.csv"), 8)
+    assert (row.path, row.source_url, row.size) == (
+        "old levels.csv",
+        source_server.url("/old%20levels.csv"),
+        8,
+    )
     migration.add_manifests(apps, None)  # running it again adds nothing
     assert ManifestFile.objects.filter(submission=submission).count() == 1
