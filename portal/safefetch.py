@@ -402,7 +402,9 @@ def download(
         # Resume at a block boundary, so that every later write may go past the page cache; the digest must
         # cover the bytes kept, read back in blocks.
         kept = dest_path.stat().st_size
-        kept -= kept % directio.ALIGNMENT
+        # Always ask for some bytes again (the last block at least): a file kept whole would otherwise ask for
+        # a range past the end of the resource, which servers answer 416.
+        kept -= kept % directio.ALIGNMENT or min(kept, directio.ALIGNMENT)
         held = directio.BlockReader(dest_path, block_size=chunk_size)
         try:
             while start < kept:

@@ -93,6 +93,13 @@ def job_state(job_id):
     }
 
 
+def uploading(job_id, size):
+    """Whether the job's one batch has fetched its file and is sending it (the LFS PUT the Hub holds back):
+    a batch sends each file's LFS object as soon as it is fetched, before its commit."""
+    state = job_state(job_id)
+    return state["batch"] == MirrorBatch.State.FETCH and (state["bytes_fetched"] or 0) >= size
+
+
 def assert_published_once(devhub, job_id, *, size, seed, workers):
     def done():
         state = job_state(job_id)
@@ -155,9 +162,7 @@ def test_worker_killed_mid_upload_then_new_worker_publishes_once(
     broker, env = mirror_workers_env
     first = start(workers, env, tmp_path)
     send(broker, job.pk)
-    wait_for(
-        lambda: job_state(job.pk)["batch"] == MirrorBatch.State.COMMIT, timeout=60, message="the commit step"
-    )
+    wait_for(lambda: uploading(job.pk, size), timeout=60, message="the upload of the fetched file")
     time.sleep(1.5)  # the LFS PUT is now held by the server
     first.kill()
     start(workers, env, tmp_path)
@@ -175,9 +180,7 @@ def test_job_stopped_on_one_machine_is_completed_by_another_with_an_empty_scratc
     broker, env = mirror_workers_env
     first = start(workers, env, tmp_path)
     send(broker, job.pk)
-    wait_for(
-        lambda: job_state(job.pk)["batch"] == MirrorBatch.State.COMMIT, timeout=60, message="the commit step"
-    )
+    wait_for(lambda: uploading(job.pk, size), timeout=60, message="the upload of the fetched file")
     first.kill()
     other_machine = tmp_path / "other-machine" / "scratch"
     assert not other_machine.exists()
