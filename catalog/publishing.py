@@ -61,7 +61,7 @@ def prepare(submission):
             name_key=fold_name(submission.name),
             repo_id=f"{settings.HUB_ORGANIZATION}/{slug}",
             hosted=submission.hosting_wanted,
-            source_url=submission.primary_location,
+            source_url=source_fields(submission)["source_url"],
             domain=submission.domain.name if submission.domain_id else submission.suggested_domain,
             modalities=submission.modalities,
             columns=columns,
@@ -95,8 +95,14 @@ def source_fields(submission):
             {"path": path, "url": url, "size": size, "checksums": checksums}
             for path, url, size, checksums in rows.values_list("path", "source_url", "size", "checksums")
         ]
+    primary = submission.primary_location
+    if not primary.lower().startswith("https://"):
+        # A DOI line: the catalog links its record's landing page (or the DOI's own address).
+        primary = (
+            records[0].landing_url if records else f"https://doi.org/{primary.removeprefix('doi:').strip()}"
+        )
     return {
-        "source_url": submission.primary_location,
+        "source_url": primary,
         "creators": creators,
         "source_dois": [record.doi for record in records if record.doi],
         "paper": submission.paper,

@@ -1,16 +1,17 @@
 """The approval gate: what a curator must acknowledge before approving a submission.
 
-A failing location or data check, or personal data found in the data, does not forbid approval (checks
-advise; curators decide), but approving then needs an explicit override with a reason, and personal data
-needs its own ticked item. `services.approve` enforces the rule; the review page's form shows it.
+A failing location, data or duplicates check, one that could not run (an error, or not run yet), or personal
+data found in the data, does not forbid approval (checks advise; curators decide), but approving then needs
+an explicit override with a reason, and personal data needs its own ticked item. `services.approve` enforces
+the rule; the review page's form shows it.
 """
 
 import dataclasses
 
 from submissions.models import CheckResult
 
-# Checks whose failure means the publication would fail or publish the wrong thing.
-GATING_CHECKS = (CheckResult.Kind.LOCATION, CheckResult.Kind.DATA)
+# Checks whose failure means the publication would fail or publish the wrong thing (a dataset twice).
+GATING_CHECKS = (CheckResult.Kind.LOCATION, CheckResult.Kind.DATA, CheckResult.Kind.DUPLICATE)
 PERSONAL_DATA_ITEM = (
     "I looked at the personal data found: it may be published (consent, or public by nature), "
     "or the contributor will remove it first"
@@ -41,9 +42,21 @@ def gate_for(submission):
     if revision is None:
         return ApprovalGate()
     concerns, personal = [], []
-    for check in CheckResult.objects.filter(revision=revision, kind__in=GATING_CHECKS).order_by("kind"):
+    checks = {
+        check.kind: check for check in CheckResult.objects.filter(revision=revision, kind__in=GATING_CHECKS)
+    }
+    for kind in sorted(GATING_CHECKS):
+        check = checks.get(kind)
+        label = CheckResult.Kind(kind).label.lower()
+        if check is None:
+            concerns.append(f"The {label} check has not run yet: nobody has looked at it.")
+            continue
         if check.outcome == CheckResult.Outcome.FAIL:
-            concerns.append(f"The {check.get_kind_display().lower()} check fails: {check.summary}")
+            concerns.append(f"The {label} check fails: {check.summary}")
+        elif check.outcome == CheckResult.Outcome.ERROR:
+            concerns.append(
+                f"The {label} check could not run ({check.summary}); run the checks again, or override."
+            )
         if check.kind == CheckResult.Kind.DATA:
             for finding in (check.details or {}).get("personal_data", []):
                 personal.append(f"{finding['count']} {finding['label']} in {finding['place']}")

@@ -12,9 +12,10 @@ import re
 from django.template.defaultfilters import filesizeformat
 from django.utils.html import strip_tags
 
+from submissions.cards import LICENSE_PLACEHOLDER, TEMPLATE_PLACEHOLDERS
 from submissions.models import Modality
 
-LICENSE_PLACEHOLDER = "REPLACE-WITH-LICENCE-ID"
+DESCRIPTION, USES, STRUCTURE, FIELDS, LICENSING, CITATION = TEMPLATE_PLACEHOLDERS
 # A first guess of what data of each modality serves; the header's comment asks to replace it.
 TASK_BY_MODALITY = {
     Modality.TEXT: "text-classification",
@@ -60,23 +61,23 @@ def card_template(*, name="", modalities=(), records=(), files=(), splits=()):
         "",
         "## Dataset Description",
         "",
-        "What the data is, who made it, when and how it was collected.",
+        DESCRIPTION,
         "",
         "## Uses",
         "",
-        "What the data is meant for, and uses it is not suited for.",
+        USES,
         "",
         "## Dataset Structure",
         "",
-        "The files, their format and their fields (columns), with their types and units.",
+        STRUCTURE,
         "",
         "## Licensing Information",
         "",
-        "The licence of the data and any conditions of use.",
+        LICENSING,
         "",
         "## Citation",
         "",
-        "How to cite the dataset (BibTeX or a reference).",
+        CITATION,
         "",
     ]
     if not chosen:
@@ -124,7 +125,7 @@ def _record_draft(*, name, modalities, records, files, splits):
         "",
         "## Dataset Description",
         "",
-        _plain(record.description) or "What the data is, who made it, when and how it was collected.",
+        _plain(record.description) or DESCRIPTION,
         "",
     ]
     if creators:
@@ -142,7 +143,7 @@ def _record_draft(*, name, modalities, records, files, splits):
     lines += [
         "## Uses",
         "",
-        "What the data is meant for, and uses it is not suited for.",
+        USES,
         "",
         "## Dataset Structure",
         "",
@@ -165,14 +166,14 @@ def _record_draft(*, name, modalities, records, files, splits):
         ]
         if len(files) > 50:
             lines.append(f"- … and more ({len(files)} listed on the status page)")
-        lines += ["", "Describe the fields (columns) of each file, with their types and units.", ""]
+        lines += ["", FIELDS, ""]
     else:
-        lines += ["The files, their format and their fields (columns), with their types and units.", ""]
+        lines += [STRUCTURE, ""]
     lines += ["## Licensing Information", ""]
     lines.append(
         f"{record.license_name or license_id} ({record.license_url})"
         if record.license_url
-        else (record.license_name or license_id or "The licence of the data and any conditions of use.")
+        else (record.license_name or license_id or LICENSING)
     )
     lines += ["", "## Citation", ""]
     for item in records:

@@ -219,7 +219,36 @@ def lint_card(metadata: dict, body: str) -> list[Finding]:
             )
         )
     findings.extend(_lint_sections(body))
+    findings.extend(_lint_placeholders(body))
     return findings
+
+
+# What the card template (`card_template`) writes for the contributor to replace: a card that still holds it
+# says nothing of the data there.
+LICENSE_PLACEHOLDER = "REPLACE-WITH-LICENCE-ID"
+TEMPLATE_PLACEHOLDERS = (
+    "What the data is, who made it, when and how it was collected.",
+    "What the data is meant for, and uses it is not suited for.",
+    "The files, their format and their fields (columns), with their types and units.",
+    "Describe the fields (columns) of each file, with their types and units.",
+    "The licence of the data and any conditions of use.",
+    "How to cite the dataset (BibTeX or a reference).",
+)
+
+
+def _lint_placeholders(body: str) -> list[Finding]:
+    left = [text for text in TEMPLATE_PLACEHOLDERS if text in body]
+    if not left:
+        return []
+    return [
+        Finding(
+            WARNING,
+            "template-placeholder",
+            f"The card still holds the template's placeholder text (“{left[0]}”"
+            + (f" and {len(left) - 1} more" if len(left) > 1 else "")
+            + "). Replace it with what is true of this dataset.",
+        )
+    ]
 
 
 def _check_bytes(raw: bytes, *, max_bytes: int) -> None:

@@ -238,7 +238,7 @@ def _record_warnings(built, revision):
 def _manifest_summary(built):
     """Return one line describing the manifest: files, size, where they come from."""
     files = len(built.entries)
-    size = filesizeformat(built.total_size) if built.total_size else "size unknown"
+    size = filesizeformat(built.total_size) if built.total_size else "size not known yet"
     if built.unknown_sizes and built.total_size:
         size += f" (and {built.unknown_sizes} of unknown size)"
     sources = []

@@ -162,7 +162,10 @@ def notify_curators_revision(submission, *, revision):
 def notify_curators_location(submission, *, previous):
     """Tell the curators the contributor gave a new data location."""
     return _to_curators(
-        submission, template="curators_location", subject="A new data location arrived", previous=previous
+        submission,
+        template="curators_location",
+        subject="New data locations or checksums arrived",
+        previous=previous,
     )
 
 

@@ -45,8 +45,7 @@ def clean_checksums(form, cleaned):
     lines = (cleaned.get("location") or "").splitlines()
     if not lines or any(resolvers.classify(line) != "file" for line in lines):
         return
-    names = [locations.file_name_of(line) for line in lines]
-    _matched, unmatched = manifest.match_checksums(entries, names)
+    _matched, unmatched = manifest.match_checksums(entries, manifest.plain_file_paths(lines))
     if unmatched:
         form.add_error(
             field,
@@ -73,7 +72,7 @@ def clean_locations(text):
             f"Give at most {limit} locations (there are {len(lines)}); for more files, give the record that "
             "holds them or an archive."
         )
-    cleaned, seen = [], {}
+    cleaned, seen, errors = [], {}, []
     for number, line in enumerate(lines, start=1):
         prefix = f"Line {number} ({_shorten(line)}): " if len(lines) > 1 else ""
         doi = locations.doi_of(line)
@@ -83,14 +82,20 @@ def clean_locations(text):
             )
             resolvers.classify(value)
         except forms.ValidationError as exc:
-            raise forms.ValidationError(prefix + " ".join(exc.messages)) from None
+            errors.append(prefix + " ".join(exc.messages))
+            continue
         except resolvers.InvalidLocation as exc:
-            raise forms.ValidationError(prefix + str(exc)) from None
+            errors.append(prefix + str(exc))
+            continue
         key = f"doi:{doi}" if doi is not None else value
         if key in seen:
-            raise forms.ValidationError(f"Line {number} repeats line {seen[key]}; give each location once.")
+            errors.append(f"Line {number} repeats line {seen[key]}; give each location once.")
+            continue
         seen[key] = number
         cleaned.append(value)
+    if errors:
+        # Every line that needs a correction at once, not one per try.
+        raise forms.ValidationError(errors)
     return cleaned
 
 

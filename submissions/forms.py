@@ -46,9 +46,16 @@ def read_card_upload(upload):
 def read_card(*, raw, filename):
     """Parse card bytes; return the ParsedCard or raise ValidationError with the parser's message."""
     try:
-        return cards.parse_card(raw, filename=filename, max_bytes=settings.PORTAL_CARD_MAX_BYTES)
+        parsed = cards.parse_card(raw, filename=filename, max_bytes=settings.PORTAL_CARD_MAX_BYTES)
     except cards.CardRejected as exc:
         raise forms.ValidationError(str(exc), code="card") from None
+    if parsed.metadata.get("license") == cards.LICENSE_PLACEHOLDER:
+        raise forms.ValidationError(
+            f"Replace {cards.LICENSE_PLACEHOLDER} in the card's header with the licence of the data, as a Hub "
+            "licence id (for example cc-by-4.0 or cc0-1.0).",
+            code="card",
+        )
+    return parsed
 
 
 class EitherOrChoiceField(forms.TypedChoiceField):
@@ -80,7 +87,7 @@ class ContributionForm(forms.Form):
         label="Dataset location",
         max_length=settings.MAX_LOCATIONS * (settings.PORTAL_URL_MAX_LENGTH + 2),
         help_text="",  # set in __init__: it names the limit
-        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "https://", "spellcheck": "false"}),
+        widget=forms.Textarea(attrs={"rows": 4, "placeholder": "https://", "spellcheck": "false"}),
         error_messages={
             "required": "Enter the https:// address of the data, or the DOI of its record.",
             "max_length": "The locations are too long: give at most %(limit_value)d characters.",
@@ -134,7 +141,7 @@ class ContributionForm(forms.Form):
         max_length=2 * 1024 * 1024,
         help_text="Paste the output of md5sum or sha256sum: one line per file, the checksum, two spaces and the "
         "file name. We check every file against it while we copy it.",
-        widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false", "class": "font-monospace"}),
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "class": "font-monospace"}),
     )
     checksums_file = forms.FileField(
         label="Or upload a checksum file (optional)",

@@ -73,7 +73,7 @@ def clean_location(location):
         safefetch.check_url(location)
     except safefetch.FetchBlocked as exc:
         raise forms.ValidationError(
-            "Use the public address of the data; this one points to a private or local network (%(why)s).",
+            "Use the public address of the data; this one points to a private or local network: %(why)s",
             params={"why": exc},
         ) from None
     return location

@@ -9,6 +9,7 @@ name. Nothing here fetches anything; the resolvers and `portal.safefetch` do.
 import dataclasses
 import re
 from pathlib import PurePosixPath
+from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.db import transaction
@@ -68,8 +69,10 @@ TABULAR_EXTENSIONS = frozenset([".csv", ".tsv", ".json", ".jsonl", ".parquet", "
 COMPRESSIONS = (".gz",)
 
 ALGORITHMS = {32: "md5", 64: "sha256"}
+# GNU's format is "<hex>  <name>" (two spaces) or "<hex> *<name>" (binary mode); one space or a tab is taken
+# too, as a copy from a web page or an e-mail often keeps only one.
 _GNU_LINE = re.compile(
-    r"^(?P<escaped>\\)?(?P<digest>[0-9A-Fa-f]{32}|[0-9A-Fa-f]{64}) (?P<mode>[ *])(?P<name>.+)$"
+    r"^(?P<escaped>\\)?(?P<digest>[0-9A-Fa-f]{32}|[0-9A-Fa-f]{64})[ \t]+\*?(?P<name>\S.*)$"
 )
 _BSD_LINE = re.compile(
     r"^(?P<algorithm>MD5|SHA256|SHA2-256) \((?P<name>.+)\) = (?P<digest>[0-9A-Fa-f]+)$", re.I
@@ -275,6 +278,7 @@ def build(resolved, *, checksums=(), hosted=True):
     are unsafe, checksums that name no file, and more files or bytes than the limits are problems.
     """
     manifest = Manifest()
+    records_seen = {}
     for position, item, size, media_type in resolved:
         files = getattr(item, "files", None)
         if files is None:  # a plain file
@@ -289,6 +293,14 @@ def build(resolved, *, checksums=(), hosted=True):
                 )
             )
             continue
+        key = item.doi or item.api_url
+        if key in records_seen:
+            manifest.problems.append(
+                f"Line {position + 1} names the same record as line {records_seen[key] + 1} "
+                f"({item.doi or item.landing_url}); give it once."
+            )
+            continue
+        records_seen[key] = position
         manifest.records.append((position, item))
         index = len(manifest.records) - 1
         for record_file in files:
@@ -305,6 +317,7 @@ def build(resolved, *, checksums=(), hosted=True):
                     record=index,
                 )
             )
+    _name_plain_files(manifest)
     _check_paths(manifest)
     _check_limits(manifest, hosted=hosted)
     _apply_checksums(manifest, checksums)
@@ -312,6 +325,62 @@ def build(resolved, *, checksums=(), hosted=True):
     for entry in manifest.entries:
         entry.split = splits.get(entry.path, "")
     return manifest
+
+
+def plain_file_paths(urls):
+    """Return the paths in the dataset that plain file addresses get (as the location check names them)."""
+    manifest = Manifest(
+        entries=[
+            Entry(path=file_name_of(url), source_url=url, size=None, checksums={}, checksums_from={})
+            for url in urls
+        ]
+    )
+    _name_plain_files(manifest)
+    return [entry.path for entry in manifest.entries]
+
+
+def _name_plain_files(manifest):
+    """Give plain files that share a file name the shortest end of their URL paths that tells them apart.
+
+    A contributor cannot rename files on someone else's server: `…/v1/train.csv` and `…/v2/train.csv` become
+    `v1/train.csv` and `v2/train.csv`; addresses that differ only after the path get a number.
+    """
+    taken = {entry.path.casefold() for entry in manifest.entries if entry.record is not None}
+    plain = [entry for entry in manifest.entries if entry.record is None]
+    groups = {}
+    for entry in plain:
+        groups.setdefault(entry.path.casefold(), []).append(entry)
+    for name, entries in groups.items():
+        if len(entries) == 1 and name not in taken:
+            continue
+        folders = [
+            [
+                part
+                for part in PurePosixPath(unquote(urlsplit(entry.source_url).path)).parts[:-1]
+                if part != "/"
+            ]
+            for entry in entries
+        ]
+        for depth in range(1, max(len(parts) for parts in folders) + 1):
+            names = [
+                "/".join([*parts[-depth:], entry.path]) for parts, entry in zip(folders, entries, strict=True)
+            ]
+            if (
+                len({item.casefold() for item in names}) == len(names)
+                and not {item.casefold() for item in names} & taken
+            ):
+                break
+        else:
+            names = [entry.path for entry in entries]
+        used = set(taken)
+        for entry, candidate in zip(entries, names, strict=True):
+            stem, dot, suffix = candidate.rpartition(".")
+            number, final = 1, candidate
+            while final.casefold() in used:
+                number += 1
+                final = f"{stem}-{number}.{suffix}" if dot else f"{candidate}-{number}"
+            used.add(final.casefold())
+            entry.path = "".join(ch for ch in final if ch.isalnum() or ch in "._- /") or entry.path
 
 
 def _check_paths(manifest):
@@ -405,6 +474,12 @@ def store(submission, manifest):
             )
             for position, record in manifest.records
         ]
+        unique, seen = [], set()
+        for entry in manifest.entries:
+            # A repeated name is a problem of the check; the manifest keeps the first file of that name.
+            if entry.path.casefold() not in seen:
+                seen.add(entry.path.casefold())
+                unique.append(entry)
         ManifestFile.objects.bulk_create(
             [
                 ManifestFile(
@@ -421,7 +496,7 @@ def store(submission, manifest):
                     restricted=entry.restricted,
                     restriction=entry.restriction[:300],
                 )
-                for number, entry in enumerate(manifest.entries)
+                for number, entry in enumerate(unique)
             ],
             batch_size=1000,
         )

@@ -249,8 +249,9 @@ class Submission(ModalitiesMixin, models.Model):
 
     @property
     def accepts_revision(self):
-        """Whether the contributor may upload a revised card now."""
-        return self.state == self.State.CHANGES_REQUESTED
+        """Whether the contributor may upload a revised card now: any time before a decision (a card drafted
+        from a repository record, a lint warning mended), and while changes are requested."""
+        return self.state in (self.State.SUBMITTED, self.State.IN_REVIEW, self.State.CHANGES_REQUESTED)
 
     @property
     def accepts_location_revision(self):

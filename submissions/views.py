@@ -200,6 +200,10 @@ def receipt(request, reference):
     return render(request, "submissions/receipt.html", {"submission": submission})
 
 
+# The status page lists this many files (the curators' review page lists them all, page by page).
+FILES_SHOWN = 100
+
+
 def _status_context(submission, *, token, **extra):
     revision = submission.latest_revision
     context = {
@@ -219,6 +223,7 @@ def _status_context(submission, *, token, **extra):
         ),
         "records": selectors.records(submission),
         "manifest_totals": selectors.manifest_totals(submission),
+        "files_shown": selectors.manifest_page(submission, per_page=FILES_SHOWN).object_list,
         "publication": selectors.publication(submission),
     }
     published = selectors.categorisation(submission)
@@ -401,7 +406,7 @@ def revise_location(request, token):
             checksums=form.cleaned_data["announced_checksums"],
             comment=form.cleaned_data["comment"],
         ),
-        success="Thank you: the new locations are with the curators, and the checks run again.",
+        success="Thank you: your changes are with the curators, and the checks run again.",
     )
 
 

@@ -526,13 +526,20 @@ def reply(submission, *, text):
 
 
 def revise_card(submission, *, card: ParsedCard, card_raw: bytes, card_filename: str, comment=""):
-    """The contributor uploads a revised card while changes are requested; older revisions are kept."""
+    """The contributor uploads a revised card before the curators decide; older revisions are kept.
+
+    While changes are requested the dataset goes back to the curators' queue; submitted or in review, the
+    state stays (the curator sees the new revision and its diff). The checks run again on it.
+    """
     stored = []
     try:
         with transaction.atomic():
             submission = locked(submission)
             if not submission.accepts_revision:
-                raise InvalidTransition("A revised card can be sent only while the curators ask for changes.")
+                raise InvalidTransition(
+                    f"This submission is {submission.get_state_display().lower()}: a revised card can be sent only "
+                    "before the curators decide. Once published, send a new version of the card instead."
+                )
             revision = add_revision(submission, card=card, card_raw=card_raw, card_filename=card_filename)
             stored.append(revision.file.name)
             record_event(
@@ -542,13 +549,14 @@ def revise_card(submission, *, card: ParsedCard, card_raw: bytes, card_filename:
                 message=f"Uploaded a revised dataset card (revision {revision.number})."
                 + (f"\n{comment.strip()}" if comment and comment.strip() else ""),
             )
-            move(
-                submission,
-                to=State.SUBMITTED,
-                actor_kind=Event.Actor.CONTRIBUTOR,
-                message="The dataset is back in the curators' queue with the revised card.",
-                allowed=[State.CHANGES_REQUESTED],
-            )
+            if submission.state == State.CHANGES_REQUESTED:
+                move(
+                    submission,
+                    to=State.SUBMITTED,
+                    actor_kind=Event.Actor.CONTRIBUTOR,
+                    message="The dataset is back in the curators' queue with the revised card.",
+                    allowed=[State.CHANGES_REQUESTED],
+                )
             submission.check_summary = "pending"
             submission.save(update_fields=["check_summary"])
             enqueue_checks(submission)

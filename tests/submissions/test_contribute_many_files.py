@@ -58,7 +58,7 @@ def test_a_checksum_file_can_be_uploaded_instead_of_pasted(client):
         ),
         ({"location": "doi:11.1/x"}, "location", "is not a DOI"),
         ({"location": f"{LINES}\nhttps://10.0.0.1/a.csv"}, "location", "private or local network"),
-        ({"location": LINES, "checksums": f"{MD5} train.csv"}, "checksums", "line 1 can't be read"),
+        ({"location": LINES, "checksums": f"{MD5[:30]}  train.csv"}, "checksums", "line 1 can't be read"),
         (
             {"location": LINES, "checksums": f"{MD5}  other.csv"},
             "checksums",
@@ -93,3 +93,23 @@ def test_a_checksum_naming_a_records_file_waits_for_the_location_check(client, r
     assert check.outcome == "fail"
     assert "“missing.csv” names no file of the dataset" in check.summary
     assert ManifestFile.objects.filter(submission=submission).count() == 1
+
+
+def test_every_line_that_needs_a_correction_is_named_at_once(client, media_root):
+    response = post(
+        client, location=f"{LINES}\nftp://x.example/a.csv\nnot an address\nhttps://u:p@x.example/b.csv"
+    )
+    errors = response.context["form"].errors["location"]
+    assert [error.split(":", 1)[0] for error in errors] == [
+        "Line 3 (ftp",
+        "Line 4 (not an address)",
+        "Line 5 (https",
+    ]
+
+
+def test_a_card_with_the_templates_licence_placeholder_is_refused(client, media_root):
+    from submissions.card_template import card_template
+    from tests.submissions.test_contribute import card_file
+
+    card = card_file(card_template(name="Harbour levels", modalities=["text"]))
+    assert_refused(post(client, card=card), "card", "Replace REPLACE-WITH-LICENCE-ID", media_root)

@@ -53,7 +53,7 @@ def test_contributor_new_location_while_changes_requested_goes_back_to_the_queue
         response = Client().post(
             f"/status/{token}/location/", {"location": new, "comment": "The file moved."}, follow=True
         )
-    assert "the new locations are with the curators" in text_of(response)
+    assert "your changes are with the curators" in text_of(response)
     submission.refresh_from_db()
     assert (submission.state, submission.location) == (State.SUBMITTED, new)
     event = submission.events.get(kind=Event.Kind.LOCATION_CHANGE)

@@ -5,7 +5,10 @@ import dataclasses
 import pytest
 
 from submissions import manifest
-from submissions.manifest import ManifestProblem
+from submissions.manifest import (
+    ManifestProblem,
+    file_name_of,  # noqa: F401 - used through manifest too
+)
 
 
 @pytest.mark.parametrize(
@@ -55,12 +58,15 @@ def test_md5sum_and_sha256sum_output_is_read_in_both_styles():
         {"algorithm": "md5", "digest": MD5, "name": "raw/a b.csv"},
         {"algorithm": "md5", "digest": MD5, "name": "weird\\name.csv"},
     ]
+    # One space, as a copy from a web page keeps it.
+    assert manifest.parse_checksums(f"{MD5} one.csv") == [
+        {"algorithm": "md5", "digest": MD5, "name": "one.csv"}
+    ]
 
 
 @pytest.mark.parametrize(
     "line",
     [
-        "d41d8cd98f00b204e9800998ecf8427e train.csv",  # one space: not md5sum's format
         "d41d8cd98f00b204e9800998ecf842  train.csv",  # 30 hex digits
         "zz1d8cd98f00b204e9800998ecf8427e  train.csv",
         "MD5 (train.csv) = 1234",
@@ -176,11 +182,20 @@ def test_a_checksum_that_names_no_file_or_contradicts_the_record_is_a_problem():
     assert any("“b.csv” names no file" in problem for problem in built.problems)
 
 
-def test_two_files_with_one_name_and_too_many_files_are_problems(settings):
+def test_two_records_with_a_file_of_one_name_and_too_many_files_are_problems(settings):
     settings.MAX_FILES_PER_DATASET = 2
-    built = manifest.build([plain("data.csv"), plain("DATA.csv"), plain("c.csv")])
-    assert any("Two files would both be" in problem for problem in built.problems)
+    first = Record(files=(File("data.csv", "https://r.test/1", 5, {}),), doi="10.5072/a")
+    second = Record(files=(File("DATA.csv", "https://r.test/2", 5, {}),), doi="10.5072/b")
+    built = manifest.build([(0, first, None, ""), (1, second, None, ""), plain("c.csv")])
+    assert any("Two files would both be DATA.csv" in problem for problem in built.problems)
     assert any("more than the limit of 2" in problem for problem in built.problems)
+
+
+def test_a_plain_file_named_like_a_records_file_gets_another_name():
+    record = Record(files=(File("data.csv", "https://r.test/1", 5, {}),))
+    built = manifest.build([(0, record, None, ""), (1, *plain("data.csv")[1:])])
+    assert built.problems == []
+    assert [entry.path for entry in built.entries] == ["data.csv", "data-2.csv"]
 
 
 def test_more_bytes_than_we_host_is_a_problem_only_when_hosting(settings):
@@ -252,3 +267,47 @@ def test_a_submission_from_before_manifests_gets_the_one_file_of_its_location(so
     )
     migration.add_manifests(apps, None)  # running it again adds nothing
     assert ManifestFile.objects.filter(submission=submission).count() == 1
+
+
+def test_plain_files_of_one_name_are_told_apart_by_their_folders():
+    urls = [
+        "https://x.test/v1/train.csv",
+        "https://x.test/v2/train.csv",
+        "https://y.test/data/test.csv",
+        "https://y.test/data/test.csv?version=2",
+    ]
+    assert manifest.plain_file_paths(urls) == ["v1/train.csv", "v2/train.csv", "test.csv", "test-2.csv"]
+    built = manifest.build(
+        [(n, Plain(location=u, url=u, path=manifest.file_name_of(u)), 5, "") for n, u in enumerate(urls)]
+    )
+    assert built.problems == []
+    assert [entry.path for entry in built.entries] == [
+        "v1/train.csv",
+        "v2/train.csv",
+        "test.csv",
+        "test-2.csv",
+    ]
+
+
+def test_one_record_given_twice_is_a_problem_and_its_files_are_kept_once():
+    record = Record(files=(File("a.csv", "https://r.test/1", 5, {}),))
+    built = manifest.build([(0, record, None, ""), (1, record, None, "")])
+    assert any("Line 2 names the same record as line 1" in problem for problem in built.problems)
+    assert [entry.path for entry in built.entries] == ["a.csv"]
+
+
+@pytest.mark.django_db
+def test_a_name_that_repeats_is_stored_once_and_the_check_says_why(curator, repositories):
+    from devhub.repositories import DataFile, Deposit
+    from submissions.models import ManifestFile
+    from tests.factories import in_review
+
+    record = repositories.add_invenio(
+        "77", Deposit(title="T", files=[DataFile("train.csv", content=b"a\n1\n")], doi="10.5072/zenodo.77")
+    )
+    submission, _ = in_review(curator, location=f"{record.landing_url}\n10.5072/zenodo.77")
+    check = submission.latest_revision.checks.get(kind="location")
+    assert check.outcome == "fail" and "names the same record as line 1" in check.summary
+    assert list(ManifestFile.objects.filter(submission=submission).values_list("path", flat=True)) == [
+        "train.csv"
+    ]

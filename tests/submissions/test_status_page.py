@@ -188,14 +188,26 @@ def test_revised_card_over_the_limit_is_refused(curator, media_root, settings):
     assert stored_files(media_root) == files_before
 
 
-def test_revised_card_outside_a_change_request_is_refused(curator, media_root):
+def test_revised_card_in_review_is_taken_and_the_state_stays(curator):
     submission, token = in_review(curator)
+    assert 'id="revise"' in Client().get(f"/status/{token}/").content.decode()
+    with committed():
+        response = Client().post(f"/status/{token}/revise/", {"card": card_upload(GOOD_CARD + "\nMore.\n")})
+    assert response.status_code == 302
+    submission.refresh_from_db()
+    assert (submission.state, submission.assignee, submission.revisions.count()) == ("in_review", curator, 2)
+
+
+def test_revised_card_after_the_decision_is_refused(curator, media_root):
+    submission, token = in_review(curator)
+    with committed():
+        services.reject(submission, by=curator, reason="Out of scope.")
     assert 'id="revise"' not in Client().get(f"/status/{token}/").content.decode()
     files_before = stored_files(media_root)
     before = stored(submission)
     response = Client().post(f"/status/{token}/revise/", {"card": card_upload()})
     assert response.status_code == 400
-    assert "A revised card can be sent only while the curators ask for changes." in text_of(response)
+    assert "a revised card can be sent only before the curators decide" in text_of(response)
     assert stored(submission) == before
     assert stored_files(media_root) == files_before
     assert CardRevision.objects.count() == 1

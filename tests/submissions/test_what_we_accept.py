@@ -36,8 +36,9 @@ def test_template_is_prefilled_from_the_form_and_passes_the_card_parser(client):
     assert parsed.metadata["task_categories"] == ["text-classification", "audio-classification"]
     assert parsed.metadata["license"] == LICENSE_PLACEHOLDER
     codes = {finding.code for finding in parsed.findings}
-    # Every recommended section is there; only the licence placeholder is left to replace.
-    assert codes == {"license-unknown"}
+    # Every recommended section is there; the licence and the sections' placeholder texts are left to replace
+    # (and the form refuses the card until the licence is).
+    assert codes == {"license-unknown", "template-placeholder"}
     assert b"x@example.org" not in raw
 
 
