@@ -8,7 +8,6 @@ read the row. User Markdown is rendered by `portal.markdown` alone. No view here
 import hashlib
 import json
 import mimetypes
-import re
 
 from django.conf import settings
 from django.core.cache import cache
@@ -184,41 +183,8 @@ def card_body(card, *, title=None):
     return body
 
 
-def bibtex(dataset):
-    """Return a BibTeX @misc entry citing the dataset on the Hub."""
-
-    def escape(text):
-        # Braces and backslashes would end the field early; TeX specials would change the text.
-        text = re.sub(r"[\\{}]", "", text)
-        return re.sub(r"([&%$#_^~])", r"\\\1", text)
-
-    people = selectors.people_of(dataset)
-    if people:
-        # People: "Family, Given" joined by "and", parsed by BibTeX; the portal is a corporate name, kept
-        # whole by braces.
-        author = (
-            "{"
-            + " and ".join(
-                escape(", ".join(part for part in (person.family_names, person.given_names) if part))
-                for person in people
-            )
-            + "}"
-        )
-    else:
-        author = "{{" + escape(settings.PORTAL_NAME) + "}}"
-    key = re.sub(r"[^A-Za-z0-9]+", "_", dataset.slug).strip("_") or "dataset"
-    year = dataset.published_at.year if dataset.published_at else ""
-    url = hub.dataset_url(dataset.repo_id)
-    return (
-        f"@misc{{{key}_{year},\n"
-        f"  title        = {{{{{escape(dataset.name)}}}}},\n"
-        f"  author       = {author},\n"
-        f"  year         = {{{year}}},\n"
-        f"  publisher    = {{Hugging Face}},\n"
-        f"  howpublished = {{\\url{{{url}}}}},\n"
-        f"  note         = {{Dataset {escape(dataset.repo_id)}}}\n"
-        f"}}"
-    )
+# The BibTeX entry of the dataset page (also imported from here by older callers).
+bibtex = citation.bibtex
 
 
 def _description(dataset):
@@ -260,7 +226,8 @@ def jsonld(dataset):
         "description": _description(dataset),
         "url": page_url,
         "sameAs": hub_url,
-        "identifier": dataset.repo_id,
+        # The DOI first, as its https://doi.org/ address (Google's dataset guidance); the Hub repository too.
+        "identifier": [f"https://doi.org/{dataset.doi}", dataset.repo_id] if dataset.doi else dataset.repo_id,
         "keywords": [*dataset.tags, dataset.domain, *dataset.modality_list],
         "creator": _creator(dataset) or publisher,
         "publisher": publisher,

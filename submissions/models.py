@@ -185,6 +185,13 @@ class Submission(ModalitiesMixin, models.Model):
     unpack_archives = models.BooleanField(
         default=False, help_text="Chosen by the approving curator: unpack zip and tar archives on the Hub."
     )
+    reuse_record_doi = models.BooleanField(
+        _("reuse the record's DOI"),
+        default=False,
+        help_text=_(
+            "Chosen by the approving curator: the dataset's DOI is its repository record's own; no DOI is minted."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
