@@ -443,6 +443,15 @@ def _queue_card_commit(registration, dataset):
     transaction.on_commit(lambda: queues.enqueue("catalog.tasks.update_card", update.pk))
 
 
+def wait_for_sweeper(registration_id, *, reason):
+    """After the task's retries: leave the registration pending (DataCite may be down for hours) with the
+    last error; the sweeper enqueues it again every MIRROR_SWEEP_SECONDS."""
+    DoiRegistration.objects.filter(pk=registration_id, state=State.PENDING).update(
+        last_error=f"{reason} Still pending: tried again every {settings.MIRROR_SWEEP_SECONDS} s."[:2000]
+    )
+    logger.warning("DOI registration %s is still pending: %s", registration_id, reason)
+
+
 def fail(registration_id, *, reason):
     """Stop a registration that retrying will not heal; the review page shows the reason."""
     with transaction.atomic():

@@ -106,9 +106,8 @@ def register_doi(self, registration_id):
             self,
             exc,
             what=f"DOI registration {registration_id}",
-            give_up=lambda error: doi.fail(
-                registration_id, reason=f"Gave up after {error.attempts} attempts. {error}"
-            ),
+            # DataCite down for long is no reason to fail: the registration stays pending for the sweeper.
+            give_up=lambda error: doi.wait_for_sweeper(registration_id, reason=str(error)),
         )
 
 

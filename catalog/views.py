@@ -12,6 +12,7 @@ import mimetypes
 from django.conf import settings
 from django.core.cache import cache
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -20,7 +21,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
 from catalog import citation, croissant, dcat, hub, search, selectors, usage
-from catalog.models import Dataset
+from catalog.models import Dataset, DoiRegistration
 from portal.usage_chart import usage_chart
 from submissions import cards
 from submissions.carddata import license_info
@@ -272,14 +273,27 @@ def jsonld_script_body(data):
 
 @require_safe
 def dataset_detail(request, slug):
-    """The dataset page: card, licence, links, files, usage, how to load and cite, JSON-LD."""
-    dataset = _published_or_404(slug)
+    """The dataset page: card, licence, links, files, usage, how to load and cite, JSON-LD.
+
+    A withdrawn dataset keeps a page that says so and why: its DOI still leads here (DataCite asks that a
+    DOI's landing page stays), so it answers 200 with a notice, not 404 or 410, and is kept out of indexes.
+    """
+    dataset = get_object_or_404(
+        Dataset.objects.filter(Q(published_at__isnull=False) | Q(withdrawn_at__isnull=False)).defer(
+            "search_vector"
+        ),
+        slug=slug,
+    )
+    if dataset.withdrawn_at is not None:
+        ours = DoiRegistration.objects.filter(dataset=dataset).exists()
+        return render(request, "catalog/withdrawn.html", {"dataset": dataset, "doi_registered_here": ours})
     context = {
         "dataset": dataset,
         "card_body": card_body(dataset.card, title=dataset.name),
         "license": license_info(dataset.license) if dataset.license else None,
         "hub_url": hub.dataset_url(dataset.repo_id),
         "bibtex": bibtex(dataset),
+        "apa": citation.apa(dataset),
         "load_snippet": f'from datasets import load_dataset\n\nds = load_dataset("{dataset.repo_id}")',
         "jsonld": jsonld_script_body(jsonld(dataset)),
         "usage_chart": usage_chart(usage.usage_history(dataset)),

@@ -460,6 +460,8 @@ def available_actions(submission, *, user):
         names.add("assign")
     if state == State.MIRROR_FAILED:
         names.add("retry-mirror")
+    if state == State.PUBLISHED:
+        names.add("withdraw-published")
     if state in LOCATION_EDITABLE_BY_CURATORS:
         names.add("change-location")
     if state == State.AWAITING_CONFIRMATION:
