@@ -447,3 +447,47 @@ def test_mirror_approve_helper_still_mints(devhub, datacite, curator, source_ser
     submission, _ = in_review(curator, location=source_server.url("/a.csv"))
     approve(submission, curator)
     assert Dataset.objects.get(submission=submission).doi.startswith("10.5072/")
+
+
+def test_review_and_status_pages_show_the_doi_and_its_state(devhub, datacite, curator, client):
+    submission, token = published(curator)
+    dataset = Dataset.objects.get(submission=submission)
+    client.force_login(curator)
+    review = client.get(reverse("admin:submissions_submission_change", args=[submission.pk])).content.decode()
+    assert 'id="review-doi"' in review and dataset.doi in review and "Findable" in review
+    assert "retry_doi" not in review  # nothing to retry
+    client.logout()
+    status = client.get(reverse("submissions:status", args=[token])).content.decode()
+    assert 'id="status-doi"' in status and f"https://doi.org/{dataset.doi}" in status
+
+
+def test_review_page_offers_a_retry_of_a_failed_registration(devhub, datacite, curator, client, settings):
+    settings.DATACITE_PUBLISHER = ""
+    submission, token = published(curator)
+    client.force_login(curator)
+    review = client.get(reverse("admin:submissions_submission_change", args=[submission.pk])).content.decode()
+    assert "Failed" in review and 'id="review-doi-error"' in review and "publisher" in review
+    assert 'name="retry_doi"' in review
+    settings.DATACITE_PUBLISHER = "Example University Library"
+    with committed():
+        response = client.post(reverse("admin:submissions_submission_retry_doi", args=[submission.pk]))
+    assert response.status_code == 302
+    assert Dataset.objects.get(submission=submission).doi_registration.state == DoiRegistration.State.FINDABLE
+    client.logout()
+    status = client.get(reverse("submissions:status", args=[token])).content.decode()
+    assert "Internal" not in status and "publisher" not in status.split('id="status-doi"')[1][:400]
+
+
+def test_a_curator_withdraws_from_the_review_page(devhub, datacite, curator, client):
+    submission, _ = published(curator)
+    client.force_login(curator)
+    url = reverse("admin:submissions_submission_withdraw_published", args=[submission.pk])
+    response = client.post(url, {"reason": "Duplicate of another dataset."})
+    assert response.status_code == 400  # not confirmed: nothing happens
+    assert Dataset.objects.get(submission=submission).withdrawn_at is None
+    with committed():
+        response = client.post(url, {"reason": "Duplicate of another dataset.", "confirm": "on"})
+    assert response.status_code == 302
+    dataset = Dataset.objects.get(submission=submission)
+    assert dataset.withdrawal_reason == "Duplicate of another dataset."
+    assert datacite.state_of(dataset.doi) == "registered"
