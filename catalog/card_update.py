@@ -209,7 +209,9 @@ def _publish(update, dataset):
 def fail(update_id, *, reason):
     """Stop an update that will not succeed by retrying; the workflow tells the curators."""
     with transaction.atomic():
-        update = CardUpdate.objects.select_for_update().select_related("correction").get(pk=update_id)
+        update = (
+            CardUpdate.objects.select_for_update(of=("self",)).select_related("correction").get(pk=update_id)
+        )
         if update.step in (Step.DONE, Step.FAILED):
             return False
         update.step = Step.FAILED

@@ -417,7 +417,9 @@ def _done(registration, record, *, revision):
             transaction.on_commit(lambda: enqueue(registration.pk))
             return State.PENDING
         dataset = (
-            Dataset.objects.select_for_update().select_related("submission").get(pk=registration.dataset_id)
+            Dataset.objects.select_for_update(of=("self",))
+            .select_related("submission")
+            .get(pk=registration.dataset_id)
         )
         if registration.findable and not dataset.doi:
             dataset.doi = registration.doi
@@ -456,7 +458,9 @@ def fail(registration_id, *, reason):
     """Stop a registration that retrying will not heal; the review page shows the reason."""
     with transaction.atomic():
         registration = (
-            DoiRegistration.objects.select_for_update()
+            # Only this row: the submission is on the nullable side of an outer join, which PostgreSQL
+            # refuses to lock.
+            DoiRegistration.objects.select_for_update(of=("self",))
             .select_related("dataset__submission")
             .get(pk=registration_id)
         )
