@@ -195,7 +195,9 @@ def _publish(update, dataset):
         dataset = Dataset.objects.select_for_update().get(pk=dataset.pk)
         mirror.store_card(dataset, _published_card(update.files[README]))
         dataset.hub_commit = update.commit_id
-        dataset.card_updated_at = timezone.now()
+        if update.correction is not None:
+            # "Updated on": a change the curators accepted; the portal's own commit (the DOI) is none.
+            dataset.card_updated_at = timezone.now()
         dataset.save(update_fields=["hub_commit", "card_updated_at", "updated_at"])
         CardUpdate.objects.filter(pk=update.pk).update(
             step=Step.DONE, finished_at=timezone.now(), last_error=""

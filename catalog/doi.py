@@ -175,12 +175,15 @@ def sizes_and_formats(dataset):
     return sizes, formats
 
 
-def metadata(dataset, *, publication_year, withdrawn_at=None):
-    """Return the DOI's metadata (DataCite Metadata Schema 4, as the REST API's JSON attributes)."""
+def metadata(dataset, *, publication_year, issued=None, withdrawn_at=None):
+    """Return the DOI's metadata (DataCite Metadata Schema 4, as the REST API's JSON attributes).
+
+    `issued` stands in for the publication date of a withdrawn dataset, which is no longer published."""
     sizes, formats = sizes_and_formats(dataset)
     dates = []
-    if dataset.published_at:
-        dates.append({"date": dataset.published_at.date().isoformat(), "dateType": "Issued"})
+    issued = dataset.published_at or issued
+    if issued:
+        dates.append({"date": issued.date().isoformat(), "dateType": "Issued"})
     if dataset.card_updated_at:
         dates.append({"date": dataset.card_updated_at.date().isoformat(), "dateType": "Updated"})
     if withdrawn_at:
@@ -356,6 +359,7 @@ def _sync(registration):
     attributes = metadata(
         dataset,
         publication_year=registration.publication_year,
+        issued=registration.registered_at,
         withdrawn_at=None if registration.findable else dataset.withdrawn_at,
     )
     current = registration.datacite_state
