@@ -305,7 +305,10 @@ STATE_EXPLANATIONS = {
     Submission.State.MIRRORING: "Your dataset is being copied and published to the Hugging Face Hub.",
     Submission.State.PUBLISHED: "Your dataset is published. Thank you for contributing!",
     Submission.State.REJECTED: "The curators decided not to include this dataset. Their reason is below.",
-    Submission.State.WITHDRAWN: "You withdrew this submission. Nothing more will happen to it.",
+    # Withdrawn by its contributor before approval, or by the curators after publication (their reason is
+    # then the timeline's last state change, and the catalog page says it too).
+    Submission.State.WITHDRAWN: "This submission is withdrawn; nothing more will happen to it. If the curators "
+    "withdrew the published dataset, their reason is in the timeline below.",
 }
 
 
