@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('submissions', '0011_contributor_orcid'),
+        ('submissions', '0012_manifest_of_earlier_submissions'),
     ]
 
     operations = [
