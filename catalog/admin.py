@@ -1,18 +1,29 @@
-"""Admin of the catalog: published datasets and their mirror jobs, read-only (the worker writes them)."""
+"""Admin of the catalog: published datasets, their mirror jobs, card updates and DOI registrations, read-only
+(the workers write them)."""
 
 from django.contrib import admin
 from django.utils.html import format_html
 
 from catalog import hub
-from catalog.models import CardUpdate, Dataset, MirrorJob
+from catalog.models import CardUpdate, Dataset, DoiRegistration, MirrorJob
 from portal.admin import ReadOnlyModelAdmin
 
 
 @admin.register(Dataset)
 class DatasetAdmin(ReadOnlyModelAdmin):
-    list_display = ["name", "repo_link", "hosted", "license", "domain", "downloads", "likes", "published_at"]
+    list_display = [
+        "name",
+        "repo_link",
+        "doi",
+        "hosted",
+        "license",
+        "domain",
+        "downloads",
+        "likes",
+        "published_at",
+    ]
     list_filter = ["hosted", "domain", "license"]
-    search_fields = ["name", "repo_id", "slug"]
+    search_fields = ["name", "repo_id", "slug", "=doi"]
     list_select_related = ["submission"]
     date_hierarchy = "published_at"
     exclude = ["card"]
@@ -51,3 +62,23 @@ class MirrorJobAdmin(ReadOnlyModelAdmin):
     @admin.display(description="last error")
     def short_error(self, obj):
         return (obj.last_error[:120] + "…") if len(obj.last_error) > 120 else obj.last_error
+
+
+@admin.register(DoiRegistration)
+class DoiRegistrationAdmin(ReadOnlyModelAdmin):
+    """The datasets' DOIs at DataCite: where each registration stands and why it failed (curators retry from
+    the submission's review page)."""
+
+    list_display = [
+        "doi",
+        "dataset",
+        "state",
+        "findable",
+        "datacite_state",
+        "attempts",
+        "synced_at",
+        "last_error",
+    ]
+    list_filter = ["state", "findable"]
+    list_select_related = ["dataset"]
+    search_fields = ["=doi", "dataset__name", "dataset__repo_id"]

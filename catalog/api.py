@@ -37,6 +37,11 @@ class DatasetSummarySerializer(serializers.ModelSerializer):
     hub_url = serializers.SerializerMethodField(help_text="The dataset's repository on the Hub.")
     modalities = serializers.ListField(source="modality_list", child=serializers.CharField())
     languages = serializers.ListField(child=serializers.CharField())
+    doi = serializers.CharField(
+        help_text="The dataset's DOI, such as 10.5072/dp-2026-000042 (cite it as https://doi.org/ followed by "
+        "the DOI): registered by the portal with DataCite, or its repository record's own. Empty while it "
+        "has none (DataCite not configured, or the registration not done yet)."
+    )
 
     class Meta:
         model = Dataset

@@ -6,7 +6,9 @@ commit. `run(update_id)` is idempotent: it builds the README (and CITATION.cff f
 row and the accepted card revisions, commits them in one commit whose title names the request, and
 verifies the files on the Hub before it records the new card and tells the workflow. A re-run after a
 crash finds its own commit by title and does not commit twice; a commit that fails verification is never
-taken again. Only `catalog.hub` talks to the Hub.
+taken again. Only `catalog.hub` talks to the Hub. The same job, without a correction request and with a
+`title` of its own, commits the card again once the dataset's DOI is registered (`catalog.doi`); a
+correction's accepted card then also updates the DOI's metadata at DataCite.
 """
 
 import datetime
@@ -19,7 +21,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from catalog import citation, hub, mirror
+from catalog import citation, doi, hub, mirror
 from catalog.errors import RetryLater
 from catalog.models import CardUpdate, Dataset
 from portal import queues
@@ -71,6 +73,8 @@ def apply_correction(correction):
 def commit_message(update):
     """Return the commit title of an update; finding it on the Hub means the commit is done."""
     correction = update.correction
+    if correction is None:
+        return update.title  # the portal's own update (the DOI), titled when it was created
     return f"Update the card of {correction.submission.reference}: request {correction.number}"
 
 
@@ -191,25 +195,34 @@ def _publish(update, dataset):
         dataset = Dataset.objects.select_for_update().get(pk=dataset.pk)
         mirror.store_card(dataset, _published_card(update.files[README]))
         dataset.hub_commit = update.commit_id
-        dataset.card_updated_at = timezone.now()
+        if update.correction is not None:
+            # "Updated on": a change the curators accepted; the portal's own commit (the DOI) is none.
+            dataset.card_updated_at = timezone.now()
         dataset.save(update_fields=["hub_commit", "card_updated_at", "updated_at"])
         CardUpdate.objects.filter(pk=update.pk).update(
             step=Step.DONE, finished_at=timezone.now(), last_error=""
         )
-        services.mark_correction_published(update.correction, hub_url=hub.dataset_url(dataset.repo_id))
+        if update.correction is not None:
+            services.mark_correction_published(update.correction, hub_url=hub.dataset_url(dataset.repo_id))
+            # The DOI's metadata follows what the Hub now says (title, licence, creators, files).
+            doi.request_update(dataset)
 
 
 def fail(update_id, *, reason):
     """Stop an update that will not succeed by retrying; the workflow tells the curators."""
     with transaction.atomic():
-        update = CardUpdate.objects.select_for_update().select_related("correction").get(pk=update_id)
+        update = (
+            CardUpdate.objects.select_for_update(of=("self",)).select_related("correction").get(pk=update_id)
+        )
         if update.step in (Step.DONE, Step.FAILED):
             return False
         update.step = Step.FAILED
         update.last_error = reason[:2000]
         update.finished_at = timezone.now()
         update.save(update_fields=["step", "last_error", "finished_at"])
-        services.mark_correction_failed(update.correction, reason=reason)
+        if update.correction is not None:
+            services.mark_correction_failed(update.correction, reason=reason)
+        # An update of the portal's own (the DOI's card) shows as failed on the review page, with a retry.
     return True
 
 

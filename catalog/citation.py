@@ -3,8 +3,11 @@
 https://github.com/citation-file-format/citation-file-format/blob/main/schema-guide.md
 The `license` key must be an SPDX identifier; Hub licence ids without an SPDX twin are given as
 `license-url` instead. The authors are the contributor who signed in with ORCID (names and `orcid`), or the
-portal when nobody did. This module only reads the dataset row and its submission.
+portal when nobody did; a dataset with a DOI is cited by it. The BibTeX and APA citations of the dataset page,
+the card and Croissant come from here too. This module only reads the dataset row and its submission.
 """
+
+import re
 
 import yaml
 from django.conf import settings
@@ -87,9 +90,15 @@ def citation_data(dataset):
         "identifiers": [{"type": "url", "value": url, "description": "The dataset on the Hugging Face Hub"}],
         "keywords": [*dataset.modality_list, dataset.domain],
     }
+    if dataset.doi:
+        data["doi"] = dataset.doi
+        data["identifiers"].insert(
+            0, {"type": "doi", "value": dataset.doi, "description": "The DOI of this dataset"}
+        )
     data["identifiers"] += [
         {"type": "doi", "value": doi, "description": "The repository record the data comes from"}
         for doi in dataset.source_dois
+        if doi != dataset.doi
     ]
     if dataset.paper:
         doi = _doi_of_url(dataset.paper)
@@ -136,3 +145,79 @@ def _doi_of_url(url):
 def citation_cff(dataset):
     """Return the CITATION.cff text of a dataset (YAML)."""
     return yaml.safe_dump(citation_data(dataset), sort_keys=False, allow_unicode=True, width=1000)
+
+
+def _bibtex_escape(text):
+    # Braces and backslashes would end the field early; TeX specials would change the text.
+    text = re.sub(r"[\\{}]", "", text)
+    return re.sub(r"([&%$#_^~])", r"\\\1", text)
+
+
+def bibtex(dataset):
+    """Return a BibTeX @misc entry citing the dataset: by its DOI when it has one, else on the Hub."""
+    escape = _bibtex_escape
+    people = selectors.people_of(dataset)
+    if people:
+        # People: "Family, Given" joined by "and", parsed by BibTeX; the portal is a corporate name, kept
+        # whole by braces.
+        author = (
+            "{"
+            + " and ".join(
+                escape(", ".join(part for part in (person.family_names, person.given_names) if part))
+                for person in people
+            )
+            + "}"
+        )
+    else:
+        author = "{{" + escape(settings.PORTAL_NAME) + "}}"
+    key = re.sub(r"[^A-Za-z0-9]+", "_", dataset.slug).strip("_") or "dataset"
+    year = dataset.published_at.year if dataset.published_at else ""
+    url = hub.dataset_url(dataset.repo_id)
+    lines = [
+        f"@misc{{{key}_{year},",
+        f"  title        = {{{{{escape(dataset.name)}}}}},",
+        f"  author       = {author},",
+        f"  year         = {{{year}}},",
+        f"  publisher    = {{{escape(publisher(dataset))}}},",
+    ]
+    if dataset.doi:
+        lines.append(f"  doi          = {{{_plain_doi(dataset.doi)}}},")
+        lines.append(f"  url          = {{https://doi.org/{_plain_doi(dataset.doi)}}},")
+    lines.append(f"  howpublished = {{\\url{{{url}}}}},")
+    lines.append(f"  note         = {{Dataset {escape(dataset.repo_id)}}}")
+    return "\n".join(lines) + "\n}"
+
+
+def _plain_doi(doi):
+    # A DOI is copied verbatim (biblatex reads the field as such): only what would end the field goes.
+    return re.sub(r"[\\{}\s]", "", doi)
+
+
+def publisher(dataset):
+    """Return who publishes the dataset in a citation: the DOI's publisher (DATACITE_PUBLISHER) when the
+    portal registered its DOI, else the Hugging Face Hub, where the catalog publishes it."""
+    if dataset.doi and dataset.doi not in dataset.source_dois:
+        return settings.DATACITE_PUBLISHER
+    return "Hugging Face"
+
+
+def _apa_name(person):
+    if not person.family_names:
+        return person.name
+    initials = " ".join(f"{part[0]}." for part in person.given_names.split() if part)
+    return f"{person.family_names}, {initials}".strip(", ")
+
+
+def apa(dataset):
+    """Return an APA (7th edition) reference of the dataset as plain text, with its DOI when it has one."""
+    names = [_apa_name(person) for person in selectors.people_of(dataset)] or [settings.PORTAL_NAME]
+    if len(names) == 1:
+        authors = names[0]
+    elif len(names) <= 20:
+        authors = ", ".join(names[:-1]) + ", & " + names[-1]
+    else:  # APA: the first 19, an ellipsis, the last
+        authors = ", ".join(names[:19]) + ", ... " + names[-1]
+    year = dataset.published_at.year if dataset.published_at else "n.d."
+    link = f"https://doi.org/{dataset.doi}" if dataset.doi else hub.dataset_url(dataset.repo_id)
+    authors = authors if authors.endswith(".") else authors + "."
+    return f"{authors} ({year}). {dataset.name} [Data set]. {publisher(dataset)}. {link}"

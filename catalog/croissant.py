@@ -101,7 +101,8 @@ EXTRA_TYPES = {
 }
 
 
-def _encoding_format(path):
+def encoding_format(path):
+    """Return the media type of a file by its name (application/octet-stream when unknown)."""
     suffix = "." + path.rsplit(".", 1)[-1].lower() if "." in path else ""
     return EXTRA_TYPES.get(suffix) or mimetypes.guess_type(path)[0] or "application/octet-stream"
 
@@ -132,7 +133,7 @@ def distribution(dataset):
                     "@id": _node_id(path),
                     "name": _node_id(path),
                     "contentUrl": f"{hub_url}/resolve/main/{path}",
-                    "encodingFormat": _encoding_format(path),
+                    "encodingFormat": encoding_format(path),
                     "contentSize": f"{int(entry.get('size', 0))} B",
                     "sha256": entry["sha256"],
                 }
@@ -149,7 +150,7 @@ def distribution(dataset):
                 "name": _node_id(path),
                 "description": "At its publisher's location; the catalog does not hold a copy.",
                 "contentUrl": entry["url"],
-                "encodingFormat": _encoding_format(path),
+                "encodingFormat": encoding_format(path),
             }
             if entry.get("size") is not None:
                 node["contentSize"] = f"{int(entry['size'])} B"
@@ -165,7 +166,7 @@ def distribution(dataset):
                 "name": "source",
                 "description": "The data at its publisher's location; the catalog does not hold a copy.",
                 "contentUrl": dataset.source_url,
-                "encodingFormat": _encoding_format(dataset.source_url.split("?", 1)[0]),
+                "encodingFormat": encoding_format(dataset.source_url.split("?", 1)[0]),
             }
         )
     card = dataset.card.encode("utf-8")
@@ -249,6 +250,7 @@ def croissant(dataset, *, description, citation, columns=()):
         "description": description,
         "url": settings.PORTAL_BASE_URL + dataset.get_absolute_url(),
         "sameAs": hub_url,
+        "identifier": f"https://doi.org/{dataset.doi}" if dataset.doi else None,
         # The paper that describes the data is what its users are asked to cite, when there is one.
         "citeAs": dataset.paper or citation,
         "creator": creators(dataset),

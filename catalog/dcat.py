@@ -21,6 +21,8 @@ from submissions.carddata import license_info
 PAGE_SIZE = 100
 
 CONTEXT = {
+    "adms": "http://www.w3.org/ns/adms#",
+    "skos": "http://www.w3.org/2004/02/skos/core#",
     "dcat": "http://www.w3.org/ns/dcat#",
     "dct": "http://purl.org/dc/terms/",
     "foaf": "http://xmlns.com/foaf/0.1/",
@@ -48,6 +50,7 @@ FIELDS = (
     "source_dois",
     "paper",
     "code_url",
+    "doi",
 )
 
 
@@ -145,13 +148,24 @@ def _dataset_nodes(dataset, publisher_id):
         "dct:description": _text(
             dataset.summary or f"A {dataset.domain} dataset published on the Hugging Face Hub."
         ),
-        "dct:identifier": dataset.repo_id,
+        # DCAT-AP: the main identifier is a literal; the DOI is that when there is one, and is given again as
+        # an adms:Identifier with its scheme (the Hub repository stays an other identifier).
+        "dct:identifier": f"https://doi.org/{dataset.doi}" if dataset.doi else dataset.repo_id,
         "dct:publisher": {"@id": publisher_id},
         "dcat:landingPage": {"@id": page_url},
         "dcat:keyword": [_text(word) for word in [dataset.domain, *dataset.modality_list, *dataset.tags]],
         "dcat:distribution": [{"@id": item["@id"]} for item in distributions],
         "foaf:page": {"@id": hub_url},
     }
+    if dataset.doi:
+        node["adms:identifier"] = [
+            {
+                "@type": "adms:Identifier",
+                "skos:notation": {"@value": dataset.doi, "@type": "http://purl.org/spar/datacite/doi"},
+                "dct:creator": {"@id": "https://www.datacite.org/"},
+            },
+            {"@type": "adms:Identifier", "skos:notation": dataset.repo_id},
+        ]
     people = selectors.people_of(dataset)
     if people:
         # An ORCID iD's address identifies a person (DCAT-AP: dct:creator, a foaf:Agent).

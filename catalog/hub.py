@@ -152,6 +152,17 @@ def make_public(repo_id):
     )
 
 
+def make_private(repo_id):
+    """Make a dataset repository private (a withdrawn dataset's; doing it again changes nothing)."""
+    _call(
+        f"Making {repo_id} private",
+        api().update_repo_settings,
+        repo_id,
+        repo_type=REPO_TYPE,
+        visibility="private",
+    )
+
+
 def delete_repo(repo_id):
     """Delete a dataset repository; a repository that is already gone is no error."""
     _call(f"Deleting {repo_id}", api().delete_repo, repo_id, repo_type=REPO_TYPE, missing_ok=True)

@@ -35,7 +35,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from catalog import archives, citation, hub, lease, passthrough, selectors
+from catalog import archives, citation, doi, hub, lease, passthrough, selectors
 from catalog.errors import MirrorFailed, RetryLater
 from catalog.models import Dataset, MirrorBatch, MirrorJob
 from portal import queues, safefetch
@@ -296,6 +296,8 @@ def build_readme(dataset):
             ),
             paper=dataset.paper,
             code_url=dataset.code_url,
+            doi=dataset.doi,
+            bibtex=citation.bibtex(dataset) if dataset.doi else "",
         ),
         creator=selectors.creator_of(dataset),
     )
@@ -962,6 +964,8 @@ def _publish(job, dataset):
                 hub_url=hub.dataset_url(dataset.repo_id),
                 catalog_url=settings.PORTAL_BASE_URL + dataset.get_absolute_url(),
             )
+        # The DOI follows the publication and never holds it up: a DataCite outage leaves it pending.
+        doi.queue_registration(dataset)
 
 
 def _fail(job, *, reason, public=""):

@@ -10,6 +10,7 @@ from django.contrib.postgres.search import SearchVectorField
 from django.core.cache import cache
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from submissions.carddata import license_info
 from submissions.models import CorrectionRequest, ModalitiesMixin, Submission
@@ -116,7 +117,23 @@ class Dataset(ModalitiesMixin, models.Model):
     card_updated_at = models.DateTimeField(
         null=True, blank=True, help_text="When a corrected card or a new card version last reached the Hub."
     )
+    doi = models.CharField(
+        _("DOI"),
+        max_length=300,
+        blank=True,
+        help_text=_(
+            "The dataset's DOI once DataCite has registered it, or its repository record's DOI when the "
+            "approving curator chose to reuse it; empty otherwise."
+        ),
+    )
     published_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    withdrawn_at = models.DateTimeField(
+        _("withdrawn at"),
+        null=True,
+        blank=True,
+        help_text=_("When a curator withdrew the published dataset; its page stays and says why."),
+    )
+    withdrawal_reason = models.TextField(_("why it was withdrawn"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
     # Full-text search document on PostgreSQL, kept current by a trigger (migration 0002) so that every
@@ -365,7 +382,21 @@ class CardUpdate(models.Model):
         FAILED = "failed", "Failed"
 
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="card_updates")
-    correction = models.OneToOneField(CorrectionRequest, on_delete=models.CASCADE, related_name="card_update")
+    correction = models.OneToOneField(
+        CorrectionRequest,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="card_update",
+        help_text=_("The accepted request this update publishes; empty for the portal's own (the DOI)."),
+    )
+    title = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text=_(
+            "The commit title of an update without a correction request (it finds the commit again)."
+        ),
+    )
     step = models.CharField(max_length=20, choices=Step.choices, default=Step.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     files = models.JSONField(default=dict, blank=True, help_text="The files committed: {path: text}.")
@@ -380,4 +411,65 @@ class CardUpdate(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self):
-        return f"Card update of {self.dataset.repo_id} for {self.correction}: {self.get_step_display()}"
+        purpose = self.correction if self.correction_id else self.title
+        return f"Card update of {self.dataset.repo_id} for {purpose}: {self.get_step_display()}"
+
+
+class DoiRegistration(models.Model):
+    """The work of registering a published dataset's DOI with DataCite and keeping its record current.
+
+    One per dataset, created at publication when DataCite is configured. The DOI is chosen once (from the
+    submission's reference), so a retry after a lost answer finds it instead of minting another. `findable`
+    is what DataCite should say (a withdrawn dataset's DOI stays registered but is no longer findable);
+    `state` is where the work stands. Runs in `catalog.doi`.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Being registered with DataCite")
+        FINDABLE = "findable", _("Findable")
+        REGISTERED = "registered", _("Registered, not findable (the dataset was withdrawn)")
+        FAILED = "failed", _("Failed")
+
+    dataset = models.OneToOneField(Dataset, on_delete=models.CASCADE, related_name="doi_registration")
+    doi = models.CharField(_("DOI"), max_length=300, unique=True)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING, db_index=True)
+    findable = models.BooleanField(
+        default=True, help_text=_("Findable while published; registered only once the dataset is withdrawn.")
+    )
+    datacite_state = models.CharField(
+        max_length=20,
+        blank=True,
+        help_text=_("The state DataCite last reported: draft, registered, findable."),
+    )
+    create_sent = models.BooleanField(
+        default=False,
+        help_text=_(
+            "A creation was sent: a retry looks the DOI up first, since the answer may have been lost."
+        ),
+    )
+    publication_year = models.PositiveSmallIntegerField()
+    revision = models.PositiveIntegerField(
+        default=0, help_text=_("Counts the requests to send; a run that saw an older one runs again.")
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    card_update = models.OneToOneField(
+        "CardUpdate",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="doi_registration",
+        help_text=_("The commit that adds the DOI to the card and CITATION.cff on the Hub (once)."),
+    )
+    lock_expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    registered_at = models.DateTimeField(null=True, blank=True)
+    synced_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When DataCite last took our metadata.")
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.doi}: {self.get_state_display()}"

@@ -10,16 +10,18 @@ import logging
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q, Sum
+from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
-from catalog import card_update, hub, usage
-from catalog.models import Dataset, MirrorBatch, MirrorJob
+from catalog import card_update, datacite, doi, hub, usage
+from catalog.models import CardUpdate, Dataset, DoiRegistration, MirrorBatch, MirrorJob
 from catalog.selectors import dataset_with_name_key, duplicate_candidates, mirror_job_for
 from portal import queues
 from submissions import cards
 from submissions.models import ManifestFile, SourceRecord, fold_name
 from submissions.publishing import Categorisation, Publication
-from submissions.selectors import data_columns
+from submissions.selectors import data_columns, reusable_record_doi
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +72,10 @@ def prepare(submission):
         # First approval, or a retry after a location revision: the source, its records and files as now.
         for field, value in source_fields(submission).items():
             setattr(dataset, field, value)
-        dataset.save(update_fields=[*SOURCE_FIELDS, "updated_at"])
+        # The curator chose to cite the dataset by its record's DOI: it is the dataset's DOI from the start
+        # (the first card carries it), and none is minted.
+        dataset.doi = (reusable_record_doi(submission) or "") if submission.reuse_record_doi else ""
+        dataset.save(update_fields=[*SOURCE_FIELDS, "doi", "updated_at"])
     return queue_mirror(dataset)
 
 
@@ -146,6 +151,48 @@ def queue_mirror(dataset):
     return job
 
 
+def withdraw(submission, *, reason):
+    """Withdraw a published dataset (in the caller's transaction): it leaves the lists, its page says why,
+    its DOI moves to "registered", and its Hub repository is made private after commit."""
+    dataset = Dataset.objects.select_for_update().get(submission=submission)
+    dataset.withdrawn_at = timezone.now()
+    dataset.withdrawal_reason = reason
+    # Unpublished: the lists, search, facets (their triggers), feeds, sitemaps and DCAT leave it out.
+    dataset.published_at = None
+    dataset.save(update_fields=["withdrawn_at", "withdrawal_reason", "published_at", "updated_at"])
+    doi.hide(dataset)
+    transaction.on_commit(lambda: queues.enqueue("catalog.tasks.hide_withdrawn_repository", dataset.pk))
+    return dataset
+
+
+def _doi_progress(dataset, submission):
+    """Return the DOI fields of a `Publication`: the DOI, where its registration stands, why it failed."""
+    registration = DoiRegistration.objects.select_related("card_update").filter(dataset=dataset).first()
+    if registration is None:
+        if dataset.doi:
+            return {
+                "doi": dataset.doi,
+                "doi_state": "reused",
+                "doi_state_label": _("The repository record's DOI (none minted)"),
+            }
+        published = dataset.published_at is not None
+        return {"doi_retryable": published and datacite.enabled() and submission is not None}
+    update = registration.card_update
+    card_failed = update is not None and update.step == CardUpdate.Step.FAILED
+    error = registration.last_error
+    if card_failed:
+        error = _("Committing the card with the DOI to the Hub failed: %(error)s") % {
+            "error": update.last_error
+        }
+    return {
+        "doi": dataset.doi or registration.doi,
+        "doi_state": registration.state,
+        "doi_state_label": registration.get_state_display(),
+        "doi_error": error,
+        "doi_retryable": registration.state == DoiRegistration.State.FAILED or card_failed,
+    }
+
+
 def enqueue(job_id):
     """Hand a mirror job to the workers; if the broker is down, the sweeper will enqueue it later."""
     queues.enqueue("catalog.tasks.mirror_dataset", job_id)
@@ -180,6 +227,7 @@ class CatalogPublisher:
         else:
             batches = done = 0
         return Publication(
+            **_doi_progress(dataset, submission),
             step=job.step,
             step_label=job.get_step_display(),
             attempts=job.attempts,
@@ -197,6 +245,19 @@ class CatalogPublisher:
             hub_url=hub.dataset_url(dataset.repo_id) if published else None,
             catalog_url=dataset.get_absolute_url() if published else None,
         )
+
+    def withdraw(self, submission, *, reason):
+        """Take the dataset out of the catalog, hide its DOI and (after commit) its Hub repository."""
+        withdraw(submission, reason=reason)
+
+    def retry_doi(self, submission):
+        """Send the dataset's DOI to DataCite again; False when there is nothing to send."""
+        dataset = Dataset.objects.filter(submission=submission).first()
+        if dataset is None or not datacite.enabled():
+            return False
+        if dataset.doi and not DoiRegistration.objects.filter(dataset=dataset).exists():
+            return False  # the record's DOI, reused: not ours to register
+        return doi.retry(dataset) is not None
 
     def name_clash(self, name_key):
         """Describe a catalog dataset whose folded name is `name_key`, or return None."""

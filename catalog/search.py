@@ -303,6 +303,7 @@ LIST_FIELDS = (
     "downloads",
     "likes",
     "published_at",
+    "doi",
 )
 
 

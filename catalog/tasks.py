@@ -1,12 +1,16 @@
-"""Celery tasks of the catalog: thin wrappers that take ids and call `catalog.mirror` or `catalog.card_update`."""
+"""Celery tasks of the catalog: thin wrappers that take ids and call `catalog.mirror`, `catalog.card_update`
+or `catalog.doi`."""
 
 import logging
 
 from celery import shared_task
 from django.conf import settings
 
-from catalog import card_update, lease, mirror, selectors
+from catalog import card_update, doi, hub, lease, mirror, selectors
+from catalog.errors import RetryLater
+from catalog.models import Dataset
 from portal import requestlog
+from submissions import services
 
 logger = logging.getLogger(__name__)
 
@@ -90,3 +94,59 @@ def sweep_stalled_card_updates():
         logger.warning("Card update %s made no progress; enqueueing it again.", update_id)
         update_card.delay(update_id)
     return len(stalled)
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True, max_retries=None)
+def register_doi(self, registration_id):
+    """Register (or update, or hide) a dataset's DOI at DataCite; retry with backoff while DataCite may heal."""
+    try:
+        return doi.run(registration_id)
+    except RetryLater as exc:
+        return _retry_or_give_up(
+            self,
+            exc,
+            what=f"DOI registration {registration_id}",
+            # DataCite down for long is no reason to fail: the registration stays pending for the sweeper.
+            give_up=lambda error: doi.wait_for_sweeper(registration_id, reason=str(error)),
+        )
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def sweep_pending_dois():
+    """Enqueue DOI registrations that are waiting: a broker outage, a lost worker, or DataCite down for long."""
+    pending = doi.pending_registrations()
+    for registration_id in pending:
+        logger.info("DOI registration %s is pending; enqueueing it again.", registration_id)
+        register_doi.delay(registration_id)
+    return len(pending)
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True, max_retries=None)
+def hide_withdrawn_repository(self, dataset_id):
+    """Make a withdrawn dataset's Hub repository private; retry while the Hub may heal, then tell the curators."""
+    dataset = Dataset.objects.select_related("submission").filter(pk=dataset_id).first()
+    if dataset is None or dataset.withdrawn_at is None:
+        return "gone"
+    try:
+        hub.make_private(dataset.repo_id)
+    except hub.HubError as exc:
+        if exc.retryable:
+            return _retry_or_give_up(
+                self,
+                RetryLater(str(exc), countdown=exc.retry_after, attempts=self.request.retries + 1),
+                what=f"Hiding the repository of withdrawn dataset {dataset_id}",
+                give_up=lambda error: _repository_not_hidden(dataset, error),
+            )
+        _repository_not_hidden(dataset, exc)
+        return "failed"
+    return "private"
+
+
+def _repository_not_hidden(dataset, error):
+    logger.error("The Hub repository %s of a withdrawn dataset is still public: %s", dataset.repo_id, error)
+    if dataset.submission is not None:
+        services.note_publication_problem(
+            dataset.submission,
+            reason=f"The Hub repository {dataset.repo_id} of the withdrawn dataset could not be made private: "
+            f"{error} Make it private on the Hub by hand.",
+        )

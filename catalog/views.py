@@ -8,11 +8,11 @@ read the row. User Markdown is rendered by `portal.markdown` alone. No view here
 import hashlib
 import json
 import mimetypes
-import re
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -21,7 +21,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
 from catalog import citation, croissant, dcat, hub, search, selectors, usage
-from catalog.models import Dataset
+from catalog.models import Dataset, DoiRegistration
 from portal.usage_chart import usage_chart
 from submissions import cards
 from submissions.carddata import license_info
@@ -184,41 +184,8 @@ def card_body(card, *, title=None):
     return body
 
 
-def bibtex(dataset):
-    """Return a BibTeX @misc entry citing the dataset on the Hub."""
-
-    def escape(text):
-        # Braces and backslashes would end the field early; TeX specials would change the text.
-        text = re.sub(r"[\\{}]", "", text)
-        return re.sub(r"([&%$#_^~])", r"\\\1", text)
-
-    people = selectors.people_of(dataset)
-    if people:
-        # People: "Family, Given" joined by "and", parsed by BibTeX; the portal is a corporate name, kept
-        # whole by braces.
-        author = (
-            "{"
-            + " and ".join(
-                escape(", ".join(part for part in (person.family_names, person.given_names) if part))
-                for person in people
-            )
-            + "}"
-        )
-    else:
-        author = "{{" + escape(settings.PORTAL_NAME) + "}}"
-    key = re.sub(r"[^A-Za-z0-9]+", "_", dataset.slug).strip("_") or "dataset"
-    year = dataset.published_at.year if dataset.published_at else ""
-    url = hub.dataset_url(dataset.repo_id)
-    return (
-        f"@misc{{{key}_{year},\n"
-        f"  title        = {{{{{escape(dataset.name)}}}}},\n"
-        f"  author       = {author},\n"
-        f"  year         = {{{year}}},\n"
-        f"  publisher    = {{Hugging Face}},\n"
-        f"  howpublished = {{\\url{{{url}}}}},\n"
-        f"  note         = {{Dataset {escape(dataset.repo_id)}}}\n"
-        f"}}"
-    )
+# The BibTeX entry of the dataset page (also imported from here by older callers).
+bibtex = citation.bibtex
 
 
 def _description(dataset):
@@ -260,7 +227,8 @@ def jsonld(dataset):
         "description": _description(dataset),
         "url": page_url,
         "sameAs": hub_url,
-        "identifier": dataset.repo_id,
+        # The DOI first, as its https://doi.org/ address (Google's dataset guidance); the Hub repository too.
+        "identifier": [f"https://doi.org/{dataset.doi}", dataset.repo_id] if dataset.doi else dataset.repo_id,
         "keywords": [*dataset.tags, dataset.domain, *dataset.modality_list],
         "creator": _creator(dataset) or publisher,
         "publisher": publisher,
@@ -305,14 +273,27 @@ def jsonld_script_body(data):
 
 @require_safe
 def dataset_detail(request, slug):
-    """The dataset page: card, licence, links, files, usage, how to load and cite, JSON-LD."""
-    dataset = _published_or_404(slug)
+    """The dataset page: card, licence, links, files, usage, how to load and cite, JSON-LD.
+
+    A withdrawn dataset keeps a page that says so and why: its DOI still leads here (DataCite asks that a
+    DOI's landing page stays), so it answers 200 with a notice, not 404 or 410, and is kept out of indexes.
+    """
+    dataset = get_object_or_404(
+        Dataset.objects.filter(Q(published_at__isnull=False) | Q(withdrawn_at__isnull=False)).defer(
+            "search_vector"
+        ),
+        slug=slug,
+    )
+    if dataset.withdrawn_at is not None:
+        ours = DoiRegistration.objects.filter(dataset=dataset).exists()
+        return render(request, "catalog/withdrawn.html", {"dataset": dataset, "doi_registered_here": ours})
     context = {
         "dataset": dataset,
         "card_body": card_body(dataset.card, title=dataset.name),
         "license": license_info(dataset.license) if dataset.license else None,
         "hub_url": hub.dataset_url(dataset.repo_id),
         "bibtex": bibtex(dataset),
+        "apa": citation.apa(dataset),
         "load_snippet": f'from datasets import load_dataset\n\nds = load_dataset("{dataset.repo_id}")',
         "jsonld": jsonld_script_body(jsonld(dataset)),
         "usage_chart": usage_chart(usage.usage_history(dataset)),

@@ -318,6 +318,18 @@ HF_TOKEN = env.str("HF_TOKEN", default="")
 HF_ENDPOINT = env.str("HF_ENDPOINT", default="https://huggingface.co").rstrip("/")
 HUB_ORGANIZATION = env.str("HUB_ORGANIZATION", default="dataset-portal")
 
+# DOIs through DataCite (catalog/datacite.py): with a repository account (its id and password) and the
+# account's prefix, every published dataset gets a findable DOI <prefix>/dp.<reference in lowercase>, whose
+# landing page is its catalog page. Without them nothing is registered. The default API is DataCite's test
+# API (DOIs there resolve nowhere); production is https://api.datacite.org.
+DATACITE_REPOSITORY_ID = env.str("DATACITE_REPOSITORY_ID", default="")
+DATACITE_PASSWORD = env.str("DATACITE_PASSWORD", default="")
+DATACITE_PREFIX = env.str("DATACITE_PREFIX", default="").strip().rstrip("/")
+DATACITE_API_URL = env.str("DATACITE_API_URL", default="https://api.test.datacite.org").rstrip("/")
+# The DOIs' publisher (DataCite's "publisher": the institution that makes the data available).
+DATACITE_PUBLISHER = env.str("DATACITE_PUBLISHER", default=PORTAL_NAME)
+DATACITE_TIMEOUT = env.float("DATACITE_TIMEOUT", default=20)
+
 # Catalog: cached pages and facet counts for visitors without cookies, keyed by a stamp of the last change.
 CATALOG_FACET_CACHE_SECONDS = env.int("CATALOG_FACET_CACHE_SECONDS", default=60)
 CATALOG_STAMP_SECONDS = env.int("CATALOG_STAMP_SECONDS", default=2)
@@ -355,6 +367,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "sweep-stalled-card-updates": {
         "task": "catalog.tasks.sweep_stalled_card_updates",
+        "schedule": MIRROR_SWEEP_SECONDS,
+    },
+    "sweep-pending-dois": {
+        "task": "catalog.tasks.sweep_pending_dois",
         "schedule": MIRROR_SWEEP_SECONDS,
     },
     "sweep-pending-checks": {

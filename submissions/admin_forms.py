@@ -3,6 +3,7 @@
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
 
 from submissions.approval import PERSONAL_DATA_ITEM, ApprovalGate
 from submissions.curators import CURATORS_GROUP
@@ -78,9 +79,21 @@ class ApproveForm(forms.Form):
         label="Unpack zip and tar archives on the Hub (hosted datasets only)", required=False
     )
 
-    def __init__(self, *args, gate=None, **kwargs):
+    def __init__(self, *args, gate=None, record_doi=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.gate = gate or ApprovalGate()
+        self.record_doi = record_doi
+        if record_doi:
+            # Offered only for a dataset that is one repository record with a DOI (selectors.reusable_record_doi).
+            self.fields["reuse_record_doi"] = forms.BooleanField(
+                label=_("Reuse the record's DOI instead of minting a new one"),
+                help_text=_(
+                    "The dataset is then cited as %(doi)s, the DOI of the repository record it copies; no DOI "
+                    "is registered for it with DataCite."
+                )
+                % {"doi": record_doi},
+                required=False,
+            )
         for item, label in CHECKLIST_ITEMS.items():
             self.fields[item] = forms.BooleanField(label=label, required=False)
         order = [*CHECKLIST_ITEMS]
@@ -102,7 +115,7 @@ class ApproveForm(forms.Form):
                 },
             )
             order.append("concerns_override")
-        self.order_fields([*order, "note", "unpack_archives"])
+        self.order_fields([*order, "note", "unpack_archives", "reuse_record_doi"])
 
     def clean(self):
         cleaned = super().clean()
@@ -161,4 +174,23 @@ class DeclineCorrectionForm(forms.Form):
         max_length=MESSAGE_LIMIT,
         widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={"required": "Give the reason for declining; it is sent to the contributor."},
+    )
+
+
+class WithdrawPublishedForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why the dataset is withdrawn (shown on its catalog page and sent to the contributor)"),
+        max_length=MESSAGE_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={
+            "required": _(
+                "Give the reason; the dataset's page keeps saying it, as its DOI still leads there."
+            )
+        },
+    )
+    confirm = forms.BooleanField(
+        label=_(
+            "Yes, withdraw this published dataset: it leaves the catalog and its Hub copy becomes private."
+        ),
+        error_messages={"required": _("Tick the box to confirm the withdrawal.")},
     )

@@ -726,13 +726,17 @@ class CitationInfo:
     creators: tuple = ()  # {"name", "orcid", "affiliation"} dicts
     paper: str = ""  # an https address (arXiv, doi.org or other)
     code_url: str = ""
+    doi: str = ""  # the dataset's own DOI, once it has one
+    bibtex: str = ""  # how to cite it (with the DOI), shown as a BibTeX block
 
     def __bool__(self):
-        return bool(self.dois or self.creators or self.paper or self.code_url)
+        return bool(self.dois or self.creators or self.paper or self.code_url or self.doi)
 
     def markdown(self):
         """Return the lines the card's citation section gains (Markdown)."""
         lines = []
+        if self.doi:
+            lines.append(f"- DOI of this dataset: [doi:{self.doi}](https://doi.org/{self.doi})")
         if self.creators:
             names = []
             for creator in self.creators:
@@ -746,6 +750,10 @@ class CitationInfo:
             lines.append(f"- Paper: <{self.paper}>")
         if self.code_url:
             lines.append(f"- Code: <{self.code_url}>")
+        if self.bibtex:
+            # A fence longer than any run of backticks in the entry, so that nothing in it can close it.
+            fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", self.bibtex)), default=0))
+            lines += ["", f"{fence}bibtex", self.bibtex, fence]
         return lines
 
 
@@ -791,7 +799,8 @@ def build_hub_card(
     dataset that is only linked (`source_url`), a pointer to where its data lives. `overrides` are header
     values that curators accepted as corrections after publication; they replace the card's own. `configs`
     (the splits' files, `manifest.card_configs`) is added unless the card has its own; `citation` adds the
-    source records' DOIs, the creators, the paper and the code to the card's citation section (and an
+    dataset's DOI (with a BibTeX entry), the source records' DOIs, the creators, the paper and the code to
+    the card's citation section (and an
     `arxiv:` tag, which the Hub turns into a link to the paper). `creator`, a contributor who signed in with
     ORCID, is credited with their verified iD at the top of the body."""
     if card_text is not None:

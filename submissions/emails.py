@@ -201,3 +201,13 @@ def send_correction_decided(submission, *, correction):
         correction=correction,
         verdict=verdict,
     )
+
+
+def send_withdrawn_by_curators(submission, *, reason):
+    """Tell the contributor that the curators withdrew their published dataset, and why."""
+    return _to_contributor(
+        submission,
+        template="withdrawn_by_curators",
+        subject="Your dataset was withdrawn from the catalog",
+        reason=reason,
+    )

@@ -185,6 +185,13 @@ class Submission(ModalitiesMixin, models.Model):
     unpack_archives = models.BooleanField(
         default=False, help_text="Chosen by the approving curator: unpack zip and tar archives on the Hub."
     )
+    reuse_record_doi = models.BooleanField(
+        _("reuse the record's DOI"),
+        default=False,
+        help_text=_(
+            "Chosen by the approving curator: the dataset's DOI is its repository record's own; no DOI is minted."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -299,7 +306,10 @@ STATE_EXPLANATIONS = {
     Submission.State.MIRRORING: "Your dataset is being copied and published to the Hugging Face Hub.",
     Submission.State.PUBLISHED: "Your dataset is published. Thank you for contributing!",
     Submission.State.REJECTED: "The curators decided not to include this dataset. Their reason is below.",
-    Submission.State.WITHDRAWN: "You withdrew this submission. Nothing more will happen to it.",
+    # Withdrawn by its contributor before approval, or by the curators after publication (their reason is
+    # then the timeline's last state change, and the catalog page says it too).
+    Submission.State.WITHDRAWN: "This submission is withdrawn; nothing more will happen to it. If the curators "
+    "withdrew the published dataset, their reason is in the timeline below.",
 }
 
 

@@ -40,6 +40,11 @@ class Publication:
     public_error: str = ""  # why publishing failed, in words for the contributor
     batches: int = 0  # while copying: how many batches of files, and how many are done
     batches_done: int = 0
+    doi: str = ""  # the dataset's DOI (shown once registered, or the record's when reused)
+    doi_state: str = ""  # "" (none), pending, findable, registered, failed, reused
+    doi_state_label: str = ""
+    doi_error: str = ""  # why the registration (or the card's commit with the DOI) failed, for curators
+    doi_retryable: bool = False  # a curator may send the DOI to DataCite again
 
     # What the contributor's status page may show (never the internal error text).
     PUBLIC_FIELDS = (
@@ -55,6 +60,9 @@ class Publication:
         "public_error",
         "batches",
         "batches_done",
+        "doi",
+        "doi_state",
+        "doi_state_label",
     )
 
     def public(self):
@@ -99,6 +107,13 @@ class Publisher(Protocol):
 
     def usage_history(self, submission) -> list[UsagePoint]:
         """Return the usage history (downloads and likes by day) of a submission's dataset, oldest first."""
+
+    def withdraw(self, submission, *, reason: str) -> None:
+        """Take a published dataset out of the catalog inside the caller's transaction: its page stays and
+        says why, its DOI stops being findable and its Hub copy is hidden after the transaction commits."""
+
+    def retry_doi(self, submission) -> bool:
+        """Send a published dataset's DOI to DataCite again after commit; False when there is none to send."""
 
     def publish_correction(self, correction) -> None:
         """Apply an accepted correction or card version (a `CorrectionRequest`) inside the caller's

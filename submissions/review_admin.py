@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
+from django.utils.translation import gettext as _
 
 from portal.markdown import render_markdown
 from submissions import admin_forms, approval, cards, selectors, services
@@ -319,6 +320,8 @@ class SubmissionAdmin(admin.ModelAdmin):
             action("accept-correction", self.accept_correction_view),
             action("decline-correction", self.decline_correction_view),
             action("retry-correction", self.retry_correction_view),
+            action("retry-doi", self.retry_doi_view),
+            action("withdraw-published", self.withdraw_published_view),
             *super().get_urls(),
         ]
 
@@ -381,7 +384,9 @@ class SubmissionAdmin(admin.ModelAdmin):
             "actions": services.available_actions(submission, user=request.user),
             "message_form": forms.get("message") or admin_forms.MessageForm(),
             "request_changes_form": forms.get("request-changes") or admin_forms.RequestChangesForm(),
-            "approve_form": forms.get("approve") or admin_forms.ApproveForm(gate=gate),
+            "approve_form": forms.get("approve")
+            or admin_forms.ApproveForm(gate=gate, record_doi=selectors.reusable_record_doi(submission)),
+            "withdraw_form": forms.get("withdraw-published") or admin_forms.WithdrawPublishedForm(),
             "gate": gate,
             "reject_form": forms.get("reject") or admin_forms.RejectForm(),
             "assign_form": forms.get("assign")
@@ -473,6 +478,7 @@ class SubmissionAdmin(admin.ModelAdmin):
                 checklist=services.ReviewChecklist(**form.checklist_kwargs()),
                 note=data.get("note", ""),
                 unpack_archives=data.get("unpack_archives", False),
+                reuse_record_doi=data.get("reuse_record_doi", False),
                 **form.gate_kwargs(),
             )
             return f"{submission.reference} is approved; publication to the Hub has been queued."
@@ -482,7 +488,10 @@ class SubmissionAdmin(admin.ModelAdmin):
             object_id,
             name="approve",
             form_class=admin_forms.ApproveForm,
-            form_kwargs=lambda submission: {"gate": approval.gate_for(submission)},
+            form_kwargs=lambda submission: {
+                "gate": approval.gate_for(submission),
+                "record_doi": selectors.reusable_record_doi(submission),
+            },
             perform=perform,
         )
 
@@ -563,6 +572,30 @@ class SubmissionAdmin(admin.ModelAdmin):
             return f"Publication of request {correction.number} restarted."
 
         return self._action(request, object_id, name="retry-correction", perform=perform)
+
+    def retry_doi_view(self, request, object_id):
+        def perform(submission, data, form):
+            services.retry_doi(submission, by=request.user)
+            return _("The DOI of %(reference)s will be sent to DataCite again.") % {
+                "reference": submission.reference
+            }
+
+        return self._action(request, object_id, name="retry-doi", perform=perform)
+
+    def withdraw_published_view(self, request, object_id):
+        def perform(submission, data, form):
+            services.withdraw_published(submission, by=request.user, reason=data["reason"])
+            return _("%(reference)s is withdrawn; its page says why and the contributor has been told.") % {
+                "reference": submission.reference
+            }
+
+        return self._action(
+            request,
+            object_id,
+            name="withdraw-published",
+            form_class=admin_forms.WithdrawPublishedForm,
+            perform=perform,
+        )
 
 
 def _correction_to_decide(submission):

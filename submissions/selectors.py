@@ -156,6 +156,21 @@ def records(submission):
     return list(SourceRecord.objects.filter(submission=submission).order_by("position"))
 
 
+def reusable_record_doi(submission):
+    """Return the DOI of the one repository record a submission's data is, or None.
+
+    Only then may the approving curator choose to cite the dataset by the record's DOI instead of minting a
+    new one: a single record, with a DOI, and every file of the dataset from it (the same bytes).
+    """
+    rows = list(SourceRecord.objects.filter(submission=submission).values_list("pk", "doi")[:2])
+    if len(rows) != 1 or not rows[0][1]:
+        return None
+    record_id, doi = rows[0]
+    if ManifestFile.objects.filter(submission=submission).exclude(record_id=record_id).exists():
+        return None
+    return doi
+
+
 MANIFEST_ORDERS = {
     "path": ("position",),
     "size": ("size", "position"),

@@ -8,7 +8,7 @@ import pytest
 
 from portal.celery import app as celery_app
 
-pytest_plugins = ["tests.fixtures_sources", "tests.fixtures_repositories"]
+pytest_plugins = ["tests.fixtures_sources", "tests.fixtures_repositories", "tests.fixtures_datacite"]
 
 HUB_ORGANIZATION = "dataset-portal"
 

@@ -5,7 +5,9 @@
   document.querySelectorAll("[data-copy-target]").forEach(function (button) {
     button.addEventListener("click", function () {
       var source = document.getElementById(button.getAttribute("data-copy-target"));
-      var status = document.querySelector("[data-copy-status]");
+      // The status next to this button (each copy button has its own), else the page's first.
+      var status = (button.parentElement && button.parentElement.querySelector("[data-copy-status]")) ||
+        document.querySelector("[data-copy-status]");
       if (!source || !navigator.clipboard) {
         if (status) { status.textContent = "Select the text and copy it by hand."; }
         return;

@@ -2,7 +2,7 @@
 
 Views, the admin and tasks call these functions; none of them sets `state`. Each flow has its module:
 `review` (from the form to the decision and publication), `locations` (where the data lives),
-`corrections` (after publication) and `sign_in` ("my submissions"); `transitions` holds what they share
+`corrections` and `published` (after publication: the DOI, a withdrawal) and `sign_in` ("my submissions"); `transitions` holds what they share
 (the row lock, a state move and its event). This package knows nothing about requests or templates.
 The names below are the door callers use: `services.approve(...)`.
 """
@@ -20,6 +20,13 @@ from submissions.services.locations import (
     LOCATION_EDITABLE_BY_CURATORS,
     change_location,
     revise_location,
+)
+from submissions.services.published import (
+    mark_doi_failed,
+    mark_doi_registered,
+    note_publication_problem,
+    retry_doi,
+    withdraw_published,
 )
 from submissions.services.review import (
     CHECKLIST_ITEMS,
@@ -71,8 +78,11 @@ __all__ = [
     "decline_correction",
     "mark_correction_failed",
     "mark_correction_published",
+    "mark_doi_failed",
+    "mark_doi_registered",
     "mark_mirror_failed",
     "mark_published",
+    "note_publication_problem",
     "reject",
     "reply",
     "request_changes",
@@ -80,6 +90,7 @@ __all__ = [
     "request_sign_in",
     "rerun_checks",
     "retry_correction",
+    "retry_doi",
     "retry_mirror",
     "revise_card",
     "revise_location",
@@ -91,4 +102,5 @@ __all__ = [
     "touch_status_link",
     "use_sign_in",
     "withdraw",
+    "withdraw_published",
 ]

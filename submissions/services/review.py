@@ -9,6 +9,7 @@ import uuid
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from portal.orcid import is_orcid
 from submissions import approval, emails, publishing, selectors
@@ -300,11 +301,14 @@ def approve(
     unpack_archives=False,
     concerns_override="",
     personal_data_reviewed=False,
+    reuse_record_doi=False,
 ):
     """Approve a submission in review and start its publication to the Hub after commit.
 
     A failing location or data check, or personal data in the data, needs `concerns_override` (the
     curator's reason, recorded as an event); personal data also needs `personal_data_reviewed`.
+    `reuse_record_doi`: the dataset is cited by its repository record's DOI and no DOI is minted (only for
+    a dataset that is one record with a DOI, `selectors.reusable_record_doi`).
     """
     if checklist.missing and not checklist.override_reason:
         raise InvalidTransition(
@@ -322,9 +326,20 @@ def approve(
             raise InvalidTransition(
                 f"Personal data was found in the data: tick “{approval.PERSONAL_DATA_ITEM}” to approve."
             )
+        record_doi = selectors.reusable_record_doi(submission) if reuse_record_doi else None
+        if reuse_record_doi and record_doi is None:
+            raise InvalidTransition(
+                _(
+                    "The record's DOI can be reused only when the dataset is one repository record with a DOI "
+                    "and every file comes from it; untick “Reuse the record's DOI”."
+                )
+            )
         submission.review_checklist = checklist.as_record()
         submission.unpack_archives = bool(unpack_archives and submission.hosting_wanted)
-        submission.save(update_fields=["review_checklist", "unpack_archives", "updated_at"])
+        submission.reuse_record_doi = record_doi is not None
+        submission.save(
+            update_fields=["review_checklist", "unpack_archives", "reuse_record_doi", "updated_at"]
+        )
         move(
             submission,
             to=State.APPROVED,
@@ -354,6 +369,11 @@ def approve(
         ]
         if checklist.missing:
             record.append(f"Checklist overridden: {checklist.override_reason}")
+        if record_doi is not None:
+            record.append(
+                _("The dataset is cited by its record's DOI %(doi)s; no new DOI is minted.")
+                % {"doi": record_doi}
+            )
         if note.strip():
             record.append(note.strip())
         record_event(
@@ -440,6 +460,8 @@ def available_actions(submission, *, user):
         names.add("assign")
     if state == State.MIRROR_FAILED:
         names.add("retry-mirror")
+    if state == State.PUBLISHED:
+        names.add("withdraw-published")
     if state in LOCATION_EDITABLE_BY_CURATORS:
         names.add("change-location")
     if state == State.AWAITING_CONFIRMATION:

@@ -15,6 +15,10 @@ a queue or a dev Hub, so neither's workers take the other's tasks.
 Without ORCID_CLIENT_ID or OIDC_ISSUER/OIDC_CLIENT_ID it also starts a local OpenID Connect provider
 (devhub.oidc) and points the missing sign-in at it, so that "Sign in with ORCID" and "Sign in with the
 institution" work offline with demo users.
+
+Without any DATACITE_* setting it starts the DataCite double (devhub.datacite) and points the portal at it,
+with DataCite's test prefix 10.5072, so that a published dataset gets a DOI offline (one that resolves
+nowhere, as every DOI under the test prefix).
 """
 
 import os
@@ -36,6 +40,10 @@ DEVHUB_DEMO_TOKEN = "devhub-demo-token"  # noqa: S105 - the dev Hub accepts any 
 DEMO_ORCID_CLIENT = ("APP-DEMO0000PORTAL", "orcid-demo-secret")
 DEMO_INSTITUTION_CLIENT = ("dataset-portal", "institution-demo-secret")
 DEMO_INSTITUTION_NAME = "Example Institution (demo)"
+# The offline demo's DOIs (devhub.datacite, started when no DATACITE_* setting is given): DataCite's test
+# prefix, never a real one.
+DEMO_DATACITE_ACCOUNT = ("DEMO.PORTAL", "datacite-demo-password")
+DEMO_DATACITE_PREFIX = "10.5072"
 DEFAULT_ADDRPORT = "127.0.0.1:8000"  # make run's
 READY_SECONDS = 60
 
@@ -80,12 +88,18 @@ class Command(BaseCommand):
             help="port of the demo's OpenID Connect provider (when ORCID and OIDC settings are not set)",
         )
         parser.add_argument(
+            "--datacite-port",
+            type=int,
+            default=8803,
+            help="port of the DataCite double (when no DATACITE_* setting is given)",
+        )
+        parser.add_argument(
             "--demo",
             action="store_true",
             help="migrate and load the demo data first, as make run does (implied for a copy's own folder)",
         )
 
-    def handle(self, *args, addrport, devhub_port, source_port, oidc_port, demo, **options):
+    def handle(self, *args, addrport, devhub_port, source_port, oidc_port, datacite_port, demo, **options):
         # A SIGTERM (from a process manager or `kill`) must stop the children too, through `finally` below.
         signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
         host, port = split_addrport(addrport)
@@ -113,6 +127,9 @@ class Command(BaseCommand):
                 env.update(self._start_offline_parts(children, env, var_dir, devhub_port, source_port))
             sign_in, demo_sign_in = self._start_sign_in_provider(base_url, oidc_port, env, children)
             env.update(sign_in)
+            dois, doi_lines = self._start_datacite_double(datacite_port, env, children)
+            env.update(dois)
+            demo_sign_in = [*demo_sign_in, *doi_lines]
             # A worker per queue, as in production: a long mirror never holds up a check or an e-mail.
             children.append(
                 self._spawn(
@@ -317,6 +334,33 @@ class Command(BaseCommand):
                 "(curator@institution.example, in the curators group); “Lee Librarian” is not a curator."
             )
         return demo, lines
+
+    def _start_datacite_double(self, port, env, children):
+        """Start devhub.datacite when no DATACITE_* setting is given (never a real prefix: 10.5072 is the test one).
+
+        Returns (the settings that point the portal at it, the lines that tell a newcomer about it).
+        """
+        configured = (settings.DATACITE_REPOSITORY_ID, settings.DATACITE_PASSWORD, settings.DATACITE_PREFIX)
+        if any(configured) or env.get("DATACITE_API_URL"):
+            return {}, []
+        command = [sys.executable, "-m", "devhub.datacite", "--port", str(port)]
+        command += ["--repository-id", DEMO_DATACITE_ACCOUNT[0], "--password", DEMO_DATACITE_ACCOUNT[1]]
+        command += ["--prefix", DEMO_DATACITE_PREFIX]
+        double = self._spawn("DataCite double", command, env)
+        children.append(double)
+        if not self._wait_for_port("127.0.0.1", port, double[1]):
+            raise CommandError(f"The DataCite double did not start on port {port}; its error is above.")
+        settings_for_children = {
+            "DATACITE_API_URL": f"http://127.0.0.1:{port}",
+            "DATACITE_REPOSITORY_ID": DEMO_DATACITE_ACCOUNT[0],
+            "DATACITE_PASSWORD": DEMO_DATACITE_ACCOUNT[1],
+            "DATACITE_PREFIX": DEMO_DATACITE_PREFIX,
+        }
+        line = (
+            f"DOIs: a published dataset gets a DOI under DataCite's test prefix {DEMO_DATACITE_PREFIX} from the "
+            f"local DataCite double (http://127.0.0.1:{port}/dois/<doi>); test DOIs resolve nowhere."
+        )
+        return settings_for_children, [line]
 
     def _spawn(self, name, command, env, stdout=None):
         self.stdout.write(f"Starting the {name}: {' '.join(command[1:])}")
