@@ -21,7 +21,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog import hub, search
+from catalog import hub, paging, search
 from catalog.models import Dataset
 from portal.throttles import AnonWindowThrottle
 from submissions.carddata import license_info
@@ -265,12 +265,16 @@ class DatasetListAPI(CatalogAPIView):
         page_size = _positive_int(
             request.query_params, "page_size", default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE
         )
-        number = _positive_int(request.query_params, "page", default=1)
         counts = search.facet_counts(query)
         pages = max(1, -(-counts.browsable // page_size))
-        if number > pages:
-            beyond = " of the first matches; narrow the search to reach others" if counts.more else ""
-            raise ValidationError({"detail": f"page {number} is past the last page ({pages}){beyond}."})
+        try:
+            number = paging.page_number(
+                request.query_params.get("page"),
+                pages=pages,
+                capped_at=search.COUNT_CAP if counts.more else None,
+            )
+        except paging.BadPage as exc:
+            raise ValidationError({"detail": str(exc)}) from None
         start = (number - 1) * page_size
         datasets = list(search.search(query, counts=counts)[start : start + page_size])
 

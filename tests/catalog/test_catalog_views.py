@@ -43,6 +43,23 @@ def test_bad_page_number_shows_a_page(client, page):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("page", "notice"),
+    [
+        ("abc", "The page must be a whole number from 1, not “abc”. Showing the first page."),
+        ("1.5", "The page must be a whole number from 1, not “1.5”. Showing the first page."),
+        ("-1", "The page must be at least 1. Showing the first page."),
+        ("9223372036854775807", "page 9223372036854775807 is past the last page. Showing the first page."),
+    ],
+)
+def test_a_page_that_names_no_page_says_why_beside_the_nearest_page(client, page, notice):
+    published(name="Harbour levels")
+    response = client.get(LIST, {"page": page})
+    assert response.status_code == 200
+    assert notice in text_of(response)
+
+
+@pytest.mark.django_db
 def test_page_past_the_end_shows_the_last_page_with_a_message(client):
     many_published(25)
     response = client.get(f"{LIST}?page=7")
