@@ -386,8 +386,21 @@ class ContributionForm(forms.Form):
         return summary
 
 
-class ReplyForm(forms.Form):
+class OwnIdsForm(forms.Form):
+    """A form of a page that holds several (the status page): its fields' ids start with `id_prefix`
+    ("reply_text", "revision_comment"), so that ids stay unique and each label names its own field."""
+
+    id_prefix = ""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", f"{self.id_prefix}_%s")
+        super().__init__(*args, **kwargs)
+
+
+class ReplyForm(OwnIdsForm):
     """The contributor's message to the curators."""
+
+    id_prefix = "reply"
 
     text = forms.CharField(
         label="Your message to the curators",
@@ -406,8 +419,10 @@ class ReplyForm(forms.Form):
         return text
 
 
-class RevisionForm(forms.Form):
+class RevisionForm(OwnIdsForm):
     """A revised dataset card, sent while the curators ask for changes."""
+
+    id_prefix = "revision"
 
     card = forms.FileField(
         label="Revised dataset card",
@@ -427,9 +442,11 @@ class RevisionForm(forms.Form):
         return self.cleaned_data.get("card")
 
 
-class LocationForm(LocationsMixin, forms.Form):
+class LocationForm(LocationsMixin, OwnIdsForm):
     """New data locations, given by the contributor while changes are asked, a location check fails, or
     publishing failed."""
+
+    id_prefix = "location"
 
     location = locations_field("Dataset locations")
     checksums = revision_checksums_field()
@@ -468,8 +485,10 @@ class SignInForm(forms.Form):
     )
 
 
-class CorrectionForm(forms.Form):
+class CorrectionForm(OwnIdsForm):
     """The categorisation a contributor wants for a published dataset; prefilled with the published one."""
+
+    id_prefix = "correction"
 
     name = forms.CharField(label="Dataset name", max_length=100)
     domain = forms.CharField(
@@ -538,6 +557,8 @@ class CorrectionForm(forms.Form):
 
 class CardVersionForm(RevisionForm):
     """A new version of a published dataset's card."""
+
+    id_prefix = "card_version"
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
