@@ -7,7 +7,7 @@ from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from submissions import services
+from submissions import selectors, services
 from submissions.models import CardRevision, CheckResult, Event, Submission
 from tests.conftest import stored_files
 from tests.factories import GOOD_CARD, OFFLINE_OVERRIDE, changes_requested, committed, confirmed, in_review
@@ -330,3 +330,22 @@ def test_published_status_page_ids_are_unique_and_each_label_names_its_own_field
     page = response.content.decode()
     assert 'id="correction_name"' in page and 'id="card_version_comment"' in page
     assert id_problems(page) == []
+
+
+def test_data_check_advice_before_review_asks_to_tell_the_curators_before_they_review(curator):
+    submission, token = in_review(curator)
+    assert selectors.data_check(submission.latest_revision).outcome in ("fail", "warn")
+    page = text_of(Client().get(f"/status/{token}/"))
+    assert "tell the curators below before they review it." in page
+
+
+def test_data_check_advice_after_publication_fits_a_published_dataset(curator, devhub):
+    # Regression: a published dataset's page still said "tell the curators below before they review it".
+    submission, token = published_submission(curator)
+    assert selectors.data_check(submission.latest_revision).outcome in ("fail", "warn")
+    page = text_of(Client().get(f"/status/{token}/"))
+    assert "before they review it" not in page
+    assert (
+        "made before the curators approved it. If the published data is not what you meant to share, write to the curators below."
+        in " ".join(page.split())
+    )
