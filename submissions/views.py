@@ -48,7 +48,13 @@ limit_status_posts = ratelimits.limit_posts("status-page", link="PORTAL_RATE_STA
 
 @method_decorator(
     ratelimits.limit_posts(
-        "contribute", ip="PORTAL_RATE_CONTRIBUTE_PER_IP", email="PORTAL_RATE_CONTRIBUTE_PER_EMAIL"
+        "contribute",
+        ip="PORTAL_RATE_CONTRIBUTE_PER_IP",
+        email="PORTAL_RATE_CONTRIBUTE_PER_EMAIL",
+        # Posts the form refuses count toward a looser limit only, so that correcting them locks nobody out;
+        # a stored submission ends in a redirect to its receipt.
+        attempts={"ip": "PORTAL_RATE_CONTRIBUTE_ATTEMPTS_PER_IP"},
+        counted=lambda response: response.status_code == 302,
     ),
     name="post",
 )
