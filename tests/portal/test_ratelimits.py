@@ -5,6 +5,7 @@ import socket
 
 import pytest
 from django.core import mail
+from django.core.cache import cache
 from django.test import Client, RequestFactory
 
 from portal import ratelimits
@@ -23,6 +24,8 @@ def limits_on(settings):
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "rl"}
     }
     settings.RATELIMIT_ENABLE = True
+    # The named local-memory cache outlives a test in this process: start from no counts at all.
+    cache.clear()
     settings.PORTAL_RATE_CONTRIBUTE_PER_IP = "100/h"
     settings.PORTAL_RATE_CONTRIBUTE_PER_EMAIL = "100/h"
     settings.PORTAL_RATE_CONTRIBUTE_ATTEMPTS_PER_IP = "100/h"
