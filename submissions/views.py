@@ -278,17 +278,14 @@ def _find_or_404(token):
 @require_safe
 @private_link_page
 def status(request, token):
-    """Show a submission's private status page; the first visit confirms the e-mail address."""
+    """Show a submission's private status page; while unconfirmed it offers the button that confirms.
+
+    Opening the link changes nothing: the link scanners of institutional mail open every link of a
+    message, so a GET that confirmed would put datasets in the queue that nobody confirmed.
+    """
     link, submission = _find_or_404(token)
     services.touch_status_link(link)
-    just_confirmed = submission.state == Submission.State.AWAITING_CONFIRMATION
-    if just_confirmed:
-        submission = services.confirm(submission)
-    response = render(
-        request,
-        "submissions/status.html",
-        _status_context(submission, token=token, just_confirmed=just_confirmed),
-    )
+    response = render(request, "submissions/status.html", _status_context(submission, token=token))
     return private_response(response)
 
 
@@ -301,6 +298,19 @@ def capability_post(view):
     is exactly what CSRF tokens provide (OWASP CSRF cheat sheet, "capability URLs").
     """
     return csrf_exempt(require_POST(limit_status_posts(private_link_page(view))))
+
+
+@capability_post
+def confirm_address(request, token):
+    """The status page's "Confirm my e-mail address" button: the dataset goes to the curators' queue."""
+    _link, submission = _find_or_404(token)
+    if submission.state == Submission.State.AWAITING_CONFIRMATION:
+        services.confirm(submission)
+        messages.success(
+            request,
+            "Thank you, your e-mail address is confirmed. Your dataset is now in the curators' queue.",
+        )
+    return private_response(redirect("submissions:status", token=token))
 
 
 def _status_form(request, token, *, form_class, context_name, perform, success):
