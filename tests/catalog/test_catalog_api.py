@@ -113,6 +113,11 @@ def test_past_the_count_cap_the_count_is_a_lower_bound(client, monkeypatch):
         ({"modality": "smell"}, "Unknown modality"),
         ({"hosting": "cloud"}, "Unknown hosting"),
         ({"license": "%_"}, "Unknown license"),
+        ({"domain": "Astrology"}, "Unknown domain value 'Astrology'"),
+        ({"domain": ""}, "Give a value for domain, or leave the parameter out."),
+        ({"modality": " "}, "Give a value for modality, or leave the parameter out."),
+        ({"domain": "Mar\x00ine"}, "holds a control character; remove it."),
+        ({"language": "e\x01n"}, "holds a control character; remove it."),
     ],
 )
 def test_unusable_parameters_answer_400_with_a_message(client, params, message):
@@ -120,6 +125,25 @@ def test_unusable_parameters_answer_400_with_a_message(client, params, message):
     response = client.get(API, params)
     assert response.status_code == 400
     assert message in response.json()["detail"]
+
+
+@pytest.mark.django_db
+def test_filters_match_what_people_type_whatever_the_case(client):
+    published(name="Tide gauge records", domain="Marine", license="cc-by-4.0", languages=["nl"])
+    published(name="Glacier photographs", domain="Climate", hosted=False, modalities="images", license="mit")
+    published(name="Star catalogue", domain="Astronomy", license="odbl")  # a suggested domain, as typed
+    for params in (
+        {"domain": "marine"},
+        {"domain": "MARINE"},
+        {"license": "CC-BY-4.0"},
+        {"language": "NL"},
+        {"modality": "Text", "hosting": "Hosted", "domain": ["marine", "Marine"]},
+    ):
+        body = client.get(API, params).json()
+        assert [row["name"] for row in body["results"]] == ["Tide gauge records"], params
+    assert client.get(API, {"domain": "astronomy"}).json()["count"] == 1
+    # A curated domain without a published dataset is known: no match, no error.
+    assert client.get(API, {"domain": "legal"}).json()["count"] == 0
 
 
 @pytest.mark.django_db
