@@ -38,7 +38,7 @@ from django.db.models import (
 from django.db.models.expressions import RawSQL
 
 from catalog.models import CATALOG_STAMP_KEY, LOCAL_STAMP, Dataset, FacetBitmap
-from submissions.carddata import language_codes, license_ids, license_info
+from submissions.carddata import language_codes, language_name, license_ids, license_info
 from submissions.models import Domain, Modality
 
 MAX_QUERY_CHARS = 200
@@ -645,6 +645,8 @@ def value_label(facet, value):
     if facet == "license":
         info = license_info(value)
         return info["name"] if info else (value or "No licence given")
+    if facet == "language":
+        return language_name(value)
     return value
 
 
