@@ -56,6 +56,8 @@ ROUTES = {
         "/accounts/oidc/orcid/login/callback/",
         {"GET", "HEAD"},
     ),
+    # Any other address under /api/: a JSON 404 whatever the method.
+    "^api/(.*/)?$": ("/api/nothing/", {"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"}),
 }
 OTHER_METHODS = ("PUT", "PATCH", "DELETE", "POST", "GET")
 
