@@ -33,5 +33,5 @@ urlpatterns = [
     path("api/datasets/<slug:slug>/", api.DatasetDetailAPI.as_view(), name="api-dataset"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Last: what no route above takes. Only addresses ending in "/", so a missing slash is still added.
-    re_path(r"^api/(.*/)?$", api.not_found, name="api-not-found"),
+    re_path(r"^api/([\s\S]*/)?$", api.not_found, name="api-not-found"),
 ]

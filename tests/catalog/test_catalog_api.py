@@ -186,7 +186,9 @@ def test_the_api_answers_json_whatever_the_client_accepts(client, accept):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("path", ["/api/datasets/%C2%BC%40/", "/api/nothing/", "/api/datasets/a/b/"])
+@pytest.mark.parametrize(
+    "path", ["/api/datasets/%C2%BC%40/", "/api/nothing/", "/api/datasets/a/b/", "/api/datasets/hv%0AP/"]
+)
 def test_an_address_under_the_api_that_names_nothing_is_a_json_404(client, path):
     # Regression (found by the generated requests): a slug with characters no slug has reached no route,
     # and Django's HTML 404 page answered where the schema promises JSON.

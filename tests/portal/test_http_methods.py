@@ -57,7 +57,7 @@ ROUTES = {
         {"GET", "HEAD"},
     ),
     # Any other address under /api/: a JSON 404 whatever the method.
-    "^api/(.*/)?$": ("/api/nothing/", {"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"}),
+    "^api/([\\s\\S]*/)?$": ("/api/nothing/", {"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"}),
 }
 OTHER_METHODS = ("PUT", "PATCH", "DELETE", "POST", "GET")
 
