@@ -10,7 +10,7 @@ from hypothesis import settings as hypothesis_settings
 
 from portal.celery import app as celery_app
 
-pytest_plugins = ["tests.fixtures_sources", "tests.fixtures_repositories"]
+pytest_plugins = ["tests.fixtures_sources", "tests.fixtures_repositories", "tests.production"]
 
 # Generated input (hypothesis, schemathesis): few examples, the same ones on every run (CI must not be
 # flaky), no example database written into the worktree; the tests' fixtures are set up once per test.

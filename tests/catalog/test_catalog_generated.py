@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from tests.catalog.catalog_rows import many_published, published
 from tests.generated import junk, junk_params
-from tests.production import HTTPS_HEADERS, mode  # noqa: F401 - the fixture
+from tests.production import HTTPS_HEADERS
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +35,7 @@ ANSWERS = {200, 301, 400, 404}
 
 
 @pytest.fixture
-def catalog(mode):  # noqa: F811 - the fixture
+def catalog(mode):
     cache.clear()
     many_published(25, domain="Marine")
     published(slug="tide-gauge", name="Tide gauge", domain="Climate", languages=["sv", "en"], license="mit")
