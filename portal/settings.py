@@ -103,7 +103,7 @@ MIDDLEWARE = [
     "identity.middleware.SignInFormActionMiddleware",
     "portal.health.DatabaseUnavailableMiddleware",
     "portal.requestlog.RequestLogMiddleware",
-    # Before any code reads request.GET: too many parameters is one 400 page, also with DEBUG on.
+    # Before any code reads request.GET: too many parameters or a NUL is one 400 page, also with DEBUG on.
     "portal.querystring.QueryStringMiddleware",
     # Last, as django-axes asks: it answers a locked-out admin sign-in before the view runs.
     "axes.middleware.AxesMiddleware",

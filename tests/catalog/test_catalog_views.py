@@ -34,7 +34,7 @@ def test_list_shows_published_datasets_with_facets(client):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("page", ["abc", "", "-3", "0", "1e9", "99999999999999999999999", "%00"])
+@pytest.mark.parametrize("page", ["abc", "", "-3", "0", "1e9", "99999999999999999999999"])
 def test_bad_page_number_shows_a_page(client, page):
     published(name="Harbour levels")
     response = client.get(f"{LIST}?page={page}")
