@@ -5,11 +5,11 @@ from django.utils.html import format_html
 
 from catalog import hub
 from catalog.models import CardUpdate, Dataset, MirrorJob
-from portal.admin import ReadOnlyModelAdmin
+from portal.admin import DateHierarchyAdmin, ReadOnlyModelAdmin
 
 
 @admin.register(Dataset)
-class DatasetAdmin(ReadOnlyModelAdmin):
+class DatasetAdmin(DateHierarchyAdmin, ReadOnlyModelAdmin):
     list_display = ["name", "repo_link", "hosted", "license", "domain", "downloads", "likes", "published_at"]
     list_filter = ["hosted", "domain", "license"]
     search_fields = ["name", "repo_id", "slug"]
