@@ -24,7 +24,6 @@ ROUTES = {
     "status/<str:token>/location/": ("/status/x/location/", {"POST"}),
     "status/<str:token>/correction/": ("/status/x/correction/", {"POST"}),
     "status/<str:token>/card-version/": ("/status/x/card-version/", {"POST"}),
-    "status/<str:token>/draft-card.md": ("/status/x/draft-card.md", {"GET", "HEAD"}),
     "contribute/what-we-accept/": ("/contribute/what-we-accept/", {"GET", "HEAD"}),
     "contribute/card-template/": ("/contribute/card-template/", {"GET", "HEAD", "POST"}),
     "my-submissions/": ("/my-submissions/", {"GET", "HEAD", "POST"}),
