@@ -9,6 +9,7 @@ from django import forms as django_forms
 from django.core import mail
 from django.test import Client
 
+from portal.identity import SignedIn
 from submissions import admin_forms, forms
 from submissions.models import CardRevision, Event, Submission, TermsVersion
 from submissions.textfields import EmailAddressField, MultiLineField, SingleLineField
@@ -28,6 +29,17 @@ def text_fields():
     dataset = published_row()
     instances = [
         forms.ContributionForm(terms=TermsVersion.current()),
+        # Signed in with an ORCID iD, the form also asks for the names the dataset credits.
+        forms.ContributionForm(
+            terms=TermsVersion.current(),
+            signed_in=SignedIn(
+                orcid="0000-0002-1825-0097",
+                given_names="Ada",
+                family_names="Lovelace",
+                email="ada@example.org",
+                verified_emails=("ada@example.org",),
+            ),
+        ),
         forms.ReplyForm(),
         forms.RevisionForm(),
         forms.LocationForm(),
