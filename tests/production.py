@@ -44,12 +44,20 @@ def production_values():
     return {name: values[name] for name in PRODUCTION_ONLY}
 
 
-@pytest.fixture(params=["debug", "production"])
-def mode(request, settings):
-    """Run a test twice: with DEBUG on (a developer's start) and with the production settings."""
-    if request.param == "production":
+MODES = ("debug", "production")
+
+
+def use_mode(settings, mode):
+    """Switch pytest-django's `settings` to DEBUG on ("debug") or to the production settings ("production")."""
+    if mode == "production":
         for name, value in production_values().items():
             setattr(settings, name, value)
     else:
         settings.DEBUG = True
+
+
+@pytest.fixture(params=MODES)
+def mode(request, settings):
+    """Run a test twice: with DEBUG on (a developer's start) and with the production settings."""
+    use_mode(settings, request.param)
     return request.param

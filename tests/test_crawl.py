@@ -23,7 +23,7 @@ from django.urls import Resolver404, resolve
 from catalog.management.commands.loadcatalogdemo import DEMO, sample_bytes, sample_name
 from tests.factories import committed, make_curator_user, status_token_from
 from tests.html_ids import id_problems
-from tests.production import HTTPS_HEADERS
+from tests.production import HTTPS_HEADERS, MODES, use_mode
 
 pytestmark = [pytest.mark.django_db]
 
@@ -163,7 +163,7 @@ def replay_mutated(client, routes, *, per_route=REPLAYED_PER_ROUTE):
 
 
 @pytest.fixture
-def demo_site(mode, devhub, source_server, settings, tmp_path):
+def demo_site(devhub, source_server, settings, tmp_path):
     """The demo's submissions and catalog, made by its own loaders; the status links of its e-mails."""
     settings.PORTAL_DEMO_DATA_DIR = tmp_path / "demo-data"
     for entry in DEMO:
@@ -184,7 +184,15 @@ def demo_site(mode, devhub, source_server, settings, tmp_path):
     return status_links
 
 
-def test_every_link_answers_and_so_do_its_mutations(demo_site):
+def test_every_link_answers_and_so_do_its_mutations(demo_site, settings):
+    # Both modes in one test: loading the demo through the dev Hub is the slow part, and it is done once.
+    for mode in MODES:
+        use_mode(settings, mode)
+        crawl_and_replay(demo_site)
+
+
+def crawl_and_replay(demo_site):
+    """Crawl the public site and the curators' admin, and replay what was found with mutations."""
     public = Client(**HTTPS_HEADERS)
     # The README's addresses for machines, and the private status links of the demo's e-mails.
     seen, routes = crawl(public, ["/", "/api/datasets/", "/api/schema/", "/sitemap.xml", *demo_site])

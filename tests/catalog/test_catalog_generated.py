@@ -7,7 +7,7 @@ generated from its schema (test_api_generated.py); here every page gets the same
 import pytest
 from django.core.cache import cache
 from django.test import Client
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.catalog.catalog_rows import many_published, published
@@ -43,6 +43,7 @@ def catalog(mode):
     cache.clear()
 
 
+@settings(max_examples=20)  # a dozen pages each
 @given(params=junk_params(CATALOG_PARAMS))
 def test_every_catalog_page_answers_any_query_parameters(catalog, params):
     for path in PAGES:

@@ -91,7 +91,7 @@ def messages_of(response):
     return [message.level_tag for message in response.wsgi_request._messages]
 
 
-@settings(max_examples=150)  # a dozen routes, each with its own fields
+@settings(max_examples=100)  # a dozen routes, each with its own fields
 @given(
     action=st.sampled_from(sorted(ACTIONS)),
     which=st.one_of(st.integers(min_value=0, max_value=4), junk_id),
@@ -122,7 +122,7 @@ def test_every_review_page_answers_any_id(review, which, params):
     assert client.get(f"{QUEUE}{object_id}/claim/").status_code in (302, 404, 405)
 
 
-@settings(max_examples=100)  # one request each, over sixteen filters
+@settings(max_examples=60)  # one request each, over sixteen filters
 @given(params=junk_params(QUEUE_FILTERS))
 def test_the_review_queue_answers_any_filter(review, params):
     client, _, _ = review
