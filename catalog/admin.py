@@ -6,11 +6,11 @@ from django.utils.html import format_html
 
 from catalog import hub
 from catalog.models import CardUpdate, Dataset, DoiRegistration, MirrorJob
-from portal.admin import ReadOnlyModelAdmin
+from portal.admin import DateHierarchyAdmin, ReadOnlyModelAdmin
 
 
 @admin.register(Dataset)
-class DatasetAdmin(ReadOnlyModelAdmin):
+class DatasetAdmin(DateHierarchyAdmin, ReadOnlyModelAdmin):
     list_display = [
         "name",
         "repo_link",

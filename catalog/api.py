@@ -9,7 +9,7 @@ import hashlib
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -21,7 +21,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog import hub, search
+from catalog import hub, paging, search
 from catalog.models import Dataset
 from portal.throttles import AnonWindowThrottle
 from submissions.carddata import license_info
@@ -159,6 +159,11 @@ DatasetPageSerializer = inline_serializer(
 )
 
 ErrorSerializer = inline_serializer(name="Error", fields={"detail": serializers.CharField()})
+TOO_MANY_REQUESTS = OpenApiResponse(
+    ErrorSerializer,
+    description="Too many requests from this address (API_ANON_RATE); the Retry-After header says in how many "
+    "seconds to try again.",
+)
 
 _FACET_HELP = {
     "domain": "Domain name; repeat for several (any of them).",
@@ -226,14 +231,25 @@ class DatasetListAPI(CatalogAPIView):
             OpenApiParameter(
                 "sort", OpenApiTypes.STR, enum=list(search.SORTS), description="Order of results."
             ),
-            OpenApiParameter("page", OpenApiTypes.INT, description="Page number, from 1."),
             OpenApiParameter(
-                "page_size", OpenApiTypes.INT, description=f"Results per page, 1 to {MAX_PAGE_SIZE}."
+                "page",
+                {"type": "integer", "minimum": 1},
+                description="Page number, from 1 to the last page (`pages`).",
+            ),
+            OpenApiParameter(
+                "page_size",
+                {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
+                description=f"Results per page, 1 to {MAX_PAGE_SIZE}.",
             ),
         ],
         responses={
             200: DatasetPageSerializer,
-            400: OpenApiResponse(ErrorSerializer, description="Bad parameter"),
+            400: OpenApiResponse(
+                ErrorSerializer,
+                description="A parameter can't be used (an unknown or empty filter value, a page past the "
+                "last one, ...); `detail` says which and why.",
+            ),
+            429: TOO_MANY_REQUESTS,
         },
     )
     def get(self, request):
@@ -270,12 +286,16 @@ class DatasetListAPI(CatalogAPIView):
         page_size = _positive_int(
             request.query_params, "page_size", default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE
         )
-        number = _positive_int(request.query_params, "page", default=1)
         counts = search.facet_counts(query)
         pages = max(1, -(-counts.browsable // page_size))
-        if number > pages:
-            beyond = " of the first matches; narrow the search to reach others" if counts.more else ""
-            raise ValidationError({"detail": f"page {number} is past the last page ({pages}){beyond}."})
+        try:
+            number = paging.page_number(
+                request.query_params.get("page"),
+                pages=pages,
+                capped_at=search.COUNT_CAP if counts.more else None,
+            )
+        except paging.BadPage as exc:
+            raise ValidationError({"detail": str(exc)}) from None
         start = (number - 1) * page_size
         datasets = list(search.search(query, counts=counts)[start : start + page_size])
 
@@ -313,12 +333,29 @@ class DatasetDetailAPI(CatalogAPIView):
 
     @extend_schema(
         operation_id="datasets_retrieve",
+        parameters=[
+            OpenApiParameter(
+                "slug",
+                OpenApiTypes.STR,
+                OpenApiParameter.PATH,
+                pattern=r"^[-a-zA-Z0-9_]+$",
+                description="The dataset's slug, as in its catalog address (`slug` of the list).",
+            )
+        ],
         responses={
             200: DatasetDetailSerializer,
-            404: OpenApiResponse(ErrorSerializer, description="No such dataset"),
+            400: OpenApiResponse(ErrorSerializer, description="The address can't be read."),
+            404: OpenApiResponse(ErrorSerializer, description="No published dataset has this slug."),
+            429: TOO_MANY_REQUESTS,
         },
     )
     def get(self, request, slug):
         """Return a published dataset by its slug."""
         dataset = get_object_or_404(Dataset.objects.published().defer("search_vector"), slug=slug)
         return Response(DatasetDetailSerializer(dataset, context={"request": request}).data)
+
+
+def not_found(request, rest=None):
+    """Any other address under /api/ (a slug with characters a slug never has, a typo): the API's 404, in
+    JSON like its other answers, whatever the method."""
+    return JsonResponse({"detail": "No such address in the API; /api/schema/ lists them."}, status=404)

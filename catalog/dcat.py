@@ -14,7 +14,7 @@ from django.conf import settings
 from django.urls import reverse
 from rdflib import Graph
 
-from catalog import hub, selectors
+from catalog import hub, paging, selectors
 from catalog.models import Dataset
 from submissions.carddata import license_info
 
@@ -191,12 +191,15 @@ def _dataset_nodes(dataset, publisher_id):
     return [node, *distributions]
 
 
-def catalog_page(number):
-    """Return (JSON-LD document, page count) for page `number` (1-based) of the catalog; a page past the
-    end is empty but still describes the catalog."""
+def catalog_page(raw_number):
+    """Return (JSON-LD document, page count) for the page `raw_number` names (`?page=`, 1-based; missing: 1).
+
+    Raises `paging.BadPage` for a value that names no page (not a number, below 1, past the last page).
+    """
     published = Dataset.objects.published().order_by("published_at", "id")
     total = published.count()
     pages = max(1, -(-total // PAGE_SIZE))
+    number = paging.page_number(raw_number, pages=pages)
     rows = published.select_related("submission").only(*FIELDS, *selectors.CREATOR_FIELDS)[
         (number - 1) * PAGE_SIZE : number * PAGE_SIZE
     ]
@@ -228,7 +231,7 @@ def catalog_page(number):
         "hydra:totalItems": {"@value": str(total), "@type": "xsd:nonNegativeInteger"},
     }
     if number > 1:
-        view["hydra:previous"] = {"@id": f"{base}?page={min(number - 1, pages)}"}
+        view["hydra:previous"] = {"@id": f"{base}?page={number - 1}"}
     if number < pages:
         view["hydra:next"] = {"@id": f"{base}?page={number + 1}"}
     publisher = {"@id": publisher_id, "@type": "foaf:Agent", "foaf:name": settings.PORTAL_NAME}

@@ -12,7 +12,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from submissions.carddata import license_info
+from submissions.carddata import language_name, license_info
 from submissions.models import CorrectionRequest, ModalitiesMixin, Submission
 
 # The cache key of the "catalog changed" stamp (catalog.search.catalog_stamp); a save forgets it, here and
@@ -183,6 +183,11 @@ class Dataset(ModalitiesMixin, models.Model):
         """Return the licence's name where it is a known one, else its identifier as the card gives it."""
         info = license_info(self.license) if self.license else None
         return info["name"] if info else self.license
+
+    @property
+    def language_names(self):
+        """Return the languages' names ("English" for "en"), a code where no name is known."""
+        return [language_name(str(code)) for code in self.languages or []]
 
     @property
     def total_size(self):

@@ -37,9 +37,9 @@ from django.db.models import (
 )
 from django.db.models.expressions import RawSQL
 
-from catalog.models import CATALOG_STAMP_KEY, LOCAL_STAMP, Dataset
-from submissions.carddata import language_codes, license_ids, license_info
-from submissions.models import Modality
+from catalog.models import CATALOG_STAMP_KEY, LOCAL_STAMP, Dataset, FacetBitmap
+from submissions.carddata import language_codes, language_name, license_ids, license_info
+from submissions.models import Domain, Modality
 
 MAX_QUERY_CHARS = 200
 MAX_VALUES_PER_FACET = 10
@@ -120,17 +120,36 @@ class FacetValue:
     selected: bool
 
 
+def known_domains():
+    """Return the domains a filter may name: the curated list and every domain a published dataset has had.
+
+    A suggested domain is published as it was typed, so the curated list alone would not do. On PostgreSQL
+    the facet bitmaps hold one short row per domain ever published (no dataset row is read); elsewhere the
+    published rows are read.
+    """
+    names = set(Domain.objects.values_list("name", flat=True))
+    if _postgres():
+        keys = FacetBitmap.objects.filter(key__startswith="domain:").values_list("key", flat=True)
+        names.update(key.removeprefix("domain:") for key in keys)
+    else:
+        names.update(Dataset.objects.published().order_by().values_list("domain", flat=True).distinct())
+    return frozenset(names)
+
+
 def _valid_values(facet):
-    """Return the allowed values of a facet, or None when any (capped) text is allowed."""
+    """Return a facet's allowed values by their folded form ({"marine": "Marine"}): people type them in
+    any case."""
     if facet == "modality":
-        return frozenset(Modality.values)
-    if facet == "hosting":
-        return frozenset(HOSTING)
-    if facet == "license":
-        return license_ids()
-    if facet == "language":
-        return language_codes()
-    return None
+        values = Modality.values
+    elif facet == "hosting":
+        values = HOSTING
+    elif facet == "license":
+        values = license_ids()
+    elif facet == "language":
+        values = language_codes()
+    else:
+        values = known_domains()
+    return {value.casefold(): value for value in values}
 
 
 def parse_query(params, *, strict=False):
@@ -141,10 +160,13 @@ def parse_query(params, *, strict=False):
     """
     notices = []
 
-    def getlist(name):
+    def raw_list(name):
         values = params.getlist(name) if hasattr(params, "getlist") else list(params.get(name, []))
+        return [str(value) for value in values]
+
+    def getlist(name):
         # Control characters never belong in a search; NUL would even be refused by PostgreSQL.
-        return [_CONTROL_CHARS.sub(" ", str(value)) for value in values]
+        return [_CONTROL_CHARS.sub(" ", value) for value in raw_list(name)]
 
     texts = getlist("q")
     text = " ".join(texts[0].split()) if texts else ""
@@ -154,19 +176,26 @@ def parse_query(params, *, strict=False):
 
     filters = []
     for facet in FACETS:
+        given = raw_list(facet)
+        if not given:
+            continue
+        if strict:
+            _check_strictly(facet, given)
         allowed = _valid_values(facet)
         chosen = []
         for value in getlist(facet):
             value = value.strip()
-            if not value or value in chosen:
+            if not value:
                 continue
-            if len(value) > MAX_FACET_VALUE_CHARS or (allowed is not None and value not in allowed):
+            known = allowed.get(value.casefold()) if len(value) <= MAX_FACET_VALUE_CHARS else None
+            if known is None:
                 message = f"“{value[:40]}” is not a known {FACETS[facet].lower()}; it was ignored."
                 if strict:
                     raise BadQuery(f"Unknown {facet} value {value[:40]!r}.")
                 notices.append(message)
                 continue
-            chosen.append(value)
+            if known not in chosen:
+                chosen.append(known)
         if len(chosen) > MAX_VALUES_PER_FACET:
             if strict:
                 raise BadQuery(f"Choose at most {MAX_VALUES_PER_FACET} values of {facet}.")
@@ -178,13 +207,22 @@ def parse_query(params, *, strict=False):
             filters.append((facet, tuple(sorted(chosen))))
 
     sorts = getlist("sort")
-    sort = sorts[0].strip() if sorts else ""
+    sort = sorts[0].strip().lower() if sorts else ""
     if sort and sort not in SORTS:
         if strict:
             raise BadQuery(f"Unknown sort {sort[:40]!r}; use one of: {', '.join(SORTS)}.")
         notices.append(f"“{sort[:40]}” is not a way to sort; the default order is used.")
         sort = ""
     return CatalogQuery(text=text, filters=tuple(filters), sort=sort), notices
+
+
+def _check_strictly(facet, values):
+    """Raise BadQuery for an empty value or one holding a control character (the API refuses them)."""
+    for value in values:
+        if not value.strip():
+            raise BadQuery(f"Give a value for {facet}, or leave the parameter out.")
+        if _CONTROL_CHARS.search(value):
+            raise BadQuery(f"The {facet} value {value[:40]!r} holds a control character; remove it.")
 
 
 def _modality_q(value):
@@ -608,6 +646,8 @@ def value_label(facet, value):
     if facet == "license":
         info = license_info(value)
         return info["name"] if info else (value or "No licence given")
+    if facet == "language":
+        return language_name(value)
     return value
 
 

@@ -1,7 +1,7 @@
 """URLs of the public catalog: pages, sitemap, feed, health check and the JSON API with its schema."""
 
 from django.contrib.sitemaps import views as sitemap_views
-from django.urls import path
+from django.urls import path, re_path
 from django.views.decorators.http import require_safe
 from drf_spectacular.views import SpectacularAPIView
 
@@ -32,4 +32,6 @@ urlpatterns = [
     path("api/datasets/", api.DatasetListAPI.as_view(), name="api-datasets"),
     path("api/datasets/<slug:slug>/", api.DatasetDetailAPI.as_view(), name="api-dataset"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    # Last: what no route above takes. Only addresses ending in "/", so a missing slash is still added.
+    re_path(r"^api/([\s\S]*/)?$", api.not_found, name="api-not-found"),
 ]

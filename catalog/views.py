@@ -20,7 +20,7 @@ from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
-from catalog import citation, croissant, dcat, hub, search, selectors, usage
+from catalog import citation, croissant, dcat, hub, paging, search, selectors, usage
 from catalog.models import Dataset, DoiRegistration
 from portal.usage_chart import usage_chart
 from submissions import cards
@@ -73,25 +73,12 @@ def _query_pairs(query, *, page=None, sort=None, toggle=None):
 
 
 def _page_number(raw, *, last, more):
-    """Return (page number, notice): not a number → 1; below 1 → 1; past the end → the last page.
-
-    With `more`, the last page is the last one browsable (search.COUNT_CAP results), not the last match.
-    """
+    """Return (page number, notice): a page that names none shows the nearest one, with the reason."""
     try:
-        number = int(raw)
-    except (TypeError, ValueError):
-        return 1, (f"“{str(raw)[:20]}” is not a page number; showing the first page." if raw else None)
-    if number < 1:
-        return 1, "Pages start at 1; showing the first page."
-    if number > last and more:
-        return last, (
-            f"Only the first {search.COUNT_CAP:,} results can be browsed page by page; showing the last of "
-            "them. Narrow the search or add a filter to reach the others."
-        )
-    if number > last:
-        pages = "is only 1 page" if last == 1 else f"are only {last} pages"
-        return last, f"There {pages} of results; showing the last one."
-    return number, None
+        return paging.page_number(raw, pages=last, capped_at=search.COUNT_CAP if more else None), None
+    except paging.BadPage as exc:
+        shown = "the first page" if exc.nearest == 1 else "the last page"
+        return exc.nearest, f"{exc} Showing {shown}."
 
 
 @require_safe
@@ -333,25 +320,30 @@ def dataset_citation(request, slug):
     return response
 
 
-def _dcat_page(request):
+def _dcat_page(request, render):
+    """Render the DCAT page that `?page=` names, or answer 400 saying why it names none (as the API does)."""
     try:
-        number = max(1, int(request.GET.get("page", 1)))
-    except ValueError:
-        number = 1
-    return dcat.catalog_page(number)
+        document, _pages = dcat.catalog_page(request.GET.get("page"))
+    except paging.BadPage as exc:
+        return JsonResponse({"detail": str(exc)}, status=400)
+    return render(document)
 
 
 @require_safe
 def dcat_catalog(request):
     """The catalog as DCAT-AP 3 JSON-LD, paged (?page=N)."""
-    document, _pages = _dcat_page(request)
-    return JsonResponse(
-        document, content_type="application/ld+json", json_dumps_params={"ensure_ascii": False}
+    return _dcat_page(
+        request,
+        lambda document: JsonResponse(
+            document, content_type="application/ld+json", json_dumps_params={"ensure_ascii": False}
+        ),
     )
 
 
 @require_safe
 def dcat_catalog_turtle(request):
     """The same page of the DCAT-AP 3 catalog as Turtle."""
-    document, _pages = _dcat_page(request)
-    return HttpResponse(dcat.to_turtle(document), content_type="text/turtle; charset=utf-8")
+    return _dcat_page(
+        request,
+        lambda document: HttpResponse(dcat.to_turtle(document), content_type="text/turtle; charset=utf-8"),
+    )

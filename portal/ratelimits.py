@@ -72,36 +72,63 @@ def too_many_requests(request, *, retry_after):
     return response
 
 
-def limit_posts(group, **keys_to_rate_settings):
+KEY_FUNCTIONS = {"ip": client_ip_key, "email": email_key, "link": url_token_key}
+
+
+def _usage(request, group, key, setting, *, increment):
+    """Count (or only read) one limit's use in the shared cache; None when the cache can't say."""
+    return get_usage(
+        request,
+        group=f"{group}:{setting}",
+        key=key,
+        rate=getattr(settings, setting),
+        method="POST",
+        increment=increment,
+    )
+
+
+def limit_posts(group, *, attempts=None, counted=None, **keys_to_rate_settings):
     """Limit the POSTs of a view: each keyword is a key function's short name mapped to its rate setting.
 
-    `@limit_posts("contribute", ip="PORTAL_RATE_CONTRIBUTE_PER_IP", email="PORTAL_RATE_CONTRIBUTE_PER_EMAIL")`
+    `@limit_posts("sign-in", ip="PORTAL_RATE_SIGN_IN_PER_IP", email="PORTAL_RATE_SIGN_IN_PER_EMAIL")`
     counts every POST per client address and per typed e-mail address; the first limit exceeded answers 429.
     Every limit is counted even when an earlier one is already exceeded, so nobody learns which one it was.
+
+    With `counted`, a test of the view's response (did the POST store something?), the keyword limits count
+    only the POSTs it accepts, and a POST is refused once one of them is used up; every POST counts toward
+    the `attempts` limits instead (same form: key name to rate setting), which are meant to be looser. A
+    contributor correcting a refused form is then not locked out by the limit on what is stored.
     """
-    key_functions = {"ip": client_ip_key, "email": email_key, "link": url_token_key}
-    limits = [(key_functions[name], setting) for name, setting in keys_to_rate_settings.items()]
+    limits = [(KEY_FUNCTIONS[name], setting) for name, setting in keys_to_rate_settings.items()]
+    attempt_limits = [(KEY_FUNCTIONS[name], setting) for name, setting in (attempts or {}).items()]
 
     def decorator(view):
         @functools.wraps(view)
         def limited(request, *args, **kwargs):
+            if request.method != "POST":
+                return view(request, *args, **kwargs)
             wait = None
-            for key, setting in limits:
-                if request.method != "POST" or key(group, request) is None:
+            for key, setting in attempt_limits + (limits if counted is None else []):
+                if key(group, request) is None:
                     continue
-                usage = get_usage(
-                    request,
-                    group=f"{group}:{setting}",
-                    key=key,
-                    rate=getattr(settings, setting),
-                    method="POST",
-                    increment=True,
-                )
+                usage = _usage(request, group, key, setting, increment=True)
                 if usage is not None and usage["should_limit"]:
+                    wait = max(wait or 0, usage["time_left"])
+            for key, setting in limits if counted is not None else []:
+                if key(group, request) is None:
+                    continue
+                usage = _usage(request, group, key, setting, increment=False)
+                # Read, not counted: the limit is used up when one more would pass it.
+                if usage is not None and usage["count"] >= usage["limit"]:
                     wait = max(wait or 0, usage["time_left"])
             if wait is not None:
                 return too_many_requests(request, retry_after=wait)
-            return view(request, *args, **kwargs)
+            response = view(request, *args, **kwargs)
+            if counted is not None and counted(response):
+                for key, setting in limits:
+                    if key(group, request) is not None:
+                        _usage(request, group, key, setting, increment=True)
+            return response
 
         return limited
 

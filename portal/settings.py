@@ -91,7 +91,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
+    # Django's CommonMiddleware, its slash redirect also for a POST with DEBUG on (portal/slashes.py).
+    "portal.slashes.AppendSlashMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -102,6 +103,8 @@ MIDDLEWARE = [
     "identity.middleware.SignInFormActionMiddleware",
     "portal.health.DatabaseUnavailableMiddleware",
     "portal.requestlog.RequestLogMiddleware",
+    # Before any code reads request.GET: too many parameters or a NUL is one 400 page, also with DEBUG on.
+    "portal.querystring.QueryStringMiddleware",
     # Last, as django-axes asks: it answers a locked-out admin sign-in before the view runs.
     "axes.middleware.AxesMiddleware",
 ]
@@ -172,6 +175,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Files browsers ask for at the site's root (/favicon.ico), served there by WhiteNoise.
+WHITENOISE_ROOT = BASE_DIR / "webroot"
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 STORAGES = {
@@ -441,6 +446,8 @@ RATELIMIT_USE_CACHE = "default"
 RATELIMIT_FAIL_OPEN = True
 PORTAL_RATE_CONTRIBUTE_PER_IP = env.str("PORTAL_RATE_CONTRIBUTE_PER_IP", default="20/h")
 PORTAL_RATE_CONTRIBUTE_PER_EMAIL = env.str("PORTAL_RATE_CONTRIBUTE_PER_EMAIL", default="10/h")
+# Every POST of the form, also those it refuses (the two limits above count stored submissions only).
+PORTAL_RATE_CONTRIBUTE_ATTEMPTS_PER_IP = env.str("PORTAL_RATE_CONTRIBUTE_ATTEMPTS_PER_IP", default="60/h")
 PORTAL_RATE_STATUS_POSTS_PER_LINK = env.str("PORTAL_RATE_STATUS_POSTS_PER_LINK", default="30/h")
 PORTAL_RATE_SIGN_IN_PER_IP = env.str("PORTAL_RATE_SIGN_IN_PER_IP", default="20/h")
 PORTAL_RATE_SIGN_IN_PER_EMAIL = env.str("PORTAL_RATE_SIGN_IN_PER_EMAIL", default="5/h")

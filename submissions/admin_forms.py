@@ -9,12 +9,13 @@ from submissions.approval import PERSONAL_DATA_ITEM, ApprovalGate
 from submissions.curators import CURATORS_GROUP
 from submissions.fields import LocationsMixin, locations_field, revision_checksums_field
 from submissions.services import CHECKLIST_ITEMS
+from submissions.textfields import MultiLineField
 
 MESSAGE_LIMIT = settings.PORTAL_REPLY_MAX_CHARS
 
 
 class MessageForm(forms.Form):
-    text = forms.CharField(
+    text = MultiLineField(
         label="Message",
         max_length=MESSAGE_LIMIT,
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -30,7 +31,7 @@ class MessageForm(forms.Form):
 
 
 class RequestChangesForm(forms.Form):
-    message = forms.CharField(
+    message = MultiLineField(
         label="What should change",
         max_length=MESSAGE_LIMIT,
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -41,7 +42,7 @@ class RequestChangesForm(forms.Form):
 class ChangeLocationForm(LocationsMixin, forms.Form):
     location = locations_field("New locations")
     checksums = revision_checksums_field()
-    message = forms.CharField(
+    message = MultiLineField(
         label="Message to the contributor",
         max_length=MESSAGE_LIMIT,
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -52,7 +53,7 @@ class ChangeLocationForm(LocationsMixin, forms.Form):
 
 
 class RejectForm(forms.Form):
-    reason = forms.CharField(
+    reason = MultiLineField(
         label="Reason (sent to the contributor)",
         max_length=MESSAGE_LIMIT,
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -63,13 +64,13 @@ class RejectForm(forms.Form):
 
 
 class ApproveForm(forms.Form):
-    override_reason = forms.CharField(
+    override_reason = MultiLineField(
         label="Override: why approve with unticked items",
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
-    note = forms.CharField(
+    note = MultiLineField(
         label="Internal note (optional)",
         required=False,
         max_length=MESSAGE_LIMIT,
@@ -106,7 +107,7 @@ class ApproveForm(forms.Form):
             order.append("personal_data_reviewed")
         order.append("override_reason")
         if self.gate.needs_override:
-            self.fields["concerns_override"] = forms.CharField(
+            self.fields["concerns_override"] = MultiLineField(
                 label="Override: why approve despite the concerns above",
                 max_length=2000,
                 widget=forms.Textarea(attrs={"rows": 2}),
@@ -160,7 +161,7 @@ class AssignForm(forms.Form):
 
 
 class AcceptCorrectionForm(forms.Form):
-    note = forms.CharField(
+    note = MultiLineField(
         label="Note to the contributor (optional)",
         required=False,
         max_length=MESSAGE_LIMIT,
@@ -169,7 +170,7 @@ class AcceptCorrectionForm(forms.Form):
 
 
 class DeclineCorrectionForm(forms.Form):
-    reason = forms.CharField(
+    reason = MultiLineField(
         label="Reason (sent to the contributor)",
         max_length=MESSAGE_LIMIT,
         widget=forms.Textarea(attrs={"rows": 3}),

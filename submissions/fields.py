@@ -4,6 +4,7 @@ from django import forms
 from django.conf import settings
 
 from submissions import locations, manifest, resolvers
+from submissions.textfields import MultiLineField
 
 CHECKSUM_FILE_MAX_BYTES = 2 * 1024 * 1024
 
@@ -123,7 +124,7 @@ class LocationsMixin:
 
 def locations_field(label):
     """Return the multi-line locations field of a location revision."""
-    return forms.CharField(
+    return MultiLineField(
         label=label,
         max_length=settings.MAX_LOCATIONS * (settings.PORTAL_URL_MAX_LENGTH + 2),
         help_text="One per line: the https:// address of a file, the page of a repository record (Zenodo, "
@@ -138,7 +139,7 @@ def locations_field(label):
 
 def revision_checksums_field():
     """Return the checksums field of a location revision (prefilled with the ones given before)."""
-    return forms.CharField(
+    return MultiLineField(
         label="Checksums (optional)",
         required=False,
         max_length=2 * 1024 * 1024,

@@ -25,6 +25,7 @@ from submissions.fields import (
 )
 from submissions.models import Domain, Modality
 from submissions.services import NameTaken
+from submissions.textfields import EmailAddressField, MultiLineField, SingleLineField
 
 CARD_GUIDE_URL = "https://huggingface.co/docs/hub/datasets-cards"
 
@@ -72,7 +73,7 @@ class ContributionForm(forms.Form):
     """The contribution form (docs/developing/design.md, "The contribution form")."""
 
     submission_key = forms.UUIDField(widget=forms.HiddenInput)
-    name = forms.CharField(
+    name = SingleLineField(
         label="Dataset name",
         min_length=3,
         max_length=100,
@@ -83,7 +84,7 @@ class ContributionForm(forms.Form):
             "max_length": "Use at most 100 characters for the name (it has %(show_value)d).",
         },
     )
-    location = forms.CharField(
+    location = MultiLineField(
         label="Dataset location",
         max_length=settings.MAX_LOCATIONS * (settings.PORTAL_URL_MAX_LENGTH + 2),
         help_text="",  # set in __init__: it names the limit
@@ -124,7 +125,7 @@ class ContributionForm(forms.Form):
         help_text="The subject the data belongs to. If none fits, leave this empty and suggest one below.",
         error_messages={"invalid_choice": "Choose a domain from the list."},
     )
-    suggested_domain = forms.CharField(
+    suggested_domain = SingleLineField(
         label="Or suggest another domain",
         required=False,
         min_length=2,
@@ -135,7 +136,7 @@ class ContributionForm(forms.Form):
             "max_length": "Use at most 60 characters for the suggested domain (it has %(show_value)d).",
         },
     )
-    checksums = forms.CharField(
+    checksums = MultiLineField(
         label="Checksums (optional)",
         required=False,
         max_length=2 * 1024 * 1024,
@@ -149,20 +150,20 @@ class ContributionForm(forms.Form):
         help_text="A file such as MD5SUMS or SHA256SUMS, in the same format.",
         widget=forms.ClearableFileInput(attrs={"accept": ".txt,.md5,.sha256,text/plain"}),
     )
-    paper = forms.CharField(
+    paper = SingleLineField(
         label="Paper (optional)",
         required=False,
         max_length=500,
         help_text="The paper that describes the data: its arXiv identifier (2101.00001), DOI or https:// address.",
     )
-    code_url = forms.CharField(
+    code_url = SingleLineField(
         label="Code (optional)",
         required=False,
         max_length=settings.PORTAL_URL_MAX_LENGTH,
         help_text="The https:// address of the code that goes with the data (e.g. on GitHub).",
         widget=forms.URLInput(attrs={"placeholder": "https://", "inputmode": "url"}),
     )
-    contact_email = forms.EmailField(
+    contact_email = EmailAddressField(
         label="Your e-mail address",
         help_text="We send your private status link here; it is never published.",
         error_messages={
@@ -230,7 +231,7 @@ class ContributionForm(forms.Form):
         self.helper = self._build_helper()
 
     def _add_credit_fields(self, signed_in):
-        self.fields["contributor_given_names"] = forms.CharField(
+        self.fields["contributor_given_names"] = SingleLineField(
             label=_("Your given names, as credited"),
             max_length=100,
             initial=signed_in.given_names,
@@ -239,7 +240,7 @@ class ContributionForm(forms.Form):
                 "max_length": _("Use at most 100 characters for your given names (it has %(show_value)d)."),
             },
         )
-        self.fields["contributor_family_names"] = forms.CharField(
+        self.fields["contributor_family_names"] = SingleLineField(
             label=_("Your family names, as credited"),
             max_length=100,
             required=False,
@@ -393,10 +394,23 @@ class ContributionForm(forms.Form):
         return summary
 
 
-class ReplyForm(forms.Form):
+class OwnIdsForm(forms.Form):
+    """A form of a page that holds several (the status page): its fields' ids start with `id_prefix`
+    ("reply_text", "revision_comment"), so that ids stay unique and each label names its own field."""
+
+    id_prefix = ""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", f"{self.id_prefix}_%s")
+        super().__init__(*args, **kwargs)
+
+
+class ReplyForm(OwnIdsForm):
     """The contributor's message to the curators."""
 
-    text = forms.CharField(
+    id_prefix = "reply"
+
+    text = MultiLineField(
         label="Your message to the curators",
         max_length=settings.PORTAL_REPLY_MAX_CHARS,
         widget=forms.Textarea(attrs={"rows": 5}),
@@ -413,8 +427,10 @@ class ReplyForm(forms.Form):
         return text
 
 
-class RevisionForm(forms.Form):
+class RevisionForm(OwnIdsForm):
     """A revised dataset card, sent while the curators ask for changes."""
+
+    id_prefix = "revision"
 
     card = forms.FileField(
         label="Revised dataset card",
@@ -422,7 +438,7 @@ class RevisionForm(forms.Form):
         help_text="The whole card again (.md, .markdown or .txt, UTF-8); earlier revisions are kept.",
         widget=forms.ClearableFileInput(attrs={"accept": ".md,.markdown,.txt,text/markdown,text/plain"}),
     )
-    comment = forms.CharField(
+    comment = MultiLineField(
         label="What you changed (optional)",
         required=False,
         max_length=2000,
@@ -434,13 +450,15 @@ class RevisionForm(forms.Form):
         return self.cleaned_data.get("card")
 
 
-class LocationForm(LocationsMixin, forms.Form):
+class LocationForm(LocationsMixin, OwnIdsForm):
     """New data locations, given by the contributor while changes are asked, a location check fails, or
     publishing failed."""
 
+    id_prefix = "location"
+
     location = locations_field("Dataset locations")
     checksums = revision_checksums_field()
-    comment = forms.CharField(
+    comment = MultiLineField(
         label="What changed (optional)",
         required=False,
         max_length=2000,
@@ -455,7 +473,7 @@ class WithdrawForm(forms.Form):
         label="Yes, withdraw this submission. I understand that it can't be undone.",
         error_messages={"required": "Tick the box to confirm that you want to withdraw the submission."},
     )
-    reason = forms.CharField(
+    reason = MultiLineField(
         label="Why (optional, helps us improve)",
         required=False,
         max_length=2000,
@@ -466,7 +484,7 @@ class WithdrawForm(forms.Form):
 class SignInForm(forms.Form):
     """The e-mail address whose submissions the contributor wants to see."""
 
-    email = forms.EmailField(
+    email = EmailAddressField(
         label="Your e-mail address",
         error_messages={
             "required": "Enter the e-mail address you used on the form.",
@@ -475,11 +493,13 @@ class SignInForm(forms.Form):
     )
 
 
-class CorrectionForm(forms.Form):
+class CorrectionForm(OwnIdsForm):
     """The categorisation a contributor wants for a published dataset; prefilled with the published one."""
 
-    name = forms.CharField(label="Dataset name", max_length=100)
-    domain = forms.CharField(
+    id_prefix = "correction"
+
+    name = SingleLineField(label="Dataset name", max_length=100)
+    domain = SingleLineField(
         label="Domain",
         widget=forms.Select,
         help_text="To suggest a domain that is not in the list, write to the curators instead.",
@@ -487,16 +507,16 @@ class CorrectionForm(forms.Form):
     modalities = forms.MultipleChoiceField(
         label="Modalities", choices=Modality.choices, widget=forms.CheckboxSelectMultiple, required=False
     )
-    license = forms.CharField(
+    license = SingleLineField(
         label="Licence",
         max_length=60,
         help_text="The Hub's licence identifier, e.g. cc-by-4.0, mit or cdla-permissive-2.0.",
     )
-    languages = forms.CharField(
+    languages = SingleLineField(
         label="Languages", required=False, max_length=400, help_text="ISO 639 codes, comma-separated: en, fr."
     )
-    tags = forms.CharField(label="Tags", required=False, max_length=1200, help_text="Comma-separated.")
-    message = forms.CharField(
+    tags = SingleLineField(label="Tags", required=False, max_length=1200, help_text="Comma-separated.")
+    message = MultiLineField(
         label="Why (optional, for the curators)",
         required=False,
         max_length=settings.PORTAL_REPLY_MAX_CHARS,
@@ -545,6 +565,8 @@ class CorrectionForm(forms.Form):
 
 class CardVersionForm(RevisionForm):
     """A new version of a published dataset's card."""
+
+    id_prefix = "card_version"
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -290,8 +290,8 @@ class Submission(ModalitiesMixin, models.Model):
 
 
 STATE_EXPLANATIONS = {
-    Submission.State.AWAITING_CONFIRMATION: "We are waiting for you to open the link in our e-mail to confirm "
-    "your address.",
+    Submission.State.AWAITING_CONFIRMATION: "We are waiting for you to confirm your e-mail address with the "
+    "button on this page.",
     Submission.State.SUBMITTED: "Your dataset is in the curators' queue. A curator will pick it up soon; "
     "you can write to them meanwhile.",
     Submission.State.IN_REVIEW: "A curator is reviewing your dataset card and its location. You can write to "

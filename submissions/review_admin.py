@@ -10,9 +10,9 @@ import itertools
 import json
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Exists, OuterRef, Q, Subquery
-from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -332,17 +332,21 @@ class SubmissionAdmin(admin.ModelAdmin):
         if not is_curator(request.user):
             raise PermissionDenied
         submission = self._get_submission(object_id)
+        if submission is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
         return self._render_review(request, submission)
 
     def _get_submission(self, object_id):
-        submission = (
-            Submission.objects.select_related("domain", "assignee", "terms_version")
-            .filter(pk=object_id)
-            .first()
-        )
-        if submission is None:
-            raise Http404("No such submission.")
-        return submission
+        """Return the submission `object_id` names, or None when it is not an id or no row has it.
+
+        Ids come from the URL: "abc" or "1.5" (the change page takes any text) and numbers past the
+        column's range (the action routes take any digits) name no submission, as an unknown id does.
+        """
+        try:
+            pk = Submission._meta.pk.to_python(object_id)
+        except ValidationError:
+            return None
+        return Submission.objects.select_related("domain", "assignee", "terms_version").filter(pk=pk).first()
 
     def _render_review(self, request, submission, *, forms=None, status=200):
         revisions = list(submission.revisions.prefetch_related("checks").order_by("number"))
@@ -419,6 +423,8 @@ class SubmissionAdmin(admin.ModelAdmin):
         if not request.user.has_perm(REVIEW_PERMISSION) or not is_curator(request.user):
             raise PermissionDenied
         submission = self._get_submission(object_id)
+        if submission is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, str(object_id))
         extra = form_kwargs(submission) if form_kwargs else {}
         form = form_class(request.POST, **extra) if form_class else None
         if form is not None and not form.is_valid():

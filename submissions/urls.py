@@ -10,6 +10,7 @@ urlpatterns = [
     path("contribute/what-we-accept/", views.what_we_accept, name="what_we_accept"),
     path("contribute/card-template/", views.download_card_template, name="card_template"),
     path("status/<str:token>/", views.status, name="status"),
+    path("status/<str:token>/confirm/", views.confirm_address, name="confirm"),
     path("status/<str:token>/reply/", views.reply, name="reply"),
     path("status/<str:token>/revise/", views.revise, name="revise"),
     path("status/<str:token>/location/", views.revise_location, name="revise_location"),

@@ -48,7 +48,13 @@ limit_status_posts = ratelimits.limit_posts("status-page", link="PORTAL_RATE_STA
 
 @method_decorator(
     ratelimits.limit_posts(
-        "contribute", ip="PORTAL_RATE_CONTRIBUTE_PER_IP", email="PORTAL_RATE_CONTRIBUTE_PER_EMAIL"
+        "contribute",
+        ip="PORTAL_RATE_CONTRIBUTE_PER_IP",
+        email="PORTAL_RATE_CONTRIBUTE_PER_EMAIL",
+        # Posts the form refuses count toward a looser limit only, so that correcting them locks nobody out;
+        # a stored submission ends in a redirect to its receipt.
+        attempts={"ip": "PORTAL_RATE_CONTRIBUTE_ATTEMPTS_PER_IP"},
+        counted=lambda response: response.status_code == 302,
     ),
     name="post",
 )
@@ -277,17 +283,14 @@ def _find_or_404(token):
 @require_safe
 @private_link_page
 def status(request, token):
-    """Show a submission's private status page; the first visit confirms the e-mail address."""
+    """Show a submission's private status page; while unconfirmed it offers the button that confirms.
+
+    Opening the link changes nothing: the link scanners of institutional mail open every link of a
+    message, so a GET that confirmed would put datasets in the queue that nobody confirmed.
+    """
     link, submission = _find_or_404(token)
     services.touch_status_link(link)
-    just_confirmed = submission.state == Submission.State.AWAITING_CONFIRMATION
-    if just_confirmed:
-        submission = services.confirm(submission)
-    response = render(
-        request,
-        "submissions/status.html",
-        _status_context(submission, token=token, just_confirmed=just_confirmed),
-    )
+    response = render(request, "submissions/status.html", _status_context(submission, token=token))
     return private_response(response)
 
 
@@ -300,6 +303,19 @@ def capability_post(view):
     is exactly what CSRF tokens provide (OWASP CSRF cheat sheet, "capability URLs").
     """
     return csrf_exempt(require_POST(limit_status_posts(private_link_page(view))))
+
+
+@capability_post
+def confirm_address(request, token):
+    """The status page's "Confirm my e-mail address" button: the dataset goes to the curators' queue."""
+    _link, submission = _find_or_404(token)
+    if submission.state == Submission.State.AWAITING_CONFIRMATION:
+        services.confirm(submission)
+        messages.success(
+            request,
+            "Thank you, your e-mail address is confirmed. Your dataset is now in the curators' queue.",
+        )
+    return private_response(redirect("submissions:status", token=token))
 
 
 def _status_form(request, token, *, form_class, context_name, perform, success):

@@ -5,10 +5,34 @@ Celery tasks eagerly in-process (worker tests start real worker processes and se
 """
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from portal.celery import app as celery_app
 
-pytest_plugins = ["tests.fixtures_sources", "tests.fixtures_repositories", "tests.fixtures_datacite"]
+pytest_plugins = [
+    "tests.fixtures_sources",
+    "tests.fixtures_repositories",
+    "tests.fixtures_datacite",
+    "tests.production",
+]
+
+# Generated input (hypothesis, schemathesis): few examples, the same ones on every run (CI must not be
+# flaky), no example database written into the worktree; the tests' fixtures are set up once per test.
+hypothesis_settings.register_profile(
+    "portal",
+    max_examples=40,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    print_blob=False,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+    ],
+)
+hypothesis_settings.load_profile("portal")
 
 HUB_ORGANIZATION = "dataset-portal"
 

@@ -8,6 +8,8 @@ import json
 from functools import cache
 from pathlib import Path
 
+from django.utils.translation import get_language_info
+
 DATA_DIR = Path(__file__).resolve().parent
 
 
@@ -67,3 +69,14 @@ def language_codes() -> frozenset[str]:
             *data["special"],
         ]
     )
+
+
+def language_name(code: str) -> str:
+    """Return a language's English name ("Swedish" for "sv"): Django's name where it knows the code, else
+    the ISO 639-1 name or the Hub's special value's, else the code itself."""
+    try:
+        return get_language_info(code)["name"]
+    except KeyError:
+        pass
+    data = _load("languages.json")
+    return data["special"].get(code) or data["iso639_1"].get(code) or code

@@ -144,9 +144,9 @@ def submit(
 
 
 def confirm(submission):
-    """Confirm the contributor's e-mail address: the first visit of a status link submits the dataset.
+    """Confirm the contributor's e-mail address (the status page's button): the dataset is submitted.
 
-    Visiting again later changes nothing. Returns the submission as it is now.
+    Confirming again later changes nothing. Returns the submission as it is now.
     """
     with transaction.atomic():
         submission = locked(submission)

@@ -65,7 +65,7 @@ def status_links_for_identity(*, orcid, emails, known_tokens):
     Lists the submissions of the verified ORCID iD and of the verified addresses `emails`. Tokens in
     `known_tokens` (reference -> token, kept in the session) that still open their submission are reused;
     the others are issued. A submission still waiting for its e-mail confirmation gets no link unless its
-    address is one of `emails`: opening a status link confirms the address, which only its owner may do.
+    address is one of `emails`: a status link's page confirms the address, which only its owner may do.
     """
     verified = {email.casefold() for email in emails}
     known = {

@@ -19,10 +19,20 @@ def parse(query_string, **kwargs):
     return search.parse_query(QueryDict(query_string), **kwargs)
 
 
-def test_control_characters_are_removed():
-    query, _ = parse("q=a%00b%0Ac&domain=Mar%00ine")
+@pytest.mark.django_db
+def test_control_characters_are_removed_and_unknown_domains_dropped():
+    query, notices = parse("q=a%00b%0Ac&domain=Mar%00ine&domain=marine")
     assert query.text == "a b c"
-    assert query.selected == {"domain": ("Mar ine",)}
+    assert query.selected == {"domain": ("Marine",)}
+    assert notices == ["“Mar ine” is not a known domain; it was ignored."]
+
+
+@pytest.mark.django_db
+def test_strict_parsing_refuses_control_characters_and_empty_values():
+    with pytest.raises(search.BadQuery, match="holds a control character"):
+        parse("domain=Mar%00ine", strict=True)
+    with pytest.raises(search.BadQuery, match="Give a value for license"):
+        parse("license=", strict=True)
 
 
 def test_long_query_is_cut_to_the_cap():

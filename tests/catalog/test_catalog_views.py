@@ -34,12 +34,29 @@ def test_list_shows_published_datasets_with_facets(client):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("page", ["abc", "", "-3", "0", "1e9", "99999999999999999999999", "%00"])
+@pytest.mark.parametrize("page", ["abc", "", "-3", "0", "1e9", "99999999999999999999999"])
 def test_bad_page_number_shows_a_page(client, page):
     published(name="Harbour levels")
     response = client.get(f"{LIST}?page={page}")
     assert response.status_code == 200
     assert "Harbour levels" in text_of(response)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("page", "notice"),
+    [
+        ("abc", "The page must be a whole number from 1, not “abc”. Showing the first page."),
+        ("1.5", "The page must be a whole number from 1, not “1.5”. Showing the first page."),
+        ("-1", "The page must be at least 1. Showing the first page."),
+        ("9223372036854775807", "page 9223372036854775807 is past the last page. Showing the first page."),
+    ],
+)
+def test_a_page_that_names_no_page_says_why_beside_the_nearest_page(client, page, notice):
+    published(name="Harbour levels")
+    response = client.get(LIST, {"page": page})
+    assert response.status_code == 200
+    assert notice in text_of(response)
 
 
 @pytest.mark.django_db
@@ -183,7 +200,7 @@ def test_dataset_page_shows_facts_files_usage_and_how_to_load_and_cite(client, s
     assert "<strong>levels</strong>" in page
     assert "pretty_name" not in page  # the YAML header is not shown as text
     assert "b" * 64 in page and "levels.csv" in page
-    assert "1234" in page and "56" in page
+    assert "1,234" in page and "56" in page
     assert f"load_dataset(&quot;{dataset.repo_id}&quot;)" in page
     assert "@misc{" in page and "howpublished" in page
     assert "Hosted: the data is copied to the Hub" in page
@@ -255,6 +272,37 @@ def test_home_page_shows_counts_and_newest(client):
     assert "Newest harbour" in page and "Older harbour" in page
     assert response.context["counts"] == {"datasets": 2, "hosted": 1, "downloads": 15}
     assert reverse("submissions:contribute") in page
+
+
+@pytest.mark.django_db
+def test_numbers_have_thousands_separators(client):
+    # Regression: the home page said "1234567 downloads".
+    dataset = published(name="Busy harbour", downloads=1_234_567, likes=12_345)
+    home = " ".join(text_of(client.get("/")).split())
+    assert "<strong>1,234,567</strong> downloads in all" in home
+    assert "1,234,567 downloads · 12,345 likes" in home
+    listing = text_of(client.get(LIST))
+    assert "1,234,567 downloads" in listing
+    page = text_of(client.get(dataset.get_absolute_url()))
+    assert "<dd>1,234,567</dd>" in page and "<dd>12,345</dd>" in page
+
+
+@pytest.mark.django_db
+def test_languages_show_by_name_on_the_list_the_facets_and_the_dataset_page(client):
+    # Regression: languages showed as codes ("en", "sv") where licences showed names.
+    dataset = published(name="Nordic tides", languages=["en", "sv", "zz-unknown"])
+    listing = text_of(client.get(LIST))
+    assert "English, Swedish, zz-unknown" in listing
+    assert ">Swedish</a>" in listing  # the language facet
+    assert "✓ Swedish</a>" in text_of(client.get(LIST, {"language": "sv"}))
+    page = text_of(client.get(dataset.get_absolute_url()))
+    assert "<dt>Languages</dt><dd>English, Swedish, zz-unknown</dd>" in page
+    facets = client.get("/api/datasets/").json()["facets"]["language"]
+    assert {value["value"]: value["label"] for value in facets} == {
+        "en": "English",
+        "sv": "Swedish",
+        "zz-unknown": "zz-unknown",
+    }
 
 
 @pytest.mark.django_db

@@ -180,9 +180,38 @@ def test_dcat_is_paged_with_a_fixed_number_of_queries(client, monkeypatch, djang
     assert str(first.value(view, HYDRA.totalItems)) == "5"
     assert len(set(first.subjects(RDF.type, DCAT.Dataset))) == 2
     assert len(set(last.subjects(RDF.type, DCAT.Dataset))) == 1
-    # A page that is not a number, or past the end, still answers with the catalog.
-    assert client.get(reverse("catalog:dcat"), {"page": "x"}).status_code == 200
-    assert len(set(dcat_graph(client, 9).subjects(RDF.type, DCAT.Catalog))) == 1
+    assert str(last.value(URIRef(str(view)[:-1] + "3"), HYDRA.previous)).endswith("?page=2")
+
+
+@pytest.mark.parametrize("name", ["catalog:dcat", "catalog:dcat-turtle"])
+@pytest.mark.parametrize(
+    ("page", "message"),
+    [
+        ("9223372036854775807", "There are only 3 pages of results; page 9223372036854775807 is past"),
+        ("99999999999999999999", "There are only 3 pages of results; page 99999999999999999999 is past"),
+        ("4", "There are only 3 pages of results; page 4 is past the last page."),
+        ("-1", "The page must be at least 1."),
+        ("0", "The page must be at least 1."),
+        ("abc", "The page must be a whole number from 1, not “abc”."),
+        ("1.5", "The page must be a whole number from 1, not “1.5”."),
+        ("9" * 5000, "The page must be a whole number from 1"),
+    ],
+)
+def test_a_dcat_page_that_names_no_page_is_a_400_saying_why(client, monkeypatch, name, page, message):
+    # Regression: huge numbers reached the database's OFFSET (500 IntegrityError: datatype mismatch) and the
+    # others answered 200 with an empty or a different page; the API answers 400 for the same numbers.
+    monkeypatch.setattr(dcat, "PAGE_SIZE", 2)
+    for number in range(5):
+        published(slug=f"set-{number}")
+    response = client.get(reverse(name), {"page": page})
+    assert response.status_code == 400
+    assert message in response.json()["detail"]
+
+
+def test_an_empty_catalog_has_one_dcat_page(client):
+    assert client.get(reverse("catalog:dcat")).status_code == 200
+    assert client.get(reverse("catalog:dcat"), {"page": "1"}).status_code == 200
+    assert client.get(reverse("catalog:dcat"), {"page": "2"}).status_code == 400
 
 
 def test_croissant_url_serves_the_record_set_of_the_data_inspection(client):

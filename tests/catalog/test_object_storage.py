@@ -125,7 +125,7 @@ def test_web_stores_cards_in_object_storage_and_another_machine_publishes_from_i
 
     token = status_token_from(mail.outbox[-1].body)
     with committed():
-        Client().get(f"/status/{token}/")
+        Client().post(f"/status/{token}/confirm/")
     curator = make_curator_user()
     submission.refresh_from_db()
     with committed():

@@ -94,8 +94,8 @@ def test_my_submissions_lists_the_orcid_id_and_verified_address_without_an_email
     assert "Tide gauges of the North Sea" in page and "Salinity profiles" not in page
     assert "Someone else" not in page
     assert len(mail.outbox) == outbox
-    # Awaiting confirmation and an address the sign-in did not verify: no link (opening it would confirm it).
-    assert "Open the link in our e-mail to confirm your address first." in page
+    # Awaiting confirmation and an address the sign-in did not verify: no link (its page would confirm it).
+    assert "Open the link in our e-mail and confirm your address there first." in page
 
     client.post("/accounts/logout/")
     sign_in(client, "institution", user=CURATOR_SUB)
@@ -103,6 +103,7 @@ def test_my_submissions_lists_the_orcid_id_and_verified_address_without_an_email
     assert "Salinity profiles" in page and "Tide gauges" not in page
     link = re.search(r'href="(/status/[^"]+/)"', page).group(1)
     assert client.get(link).status_code == 200
+    assert client.post(f"{link}confirm/").status_code == 302
     by_email.refresh_from_db()
     assert by_email.state == Submission.State.SUBMITTED  # the verified owner of the address confirmed it
 
@@ -112,7 +113,7 @@ def test_my_submissions_reuses_its_status_links_within_the_session(client, oidc)
 
     with committed():
         submission, token = submit(contributor_orcid=RESEARCHER_ORCID, contributor_given_names="Ada")
-    client.get(f"/status/{token}/")  # confirmed
+    client.post(f"/status/{token}/confirm/")
     sign_in(client, "orcid", user=RESEARCHER_ORCID)
     first = client.get("/my-submissions/").content.decode()
     count = StatusLink.objects.count()

@@ -15,6 +15,7 @@ ROUTES = {
     "contribute/": ("/contribute/", {"GET", "HEAD", "POST"}),
     "contribute/received/<str:reference>/": ("/contribute/received/DP-1/", {"GET", "HEAD"}),
     "status/<str:token>/": ("/status/x/", {"GET", "HEAD"}),
+    "status/<str:token>/confirm/": ("/status/x/confirm/", {"POST"}),
     "status/<str:token>/reply/": ("/status/x/reply/", {"POST"}),
     "status/<str:token>/revise/": ("/status/x/revise/", {"POST"}),
     "status/<str:token>/withdraw/": ("/status/x/withdraw/", {"GET", "HEAD", "POST"}),
@@ -54,6 +55,8 @@ ROUTES = {
         "/accounts/oidc/orcid/login/callback/",
         {"GET", "HEAD"},
     ),
+    # Any other address under /api/: a JSON 404 whatever the method.
+    "^api/([\\s\\S]*/)?$": ("/api/nothing/", {"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"}),
 }
 OTHER_METHODS = ("PUT", "PATCH", "DELETE", "POST", "GET")
 

@@ -5,6 +5,7 @@ import socket
 
 import pytest
 from django.core import mail
+from django.core.cache import cache
 from django.test import Client, RequestFactory
 
 from portal import ratelimits
@@ -23,8 +24,11 @@ def limits_on(settings):
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "rl"}
     }
     settings.RATELIMIT_ENABLE = True
+    # The named local-memory cache outlives a test in this process: start from no counts at all.
+    cache.clear()
     settings.PORTAL_RATE_CONTRIBUTE_PER_IP = "100/h"
     settings.PORTAL_RATE_CONTRIBUTE_PER_EMAIL = "100/h"
+    settings.PORTAL_RATE_CONTRIBUTE_ATTEMPTS_PER_IP = "100/h"
     settings.PORTAL_RATE_STATUS_POSTS_PER_LINK = "100/h"
     settings.PORTAL_RATE_SIGN_IN_PER_IP = "100/h"
     settings.PORTAL_RATE_SIGN_IN_PER_EMAIL = "100/h"
@@ -76,6 +80,35 @@ def test_contribution_form_is_limited_per_email_whatever_the_case(limits_on, med
     response = contribute(ip="203.0.113.2", name="Other harbour levels", contact_email="data@harbour.EXAMPLE")
     assert_too_many(response)
     assert stored(media_root) == before
+
+
+def test_refused_posts_count_toward_the_looser_limit_only(limits_on, media_root):
+    # Regression: 18 posts refused by the form's checks gave a 429 "try again in 40 minutes".
+    limits_on.PORTAL_RATE_CONTRIBUTE_PER_IP = "2/h"
+    limits_on.PORTAL_RATE_CONTRIBUTE_PER_EMAIL = "2/h"
+    limits_on.PORTAL_RATE_CONTRIBUTE_ATTEMPTS_PER_IP = "8/h"
+    for _ in range(5):
+        response = contribute(name="x")  # too short: refused beside the field, nothing stored
+        assert response.status_code == 200
+        assert "Use at least 3 characters" in response.content.decode()
+    assert stored(media_root)[0] == 0
+    # The contributor corrects the form: it is stored, and then one more.
+    assert contribute(name="Harbour levels corrected").status_code == 302
+    assert contribute(name="Harbour levels second part").status_code == 302
+    # Two stored from this address (and e-mail): the stored limit is used up, refused or not.
+    before = stored(media_root)
+    assert_too_many(contribute(name="Harbour levels third part"))
+    assert_too_many(contribute(name="x"))
+    assert stored(media_root) == before
+
+
+def test_attempts_are_limited_per_address_even_when_refused(limits_on, media_root):
+    limits_on.PORTAL_RATE_CONTRIBUTE_ATTEMPTS_PER_IP = "3/h"
+    for _ in range(3):
+        assert contribute(name="x").status_code == 200
+    assert_too_many(contribute(name="Harbour levels at last"))
+    assert stored(media_root)[0] == 0
+    assert contribute(ip="198.51.100.9", name="Harbour levels elsewhere").status_code == 302
 
 
 def test_status_page_posts_are_limited_per_link(limits_on, curator):

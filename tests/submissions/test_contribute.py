@@ -124,8 +124,28 @@ def test_confirmation_email_link_confirms_and_shows_status(client):
     assert token in html_part
     submission = Submission.objects.get()
     assert token not in str(submission.status_links.values_list("token_hash", flat=True))
+    # Opening the link (as a mail scanner does) shows the page and its button, and changes nothing.
+    mail.outbox.clear()
     with committed():
         response = Client().get(f"/status/{token}/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Confirm my e-mail address</button>" in html
+    assert f'action="/status/{token}/confirm/"' in html
+    assert submission.name in html
+    assert response["Referrer-Policy"] == "no-referrer"
+    assert "no-store" in response["Cache-Control"]
+    submission.refresh_from_db()
+    assert (submission.state, submission.confirmed_at, submission.events.count()) == (
+        Submission.State.AWAITING_CONFIRMATION,
+        None,
+        1,
+    )
+    assert mail.outbox == []
+    # The button confirms.
+    client = Client()
+    with committed():
+        response = client.post(f"/status/{token}/confirm/", follow=True)
     assert response.status_code == 200
     submission.refresh_from_db()
     assert submission.state == Submission.State.SUBMITTED
@@ -133,12 +153,16 @@ def test_confirmation_email_link_confirms_and_shows_status(client):
     html = response.content.decode()
     assert "your e-mail address is confirmed" in html
     assert "Submitted, waiting for a curator" in html
-    assert submission.name in html
-    assert response["Referrer-Policy"] == "no-referrer"
-    assert "no-store" in response["Cache-Control"]
-    # A second visit changes nothing.
-    Client().get(f"/status/{token}/")
+    assert "Confirm my e-mail address</button>" not in html
+    assert [message.to for message in mail.outbox] == [["curators@portal.test"]]
+    # A second press changes nothing.
+    client.post(f"/status/{token}/confirm/")
     assert submission.events.filter(to_state=Submission.State.SUBMITTED).count() == 1
+
+
+def test_confirming_a_wrong_link_is_the_not_found_page():
+    assert Client().post("/status/not-a-real-token-at-all-000000000/confirm/").status_code == 404
+    assert Client().get("/status/not-a-real-token-at-all-000000000/confirm/").status_code == 405
 
 
 def test_receipt_is_only_shown_to_the_session_that_submitted(client):

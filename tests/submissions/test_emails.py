@@ -85,7 +85,7 @@ def test_a_rolled_back_transaction_sends_nothing(curator):
 
 def test_confirmation_mail():
     submission, _ = submit()
-    assert_contributor_mail(mail.outbox[-1], submission, contains=["confirm"])
+    assert_contributor_mail(mail.outbox[-1], submission, contains=["press “Confirm my e-mail address”"])
 
 
 def test_changes_requested_mail_has_the_message(curator):

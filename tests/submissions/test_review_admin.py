@@ -260,6 +260,28 @@ def test_action_urls_accept_only_post(admin_client, curator):
     assert snapshot(submission)[0] == State.SUBMITTED
 
 
+@pytest.mark.parametrize("object_id", ["abc", "1.5", "-1", "0", "99999999999999999999999", "12345"])
+def test_a_review_page_of_no_submission_redirects_with_a_message_as_the_admin_does(admin_client, object_id):
+    # Regression: "abc" and "1.5" were a 500 (ValueError in _get_submission).
+    confirmed()
+    response = admin_client.get(f"{QUEUE}{object_id}/change/", follow=True)
+    assert response.redirect_chain == [("/admin/", 302)]
+    assert f"Submission with ID “{object_id}” doesn’t exist." in page_text(response)
+
+
+@pytest.mark.parametrize("object_id", ["99999999999999999999999", "9223372036854775807", "12345"])
+@pytest.mark.parametrize("name", [*ACTION_NAMES, "change-location", "accept-correction"])
+def test_an_action_on_no_submission_redirects_with_a_message_and_changes_nothing(
+    admin_client, curator, object_id, name
+):
+    submission, _ = confirmed()
+    before = snapshot(submission)
+    response = admin_client.post(f"{QUEUE}{object_id}/{name}/", {"text": "Hello"}, follow=True)
+    assert response.redirect_chain == [("/admin/", 302)]
+    assert f"Submission with ID “{object_id}” doesn’t exist." in page_text(response)
+    assert snapshot(submission) == before
+
+
 # -- the queue ------------------------------------------------------------------------------------------
 
 

@@ -7,10 +7,12 @@ from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from submissions import services
+from submissions import selectors, services
 from submissions.models import CardRevision, CheckResult, Event, Submission
 from tests.conftest import stored_files
 from tests.factories import GOOD_CARD, OFFLINE_OVERRIDE, changes_requested, committed, confirmed, in_review
+from tests.factories import published as published_submission
+from tests.html_ids import id_problems
 from tests.submissions.test_contribute import BAD_CARDS
 
 pytestmark = pytest.mark.django_db
@@ -308,3 +310,57 @@ def test_a_confirmed_link_stays_valid_after_more_links_are_sent(curator):
     with committed():
         services.send_message(submission, by=curator, text="Hello")
     assert Client().get(f"/status/{token}/").status_code == 200
+
+
+# -- the page's structure -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("state", ["submitted", "changes_requested", "changes_requested_with_errors"])
+def test_status_page_ids_are_unique_and_each_label_names_its_own_field(curator, state):
+    # Regression: in "changes requested" the revised card's and the location's comment boxes were both
+    # id="id_comment", so one label named the other form's field.
+    if state == "submitted":
+        _, token = confirmed()
+        response = Client().get(f"/status/{token}/")
+    elif state == "changes_requested":
+        _, token = changes_requested(curator)
+        response = Client().get(f"/status/{token}/")
+    else:
+        _, token = changes_requested(curator)
+        response = Client().post(f"/status/{token}/location/", {"location": "ftp://x", "comment": "moved"})
+        assert response.status_code == 400
+    page = response.content.decode()
+    assert id_problems(page) == []
+    if state != "submitted":
+        assert 'for="revision_comment"' in page and 'for="location_comment"' in page
+
+
+def test_published_status_page_ids_are_unique_and_each_label_names_its_own_field(curator, devhub):
+    _, token = published_submission(curator)
+    response = Client().get(f"/status/{token}/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'id="correction_name"' in page and 'id="card_version_comment"' in page
+    assert id_problems(page) == []
+
+
+def test_data_check_advice_before_review_asks_to_tell_the_curators_before_they_review(curator):
+    submission, token = in_review(curator)
+    assert selectors.data_check(submission.latest_revision).outcome in ("fail", "warn")
+    page = text_of(Client().get(f"/status/{token}/"))
+    assert (
+        "correct the locations or the card on this page, or write to the curators, before they decide."
+        in page
+    )
+
+
+def test_data_check_advice_after_publication_fits_a_published_dataset(curator, devhub):
+    # Regression: a published dataset's page still said "tell the curators below before they review it".
+    submission, token = published_submission(curator)
+    assert selectors.data_check(submission.latest_revision).outcome in ("fail", "warn")
+    page = text_of(Client().get(f"/status/{token}/"))
+    assert "before they review it" not in page
+    assert (
+        "made before the curators approved it. If the published data is not what you meant to share, write to the curators on this page."
+        in " ".join(page.split())
+    )
