@@ -360,8 +360,8 @@ class Digest:
         return self.count == 0
 
 
-def _section(queryset, limit=DIGEST_SECTION_LIMIT):
-    rows = list(queryset.annotate(total_rows=Window(Count("pk")))[:limit])
+def _section(queryset):
+    rows = list(queryset.annotate(total_rows=Window(Count("pk")))[:DIGEST_SECTION_LIMIT])
     return DigestSection(rows=rows, total=rows[0].total_rows if rows else 0)
 
 
