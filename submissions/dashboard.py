@@ -19,15 +19,12 @@ from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import (
-    Aggregate,
     Count,
     DurationField,
     ExpressionWrapper,
     F,
     Min,
-    OuterRef,
     Q,
-    Subquery,
 )
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
@@ -164,13 +161,12 @@ def claims(*, now=None, sla_days):
     return sorted(rows, key=lambda row: (-row.total, -row.overdue, row.curator.get_username()))
 
 
-class Median(Aggregate):
-    """The median of a column within each group: PostgreSQL's `percentile_cont(0.5)`."""
-
-    function = "PERCENTILE_CONT"
-    name = "Median"
-    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
-
+# The median with PostgreSQL's ordered-set aggregate.
+_PERCENTILE_MEDIAN = """
+SELECT week, COUNT(*), PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY wait)
+FROM ({inner}) AS waits
+GROUP BY week
+"""
 
 # The median without percentile_cont: rank each week's durations, keep the middle one (odd count) or two
 # (even count) and average them; the same number as percentile_cont(0.5).
@@ -186,24 +182,25 @@ GROUP BY week
 """
 
 
-def _first_event_at(events):
-    return Subquery(events.order_by("created_at", "id").values("created_at")[:1])
-
-
 def _waits(kind, *, start):
-    """Return the submissions answered (or decided) since `start`: the week of it and how long it took."""
-    after_confirmation = Event.objects.filter(
-        submission=OuterRef("pk"),
-        actor_kind=Event.Actor.CURATOR,
-        created_at__gte=OuterRef("confirmed_at"),
-    )
+    """Return the submissions first answered (or decided) since `start`: the week of it and how long it took.
+
+    One row per submission: its timeline is joined and grouped once (the earliest matching event), never
+    searched again per output column.
+    """
+    after_confirmation = {
+        "events__actor_kind": Event.Actor.CURATOR,
+        "events__created_at__gte": F("confirmed_at"),
+    }
     if kind == "answer":
-        first = after_confirmation.filter(public=True)
+        after_confirmation["events__public"] = True
     else:
-        first = after_confirmation.filter(kind=Event.Kind.STATE_CHANGE, to_state__in=DECISION_STATES)
+        after_confirmation["events__kind"] = Event.Kind.STATE_CHANGE
+        after_confirmation["events__to_state__in"] = DECISION_STATES
     return (
-        Submission.objects.filter(confirmed_at__isnull=False, spam=False)
-        .annotate(done_at=_first_event_at(first))
+        Submission.objects.filter(confirmed_at__isnull=False, spam=False, **after_confirmation)
+        .values("pk")
+        .annotate(done_at=Min("events__created_at"))
         .filter(done_at__gte=start)
         .annotate(
             week=TruncWeek("done_at", tzinfo=timezone.get_current_timezone()),
@@ -226,23 +223,22 @@ def _as_duration(value):
     return datetime.timedelta(microseconds=round(value))  # SQLite: microseconds, as Django stores them
 
 
+def _medians(template, waits):
+    inner, params = waits.query.get_compiler(connection=connection).as_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(template.format(inner=inner), params)
+        rows = cursor.fetchall()
+    return {_as_date(week): (count, _as_duration(median)) for week, count, median in rows}
+
+
 def weekly_medians_percentile(waits):
     """Return {week: (count, median)} with PostgreSQL's percentile_cont (one query)."""
-    rows = (
-        waits.values("week")
-        .annotate(count=Count("pk"), median=Median("wait"))
-        .values_list("week", "count", "median")
-    )
-    return {_as_date(week): (count, _as_duration(median)) for week, count, median in rows}
+    return _medians(_PERCENTILE_MEDIAN, waits)
 
 
 def weekly_medians_window(waits):
     """Return {week: (count, median)} with window functions, on any database (one query)."""
-    inner, params = waits.query.get_compiler(connection=connection).as_sql()
-    with connection.cursor() as cursor:
-        cursor.execute(_WINDOW_MEDIAN.format(inner=inner), params)
-        rows = cursor.fetchall()
-    return {_as_date(week): (count, _as_duration(median)) for week, count, median in rows}
+    return _medians(_WINDOW_MEDIAN, waits)
 
 
 def weekly_medians(waits):
