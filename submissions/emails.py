@@ -222,7 +222,7 @@ def send_withdrawn_by_curators(submission, *, reason):
 
 
 def _day(moment):
-    return date_format(timezone.localtime(moment), "DATE_FORMAT")
+    return date_format(timezone.localtime(moment), "j F Y")
 
 
 def send_review_reminder(submission, *, curator, waiting_since):
@@ -280,7 +280,7 @@ def send_digest(*, curator, digest, day):
     return _send(
         template="curator_digest",
         subject=_("{portal}: the curators' digest of {day}").format(
-            portal=settings.PORTAL_NAME, day=date_format(day, "DATE_FORMAT")
+            portal=settings.PORTAL_NAME, day=date_format(day, "j F Y")
         ),
         to=[curator.email],
         context={

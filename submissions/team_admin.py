@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from submissions import admin_forms, charts, dashboard, services
 from submissions.curators import is_curator
@@ -48,9 +49,12 @@ def _backlog_chart(rows):
     total = sum(row.total for row in rows)
     buckets = [sum(row.buckets[index] for row in rows) for index in range(3)]
     largest = max(rows, key=lambda row: row.total)
-    summary = _(
+    summary = ngettext(
+        "{total} submission in the backlog: {young} waiting under 2 days, {middle} for 2 to 7 days, "
+        "{old} over 7 days. The largest state is “{state}” with {count}.",
         "{total} submissions in the backlog: {young} waiting under 2 days, {middle} for 2 to 7 days, "
-        "{old} over 7 days. The largest state is “{state}” with {count}."
+        "{old} over 7 days. The largest state is “{state}” with {count}.",
+        total,
     ).format(
         total=total,
         young=buckets[0],
@@ -73,20 +77,30 @@ def _backlog_chart(rows):
 
 def _claims_chart(rows):
     claimed = [row for row in rows if row.total]
-    summary = (
-        _(
-            "{total} open claims among {people} curators; the most are {name}'s ({count}). {overdue} of them "
-            "wait past the review deadline."
-        ).format(
-            total=sum(row.total for row in rows),
-            people=len(claimed),
-            name=claimed[0].curator.get_username(),
-            count=claimed[0].total,
-            overdue=sum(row.overdue for row in rows),
+    if claimed:
+        total = sum(row.total for row in rows)
+        overdue = sum(row.overdue for row in rows)
+        summary = " ".join(
+            [
+                ngettext(
+                    "{total} open claim, held by {people} curator; the most are {name}'s ({count}).",
+                    "{total} open claims, held by {people} curators; the most are {name}'s ({count}).",
+                    len(claimed),
+                ).format(
+                    total=total,
+                    people=len(claimed),
+                    name=claimed[0].curator.get_username(),
+                    count=claimed[0].total,
+                ),
+                ngettext(
+                    "{overdue} of them waits past the review deadline.",
+                    "{overdue} of them wait past the review deadline.",
+                    overdue,
+                ).format(overdue=overdue),
+            ]
         )
-        if claimed
-        else _("No curator holds an open claim.")
-    )
+    else:
+        summary = _("No curator holds an open claim.")
     return charts.stacked_bars(
         [(row.curator.get_username(), row.buckets) for row in rows],
         series=CLAIM_SERIES,
@@ -109,9 +123,12 @@ def _pace_chart(weeks, *, field, count_field, color, key, title, what):
     if measured:
         latest = measured[-1]
         medians = [getattr(row, field) for row in measured]
-        summary = _(
-            "Median time to {what} per week, over the last {weeks} weeks: from {low} to {high}. In the week of "
-            "{week}: {median} over {count} submissions."
+        summary = ngettext(
+            "Median time to {what} per week, over the last {weeks} weeks: from {low} to {high}. In the week "
+            "of {week}: {median} for {count} submission.",
+            "Median time to {what} per week, over the last {weeks} weeks: from {low} to {high}. In the week "
+            "of {week}: {median} over {count} submissions.",
+            getattr(latest, count_field),
         ).format(
             what=what,
             weeks=len(weeks),

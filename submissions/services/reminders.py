@@ -54,7 +54,7 @@ def remind_assignee(submission):
             actor_kind=Event.Actor.SYSTEM,
             message=message.format(
                 curator=curator,
-                since=date_format(timezone.localtime(waiting_since), "DATE_FORMAT"),
+                since=date_format(timezone.localtime(waiting_since), "j F Y"),
                 days=settings.REVIEW_SLA_DAYS,
             ),
             public=False,
@@ -79,7 +79,7 @@ def remind_contributor(submission):
             return None
         now = timezone.now()
         closes_on = selectors.abandonment_deadline(active_at=due.contributor_active_at, reminded_at=now)
-        shown = date_format(timezone.localtime(closes_on), "DATE_FORMAT")
+        shown = date_format(timezone.localtime(closes_on), "j F Y")
         event = Event.objects.create(
             submission=submission,
             kind=Event.Kind.REMINDER,

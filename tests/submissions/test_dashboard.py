@@ -276,7 +276,7 @@ def test_dashboard_page_shows_charts_tables_and_definitions(curator, other_curat
     for text in (
         "Backlog by state and age",
         'role="img"',
-        '<desc id="chart-backlog-desc">1 submissions in the backlog',
+        '<desc id="chart-backlog-desc">1 submission in the backlog',
         "The first public event by a curator after the contributor confirmed the submission",
         "The first approval, rejection or request for changes by a curator after confirmation.",
         "alice (you)",

@@ -124,7 +124,7 @@ def test_contributor_is_reminded_once_of_an_unanswered_change_request(curator):
     event = run(services.remind_contributor, submission)
 
     assert (event.kind, event.actor_kind, event.public) == ("reminder", "system", True)
-    closes_on = date_format(timezone.localdate() + datetime.timedelta(days=46), "DATE_FORMAT")
+    closes_on = date_format(timezone.localdate() + datetime.timedelta(days=46), "j F Y")
     assert f"by {closes_on}, the submission will be closed" in event.message
     (sent,) = mail.outbox
     assert sent.to == [submission.contact_email]
@@ -205,7 +205,7 @@ def test_no_abandonment_without_a_reminder_first(curator):
     assert run(services.abandon, submission) is None
     # The reminder comes late (the sweeper was down): the contributor still gets its full 46 days.
     event = run(services.remind_contributor, submission)
-    closes_on = date_format(timezone.localdate() + datetime.timedelta(days=46), "DATE_FORMAT")
+    closes_on = date_format(timezone.localdate() + datetime.timedelta(days=46), "j F Y")
     assert f"by {closes_on}," in event.message
     age(submission, 45)
     assert run(services.abandon, submission) is None
