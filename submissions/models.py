@@ -546,6 +546,11 @@ class DigestDelivery(models.Model):
     curator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     day = models.DateField(help_text=_("The day of the digest, in the portal's time zone."))
     items = models.PositiveIntegerField(default=0, help_text=_("How many entries the digest listed."))
+    covers_until = models.DateTimeField(
+        help_text=_(
+            "The moment its lists were read: the next digest's new submissions are those confirmed since."
+        )
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -340,6 +340,7 @@ class Digest:
 
     curator: object
     since: object
+    until: object
     new: DigestSection
     overdue: DigestSection
     corrections: DigestSection
@@ -368,7 +369,8 @@ def _section(queryset):
 def curator_digests(*, now=None):
     """Return the `Digest` of every curator who wants one and has an e-mail address, in a fixed number of queries.
 
-    New submissions are those confirmed since the curator's previous digest (at most DIGEST_LOOKBACK ago);
+    New submissions are those confirmed since the moment the curator's previous digest was read (at most
+    DIGEST_LOOKBACK ago), up to `now`;
     the other sections are the same for everyone: submissions waiting past REVIEW_SLA_DAYS (oldest first,
     the curator's own claims marked by the template), open correction requests, failed publications.
     """
@@ -380,14 +382,16 @@ def curator_digests(*, now=None):
     previous = dict(
         DigestDelivery.objects.filter(curator__in=curators)
         .values("curator")
-        .annotate(last=Max("created_at"))
+        .annotate(last=Max("covers_until"))
         .values_list("curator", "last")
     )
     oldest = now - DIGEST_LOOKBACK
     since = {curator.pk: max(previous.get(curator.pk) or oldest, oldest) for curator in curators}
     new = list(
         Submission.objects.filter(
-            confirmed_at__gt=min(since.values()), state__in=Submission.AWAITING_CURATORS_STATES
+            confirmed_at__gt=min(since.values()),
+            confirmed_at__lte=now,
+            state__in=Submission.AWAITING_CURATORS_STATES,
         )
         .select_related("assignee")
         .order_by("confirmed_at", "pk")
@@ -415,6 +419,7 @@ def curator_digests(*, now=None):
             Digest(
                 curator=curator,
                 since=since[curator.pk],
+                until=now,
                 new=DigestSection(rows=mine[:DIGEST_SECTION_LIMIT], total=len(mine)),
                 overdue=overdue_section,
                 corrections=corrections,

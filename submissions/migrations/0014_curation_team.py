@@ -61,6 +61,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('day', models.DateField(help_text="The day of the digest, in the portal's time zone.")),
                 ('items', models.PositiveIntegerField(default=0, help_text='How many entries the digest listed.')),
+                ('covers_until', models.DateTimeField(help_text="The moment its lists were read: the next digest's new submissions are those confirmed since.")),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('curator', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],

@@ -20,7 +20,9 @@ def send_digest(curator, *, day, digest):
         return False
     try:
         with transaction.atomic():
-            DigestDelivery.objects.create(curator=curator, day=day, items=digest.count)
+            DigestDelivery.objects.create(
+                curator=curator, day=day, items=digest.count, covers_until=digest.until
+            )
             after_commit(emails.send_digest, curator=curator, digest=digest, day=day)
     except IntegrityError:
         return False  # another run inserted today's row first, and sends the digest

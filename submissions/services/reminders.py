@@ -36,7 +36,7 @@ def remind_assignee(submission):
             return None
         curator = submission.assignee
         waiting_since = submission.state_changed_at
-        sent = bool(curator.email)
+        sent = bool(curator.email) and curator.is_active
         message = (
             _(
                 "Reminder e-mailed to {curator}: waiting for the curators since {since}, past the review "
@@ -44,8 +44,8 @@ def remind_assignee(submission):
             )
             if sent
             else _(
-                "Reminder due for {curator}, who has no e-mail address on file: waiting for the curators "
-                "since {since}, past the review deadline of {days} days."
+                "Reminder due for {curator}, who can't be e-mailed (no address on file, or the account is "
+                "inactive): waiting for the curators since {since}, past the review deadline of {days} days."
             )
         )
         event = Event.objects.create(

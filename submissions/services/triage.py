@@ -82,6 +82,12 @@ def mark_duplicate(submission, *, of, by, message=""):
             row.pk: row for row in (locked(item) for item in sorted((submission, of), key=lambda s: s.pk))
         }
         submission, original = rows[submission.pk], rows[of.pk]
+        if original.duplicate_of_id == submission.pk:
+            raise InvalidTransition(
+                _("{reference} is already closed as a duplicate of this submission.").format(
+                    reference=original.reference
+                )
+            )
         if original.state in Submission.RELEASED_STATES:
             if original.duplicate_of_id:
                 raise InvalidTransition(

@@ -116,7 +116,7 @@ def test_once_a_day_and_only_what_is_new_since(workload):
     assert send_digests() == (0, {})  # a second beat, or a task run twice: today's rows exist
     # The next day: yesterday's digest is a day old, and a new submission arrived since.
     DigestDelivery.objects.update(
-        day=F("day") - datetime.timedelta(days=1), created_at=F("created_at") - datetime.timedelta(days=1)
+        day=F("day") - datetime.timedelta(days=1), covers_until=F("covers_until") - datetime.timedelta(days=1)
     )
     earlier(workload["new"], 2)
     confirmed(name="Peat bog cores")
@@ -126,6 +126,26 @@ def test_once_a_day_and_only_what_is_new_since(workload):
     assert "Peat bog cores" in text and "Kelp forest survey" not in text
     assert "Glacier retreat photographs" in text  # still overdue: still listed
     assert DigestDelivery.objects.count() == 4
+
+
+def test_a_submission_confirmed_while_a_digest_was_sent_is_in_the_next_one(team):
+    send_digests()  # nothing to say yet: no row
+    kelp, _ = confirmed(name="Kelp forest survey")
+    earlier(kelp, 1)
+    send_digests()
+    # The digest's lists were read an hour before its row was written; a submission confirmed meanwhile
+    # was not in them, and must be in the next one.
+    DigestDelivery.objects.update(
+        day=F("day") - datetime.timedelta(days=1),
+        covers_until=F("covers_until") - datetime.timedelta(hours=1),
+    )
+    meanwhile, _ = confirmed(name="Peat bog cores")
+    Submission.objects.filter(pk=meanwhile.pk).update(
+        confirmed_at=DigestDelivery.objects.first().covers_until + datetime.timedelta(minutes=30)
+    )
+    _sent, messages = send_digests()
+    text = messages["alice@portal.test"].body
+    assert "Peat bog cores" in text and "Kelp forest survey" not in text
 
 
 def test_curators_who_opted_out_get_none(workload, curator):

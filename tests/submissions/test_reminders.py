@@ -108,7 +108,7 @@ def test_assignee_without_an_address_gets_the_reminder_recorded_only(curator):
     age(submission, 6)
     mail.outbox.clear()
     event = run(services.remind_assignee, submission)
-    assert event.message.startswith("Reminder due for silent, who has no e-mail address on file")
+    assert event.message.startswith("Reminder due for silent, who can't be e-mailed (no address on file")
     assert mail.outbox == []
     assert run(services.remind_assignee, submission) is None
 

@@ -208,6 +208,7 @@ def test_mark_a_duplicate_links_both_and_tells_its_contributor(admin_client, cur
         ("rejected original", "a submission can only duplicate one that is still open or published"),
         ("duplicate original", "is itself closed as a duplicate of"),
         ("approved duplicate", "only a confirmed submission not yet decided"),
+        ("the other way round", "is already closed as a duplicate of this submission"),
     ],
 )
 def test_mark_a_duplicate_refusals_change_nothing(admin_client, curator, case, message):
@@ -227,6 +228,8 @@ def test_mark_a_duplicate_refusals_change_nothing(admin_client, curator, case, m
         services.mark_duplicate(original, of=third, by=curator)
     elif case == "approved duplicate":
         Submission.objects.filter(pk=duplicate.pk).update(state=State.APPROVED)
+    elif case == "the other way round":
+        services.mark_duplicate(original, of=duplicate, by=curator)
     before = snapshot(original, duplicate)
     mail.outbox.clear()
 
