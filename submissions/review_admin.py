@@ -253,7 +253,11 @@ class SubmissionAdmin(admin.ModelAdmin):
     @admin.display(description="modalities")
     def modalities_column(self, obj):
         # Short names, at most two shown ("Video (may include audio)" would widen the column for every row).
-        names = [Modality(value).name.capitalize() for value in obj.modality_list if value in Modality.values]
+        names = [
+            _("Video") if value == Modality.VIDEO else Modality(value).label
+            for value in obj.modality_list
+            if value in Modality.values
+        ]
         shown = ", ".join(names[:2]) + (f" +{len(names) - 2}" if len(names) > 2 else "")
         return format_html('<span title="{}">{}</span>', obj.get_modalities_display(), shown)
 
