@@ -82,16 +82,12 @@ def _claims_chart(rows):
         overdue = sum(row.overdue for row in rows)
         summary = " ".join(
             [
+                ngettext("{total} open claim.", "{total} open claims.", total).format(total=total),
                 ngettext(
-                    "{total} open claim, held by {people} curator; the most are {name}'s ({count}).",
-                    "{total} open claims, held by {people} curators; the most are {name}'s ({count}).",
+                    "{people} curator holds them; the most are {name}'s ({count}).",
+                    "{people} curators hold them; the most are {name}'s ({count}).",
                     len(claimed),
-                ).format(
-                    total=total,
-                    people=len(claimed),
-                    name=claimed[0].curator.get_username(),
-                    count=claimed[0].total,
-                ),
+                ).format(people=len(claimed), name=claimed[0].curator.get_username(), count=claimed[0].total),
                 ngettext(
                     "{overdue} of them waits past the review deadline.",
                     "{overdue} of them wait past the review deadline.",

@@ -192,7 +192,7 @@ def sign_in(page, demo):
 
 
 def review_pages(page, demo, out):
-    """Take the review queue and the review page of the demo's survey, with its data panel."""
+    """Take the review queue, the review page of the demo's survey with its data panel, and the dashboard."""
     page.goto(f"{demo.url}/admin/submissions/submission/")
     save(page, out / "review-queue.png", height=1000)
     page.click("text=Coastal litter survey 2023")
@@ -204,6 +204,8 @@ def review_pages(page, demo, out):
     demo.wait_for(inspected, "the data check of the demo's litter survey")
     save(page, out / "review-page.png")
     save(page, out / "data-panel.png", clip_to="#data-title", height=1000)
+    page.goto(f"{demo.url}/admin/submissions/submission/dashboard/")
+    save(page, out / "curation-dashboard.png", height=1400)
 
 
 def catalog_pages(page, demo, out):
