@@ -254,7 +254,7 @@ class SubmissionAdmin(admin.ModelAdmin):
     def modalities_column(self, obj):
         # Short names, at most two shown ("Video (may include audio)" would widen the column for every row).
         names = [
-            _("Video") if value == Modality.VIDEO else Modality(value).label
+            str(_("Video") if value == Modality.VIDEO else Modality(value).label)
             for value in obj.modality_list
             if value in Modality.values
         ]
