@@ -46,7 +46,7 @@ def busy_queue():
     )
     suggested, _ = confirmed(name="Coastal litter survey 2023", modalities=["video", "audio"])
     Submission.objects.filter(pk=suggested.pk).update(
-        domain=None, suggested_domain="Underwater acoustics and marine sound archives of the North Sea"
+        domain=None, suggested_domain="Underwater acoustics and sound archives of the North Sea"
     )
     overdue, _ = confirmed(name="Tide gauges")
     Submission.objects.filter(pk=overdue.pk).update(
