@@ -187,7 +187,8 @@ def sign_in(page, demo):
     page.goto(f"{demo.url}/admin/login/")
     page.fill("#id_username", CURATOR[0])
     page.fill("#id_password", CURATOR[1])
-    page.click("input[type=submit]")
+    # The password form's own button: the institution's sign-in button comes first on the page.
+    page.click("#login-form input[type=submit]")
     page.wait_for_url(f"{demo.url}/admin/")
 
 
