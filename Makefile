@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format check docs screenshots prod-smoke bench bench-catalog bench-review bench-mirror bench-inspect bench-load clean
+.PHONY: run test lint format check docs screenshots prod-smoke bench bench-catalog bench-review bench-curation bench-mirror bench-inspect bench-load clean
 
 $(VENV)/.installed-runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -56,13 +56,16 @@ screenshots: $(VENV)/.installed-dev
 prod-smoke: $(VENV)/.installed-dev
 	HF_HUB_DISABLE_XET=1 $(PY) -m devhub.prod_smoke
 
-bench: bench-review bench-review-page bench-catalog bench-mirror bench-inspect bench-load
+bench: bench-review bench-review-page bench-curation bench-catalog bench-mirror bench-inspect bench-load
 
 bench-review: $(VENV)/.installed-dev
 	$(PY) bench/review_queue.py
 
 bench-review-page: $(VENV)/.installed-dev
 	$(PY) bench/review_page.py
+
+bench-curation: $(VENV)/.installed-dev
+	$(PY) bench/curation_dashboard.py
 
 bench-catalog: $(VENV)/.installed-dev
 	$(PY) bench/catalog.py

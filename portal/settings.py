@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 
@@ -365,6 +366,25 @@ INSPECT_MAX_BYTES = env.int("INSPECT_MAX_BYTES", default=64 * 1024**2)
 INSPECT_SECONDS = env.int("INSPECT_SECONDS", default=60)
 INSPECT_WORK_DIR = Path(env.str("INSPECT_WORK_DIR", default=str(VAR_DIR / "inspect")))
 
+# The curation team's pace: a submission waiting for the curators (submitted or in review) longer than
+# REVIEW_SLA_DAYS is overdue (its assignee gets one reminder, the digest lists it); a contributor who has not
+# answered a change request in CHANGES_REMINDER_DAYS gets one reminder, and after CHANGES_ABANDON_DAYS the
+# submission is closed as abandoned (the contributor may reopen it). Reminders are looked for every
+# REVIEW_REMINDERS_SECONDS; the daily digest goes out at REVIEW_DIGEST_HOUR (0-23, in TIME_ZONE).
+REVIEW_SLA_DAYS = env.int("REVIEW_SLA_DAYS", default=5)
+CHANGES_REMINDER_DAYS = env.int("CHANGES_REMINDER_DAYS", default=14)
+CHANGES_ABANDON_DAYS = env.int("CHANGES_ABANDON_DAYS", default=60)
+REVIEW_REMINDERS_SECONDS = env.int("REVIEW_REMINDERS_SECONDS", default=3600)
+REVIEW_DIGEST_HOUR = env.int("REVIEW_DIGEST_HOUR", default=7)
+if min(REVIEW_SLA_DAYS, CHANGES_REMINDER_DAYS) < 1:
+    raise ImproperlyConfigured("REVIEW_SLA_DAYS and CHANGES_REMINDER_DAYS must be at least 1.")
+if CHANGES_ABANDON_DAYS <= CHANGES_REMINDER_DAYS:
+    raise ImproperlyConfigured(
+        "CHANGES_ABANDON_DAYS must be more than CHANGES_REMINDER_DAYS: the contributor is reminded first."
+    )
+if not 0 <= REVIEW_DIGEST_HOUR <= 23:
+    raise ImproperlyConfigured(f"REVIEW_DIGEST_HOUR must be an hour from 0 to 23, not {REVIEW_DIGEST_HOUR}.")
+
 CELERY_BEAT_SCHEDULE = {
     "sweep-stalled-mirrors": {
         "task": "catalog.tasks.sweep_stalled_mirrors",
@@ -385,6 +405,16 @@ CELERY_BEAT_SCHEDULE = {
     "refresh-usage": {
         "task": "catalog.usage_tasks.refresh_usage",
         "schedule": USAGE_REFRESH_SECONDS,
+    },
+    # Every beat replica may send these: a reminder is recorded under the submission's row lock and a
+    # digest's row is unique per curator and day, so each still happens once.
+    "send-reminders": {
+        "task": "submissions.tasks.send_reminders",
+        "schedule": REVIEW_REMINDERS_SECONDS,
+    },
+    "send-curator-digests": {
+        "task": "submissions.tasks.send_digests",
+        "schedule": crontab(hour=REVIEW_DIGEST_HOUR, minute=0),
     },
 }
 

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from submissions.approval import PERSONAL_DATA_ITEM, ApprovalGate
 from submissions.curators import CURATORS_GROUP
 from submissions.fields import LocationsMixin, locations_field, revision_checksums_field
+from submissions.models import Submission
 from submissions.services import CHECKLIST_ITEMS
 from submissions.textfields import MultiLineField
 
@@ -194,4 +195,59 @@ class WithdrawPublishedForm(forms.Form):
             "Yes, withdraw this published dataset: it leaves the catalog and its Hub copy becomes private."
         ),
         error_messages={"required": _("Tick the box to confirm the withdrawal.")},
+    )
+
+
+class SpamForm(forms.Form):
+    """The one reason recorded on every submission of a selection rejected as spam."""
+
+    reason = forms.CharField(
+        label=_("Reason (recorded on each submission's timeline; nothing is e-mailed)"),
+        max_length=MESSAGE_LIMIT,
+        initial=_("Spam: not a dataset offered for the catalog."),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": _("Give the reason for the record; it can't be empty.")},
+    )
+
+
+class DuplicateForm(forms.Form):
+    """Which submission this one duplicates, by its reference, and an optional note to the contributor."""
+
+    original = forms.CharField(
+        label=_("Reference of the submission it duplicates"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"placeholder": "DP-2026-000123"}),
+        error_messages={
+            "required": _("Enter the reference of the other submission, such as DP-2026-000123.")
+        },
+    )
+    message = forms.CharField(
+        label=_("Note to the contributor (optional)"),
+        required=False,
+        max_length=MESSAGE_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def clean_original(self):
+        reference = self.cleaned_data["original"].strip().upper()
+        original = Submission.objects.filter(reference=reference).first()
+        if original is None:
+            raise forms.ValidationError(
+                _(
+                    "No submission has the reference {reference}; copy it from the queue or the other review page."
+                ).format(reference=reference)
+            )
+        return original
+
+
+class DigestPreferenceForm(forms.Form):
+    """A curator's choice of the daily digest."""
+
+    digest = forms.BooleanField(
+        label=_("Send me the daily digest"),
+        required=False,
+        help_text=_(
+            "One e-mail a day, only when there is something to say: new submissions, those waiting past the "
+            "review deadline, open correction requests and failed publications, each with its link."
+        ),
     )

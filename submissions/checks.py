@@ -273,7 +273,7 @@ def check_duplicates(submission, revision):
     }
     others = (
         Submission.objects.exclude(pk=submission.pk)
-        .exclude(state__in=Submission.CLOSED_STATES)
+        .exclude(state__in=Submission.RELEASED_STATES)
         .values_list("reference", "name", "name_key", "location")
     )
     same_location, similar_names = [], []
@@ -287,7 +287,7 @@ def check_duplicates(submission, revision):
         for reference, name in (
             SourceRecord.objects.filter(doi__in=dois)
             .exclude(submission=submission)
-            .exclude(submission__state__in=Submission.CLOSED_STATES)
+            .exclude(submission__state__in=Submission.RELEASED_STATES)
             .values_list("submission__reference", "submission__name")
             .distinct()
         ):

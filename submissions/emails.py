@@ -13,6 +13,9 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext_lazy as _
 
 from portal import queues
 from submissions.models import StatusLink
@@ -66,15 +69,17 @@ def _to_contributor(submission, *, template, subject, **context):
     )
 
 
-def _to_curators(submission, *, template, subject, **context):
-    admin_url = settings.PORTAL_BASE_URL + reverse(
-        "admin:submissions_submission_change", args=[submission.pk]
-    )
+def review_url(submission):
+    """Return the absolute address of a submission's review page in the admin."""
+    return settings.PORTAL_BASE_URL + reverse("admin:submissions_submission_change", args=[submission.pk])
+
+
+def _to_curators(submission, *, template, subject, to=None, **context):
     return _send(
         template=template,
         subject=f"[{submission.reference}] {subject}",
-        to=[settings.PORTAL_CURATORS_EMAIL],
-        context={"submission": submission, "admin_url": admin_url, **context},
+        to=to or [settings.PORTAL_CURATORS_EMAIL],
+        context={"submission": submission, "admin_url": review_url(submission), **context},
     )
 
 
@@ -210,4 +215,79 @@ def send_withdrawn_by_curators(submission, *, reason):
         template="withdrawn_by_curators",
         subject="Your dataset was withdrawn from the catalog",
         reason=reason,
+    )
+
+
+# The curation team's pace: reminders, abandonment, duplicates, the daily digest -------------------------
+
+
+def _day(moment):
+    return date_format(timezone.localtime(moment), "j F Y")
+
+
+def send_review_reminder(submission, *, curator, waiting_since):
+    """Remind the assignee that a submission waits for the curators past the review deadline."""
+    return _to_curators(
+        submission,
+        template="review_reminder",
+        subject=_("Waiting past the review deadline: {name}").format(name=submission.name),
+        to=[curator.email],
+        curator=curator,
+        waiting_since=_day(waiting_since),
+        sla_days=settings.REVIEW_SLA_DAYS,
+    )
+
+
+def send_changes_reminder(submission, *, closes_on):
+    """Remind the contributor that the curators wait for the changes they asked for, and until when."""
+    return _to_contributor(
+        submission,
+        template="changes_reminder",
+        subject=_("The curators are waiting for your changes"),
+        closes_on=_day(closes_on),
+    )
+
+
+def send_abandoned(submission):
+    """Tell the contributor the submission was closed for lack of an answer, and how to reopen it."""
+    return _to_contributor(
+        submission,
+        template="abandoned",
+        subject=_("Your submission was closed: no answer to the requested changes"),
+        days=settings.CHANGES_ABANDON_DAYS,
+    )
+
+
+def notify_curators_reopened(submission):
+    """Tell the curators a contributor reopened a submission closed as abandoned."""
+    return _to_curators(submission, template="curators_reopened", subject=_("Reopened by the contributor"))
+
+
+def send_closed_as_duplicate(submission, *, original, message):
+    """Tell the contributor the submission was closed as a duplicate of another one."""
+    return _to_contributor(
+        submission,
+        template="duplicate",
+        subject=_("Your submission duplicates another one"),
+        original=original,
+        message=message,
+    )
+
+
+def send_digest(*, curator, digest, day):
+    """Send a curator the daily digest: new, overdue, correction requests, failed publications, with links."""
+    queue = settings.PORTAL_BASE_URL + reverse("admin:submissions_submission_changelist")
+    return _send(
+        template="curator_digest",
+        subject=_("{portal}: the curators' digest of {day}").format(
+            portal=settings.PORTAL_NAME, day=date_format(day, "j F Y")
+        ),
+        to=[curator.email],
+        context={
+            "curator": curator,
+            "digest": digest,
+            "sla_days": settings.REVIEW_SLA_DAYS,
+            "queue_url": queue,
+            "preferences_url": settings.PORTAL_BASE_URL + reverse("admin:submissions_submission_digest"),
+        },
     )

@@ -108,15 +108,24 @@ class Submission(ModalitiesMixin, models.Model):
         PUBLISHED = "published", "Published"
         REJECTED = "rejected", "Not accepted"
         WITHDRAWN = "withdrawn", "Withdrawn"
+        ABANDONED = "abandoned", _("Closed: no answer to the requested changes")
 
-    # States in which a submission is still open for withdrawal by its contributor.
+    # States in which a submission is still open for withdrawal by its contributor (an abandoned one
+    # too: withdrawing it says it will not come back and frees its name).
     WITHDRAWABLE_STATES = (
         State.AWAITING_CONFIRMATION,
         State.SUBMITTED,
         State.IN_REVIEW,
         State.CHANGES_REQUESTED,
+        State.ABANDONED,
     )
-    CLOSED_STATES = (State.REJECTED, State.WITHDRAWN)
+    # Closed: nothing more happens unless the contributor reopens an abandoned submission.
+    CLOSED_STATES = (State.REJECTED, State.WITHDRAWN, State.ABANDONED)
+    # Closed for good: the name is free again and the duplicate check no longer compares with them. An
+    # abandoned submission keeps its name, since its contributor may reopen it.
+    RELEASED_STATES = (State.REJECTED, State.WITHDRAWN)
+    # Waiting for the curators: the review SLA (`REVIEW_SLA_DAYS`) counts from when the state began.
+    AWAITING_CURATORS_STATES = (State.SUBMITTED, State.IN_REVIEW)
 
     # NULL until the row has its id (the number is derived from it); NULLs never clash on unique.
     reference = models.CharField(max_length=20, unique=True, null=True, editable=False)  # noqa: DJ001
@@ -192,6 +201,18 @@ class Submission(ModalitiesMixin, models.Model):
             "Chosen by the approving curator: the dataset's DOI is its repository record's own; no DOI is minted."
         ),
     )
+    spam = models.BooleanField(
+        default=False, editable=False, help_text=_("Rejected as spam (left out of the team's pace figures).")
+    )
+    duplicate_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="duplicates",
+        help_text=_("The submission this one duplicates; it was closed in favour of that one."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -206,7 +227,8 @@ class Submission(ModalitiesMixin, models.Model):
                 | (Q(domain__isnull=True) & ~Q(suggested_domain="")),
             ),
             # One open submission per name (folded: case, accents, punctuation): the rule holds under
-            # concurrent submissions too, whatever the form saw. Closed ones free their name.
+            # concurrent submissions too, whatever the form saw. Rejected and withdrawn ones free their
+            # name (RELEASED_STATES); an abandoned one keeps it, as it may be reopened.
             models.UniqueConstraint(
                 fields=["name_key"],
                 condition=~Q(state__in=["rejected", "withdrawn"]) & ~Q(name_key=""),
@@ -284,6 +306,11 @@ class Submission(ModalitiesMixin, models.Model):
         return self.state not in self.CLOSED_STATES
 
     @property
+    def is_reopenable(self):
+        """Whether the contributor may reopen the submission (closed as abandoned)."""
+        return self.state == self.State.ABANDONED
+
+    @property
     def state_explanation(self):
         """Return what the current state means for the contributor, in plain words."""
         return STATE_EXPLANATIONS[self.state]
@@ -310,6 +337,26 @@ STATE_EXPLANATIONS = {
     # then the timeline's last state change, and the catalog page says it too).
     Submission.State.WITHDRAWN: "This submission is withdrawn; nothing more will happen to it. If the curators "
     "withdrew the published dataset, their reason is in the timeline below.",
+    Submission.State.ABANDONED: _(
+        "The curators asked for changes and heard nothing back for a long time, so the submission was "
+        "closed. Its name stays reserved for you: reopen it below to send the changes, or withdraw it."
+    ),
+}
+
+
+# Short names of the states, for the queue's badges and the dashboard's charts (the full name is the title).
+SHORT_STATE_LABELS = {
+    Submission.State.AWAITING_CONFIRMATION: _("Unconfirmed"),
+    Submission.State.SUBMITTED: _("New"),
+    Submission.State.IN_REVIEW: _("In review"),
+    Submission.State.CHANGES_REQUESTED: _("Changes asked"),
+    Submission.State.APPROVED: _("Approved"),
+    Submission.State.MIRRORING: _("Publishing"),
+    Submission.State.MIRROR_FAILED: _("Failed"),
+    Submission.State.PUBLISHED: _("Published"),
+    Submission.State.REJECTED: _("Rejected"),
+    Submission.State.WITHDRAWN: _("Withdrawn"),
+    Submission.State.ABANDONED: _("Abandoned"),
 }
 
 
@@ -427,6 +474,7 @@ class Event(models.Model):
         ASSIGNMENT = "assignment", "Assignment"
         CORRECTION = "correction", "Correction after publication"
         OVERRIDE = "override", "Approval override"
+        REMINDER = "reminder", _("Reminder")
 
     class Actor(models.TextChoices):
         CONTRIBUTOR = "contributor", "Contributor"
@@ -464,6 +512,55 @@ class Event(models.Model):
         if self.actor_kind == self.Actor.CURATOR:
             return "Curator"
         return self.get_actor_kind_display()
+
+
+class CuratorPreferences(models.Model):
+    """A curator's own settings; a curator without a row has the defaults (the daily digest on)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="curator_preferences",
+    )
+    digest = models.BooleanField(
+        _("send me the daily digest"),
+        default=True,
+        help_text=_(
+            "One e-mail a day when there is something to say: new submissions, those waiting past the "
+            "review deadline, open correction requests and failed publications."
+        ),
+    )
+
+    class Meta:
+        verbose_name = _("curator's preferences")
+        verbose_name_plural = _("curators' preferences")
+
+    def __str__(self):
+        return f"Preferences of {self.user}"
+
+
+class DigestDelivery(models.Model):
+    """One curator's digest of one day, inserted before it is sent: the unique row makes it once a day."""
+
+    curator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField(help_text=_("The day of the digest, in the portal's time zone."))
+    items = models.PositiveIntegerField(default=0, help_text=_("How many entries the digest listed."))
+    covers_until = models.DateTimeField(
+        help_text=_(
+            "The moment its lists were read: the next digest's new submissions are those confirmed since."
+        )
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["curator", "day"], name="one_digest_per_curator_and_day")
+        ]
+        verbose_name_plural = _("digest deliveries")
+
+    def __str__(self):
+        return f"Digest of {self.day:%Y-%m-%d} for {self.curator}"
 
 
 def correction_card_upload_to(correction, filename):

@@ -5,27 +5,31 @@ Every action button posts to a view here that validates its form and calls one f
 (an illegal step, or a race lost to another curator or the contributor) becomes an admin message.
 """
 
+import datetime
 import difflib
+import functools
 import itertools
 import json
 
+from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, Subquery
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
-from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from portal.markdown import render_markdown
-from submissions import admin_forms, approval, cards, selectors, services
+from submissions import admin_forms, approval, cards, selectors, services, team_admin
 from submissions.curators import REVIEW_PERMISSION, is_curator
 from submissions.fields import checksums_text
-from submissions.models import CheckResult, CorrectionRequest, Modality, Submission
+from submissions.models import SHORT_STATE_LABELS, CheckResult, CorrectionRequest, Modality, Submission
 
 State = Submission.State
 
@@ -58,6 +62,19 @@ class AssigneeFilter(admin.SimpleListFilter):
             return queryset.filter(assignee__isnull=True)
         if self.value() == "others":
             return queryset.filter(assignee__isnull=False).exclude(assignee=request.user)
+        return queryset
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    title = gettext_lazy("review deadline")
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return [("yes", gettext_lazy("Waiting past the deadline"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(pk__in=selectors.overdue().values("pk"))
         return queryset
 
 
@@ -154,17 +171,17 @@ CHECK_BADGES = {
 class SubmissionAdmin(admin.ModelAdmin):
     list_display = [
         "reference",
-        "name",
+        "name_column",
         "domain_column",
         "modalities_column",
         "hosting_column",
         "state_column",
-        "assignee",
+        "assignee_column",
         "waiting_since",
         "checks_column",
         "correction_column",
     ]
-    list_display_links = ["reference", "name"]
+    list_display_links = ["reference", "name_column"]
     list_filter = [
         ConfirmationFilter,
         OpenFilter,
@@ -175,13 +192,14 @@ class SubmissionAdmin(admin.ModelAdmin):
         ModalityFilter,
         "hosting_wanted",
         AssigneeFilter,
+        OverdueFilter,
         "check_summary",
     ]
     list_select_related = ["domain", "assignee"]
     search_fields = ["=reference", "name", "contact_email"]
     ordering = ["state_changed_at", "id"]
     list_per_page = 50
-    actions = ["claim_selected", "adopt_suggested_domains"]
+    actions = ["claim_selected", "reject_as_spam", "adopt_suggested_domains"]
     # The state, and everything the contributor sent, is never edited here.
     readonly_fields = [field.name for field in Submission._meta.fields]
 
@@ -217,18 +235,31 @@ class SubmissionAdmin(admin.ModelAdmin):
             .annotate(
                 open_correction=Exists(waiting),
                 data_summary=Subquery(newest_data_check.values("summary")[:1]),
+                mine=ExpressionWrapper(Q(assignee_id=request.user.pk), output_field=BooleanField()),
             )
         )
 
     # Columns ------------------------------------------------------------------------------------
 
+    @admin.display(description="name", ordering="name")
+    def name_column(self, obj):
+        return format_html('<span class="queue-name" title="{}">{}</span>', obj.name, obj.name)
+
     @admin.display(description="domain", ordering="domain__name")
     def domain_column(self, obj):
-        return obj.domain_label
+        label = obj.domain_label
+        return format_html('<span class="queue-domain" title="{}">{}</span>', label, label)
 
     @admin.display(description="modalities")
     def modalities_column(self, obj):
-        return obj.get_modalities_display()
+        # Short names, at most two shown ("Video (may include audio)" would widen the column for every row).
+        names = [
+            str(_("Video") if value == Modality.VIDEO else Modality(value).label)
+            for value in obj.modality_list
+            if value in Modality.values
+        ]
+        shown = ", ".join(names[:2]) + (f" +{len(names) - 2}" if len(names) > 2 else "")
+        return format_html('<span title="{}">{}</span>', obj.get_modalities_display(), shown)
 
     @admin.display(description="hosting", ordering="hosting_wanted")
     def hosting_column(self, obj):
@@ -236,32 +267,57 @@ class SubmissionAdmin(admin.ModelAdmin):
 
     @admin.display(description="state", ordering="state")
     def state_column(self, obj):
-        return format_html('<span class="state state-{}">{}</span>', obj.state, obj.get_state_display())
-
-    @admin.display(description="waiting since", ordering="state_changed_at")
-    def waiting_since(self, obj):
+        short = SHORT_STATE_LABELS[obj.state]
+        if obj.state == State.REJECTED and obj.spam:
+            short = _("Spam")
+        elif obj.state == State.REJECTED and obj.duplicate_of_id:
+            short = _("Duplicate")
         return format_html(
-            '<time datetime="{}" title="{}">{}</time>',
+            '<span class="state state-{}" title="{}">{}</span>', obj.state, obj.get_state_display(), short
+        )
+
+    @admin.display(description="assignee", ordering="assignee__username")
+    def assignee_column(self, obj):
+        if obj.assignee_id is None:
+            return "–"
+        if obj.mine:
+            return format_html('<span class="mine" title="{}">{}</span>', _("Your claim"), obj.assignee)
+        return str(obj.assignee)
+
+    @admin.display(description=gettext_lazy("waiting"), ordering="state_changed_at")
+    def waiting_since(self, obj):
+        now = timezone.now()
+        deadline = obj.state_changed_at + datetime.timedelta(days=settings.REVIEW_SLA_DAYS)
+        overdue = obj.state in Submission.AWAITING_CURATORS_STATES and deadline <= now
+        title = obj.state_changed_at.strftime("%Y-%m-%d %H:%M")
+        return format_html(
+            '<time datetime="{}" title="{}" class="{}">{}</time>',
             obj.state_changed_at.isoformat(),
-            obj.state_changed_at.strftime("%Y-%m-%d %H:%M"),
-            timesince(obj.state_changed_at, timezone.now()).split(",")[0],
+            f"{title} · {_('past the review deadline')}" if overdue else title,
+            "overdue" if overdue else "",
+            short_age(now - obj.state_changed_at),
         )
 
     @admin.display(description="checks", ordering="check_summary")
     def checks_column(self, obj):
-        badge = format_html(
-            '<span class="check check-{}">{}</span>', obj.check_summary, obj.get_check_summary_display()
-        )
+        # The data check's one-line summary is the badge's tooltip: the row stays one line high.
         data = getattr(obj, "data_summary", None)
-        if not data:
-            return badge
-        return format_html('{}<br><small class="data-line" title="{}">Data: {}</small>', badge, data, data)
+        return format_html(
+            '<span class="check check-{}"{}>{}</span>',
+            obj.check_summary,
+            format_html(' title="Data: {}"', data) if data else "",
+            obj.get_check_summary_display(),
+        )
 
-    @admin.display(description="after publication", ordering="open_correction", boolean=False)
+    @admin.display(description=gettext_lazy("correction"), ordering="open_correction", boolean=False)
     def correction_column(self, obj):
         if not obj.open_correction:
             return ""
-        return format_html('<span class="correction correction-open">{}</span>', "Correction request waiting")
+        return format_html(
+            '<span class="correction correction-open" title="{}">{}</span>',
+            _("A correction or a new card version waits for a decision"),
+            _("Waiting"),
+        )
 
     # Bulk action ----------------------------------------------------------------------------------
 
@@ -276,6 +332,38 @@ class SubmissionAdmin(admin.ModelAdmin):
                 self.message_user(request, str(exc), messages.WARNING)
         if claimed:
             self.message_user(request, f"Claimed {claimed} submission(s).", messages.SUCCESS)
+
+    @admin.action(
+        description=gettext_lazy("Reject as spam (no e-mail to the senders)…"), permissions=["review"]
+    )
+    def reject_as_spam(self, request, queryset):
+        """Ask for one reason on a confirmation page, then reject each selected submission as spam."""
+        selected = list(queryset.order_by("pk"))
+        rejectable = [item for item in selected if item.state in services.SPAM_STATES]
+        form = admin_forms.SpamForm(request.POST if request.POST.get("confirm") == "yes" else None)
+        if form.is_bound and form.is_valid():
+            done = 0
+            for submission in rejectable:
+                try:
+                    services.reject_as_spam(submission, by=request.user, reason=form.cleaned_data["reason"])
+                    done += 1
+                except services.InvalidTransition as exc:
+                    self.message_user(request, str(exc), messages.WARNING)
+            if done:
+                self.message_user(
+                    request, _("Rejected {count} submission(s) as spam.").format(count=done), messages.SUCCESS
+                )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Reject as spam"),
+            "opts": self.model._meta,
+            "rejectable": rejectable,
+            "refused": [item for item in selected if item not in rejectable],
+            "form": form,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/submissions/submission/reject_as_spam.html", context)
 
     @admin.action(description="Add their suggested domains to the curated list", permissions=["review"])
     def adopt_suggested_domains(self, request, queryset):
@@ -307,8 +395,18 @@ class SubmissionAdmin(admin.ModelAdmin):
                 name=f"submissions_submission_{name.replace('-', '_')}",
             )
 
+        def page(name, view):
+            return path(
+                f"{name}/",
+                self.admin_site.admin_view(functools.partial(view, admin_site=self.admin_site)),
+                name=f"submissions_submission_{name.replace('-', '_')}",
+            )
+
         return [
+            page("dashboard", team_admin.dashboard_view),
+            page("digest", team_admin.digest_view),
             action("claim", self.claim_view),
+            action("mark-duplicate", self.mark_duplicate_view),
             action("assign", self.assign_view),
             action("message", self.message_view),
             action("request-changes", self.request_changes_view),
@@ -326,7 +424,24 @@ class SubmissionAdmin(admin.ModelAdmin):
         ]
 
     def changelist_view(self, request, extra_context=None):
-        return super().changelist_view(request, {"title": "Review queue", **(extra_context or {})})
+        overdue_since = timezone.now() - datetime.timedelta(days=settings.REVIEW_SLA_DAYS)
+        open_states = [state for state in State if state not in (State.PUBLISHED, *Submission.CLOSED_STATES)]
+        quick = Submission.objects.aggregate(
+            mine=Count("pk", filter=Q(assignee=request.user, state__in=open_states)),
+            overdue=Count(
+                "pk",
+                filter=Q(state__in=Submission.AWAITING_CURATORS_STATES, state_changed_at__lte=overdue_since),
+            ),
+        )
+        quick["mine_selected"] = request.GET.get("assignee") == "mine"
+        context = {
+            "title": "Review queue",
+            # The queue needs its width for its columns at a laptop's 1280 px; the breadcrumbs lead home.
+            "is_nav_sidebar_enabled": False,
+            "quick": quick,
+            **(extra_context or {}),
+        }
+        return super().changelist_view(request, context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         if not is_curator(request.user):
@@ -346,7 +461,11 @@ class SubmissionAdmin(admin.ModelAdmin):
             pk = Submission._meta.pk.to_python(object_id)
         except ValidationError:
             return None
-        return Submission.objects.select_related("domain", "assignee", "terms_version").filter(pk=pk).first()
+        return (
+            Submission.objects.select_related("domain", "assignee", "terms_version", "duplicate_of")
+            .filter(pk=pk)
+            .first()
+        )
 
     def _render_review(self, request, submission, *, forms=None, status=200):
         revisions = list(submission.revisions.prefetch_related("checks").order_by("number"))
@@ -402,6 +521,9 @@ class SubmissionAdmin(admin.ModelAdmin):
                     "checksums": checksums_text(submission.announced_checksums),
                 }
             ),
+            "duplicate_form": forms.get("mark-duplicate") or admin_forms.DuplicateForm(),
+            "duplicates": list(submission.duplicates.order_by("pk")),
+            "duplicate_hints": _duplicate_hints(checks),
             "publication": selectors.publication(submission),
             "checklist": submission.review_checklist,
             "corrections": list(selectors.corrections(submission)),
@@ -510,6 +632,17 @@ class SubmissionAdmin(admin.ModelAdmin):
             request, object_id, name="reject", form_class=admin_forms.RejectForm, perform=perform
         )
 
+    def mark_duplicate_view(self, request, object_id):
+        def perform(submission, data, form):
+            services.mark_duplicate(submission, of=data["original"], by=request.user, message=data["message"])
+            return _(
+                "{reference} is closed as a duplicate of {original}; the contributor has been told."
+            ).format(reference=submission.reference, original=data["original"].reference)
+
+        return self._action(
+            request, object_id, name="mark-duplicate", form_class=admin_forms.DuplicateForm, perform=perform
+        )
+
     def retry_mirror_view(self, request, object_id):
         def perform(submission, data, form):
             services.retry_mirror(submission, by=request.user)
@@ -604,11 +737,29 @@ class SubmissionAdmin(admin.ModelAdmin):
         )
 
 
+def short_age(age):
+    """Return an age as the queue shows it: "12 min", "5 h", "3 d"."""
+    if age < datetime.timedelta(hours=1):
+        return _("{n} min").format(n=max(0, int(age.total_seconds() // 60)))
+    if age < datetime.timedelta(days=1):
+        return _("{n} h").format(n=int(age.total_seconds() // 3600))
+    return _("{n} d").format(n=age.days)
+
+
 def _correction_to_decide(submission):
     correction = selectors.correction_in_progress(submission)
     if correction is None:
         raise services.InvalidTransition("This submission has no correction request waiting for a decision.")
     return correction
+
+
+def _duplicate_hints(checks):
+    """Return what the duplicate check found ("DP-… “name”" labels), to help a curator mark a duplicate."""
+    found = next((check for check in checks if check.kind == CheckResult.Kind.DUPLICATE), None)
+    if found is None:
+        return []
+    details = found.details or {}
+    return [*details.get("same_location", []), *details.get("similar_names", [])][:10]
 
 
 def _metadata_rows(metadata):

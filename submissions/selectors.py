@@ -1,15 +1,23 @@
 """Read queries of the submissions app used by more than one caller."""
 
 import uuid
+from dataclasses import dataclass
+from datetime import timedelta
 
+from django.conf import settings
 from django.core.paginator import Paginator
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Exists, Max, OuterRef, Q, Subquery, Sum, Window
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from submissions.curators import curator_users
 from submissions.inspection.columns import catalog_columns
 from submissions.models import (
     CheckResult,
     CorrectionRequest,
+    CuratorPreferences,
+    DigestDelivery,
+    Event,
     ManifestFile,
     SignInLink,
     SourceRecord,
@@ -28,7 +36,7 @@ def find_name_clash(name):
         return None
     clash = (
         Submission.objects.filter(name_key=key)
-        .exclude(state__in=Submission.CLOSED_STATES)
+        .exclude(state__in=Submission.RELEASED_STATES)
         .only("reference", "name")
         .first()
     )
@@ -226,3 +234,197 @@ def manifest_totals(submission):
     totals["splits"] = sorted(splits.values(), key=lambda item: order.get(item["split"], 4))
     totals["sources"] = list(sources.values())
     return totals
+
+
+# Reminders: who is due one. The services ask the same questions again under the submission's row lock. --
+
+
+def _latest_event_at(events):
+    return Subquery(events.order_by("-created_at").values("created_at")[:1])
+
+
+def with_contributor_clock(queryset):
+    """Annotate submissions with when their contributor last acted and when they were last reminded.
+
+    `contributor_active_at`: the change request (when the state began) or the contributor's latest
+    message since, whichever is later: a reply counts as an answer. `reminded_at`: the latest reminder
+    sent since then, or None.
+    """
+    since_state = Event.objects.filter(
+        submission=OuterRef("pk"), created_at__gte=OuterRef("state_changed_at")
+    )
+    return queryset.annotate(
+        contributor_active_at=Coalesce(
+            _latest_event_at(since_state.filter(actor_kind=Event.Actor.CONTRIBUTOR)), "state_changed_at"
+        )
+    ).annotate(
+        reminded_at=_latest_event_at(
+            Event.objects.filter(
+                submission=OuterRef("pk"),
+                kind=Event.Kind.REMINDER,
+                created_at__gte=OuterRef("contributor_active_at"),
+            )
+        )
+    )
+
+
+def contributors_to_remind(*, now=None):
+    """Return the submissions whose contributor has not answered a change request in CHANGES_REMINDER_DAYS."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.CHANGES_REMINDER_DAYS)
+    waiting = Submission.objects.filter(
+        state=Submission.State.CHANGES_REQUESTED, state_changed_at__lte=cutoff
+    )
+    return with_contributor_clock(waiting).filter(contributor_active_at__lte=cutoff, reminded_at__isnull=True)
+
+
+def abandonment_deadline(*, active_at, reminded_at):
+    """Return when a change request left unanswered closes: CHANGES_ABANDON_DAYS after the contributor's
+    last answer, and never sooner after the reminder than the reminder's own lead time."""
+    lead = timedelta(days=settings.CHANGES_ABANDON_DAYS - settings.CHANGES_REMINDER_DAYS)
+    return max(active_at + timedelta(days=settings.CHANGES_ABANDON_DAYS), reminded_at + lead)
+
+
+def submissions_to_abandon(*, now=None):
+    """Return the submissions whose contributor was reminded and has still not answered by the deadline."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.CHANGES_ABANDON_DAYS)
+    lead = timedelta(days=settings.CHANGES_ABANDON_DAYS - settings.CHANGES_REMINDER_DAYS)
+    waiting = Submission.objects.filter(
+        state=Submission.State.CHANGES_REQUESTED, state_changed_at__lte=cutoff
+    )
+    return with_contributor_clock(waiting).filter(
+        contributor_active_at__lte=cutoff, reminded_at__lte=now - lead
+    )
+
+
+def overdue(*, now=None):
+    """Return the submissions waiting for the curators (submitted or in review) longer than REVIEW_SLA_DAYS."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.REVIEW_SLA_DAYS)
+    return Submission.objects.filter(
+        state__in=Submission.AWAITING_CURATORS_STATES, state_changed_at__lte=cutoff
+    )
+
+
+def assignees_to_remind(*, now=None):
+    """Return the overdue submissions with an assignee who has not been reminded of them in this wait."""
+    reminded = Event.objects.filter(
+        submission=OuterRef("pk"), kind=Event.Kind.REMINDER, created_at__gte=OuterRef("state_changed_at")
+    )
+    return overdue(now=now).filter(assignee__isnull=False).exclude(Exists(reminded))
+
+
+# The curators' daily digest ------------------------------------------------------------------------------
+
+# Entries listed per section of a digest; the rest is counted and left to the queue.
+DIGEST_SECTION_LIMIT = 50
+# A curator's first digest, or one after a long pause, lists new submissions of at most this long ago.
+DIGEST_LOOKBACK = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class DigestSection:
+    """Some rows of one kind (submissions or correction requests) and how many there are in all."""
+
+    rows: list
+    total: int = 0
+
+    @property
+    def more(self):
+        """How many rows are counted but not listed."""
+        return self.total - len(self.rows)
+
+
+@dataclass(frozen=True)
+class Digest:
+    """What one curator's daily digest says; each section lists at most DIGEST_SECTION_LIMIT rows."""
+
+    curator: object
+    since: object
+    until: object
+    new: DigestSection
+    overdue: DigestSection
+    corrections: DigestSection
+    failed: DigestSection
+    failed_corrections: DigestSection
+
+    @property
+    def count(self):
+        """How many entries the digest counts in all."""
+        return sum(
+            section.total
+            for section in (self.new, self.overdue, self.corrections, self.failed, self.failed_corrections)
+        )
+
+    @property
+    def is_empty(self):
+        """Whether there is nothing to say."""
+        return self.count == 0
+
+
+def _section(queryset):
+    rows = list(queryset.annotate(total_rows=Window(Count("pk")))[:DIGEST_SECTION_LIMIT])
+    return DigestSection(rows=rows, total=rows[0].total_rows if rows else 0)
+
+
+def curator_digests(*, now=None):
+    """Return the `Digest` of every curator who wants one and has an e-mail address, in a fixed number of queries.
+
+    New submissions are those confirmed since the moment the curator's previous digest was read (at most
+    DIGEST_LOOKBACK ago), up to `now`;
+    the other sections are the same for everyone: submissions waiting past REVIEW_SLA_DAYS (oldest first,
+    the curator's own claims marked by the template), open correction requests, failed publications.
+    """
+    now = now or timezone.now()
+    opted_out = CuratorPreferences.objects.filter(digest=False).values("user")
+    curators = list(curator_users().exclude(email="").exclude(pk__in=opted_out).order_by("pk"))
+    if not curators:
+        return []
+    previous = dict(
+        DigestDelivery.objects.filter(curator__in=curators)
+        .values("curator")
+        .annotate(last=Max("covers_until"))
+        .values_list("curator", "last")
+    )
+    oldest = now - DIGEST_LOOKBACK
+    since = {curator.pk: max(previous.get(curator.pk) or oldest, oldest) for curator in curators}
+    new = list(
+        Submission.objects.filter(
+            confirmed_at__gt=min(since.values()),
+            confirmed_at__lte=now,
+            state__in=Submission.AWAITING_CURATORS_STATES,
+        )
+        .select_related("assignee")
+        .order_by("confirmed_at", "pk")
+    )
+    overdue_section = _section(overdue(now=now).select_related("assignee").order_by("state_changed_at", "pk"))
+    corrections = _section(
+        CorrectionRequest.objects.filter(state=CorrectionRequest.State.OPEN)
+        .select_related("submission")
+        .order_by("created_at", "pk")
+    )
+    failed = _section(
+        Submission.objects.filter(state=Submission.State.MIRROR_FAILED)
+        .select_related("assignee")
+        .order_by("state_changed_at", "pk")
+    )
+    failed_corrections = _section(
+        CorrectionRequest.objects.filter(state=CorrectionRequest.State.FAILED)
+        .select_related("submission")
+        .order_by("decided_at", "pk")
+    )
+    digests = []
+    for curator in curators:
+        mine = [row for row in new if row.confirmed_at > since[curator.pk]]
+        digests.append(
+            Digest(
+                curator=curator,
+                since=since[curator.pk],
+                until=now,
+                new=DigestSection(rows=mine[:DIGEST_SECTION_LIMIT], total=len(mine)),
+                overdue=overdue_section,
+                corrections=corrections,
+                failed=failed,
+                failed_corrections=failed_corrections,
+            )
+        )
+    return digests

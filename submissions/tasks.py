@@ -54,3 +54,34 @@ def sweep_pending_checks():
     for submission_id in stale:
         queues.enqueue("submissions.tasks.run_checks", submission_id)
     return len(stale)
+
+
+# Reminders found per kind and run; a backlog larger than this is worked through by the next runs.
+REMINDERS_PER_RUN = 500
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def send_reminders():
+    """Send the reminders that are due and close the change requests left unanswered past the deadline.
+
+    Safe on every beat replica at once: each service checks again under the row lock that its step is due.
+    """
+    done = {"assignees": 0, "contributors": 0, "abandoned": 0}
+    for kind, found, service in (
+        ("assignees", selectors.assignees_to_remind(), services.remind_assignee),
+        ("abandoned", selectors.submissions_to_abandon(), services.abandon),
+        ("contributors", selectors.contributors_to_remind(), services.remind_contributor),
+    ):
+        for submission in found.order_by("state_changed_at", "pk")[:REMINDERS_PER_RUN]:
+            if service(submission) is not None:
+                done[kind] += 1
+    return done
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def send_digests():
+    """Send today's digest to each curator who wants it and has something to read; once per curator and day."""
+    day = timezone.localdate()
+    return sum(
+        services.send_digest(digest.curator, day=day, digest=digest) for digest in selectors.curator_digests()
+    )

@@ -15,6 +15,7 @@ urlpatterns = [
     path("status/<str:token>/revise/", views.revise, name="revise"),
     path("status/<str:token>/location/", views.revise_location, name="revise_location"),
     path("status/<str:token>/withdraw/", views.withdraw, name="withdraw"),
+    path("status/<str:token>/reopen/", views.reopen, name="reopen"),
     path("status/<str:token>/correction/", views.request_correction, name="request_correction"),
     path("status/<str:token>/card-version/", views.send_card_version, name="card_version"),
     path("status/<str:token>/progress.json", views.progress, name="progress"),

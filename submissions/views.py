@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.generic import FormView
@@ -445,6 +446,21 @@ def withdraw(request, token):
     status_code = 400 if request.method == "POST" else 200
     context = {"submission": submission, "form": form, "token": token}
     return private_response(render(request, "submissions/withdraw.html", context, status=status_code))
+
+
+@capability_post
+def reopen(request, token):
+    """The contributor reopens a submission closed for lack of an answer: the change request stands again."""
+    _link, submission = _find_or_404(token)
+    try:
+        services.reopen(submission)
+    except services.InvalidTransition as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request, _("The submission is open again: send the requested changes, or write to the curators.")
+        )
+    return private_response(redirect("submissions:status", token=token))
 
 
 @require_safe

@@ -188,12 +188,13 @@ def sign_in(page, demo):
     page.goto(f"{demo.url}/admin/login/")
     page.fill("#id_username", CURATOR[0])
     page.fill("#id_password", CURATOR[1])
-    page.click("input[type=submit]")
+    # The password form's own button: the institution's sign-in button comes first on the page.
+    page.click("#login-form input[type=submit]")
     page.wait_for_url(f"{demo.url}/admin/")
 
 
 def review_pages(page, demo, out):
-    """Take the review queue and the review page of the demo's survey, with its data panel."""
+    """Take the review queue, the review page of the demo's survey with its data panel, and the dashboard."""
     page.goto(f"{demo.url}/admin/submissions/submission/")
     save(page, out / "review-queue.png", height=1000)
     page.click("text=Coastal litter survey 2023")
@@ -205,6 +206,8 @@ def review_pages(page, demo, out):
     demo.wait_for(inspected, "the data check of the demo's litter survey")
     save(page, out / "review-page.png")
     save(page, out / "data-panel.png", clip_to="#data-title", height=1000)
+    page.goto(f"{demo.url}/admin/submissions/submission/dashboard/")
+    save(page, out / "curation-dashboard.png", height=1400)
 
 
 def catalog_pages(page, demo, out):

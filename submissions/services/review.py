@@ -34,6 +34,7 @@ from submissions.services.transitions import (
     record_event,
     required_text,
 )
+from submissions.services.triage import DUPLICATE_STATES
 
 State = Submission.State
 
@@ -464,6 +465,8 @@ def available_actions(submission, *, user):
         names.add("withdraw-published")
     if state in LOCATION_EDITABLE_BY_CURATORS:
         names.add("change-location")
+    if state in DUPLICATE_STATES:
+        names.add("mark-duplicate")
     if state == State.AWAITING_CONFIRMATION:
         names.discard("rerun-checks")
     return names

@@ -63,7 +63,8 @@ def test_correction_and_card_version_reach_the_hub_and_the_catalog(portal, open_
     curator = open_browser()
     sign_in(curator, portal)
     curator.goto(f"{portal}/admin/submissions/submission/?correction=open")
-    assert "Correction request waiting" in curator.locator("#result_list").inner_text()
+    row = curator.locator("#result_list tbody tr", has_text=submission.reference)
+    assert row.locator(".correction-open").inner_text() == "Waiting"
     curator.get_by_role("link", name=submission.reference).click()
     assert "Marine" in curator.locator("#corrections").inner_text()
     screenshot(curator, "22-review-correction")

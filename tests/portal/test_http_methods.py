@@ -19,6 +19,7 @@ ROUTES = {
     "status/<str:token>/reply/": ("/status/x/reply/", {"POST"}),
     "status/<str:token>/revise/": ("/status/x/revise/", {"POST"}),
     "status/<str:token>/withdraw/": ("/status/x/withdraw/", {"GET", "HEAD", "POST"}),
+    "status/<str:token>/reopen/": ("/status/x/reopen/", {"POST"}),
     "status/<str:token>/progress.json": ("/status/x/progress.json", {"GET", "HEAD"}),
     "status/<str:token>/draft-card.md": ("/status/x/draft-card.md", {"GET", "HEAD"}),
     "status/<str:token>/location/": ("/status/x/location/", {"POST"}),

@@ -29,6 +29,10 @@ def start(**environment):
         ("LOG_FORMAT", "xml", "LOG_FORMAT must be json or plain, not 'xml'"),
         ("STAFF_PASSWORD_LOGIN", "false", "STAFF_PASSWORD_LOGIN=false needs the institution's sign-in"),
         ("OIDC_ISSUER", "https://login.example.org", "Set both OIDC_ISSUER and OIDC_CLIENT_ID, or neither."),
+        ("CHANGES_ABANDON_DAYS", "14", "CHANGES_ABANDON_DAYS must be more than CHANGES_REMINDER_DAYS"),
+        ("REVIEW_SLA_DAYS", "0", "REVIEW_SLA_DAYS and CHANGES_REMINDER_DAYS must be at least 1"),
+        ("REVIEW_DIGEST_HOUR", "24", "REVIEW_DIGEST_HOUR must be an hour from 0 to 23, not 24"),
+        ("CHANGES_REMINDER_DAYS", "two weeks", "CHANGES_REMINDER_DAYS must be a whole number"),
     ],
 )
 def test_bad_value_fails_at_start_naming_the_variable(variable, value, message):
@@ -76,3 +80,19 @@ def test_default_cache_is_shared_by_processes_and_production_redis_fails_open():
     redis = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
     assert "django_redis.cache.RedisCache" in redis.stdout
     assert "'IGNORE_EXCEPTIONS': True" in redis.stdout
+
+
+def test_beat_sends_reminders_and_the_daily_digest_at_the_configured_hour():
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", "REVIEW_DIGEST_HOUR": "6"}
+    env.pop("REVIEW_REMINDERS_SECONDS", None)
+    code = (
+        "import django; django.setup(); from django.conf import settings; s = settings.CELERY_BEAT_SCHEDULE; "
+        "print(s['send-reminders']['task'], s['send-reminders']['schedule']); "
+        "d = s['send-curator-digests']; print(d['task'], sorted(d['schedule'].hour), sorted(d['schedule'].minute))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "submissions.tasks.send_reminders 3600",
+        "submissions.tasks.send_digests [6] [0]",
+    ]

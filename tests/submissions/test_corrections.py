@@ -238,7 +238,7 @@ def test_review_queue_lists_a_waiting_correction(devhub, curator, client):
     queue = client.get(
         reverse("admin:submissions_submission_changelist") + "?correction=open"
     ).content.decode()
-    assert submission.reference in queue and "Correction request waiting" in queue
+    assert submission.reference in queue and 'class="correction correction-open"' in queue
     review = client.get(reverse("admin:submissions_submission_change", args=[submission.pk])).content.decode()
     assert "Accept request 1" in review and "Climate" in review
     response = client.post(

@@ -297,7 +297,7 @@ def test_queue_shows_every_column(admin_client, curator):
         "hosting",
         "state",
         "assignee",
-        "waiting since",
+        "waiting",
         "checks",
     ):
         assert any(column == header for header in headers), (column, headers)
@@ -744,8 +744,8 @@ def test_review_page_timeline_marks_public_and_internal(admin_client, curator):
 @pytest.mark.parametrize(
     ("make", "offered"),
     [
-        ("submitted", {"claim", "rerun", "change_location"}),
-        ("in_review", {"approve", "reject", "request_changes", "rerun", "change_location"}),
+        ("submitted", {"claim", "rerun", "change_location", "mark_duplicate"}),
+        ("in_review", {"approve", "reject", "request_changes", "rerun", "change_location", "mark_duplicate"}),
         ("rejected", {"rerun"}),
     ],
 )
