@@ -11,6 +11,7 @@ import re
 
 import yaml
 from django.conf import settings
+from django.utils import timezone
 
 from catalog import hub, selectors
 from submissions.carddata import license_info
@@ -88,7 +89,7 @@ def citation_data(dataset):
         "repository": url,
         "url": settings.PORTAL_BASE_URL + dataset.get_absolute_url(),
         "identifiers": [{"type": "url", "value": url, "description": "The dataset on the Hugging Face Hub"}],
-        "keywords": [*dataset.modality_list, dataset.domain],
+        "keywords": selectors.keywords_of(dataset),
     }
     if dataset.doi:
         data["doi"] = dataset.doi
@@ -111,8 +112,8 @@ def citation_data(dataset):
         data["repository-code"] = dataset.code_url
     if dataset.summary:
         data["abstract"] = dataset.summary
-    if dataset.published_at:
-        data["date-released"] = dataset.published_at.date().isoformat()
+    # The copy committed to the Hub is written just before publication: that day is the release.
+    data["date-released"] = (dataset.published_at or timezone.now()).date().isoformat()
     spdx = spdx_id(dataset.license)
     info = license_info(dataset.license) if dataset.license else None
     if spdx:

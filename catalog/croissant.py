@@ -256,7 +256,7 @@ def croissant(dataset, *, description, citation, columns=()):
         "creator": creators(dataset),
         "isBasedOn": [f"https://doi.org/{doi}" for doi in dataset.source_dois],
         "publisher": {"@type": "sc:Organization", "name": settings.PORTAL_NAME},
-        "keywords": [*dataset.tags, dataset.domain, *dataset.modality_list],
+        "keywords": selectors.keywords_of(dataset),
         "inLanguage": list(dataset.languages),
         "datePublished": dataset.published_at.date().isoformat() if dataset.published_at else None,
         "dateModified": (dataset.card_updated_at or dataset.published_at or dataset.updated_at)

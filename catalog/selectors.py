@@ -72,3 +72,16 @@ CREATOR_FIELDS = (
     "submission__contributor_given_names",
     "submission__contributor_family_names",
 )
+
+
+def keywords_of(dataset):
+    """Return a dataset's keywords, each once: its modalities, domain and the card's tags (without the
+    portal's own marks, which say the same as the domain or name the portal)."""
+    found, seen = [], set()
+    for word in [*dataset.modality_list, dataset.domain, *dataset.tags]:
+        if not word or word == "dataset-portal" or word.startswith(("domain:", "arxiv:")):
+            continue
+        if word.casefold() not in seen:
+            seen.add(word.casefold())
+            found.append(word)
+    return found

@@ -216,7 +216,7 @@ def jsonld(dataset):
         "sameAs": hub_url,
         # The DOI first, as its https://doi.org/ address (Google's dataset guidance); the Hub repository too.
         "identifier": [f"https://doi.org/{dataset.doi}", dataset.repo_id] if dataset.doi else dataset.repo_id,
-        "keywords": [*dataset.tags, dataset.domain, *dataset.modality_list],
+        "keywords": selectors.keywords_of(dataset),
         "creator": _creator(dataset) or publisher,
         "publisher": publisher,
         "isAccessibleForFree": True,

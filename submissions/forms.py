@@ -275,7 +275,7 @@ class ContributionForm(forms.Form):
         helper.form_show_errors = True
         terms_html = format_html(
             '<div class="terms-text border rounded p-3 mb-2 bg-light" id="terms-text" tabindex="0" '
-            'aria-label="Contribution terms {}"><h3 class="h6">Contribution terms, version {}</h3>'
+            'aria-label="Contribution terms {}"><h2 class="h6">Contribution terms, version {}</h2>'
             '<div class="small terms-body">{}</div></div>',
             self.terms.version,
             self.terms.version,
