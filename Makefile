@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format check docs screenshots prod-smoke bench bench-catalog bench-review bench-curation bench-mirror bench-inspect bench-load clean
+.PHONY: run test lint format check messages docs screenshots prod-smoke bench bench-catalog bench-review bench-curation bench-mirror bench-inspect bench-load clean
 
 $(VENV)/.installed-runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,12 @@ format: $(VENV)/.installed-dev
 check: $(VENV)/.installed-dev
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
+
+## Gather the translatable strings of the product into locale/fr/LC_MESSAGES/django.po and compile it (.mo,
+## committed so that `make run` needs no GNU gettext). Needs gettext's xgettext and msgfmt.
+messages: $(VENV)/.installed-dev
+	$(PY) manage.py makemessages -l fr --no-obsolete --no-location --ignore=.venv --ignore=var --ignore=docs --ignore=tests --ignore=bench --ignore=devhub
+	$(PY) manage.py compilemessages -l fr --ignore=.venv
 
 ## The documentation site (docs/, mkdocs.yml), built strictly into var/site: a broken link or a missing page fails.
 docs: $(VENV)/.installed-dev

@@ -18,6 +18,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.views.decorators.http import require_safe
 
 from catalog import citation, croissant, dcat, hub, paging, search, selectors, usage
@@ -86,7 +87,7 @@ def dataset_list(request):
     """The catalog: search box, facets with counts, sort, pagination; the URL holds the whole query.
 
     For a visitor without cookies (no session, no pending message: crawlers, shared links) the page is the
-    same for everyone, so its HTML is cached per URL for CATALOG_FACET_CACHE_SECONDS, keyed also by
+    same for everyone of a language, so its HTML is cached per URL and language for CATALOG_FACET_CACHE_SECONDS, keyed also by
     `search.catalog_stamp()`: any saved or published dataset changes the key, so changes show at once.
     Rendering the template costs far more than the queries; this is what makes the page cheap.
     """
@@ -94,7 +95,7 @@ def dataset_list(request):
     key = None
     if seconds > 0 and not request.COOKIES:
         path = hashlib.sha256(request.get_full_path().encode()).hexdigest()[:32]
-        key = f"catalog:list-page:{path}:{search.catalog_stamp()}"
+        key = f"catalog:list-page:{get_language()}:{path}:{search.catalog_stamp()}"
         html = cache.get(key)
         if html is not None:
             return HttpResponse(html)

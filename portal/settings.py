@@ -92,6 +92,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The page's language: the visitor's choice (the switcher's cookie), else the browser's Accept-Language.
+    "django.middleware.locale.LocaleMiddleware",
     # Django's CommonMiddleware, its slash redirect also for a POST with DEBUG on (portal/slashes.py).
     "portal.slashes.AppendSlashMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -168,7 +170,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# English and French on every page; the language follows the browser, the switcher on every page overrides
+# it (a cookie), and a contributor's e-mails go out in the language of their form (Submission.language).
 LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("fr", "Français")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
@@ -28,10 +28,21 @@ def status_url(token):
     return settings.PORTAL_BASE_URL + reverse("submissions:status", args=[token])
 
 
-def _send(*, template, subject, to, context):
-    context = {"portal_name": settings.PORTAL_NAME, "base_url": settings.PORTAL_BASE_URL, **context}
-    text = render_to_string(f"emails/{template}.txt", context)
-    html = render_to_string(f"emails/{template}.html", context)
+def _send(*, template, subject, to, context, language=None, subject_params=None, reference=""):
+    """Render a message in `language` (the portal's default when None) and hand it over for delivery.
+
+    Rendering happens in the caller's process, often a worker with no request: the language is always
+    named, never taken from whatever happens to be active. `subject` is a lazy translation, its
+    `%(name)s` placeholders filled from `subject_params` once the language is active; `reference` (a
+    submission's) goes in front of it in brackets.
+    """
+    with translation.override(language or settings.LANGUAGE_CODE):
+        subject = str(subject) % subject_params if subject_params else str(subject)
+        if reference:
+            subject = f"[{reference}] {subject}"
+        context = {"portal_name": settings.PORTAL_NAME, "base_url": settings.PORTAL_BASE_URL, **context}
+        text = render_to_string(f"emails/{template}.txt", context)
+        html = render_to_string(f"emails/{template}.html", context)
     if queues.enqueue("submissions.tasks.deliver_email", subject, text, html, list(to)):
         return True
     try:
@@ -53,17 +64,23 @@ def send_confirmation(submission, *, token):
     """Tell the contributor we received the dataset and give them the private status link."""
     return _send(
         template="confirmation",
-        subject=f"[{submission.reference}] Confirm your dataset submission “{submission.name}”",
+        subject=_("Confirm your dataset submission “%(name)s”"),
+        subject_params={"name": submission.name},
+        reference=submission.reference,
+        language=submission.language,
         to=[submission.contact_email],
         context={"submission": submission, "status_url": status_url(token)},
     )
 
 
-def _to_contributor(submission, *, template, subject, **context):
+def _to_contributor(submission, *, template, subject, subject_params=None, **context):
     token = StatusLink.objects.issue(submission)
     return _send(
         template=template,
-        subject=f"[{submission.reference}] {subject}",
+        subject=subject,
+        subject_params=subject_params,
+        reference=submission.reference,
+        language=submission.language,
         to=[submission.contact_email],
         context={"submission": submission, "status_url": status_url(token), **context},
     )
@@ -74,10 +91,12 @@ def review_url(submission):
     return settings.PORTAL_BASE_URL + reverse("admin:submissions_submission_change", args=[submission.pk])
 
 
-def _to_curators(submission, *, template, subject, to=None, **context):
+def _to_curators(submission, *, template, subject, subject_params=None, to=None, **context):
     return _send(
         template=template,
-        subject=f"[{submission.reference}] {subject}",
+        subject=subject,
+        subject_params=subject_params,
+        reference=submission.reference,
         to=to or [settings.PORTAL_CURATORS_EMAIL],
         context={"submission": submission, "admin_url": review_url(submission), **context},
     )

@@ -150,6 +150,8 @@ class Submission(ModalitiesMixin, models.Model):
     domain = models.ForeignKey(Domain, null=True, blank=True, on_delete=models.PROTECT)
     suggested_domain = models.CharField(max_length=60, blank=True)
     contact_email = models.EmailField(db_index=True)
+    # The language of the contribution form (one of LANGUAGES): the contributor's e-mails go out in it.
+    language = models.CharField(max_length=8, default="en")
     # Filled only from an ORCID sign-in (the view passes the verified iD, the form never posts one); published
     # as the dataset's creator with the names below.
     contributor_orcid = models.CharField(

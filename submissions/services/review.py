@@ -8,7 +8,7 @@ import uuid
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from portal.orcid import is_orcid
@@ -107,6 +107,7 @@ def submit(
                 domain=domain,
                 suggested_domain="" if domain else suggested_domain,
                 contact_email=contact_email,
+                language=translation.get_language() or settings.LANGUAGE_CODE,
                 contributor_orcid=contributor_orcid,
                 contributor_given_names=" ".join(contributor_given_names.split())[:100],
                 contributor_family_names=" ".join(contributor_family_names.split())[:100],

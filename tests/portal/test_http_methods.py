@@ -12,6 +12,7 @@ pytestmark = pytest.mark.django_db
 ROUTES = {
     "": ("/", {"GET", "HEAD"}),
     "readyz": ("/readyz", {"GET", "HEAD"}),
+    "i18n/setlang/": ("/i18n/setlang/", {"POST"}),
     "contribute/": ("/contribute/", {"GET", "HEAD", "POST"}),
     "contribute/received/<str:reference>/": ("/contribute/received/DP-1/", {"GET", "HEAD"}),
     "status/<str:token>/": ("/status/x/", {"GET", "HEAD"}),
