@@ -206,6 +206,8 @@ class _Handler(SimpleHTTPRequestHandler):
     """Serves the routes of the RepositoryDouble that owns the server (and its folder, if any)."""
 
     server_version = "RepositoryDouble/1.0"
+    # Kept-alive connections, as the repositories' own servers keep them (every answer has a Content-Length).
+    protocol_version = "HTTP/1.1"
 
     def log_message(self, format, *args):
         """Keep output quiet; the double keeps its own request log."""

@@ -25,6 +25,7 @@ import functools
 import hashlib
 import http.client
 import ipaddress
+import os
 import queue
 import re
 import socket
@@ -726,6 +727,10 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
     def __init__(self, target, *, context, timeout):
         super().__init__(target.host, target.port, timeout=timeout, context=context)
         self._target = target
+        self.context = context
+        # The checked address the connection went to; a kept-alive connection is reused only while it is
+        # still allowed.
+        self.peer_address = None
 
     def connect(self):
         """Connect to the first reachable checked address, then start TLS for the original host name."""
@@ -733,6 +738,7 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         for address in self._target.addresses:
             try:
                 raw = socket.create_connection((address, self.port), timeout=self.timeout)
+                self.peer_address = address
                 break
             except OSError as exc:
                 last_error = exc
@@ -762,9 +768,28 @@ def _context_for(bundle):
 
 
 def _send(target, method, headers):
-    """Send one request to `target` and return (connection, response) with headers read."""
-    timeout = settings.PORTAL_FETCH_TIMEOUT
-    conn = _PinnedHTTPSConnection(target, context=_ssl_context(), timeout=timeout)
+    """Send one request to `target` and return (connection, response) with headers read.
+
+    A kept-alive connection to one of the addresses the policy has just allowed is used when there is one;
+    if the server had closed it meanwhile (before any answer), the request goes again on a new connection.
+    """
+    context = _ssl_context()
+    conn = _POOL.take(target, context)
+    if conn is not None:
+        try:
+            return conn, _request(conn, target, method, headers)
+        except _StaleConnection:
+            pass
+    conn = _PinnedHTTPSConnection(target, context=context, timeout=settings.PORTAL_FETCH_TIMEOUT)
+    return conn, _request(conn, target, method, headers)
+
+
+class _StaleConnection(Exception):
+    """A kept-alive connection turned out closed by its server before answering: try a new one."""
+
+
+def _request(conn, target, method, headers):
+    reused = conn.sock is not None
     # The socket timeout bounds each read; this bounds the whole wait for the headers, so a server that
     # trickles them in (slowloris) cannot hold a worker.
     deadline = settings.PORTAL_FETCH_HEADERS_DEADLINE
@@ -785,10 +810,80 @@ def _send(target, method, headers):
                 f"The server {target.host} took more than {deadline:.0f} s to send its answer's headers.",
                 retryable=True,
             ) from exc
+        if reused and isinstance(exc, _STALE_ERRORS):
+            raise _StaleConnection from exc
         raise _network_error(exc, host=target.host) from exc
     finally:
         watchdog.cancel()
-    return conn, response
+    return response
+
+
+# What sending on a connection the server closed while it sat idle raises (GET and HEAD are safe to resend).
+_STALE_ERRORS = (
+    http.client.RemoteDisconnected,
+    BrokenPipeError,
+    ConnectionResetError,
+    ConnectionAbortedError,
+)
+
+
+class _ConnectionPool:
+    """Idle kept-alive connections, so that the files of one server (a record's thousand files) do not each
+    pay a TCP and TLS handshake.
+
+    A connection is reused only for a request whose URL has just passed the whole policy again and only when
+    the address it is connected to is among the addresses that check allowed: pinning holds as before. It is
+    kept only when its last answer was read to the end and the server keeps the connection open; a few per
+    server, for a few seconds. A process forked from one holding connections starts with none.
+    """
+
+    def __init__(self, *, per_host=8, idle_seconds=10.0):
+        self._lock = threading.Lock()
+        self._idle = {}
+        self._per_host = per_host
+        self._idle_seconds = idle_seconds
+
+    def take(self, target, context):
+        """Return an idle connection to `target`'s host through an allowed address, or None."""
+        now = time.monotonic()
+        expired = []
+        found = None
+        with self._lock:
+            entries = self._idle.get((target.host, target.port, id(context)), [])
+            while entries:
+                conn, since = entries.pop()
+                if now - since <= self._idle_seconds and conn.peer_address in target.addresses:
+                    found = conn
+                    break
+                expired.append(conn)
+        for conn in expired:
+            conn.close()
+        return found
+
+    def give(self, conn):
+        """Keep `conn` for the next request to its host; the oldest beyond the per-host limit is closed."""
+        key = (conn.host, conn.port, id(conn.context))
+        with self._lock:
+            entries = self._idle.setdefault(key, [])
+            entries.append((conn, time.monotonic()))
+            surplus = entries[: -self._per_host]
+            del entries[: -self._per_host]
+        for old, _since in surplus:
+            old.close()
+
+    def clear(self, *, close=True):
+        """Forget every idle connection (closing them unless they belong to another process)."""
+        with self._lock:
+            idle, self._idle = self._idle, {}
+        if close:
+            for entries in idle.values():
+                for conn, _since in entries:
+                    conn.close()
+
+
+_POOL = _ConnectionPool()
+# A child process must not read or write on its parent's sockets.
+os.register_at_fork(after_in_child=lambda: _POOL.clear(close=False))
 
 
 def _abort(conn, overdue):
@@ -801,11 +896,21 @@ def _abort(conn, overdue):
 
 
 def _close(conn, response):
-    """Close a response and the connection it came on."""
+    """Close a response; keep its connection for the next request when it can carry one, else close it."""
+    # Reusable when the body was read to its end (or had none) and neither side asked to close.
+    reusable = (
+        (response.isclosed() or response.length == 0)
+        and not response.will_close
+        and conn.sock is not None
+        and getattr(conn, "peer_address", None) is not None
+    )
     # http.client hands the socket over to the response when the server closes after the body, so closing
     # only the connection would leak it.
     response.close()
-    conn.close()
+    if reusable:
+        _POOL.give(conn)
+    else:
+        conn.close()
 
 
 def _open(method, url, *, headers, hops=None):

@@ -132,6 +132,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self, *, head):
         source = self.server.source
+        if source.keep_alive:
+            # Decided per request (the class answers HTTP/1.0): keep the connection unless the client closes it.
+            self.protocol_version = "HTTP/1.1"
+            self.close_connection = (self.headers.get("Connection") or "").lower() == "close"
         source._record(LoggedRequest(self.command, self.path, dict(self.headers.items())))
         route = source._routes.get(self.path.split("?", 1)[0])
         while isinstance(route, _Failing):
@@ -252,6 +256,8 @@ class _TLSServer(ThreadingHTTPServer):
             tls = self.source._context.wrap_socket(request, server_side=True)
         except (OSError, ssl.SSLError):
             return
+        with self.source._lock:
+            self.source.connections += 1
         try:
             super().finish_request(tls, client_address)
         finally:
@@ -264,7 +270,11 @@ class _TLSServer(ThreadingHTTPServer):
 class SourceServer:
     """An https data source on 127.0.0.1 with routes that tests add; use it as a context manager."""
 
-    def __init__(self, *, host="127.0.0.1", names=()):
+    def __init__(self, *, host="127.0.0.1", names=(), keep_alive=False):
+        """`keep_alive`: answer in HTTP/1.1 and keep connections open between requests (HTTP/1.0 otherwise)."""
+        self.keep_alive = keep_alive
+        # TLS connections accepted so far.
+        self.connections = 0
         self._ca = trustme.CA()
         self._tmp = Path(tempfile.mkdtemp(prefix="source-server-"))
         self.ca_path = self._tmp / "ca.pem"

@@ -607,3 +607,88 @@ def test_a_failed_write_of_the_download_is_raised_in_the_reading_thread():
     # The reading thread learnt of the error while receiving, not only at the end: it had at most every
     # buffer (6) in hand, and one more, when it failed.
     assert received <= 7
+
+
+# -- kept-alive connections ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def keep_alive_server(settings):
+    """A source that answers in HTTP/1.1 and keeps connections open, as repositories' servers do."""
+    safefetch._POOL.clear()
+    with SourceServer(names=["data.example.test"], keep_alive=True) as server:
+        settings.PORTAL_FETCH_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+        settings.PORTAL_FETCH_CA_BUNDLE = str(server.ca_path)
+        yield server
+    safefetch._POOL.clear()
+
+
+def _fetch(url, tmp_path, name):
+    return safefetch.download(url, tmp_path / name, max_bytes=10 * MIB)
+
+
+def test_the_files_of_one_server_share_a_kept_alive_connection(keep_alive_server, tmp_path):
+    for index in range(5):
+        keep_alive_server.add_generated(f"/file-{index}.bin", 300_000 + index, seed=index)
+    results = [
+        _fetch(keep_alive_server.url(f"/file-{index}.bin"), tmp_path, f"{index}.bin") for index in range(5)
+    ]
+    assert [result.sha256 for result in results] == [generated_sha256(300_000 + i, seed=i) for i in range(5)]
+    assert keep_alive_server.connections == 1
+
+
+def test_a_server_that_closes_after_each_answer_gets_a_new_connection_each_time(source_server, tmp_path):
+    safefetch._POOL.clear()
+    for index in range(3):
+        source_server.add_generated(f"/file-{index}.bin", 1000, seed=index)
+        assert _fetch(source_server.url(f"/file-{index}.bin"), tmp_path, f"{index}.bin").size == 1000
+    assert source_server.connections == 3
+    assert not safefetch._POOL._idle or not any(safefetch._POOL._idle.values())
+
+
+def test_a_kept_connection_is_not_reused_once_the_policy_refuses_its_address(
+    settings, keep_alive_server, tmp_path
+):
+    keep_alive_server.add_generated("/a.bin", 1000)
+    _fetch(keep_alive_server.url("/a.bin"), tmp_path, "a.bin")
+    settings.PORTAL_FETCH_ALLOWED_NETWORKS = []
+    with pytest.raises(FetchBlocked, match="loopback"):
+        _fetch(keep_alive_server.url("/a.bin"), tmp_path, "again.bin")
+    assert len(keep_alive_server.requests_for("/a.bin")) == 1
+
+
+def test_a_kept_connection_is_not_reused_when_the_name_resolves_elsewhere(
+    fake_dns, keep_alive_server, tmp_path
+):
+    table, _lookups = fake_dns
+    name = "data.example.test"
+    table[name] = ["127.0.0.1"]
+    keep_alive_server.add_generated("/a.bin", 1000)
+    _fetch(keep_alive_server.url("/a.bin", host=name), tmp_path, "a.bin")
+    # The name now points at an address where nothing listens: the kept connection to 127.0.0.1 is not used.
+    table[name] = ["127.0.0.3"]
+    with pytest.raises(FetchError):
+        _fetch(keep_alive_server.url("/a.bin", host=name), tmp_path, "again.bin")
+    assert len(keep_alive_server.requests_for("/a.bin")) == 1
+    assert keep_alive_server.connections == 1
+
+
+def test_a_kept_connection_the_server_dropped_is_replaced_without_an_error(keep_alive_server, tmp_path):
+    keep_alive_server.add_generated("/a.bin", 1000, seed=1)
+    _fetch(keep_alive_server.url("/a.bin"), tmp_path, "a.bin")
+    (kept,) = [conn for entries in safefetch._POOL._idle.values() for conn, _since in entries]
+    kept.sock.shutdown(socket.SHUT_RDWR)  # as when the server closes an idle connection
+    result = _fetch(keep_alive_server.url("/a.bin"), tmp_path, "again.bin")
+    assert result.sha256 == generated_sha256(1000, seed=1)
+    assert keep_alive_server.connections == 2
+
+
+def test_a_body_left_unread_closes_its_connection(keep_alive_server, tmp_path):
+    keep_alive_server.add_generated("/big.bin", 4 * MIB)
+    keep_alive_server.add_generated("/small.bin", 1000)
+    with safefetch.stream(
+        keep_alive_server.url("/big.bin"), max_bytes=10 * MIB, chunk_size=64 * 1024
+    ) as response:
+        next(response.iter_chunks())
+    assert _fetch(keep_alive_server.url("/small.bin"), tmp_path, "small.bin").size == 1000
+    assert keep_alive_server.connections == 2
