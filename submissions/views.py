@@ -257,7 +257,12 @@ def link_not_found(request):
     Raising Http404 would show Django's debug page, with the URL patterns, whenever DEBUG is on. The page
     is the same for every case: which links exist, or existed, is never hinted (docs/developing/design.md, "Status tracking").
     """
-    return private_response(render(request, "submissions/link_not_found.html", status=404))
+    # The language switcher goes on to the page that sends a new link, never back to the wrong one: its
+    # address (a token) is not repeated in the page.
+    switcher_next = reverse("submissions:my_submissions_form")
+    return private_response(
+        render(request, "submissions/link_not_found.html", {"switcher_next": switcher_next}, status=404)
+    )
 
 
 def private_link_page(view):
