@@ -3,6 +3,9 @@
 Checks advise the curator; they never change a submission's state. Each check stores one `CheckResult`
 per revision (pass / warn / fail, or error when the check itself broke and should be re-run). The
 location check goes through `portal.safefetch`, the only way the portal reaches a contributor's URL.
+
+A check runs in a worker, with no reader in sight: its summary and the texts of its details are stored
+messages (`portal.i18n`), shown in the reader's language; the summary's English text is kept too.
 """
 
 import difflib
@@ -12,9 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit, urlunsplit
 
 from django.db import transaction
-from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext_noop
 
-from portal import safefetch
+from portal import i18n, safefetch
 from submissions import manifest, resolvers
 from submissions.locations import doi_of
 from submissions.models import RECORD_FAMILIES, CheckResult, SourceRecord, Submission
@@ -41,11 +44,20 @@ def run_all(submission_id):
             outcome, summary, details = check(submission, revision)
         except Exception as exc:
             logger.exception("The %s check of %s failed.", kind, submission.reference)
-            outcome, summary, details = Outcome.ERROR, f"The check itself failed ({type(exc).__name__}).", {}
+            outcome, details = Outcome.ERROR, {}
+            summary = i18n.message(
+                gettext_noop("The check itself failed (%(error)s)."), error=type(exc).__name__
+            )
         CheckResult.objects.update_or_create(
             revision=revision,
             kind=kind,
-            defaults={"outcome": outcome, "summary": summary[:300], "details": details},
+            defaults={
+                "outcome": outcome,
+                "summary": i18n.english(summary)[:300],
+                # A summary may still be plain text (a check of another module's that does not store messages).
+                "summary_message": summary if i18n.is_message(summary) else None,
+                "details": details,
+            },
         )
     return update_summary(submission)
 
@@ -64,10 +76,21 @@ def check_card(submission, revision):
     """Summarise the card's lint findings (computed once, at upload)."""
     warnings = revision.warnings
     if not warnings:
-        return Outcome.PASS, "The card has the recommended metadata and sections.", {}
-    first = warnings[0]["message"]
-    more = f" (and {len(warnings) - 1} more)" if len(warnings) > 1 else ""
-    return Outcome.WARN, f"{first}{more}", {"findings": warnings}
+        return (
+            Outcome.PASS,
+            i18n.message(gettext_noop("The card has the recommended metadata and sections.")),
+            {},
+        )
+    return Outcome.WARN, _and_more(warnings[0]["message"], len(warnings) - 1), {"findings": warnings}
+
+
+def _and_more(first, more):
+    """Return the first of several findings, saying how many more there are (a stored message)."""
+    if not more:
+        return first
+    return i18n.message_plural(
+        "%(first)s (and %(count)s more)", "%(first)s (and %(count)s more)", count=more, first=first
+    )
 
 
 def check_location(submission, revision):
@@ -94,7 +117,14 @@ def check_location(submission, revision):
     if submission.state not in MANIFEST_FROZEN_STATES:
         manifest.store(submission, built)
     failures = [
-        (f"Line {position + 1} ({_short(line)}): " if len(lines) > 1 else "") + result["message"]
+        i18n.message(
+            gettext_noop("Line %(line)s (%(location)s): %(problem)s"),
+            line=position + 1,
+            location=_short(line),
+            problem=result["message"],
+        )
+        if len(lines) > 1
+        else result["message"]
         for position, (line, result) in enumerate(zip(lines, results, strict=True))
         if result["outcome"] == Outcome.FAIL
     ]
@@ -103,8 +133,12 @@ def check_location(submission, revision):
     restricted = [entry.path for entry in built.entries if entry.restricted]
     if restricted:
         warnings.append(
-            f"{len(restricted)} file{'s are' if len(restricted) > 1 else ' is'} restricted or embargoed at the "
-            f"source ({', '.join(restricted[:3])}{' …' if len(restricted) > 3 else ''}); never fetched."
+            i18n.message_plural(
+                "%(count)s file is restricted or embargoed at the source (%(files)s); never fetched.",
+                "%(count)s files are restricted or embargoed at the source (%(files)s); never fetched.",
+                count=len(restricted),
+                files=", ".join(restricted[:3]) + (" …" if len(restricted) > 3 else ""),
+            )
         )
     details = {
         "lines": [
@@ -126,12 +160,14 @@ def check_location(submission, revision):
         )
     if failures or built.problems:
         first = (failures + built.problems)[0]
-        more = len(failures) + len(built.problems) - 1
-        return Outcome.FAIL, first + (f" (and {more} more)" if more else ""), details
+        return Outcome.FAIL, _and_more(first, len(failures) + len(built.problems) - 1), details
     single_file = len(results) == 1 and not built.records
     summary = results[0]["message"] if single_file else _manifest_summary(built)
+    if warnings and single_file:
+        return Outcome.WARN, warnings[0], details
     if warnings:
-        return Outcome.WARN, warnings[0] if single_file else f"{summary} {warnings[0]}", details
+        summary = i18n.message(gettext_noop("%(summary)s %(warning)s"), summary=summary, warning=warnings[0])
+        return Outcome.WARN, summary, details
     return Outcome.PASS, summary, details
 
 
@@ -146,31 +182,24 @@ MANIFEST_FROZEN_STATES = (
 
 
 def _resolve_line(line, *, hosted):
-    """Resolve one location line; return a dict with outcome, message, the resolved item and probe details."""
+    """Resolve one location line; return a dict with outcome, message (stored), the resolved item and probe
+    details."""
     try:
         item = resolvers.resolve(line)
     except resolvers.ResolveError as exc:
-        return {"outcome": Outcome.FAIL, "message": str(exc), "kind": "record", "item": None}
-    except safefetch.FetchBlocked as exc:
-        return {
-            "outcome": Outcome.FAIL,
-            "message": f"Blocked: {exc}",
-            "blocked": True,
-            "reason": str(exc),
-            "item": None,
-        }
-    except safefetch.FetchFailed as exc:
-        return {
-            "outcome": Outcome.FAIL,
-            "message": f"Unreachable: {exc}",
-            "reachable": False,
-            "reason": str(exc),
-            "item": None,
-        }
+        return {"outcome": Outcome.FAIL, "message": exc.message, "kind": "record", "item": None}
+    except (safefetch.FetchBlocked, safefetch.FetchFailed) as exc:
+        return {**_fetch_failure(exc), "item": None}
     if getattr(item, "files", None) is not None:
         return {
             "outcome": Outcome.PASS,
-            "message": f"{item.family} record {item.doi or item.landing_url}: {len(item.files)} files.",
+            "message": i18n.message_plural(
+                "%(family)s record %(record)s: %(count)s file.",
+                "%(family)s record %(record)s: %(count)s files.",
+                count=len(item.files),
+                family=item.family,
+                record=item.doi or item.landing_url,
+            ),
             "kind": "record",
             "item": item,
         }
@@ -184,15 +213,8 @@ def _probe_file(url, *, hosted):
     """Probe a plain file through the SSRF-safe client: reachable, content type, size."""
     try:
         result = safefetch.probe(url)
-    except safefetch.FetchBlocked as exc:
-        return {"outcome": Outcome.FAIL, "message": f"Blocked: {exc}", "blocked": True, "reason": str(exc)}
-    except safefetch.FetchFailed as exc:
-        return {
-            "outcome": Outcome.FAIL,
-            "message": f"Unreachable: {exc}",
-            "reachable": False,
-            "reason": str(exc),
-        }
+    except (safefetch.FetchBlocked, safefetch.FetchFailed) as exc:
+        return _fetch_failure(exc)
     details = {
         "reachable": result.reachable,
         "status": result.status,
@@ -203,22 +225,41 @@ def _probe_file(url, *, hosted):
         "accepts_ranges": result.accepts_ranges,
     }
     if not result.reachable:
-        return {"outcome": Outcome.FAIL, "message": f"The server answered HTTP {result.status}.", **details}
-    described = ", ".join(
-        part
-        for part in (
-            result.content_type or "unknown type",
-            filesizeformat(result.size) if result.size else "",
-        )
-        if part
-    )
+        return {
+            "outcome": Outcome.FAIL,
+            "message": i18n.message(
+                gettext_noop("The server answered HTTP %(status)s."), status=result.status
+            ),
+            **details,
+        }
+    content_type = result.content_type or i18n.message(gettext_noop("unknown type"))
     if result.size is None and hosted:
         return {
             "outcome": Outcome.WARN,
-            "message": f"Reachable ({described}); the server does not say how large the data is.",
+            "message": i18n.message(
+                gettext_noop("Reachable (%(type)s); the server does not say how large the data is."),
+                type=content_type,
+            ),
             **details,
         }
-    return {"outcome": Outcome.PASS, "message": f"Reachable ({described}).", **details}
+    if result.size:
+        reachable = i18n.message(
+            gettext_noop("Reachable (%(type)s, %(size)s)."),
+            type=content_type,
+            size=i18n.file_size(result.size),
+        )
+    else:
+        reachable = i18n.message(gettext_noop("Reachable (%(type)s)."), type=content_type)
+    return {"outcome": Outcome.PASS, "message": reachable, **details}
+
+
+def _fetch_failure(exc):
+    """Return the failed line of an address that safefetch blocked or could not reach."""
+    if isinstance(exc, safefetch.FetchBlocked):
+        blocked = i18n.message(gettext_noop("Blocked: %(reason)s"), reason=str(exc))
+        return {"outcome": Outcome.FAIL, "message": blocked, "blocked": True, "reason": str(exc)}
+    unreachable = i18n.message(gettext_noop("Unreachable: %(reason)s"), reason=str(exc))
+    return {"outcome": Outcome.FAIL, "message": unreachable, "reachable": False, "reason": str(exc)}
 
 
 def _record_warnings(built, revision):
@@ -229,32 +270,62 @@ def _record_warnings(built, revision):
     for _position, record in built.records:
         if record.license and card_license and record.license != card_license:
             warnings.append(
-                f"The card says the licence is {card_license}; the record {record.doi or record.landing_url} "
-                f"says {record.license_name or record.license}. Make them agree."
+                i18n.message(
+                    gettext_noop(
+                        "The card says the licence is %(card)s; the record %(record)s says %(licence)s. Make "
+                        "them agree."
+                    ),
+                    card=card_license,
+                    record=record.doi or record.landing_url,
+                    licence=record.license_name or record.license,
+                )
             )
     return warnings
 
 
 def _manifest_summary(built):
-    """Return one line describing the manifest: files, size, where they come from."""
+    """Return one line describing the manifest: files, size, where they come from (a stored message)."""
     files = len(built.entries)
-    size = filesizeformat(built.total_size) if built.total_size else "size not known yet"
-    if built.unknown_sizes and built.total_size:
-        size += f" (and {built.unknown_sizes} of unknown size)"
+    if not built.total_size:
+        size = i18n.message(gettext_noop("size not known yet"))
+    elif built.unknown_sizes:
+        size = i18n.message(
+            gettext_noop("%(size)s (and %(count)s of unknown size)"),
+            size=i18n.file_size(built.total_size),
+            count=built.unknown_sizes,
+        )
+    else:
+        size = i18n.file_size(built.total_size)
     sources = []
     if built.records:
         families = sorted(
             {RECORD_FAMILIES.get(record.family, record.family) for _position, record in built.records}
         )
         sources.append(
-            f"{len(built.records)} record{'s' if len(built.records) > 1 else ''} ({', '.join(families)})"
+            i18n.message_plural(
+                "%(count)s record (%(families)s)",
+                "%(count)s records (%(families)s)",
+                count=len(built.records),
+                families=", ".join(families),
+            )
         )
     plain = sum(1 for entry in built.entries if entry.record is None)
     if plain:
-        sources.append(f"{plain} file address{'es' if plain > 1 else ''}")
+        sources.append(i18n.message_plural("%(count)s file address", "%(count)s file addresses", count=plain))
     if files == 1 and plain == 1:
-        return f"Reachable: 1 file, {size}."
-    return f"{files:,} files, {size}, from {' and '.join(sources)}."
+        return i18n.message(gettext_noop("Reachable: 1 file, %(size)s."), size=size)
+    if len(sources) > 1:
+        sources = i18n.message(gettext_noop("%(first)s and %(second)s"), first=sources[0], second=sources[1])
+    else:
+        sources = sources[0] if sources else ""
+    return i18n.message_plural(
+        "%(files)s file, %(size)s, from %(sources)s.",
+        "%(files)s files, %(size)s, from %(sources)s.",
+        count=files,
+        files=i18n.number(files),
+        size=size,
+        sources=sources,
+    )
 
 
 def _short(text, limit=60):
@@ -303,10 +374,22 @@ def check_duplicates(submission, revision):
             similar_names.append(label)
     details = {"same_location": same_location, "similar_names": similar_names}
     if same_location:
-        return Outcome.FAIL, "Same location as " + ", ".join(same_location[:3]) + ".", details
+        return (
+            Outcome.FAIL,
+            i18n.message(gettext_noop("Same location as %(others)s."), others=", ".join(same_location[:3])),
+            details,
+        )
     if similar_names:
-        return Outcome.WARN, "Similar name to " + ", ".join(similar_names[:3]) + ".", details
-    return Outcome.PASS, "No other submission or dataset with this location or a similar name.", details
+        return (
+            Outcome.WARN,
+            i18n.message(gettext_noop("Similar name to %(others)s."), others=", ".join(similar_names[:3])),
+            details,
+        )
+    return (
+        Outcome.PASS,
+        i18n.message(gettext_noop("No other submission or dataset with this location or a similar name.")),
+        details,
+    )
 
 
 def _location_keys(text):
@@ -338,10 +421,18 @@ def check_data(submission, revision):
         if location is None or location.outcome == Outcome.ERROR:
             return (
                 Outcome.ERROR,
-                "The location check did not finish, so no file was read; run the checks again.",
+                i18n.message(
+                    gettext_noop(
+                        "The location check did not finish, so no file was read; run the checks again."
+                    )
+                ),
                 {},
             )
-        return Outcome.FAIL, "No file to inspect: the locations hold no file that can be fetched.", {}
+        return (
+            Outcome.FAIL,
+            i18n.message(gettext_noop("No file to inspect: the locations hold no file that can be fetched.")),
+            {},
+        )
     reports = []
     for split, path, url in chosen:
         outcome, summary, details = inspection.inspect_location(
@@ -361,8 +452,15 @@ def check_data(submission, revision):
         for finding in report["details"].get("personal_data", [])
     ]
     worst = max(reports, key=lambda report: SEVERITY[report["outcome"]])
-    summary = "; ".join(f"{report['path']}: {report['summary']}" for report in reports)
-    return worst["outcome"], summary[:300], details
+    # "path: summary; path: summary", each summary in the reader's language.
+    parts = [
+        i18n.message(gettext_noop("%(path)s: %(summary)s"), path=report["path"], summary=report["summary"])
+        for report in reports
+    ]
+    summary = parts[-1]
+    for part in reversed(parts[:-1]):
+        summary = i18n.message(gettext_noop("%(first)s; %(then)s"), first=part, then=summary)
+    return worst["outcome"], summary, details
 
 
 def _similar(key, other):

@@ -3,7 +3,8 @@
 The location check builds it from the resolved locations (`build`) and stores it (`store`), replacing the
 rows of its previous run in one transaction: one writer, many readers (review page, data check, mirror,
 the card's `configs`, Croissant). The contributor's checksums (`parse_checksums`) are matched to files by
-name. Nothing here fetches anything; the resolvers and `portal.safefetch` do.
+name. Nothing here fetches anything; the resolvers and `portal.safefetch` do. Problems and warnings are
+stored messages (`portal.i18n`): the status and review pages show them in the reader's language.
 """
 
 import dataclasses
@@ -13,8 +14,9 @@ from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.db import transaction
-from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext_noop
 
+from portal import i18n
 from submissions.locations import file_name_of
 from submissions.models import ManifestFile, SourceRecord
 
@@ -80,8 +82,8 @@ _BSD_LINE = re.compile(
 MAX_CHECKSUM_LINES = 100_000
 
 
-class ManifestProblem(ValueError):
-    """The locations or checksums cannot make a manifest; the message says what to change."""
+class ManifestProblem(i18n.MessageError, ValueError):
+    """The locations or checksums cannot make a manifest; the message (a stored one) says what to change."""
 
 
 # Splits ----------------------------------------------------------------------------------------------
@@ -122,7 +124,11 @@ def parse_checksums(text):
     lines = (text or "").splitlines()
     if len(lines) > MAX_CHECKSUM_LINES:
         raise ManifestProblem(
-            f"Give at most {MAX_CHECKSUM_LINES:,} checksum lines (there are {len(lines):,})."
+            i18n.message(
+                gettext_noop("Give at most %(limit)s checksum lines (there are %(lines)s)."),
+                limit=i18n.number(MAX_CHECKSUM_LINES),
+                lines=i18n.number(len(lines)),
+            )
         )
     for number, raw in enumerate(lines, start=1):
         line = raw.strip("\r\n").lstrip("\ufeff")
@@ -135,8 +141,16 @@ def parse_checksums(text):
         key = (entry["algorithm"], entry["name"])
         if key in seen and seen[key] != entry["digest"]:
             raise ManifestProblem(
-                f"Line {number} gives another {entry['algorithm'].upper()} for {entry['name']} than line "
-                f"{seen[key][1]}; keep the right one."
+                i18n.message(
+                    gettext_noop(
+                        "Line %(line)s gives another %(algorithm)s for %(name)s than line %(first)s; keep the "
+                        "right one."
+                    ),
+                    line=number,
+                    algorithm=entry["algorithm"].upper(),
+                    name=entry["name"],
+                    first=seen[key][1],
+                )
             )
         if key not in seen:
             seen[key] = (entry["digest"], number)
@@ -144,9 +158,14 @@ def parse_checksums(text):
     if bad:
         shown = ", ".join(str(number) for number in bad[:10]) + (" …" if len(bad) > 10 else "")
         raise ManifestProblem(
-            f"Checksum line{'s' if len(bad) > 1 else ''} {shown} can't be read. Each line is the output of "
-            "md5sum or sha256sum: the checksum in hex, two spaces, the file name (e.g. "
-            "“d41d8cd98f00b204e9800998ecf8427e  train.csv”)."
+            i18n.message_plural(
+                "Checksum line %(lines)s can't be read. Each line is the output of md5sum or sha256sum: the "
+                "checksum in hex, two spaces, the file name (e.g. “d41d8cd98f00b204e9800998ecf8427e  train.csv”).",
+                "Checksum lines %(lines)s can't be read. Each line is the output of md5sum or sha256sum: the "
+                "checksum in hex, two spaces, the file name (e.g. “d41d8cd98f00b204e9800998ecf8427e  train.csv”).",
+                count=len(bad),
+                lines=shown,
+            )
         )
     return entries
 
@@ -219,16 +238,34 @@ def match_checksums(entries, paths):
 def check_path(path):
     """Return `path` if it is a safe relative path in a dataset, else raise ManifestProblem saying why."""
     if not path or not isinstance(path, str):
-        raise ManifestProblem("A file has no name.")
+        raise ManifestProblem(i18n.message(gettext_noop("A file has no name.")))
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in path) or "\\" in path:
-        raise ManifestProblem(f"The file name {path!r} holds control characters or backslashes.")
+        raise ManifestProblem(
+            i18n.message(
+                gettext_noop("The file name %(path)s holds control characters or backslashes."),
+                path=repr(path),
+            )
+        )
     if path.startswith("/"):
-        raise ManifestProblem(f"The file name {path} is an absolute path.")
+        raise ManifestProblem(
+            i18n.message(gettext_noop("The file name %(path)s is an absolute path."), path=path)
+        )
     parts = path.split("/")
     if any(part in ("", ".", "..") for part in parts):
-        raise ManifestProblem(f"The file name {path} climbs out of the dataset or has empty parts.")
+        raise ManifestProblem(
+            i18n.message(
+                gettext_noop("The file name %(path)s climbs out of the dataset or has empty parts."),
+                path=path,
+            )
+        )
     if len(path) > 900:
-        raise ManifestProblem(f"The file name {path[:60]}… is longer than 900 characters.")
+        raise ManifestProblem(
+            i18n.message(
+                gettext_noop("The file name %(path)s… is longer than %(limit)s characters."),
+                path=path[:60],
+                limit=900,
+            )
+        )
     return path
 
 
@@ -247,6 +284,7 @@ class Entry:
     media_type: str = ""
     restricted: bool = False
     restriction: str = ""
+    restriction_message: dict | None = None
     record: int | None = None  # index into Manifest.records
     split: str = ""
 
@@ -257,8 +295,8 @@ class Manifest:
 
     records: list = dataclasses.field(default_factory=list)  # (line position, Record)
     entries: list = dataclasses.field(default_factory=list)
-    problems: list = dataclasses.field(default_factory=list)  # what makes the check fail
-    warnings: list = dataclasses.field(default_factory=list)
+    problems: list = dataclasses.field(default_factory=list)  # what makes the check fail (stored messages)
+    warnings: list = dataclasses.field(default_factory=list)  # stored messages
 
     @property
     def total_size(self):
@@ -296,8 +334,14 @@ def build(resolved, *, checksums=(), hosted=True):
         key = item.doi or item.api_url
         if key in records_seen:
             manifest.problems.append(
-                f"Line {position + 1} names the same record as line {records_seen[key] + 1} "
-                f"({item.doi or item.landing_url}); give it once."
+                i18n.message(
+                    gettext_noop(
+                        "Line %(line)s names the same record as line %(first)s (%(record)s); give it once."
+                    ),
+                    line=position + 1,
+                    first=records_seen[key] + 1,
+                    record=item.doi or item.landing_url,
+                )
             )
             continue
         records_seen[key] = position
@@ -314,6 +358,7 @@ def build(resolved, *, checksums=(), hosted=True):
                     media_type=record_file.media_type or "",
                     restricted=record_file.restricted,
                     restriction=record_file.restriction,
+                    restriction_message=record_file.restriction_message,
                     record=index,
                 )
             )
@@ -389,13 +434,20 @@ def _check_paths(manifest):
         try:
             check_path(entry.path)
         except ManifestProblem as exc:
-            manifest.problems.append(str(exc))
+            manifest.problems.append(exc.message)
             continue
         folded = entry.path.casefold()
         if folded in seen:
             manifest.problems.append(
-                f"Two files would both be {entry.path} in the dataset ({seen[folded]} and {entry.source_url}); "
-                "give each file its own name."
+                i18n.message(
+                    gettext_noop(
+                        "Two files would both be %(path)s in the dataset (%(first)s and %(second)s); give each "
+                        "file its own name."
+                    ),
+                    path=entry.path,
+                    first=seen[folded],
+                    second=entry.source_url,
+                )
             )
         else:
             seen[folded] = entry.source_url or entry.path
@@ -405,20 +457,36 @@ def _check_limits(manifest, *, hosted):
     limit = settings.MAX_FILES_PER_DATASET
     if len(manifest.entries) > limit:
         manifest.problems.append(
-            f"The dataset has {len(manifest.entries):,} files, more than the limit of {limit:,}; pack small files "
-            "into archives or split the dataset."
+            i18n.message(
+                gettext_noop(
+                    "The dataset has %(files)s files, more than the limit of %(limit)s; pack small files into "
+                    "archives or split the dataset."
+                ),
+                files=i18n.number(len(manifest.entries)),
+                limit=i18n.number(limit),
+            )
         )
     if not manifest.entries:
-        manifest.problems.append("The locations hold no file.")
+        manifest.problems.append(i18n.message(gettext_noop("The locations hold no file.")))
     elif hosted and all(entry.restricted for entry in manifest.entries):
         manifest.problems.append(
-            "Every file is restricted or embargoed at its source, so we can't copy any of them; untick hosting "
-            "to link the record, or give files that are open."
+            i18n.message(
+                gettext_noop(
+                    "Every file is restricted or embargoed at its source, so we can't copy any of them; untick "
+                    "hosting to link the record, or give files that are open."
+                )
+            )
         )
     if hosted and manifest.total_size > settings.MIRROR_MAX_BYTES:
         manifest.problems.append(
-            f"The files add up to {filesizeformat(manifest.total_size)}, more than the "
-            f"{filesizeformat(settings.MIRROR_MAX_BYTES)} we can host; untick hosting to link the data instead."
+            i18n.message(
+                gettext_noop(
+                    "The files add up to %(size)s, more than the %(limit)s we can host; untick hosting to link "
+                    "the data instead."
+                ),
+                size=i18n.file_size(manifest.total_size),
+                limit=i18n.file_size(settings.MIRROR_MAX_BYTES),
+            )
         )
 
 
@@ -433,15 +501,28 @@ def _apply_checksums(manifest, checksums):
             announced = entry.checksums.get(algorithm)
             if announced and announced != digest:
                 manifest.problems.append(
-                    f"Your {algorithm.upper()} for {path} ({digest}) is not the one its repository gives "
-                    f"({announced}); check which file you hashed."
+                    i18n.message(
+                        gettext_noop(
+                            "Your %(algorithm)s for %(path)s (%(digest)s) is not the one its repository gives "
+                            "(%(announced)s); check which file you hashed."
+                        ),
+                        algorithm=algorithm.upper(),
+                        path=path,
+                        digest=digest,
+                        announced=announced,
+                    )
                 )
                 continue
             entry.checksums[algorithm] = digest
             entry.checksums_from.setdefault(algorithm, "contributor")
     for name in unmatched:
         manifest.problems.append(
-            f"The checksum for “{name}” names no file of the dataset; correct the name or remove the line."
+            i18n.message(
+                gettext_noop(
+                    "The checksum for “%(name)s” names no file of the dataset; correct the name or remove the line."
+                ),
+                name=name,
+            )
         )
 
 
@@ -495,6 +576,7 @@ def store(submission, manifest):
                     media_type=entry.media_type[:200],
                     restricted=entry.restricted,
                     restriction=entry.restriction[:300],
+                    restriction_message=entry.restriction_message,
                 )
                 for number, entry in enumerate(unique)
             ],

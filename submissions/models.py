@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from portal import i18n
 from portal.orcid import Creator
 
 
@@ -418,7 +419,10 @@ class CheckResult(models.Model):
     revision = models.ForeignKey(CardRevision, on_delete=models.CASCADE, related_name="checks")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    # `summary` is the English text (the queue's tooltip, the admin's list, rows older than stored messages);
+    # `summary_message` the same as a stored message (portal.i18n), shown in the reader's language.
     summary = models.CharField(max_length=300)
+    summary_message = models.JSONField(null=True, blank=True)
     details = models.JSONField(default=dict, blank=True)
     ran_at = models.DateTimeField(auto_now=True)
 
@@ -428,6 +432,10 @@ class CheckResult(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()}: {self.outcome} ({self.summary})"
+
+    def get_summary_display(self):
+        """Return the summary in the active language (an older row's English summary as it is)."""
+        return i18n.translated(self.summary_message) if self.summary_message else self.summary
 
 
 class SignInLink(models.Model):
@@ -729,7 +737,10 @@ class ManifestFile(models.Model):
     )
     media_type = models.CharField(max_length=200, blank=True)
     restricted = models.BooleanField(default=False)
+    # Why a file is never fetched, in English ("embargoed until 2027-03-01"), and as a stored message
+    # (portal.i18n) shown in the reader's language.
     restriction = models.CharField(max_length=300, blank=True)
+    restriction_message = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["submission", "position"]
@@ -743,6 +754,10 @@ class ManifestFile(models.Model):
 
     def __str__(self):
         return self.path
+
+    def get_restriction_display(self):
+        """Return why the file is never fetched, in the active language (an older row's English as it is)."""
+        return i18n.translated(self.restriction_message) if self.restriction_message else self.restriction
 
     @property
     def announced(self):

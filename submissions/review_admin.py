@@ -15,7 +15,16 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, Subquery
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    JSONField,
+    OuterRef,
+    Q,
+    Subquery,
+)
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -25,6 +34,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from portal import i18n
 from portal.markdown import render_markdown
 from submissions import admin_forms, approval, cards, selectors, services, team_admin
 from submissions.curators import REVIEW_PERMISSION, is_curator
@@ -235,6 +245,9 @@ class SubmissionAdmin(admin.ModelAdmin):
             .annotate(
                 open_correction=Exists(waiting),
                 data_summary=Subquery(newest_data_check.values("summary")[:1]),
+                data_summary_message=Subquery(
+                    newest_data_check.values("summary_message")[:1], output_field=JSONField()
+                ),
                 mine=ExpressionWrapper(Q(assignee_id=request.user.pk), output_field=BooleanField()),
             )
         )
@@ -301,7 +314,9 @@ class SubmissionAdmin(admin.ModelAdmin):
     @admin.display(description="checks", ordering="check_summary")
     def checks_column(self, obj):
         # The data check's one-line summary is the badge's tooltip: the row stays one line high.
-        data = getattr(obj, "data_summary", None)
+        data = i18n.translated(
+            getattr(obj, "data_summary_message", None) or getattr(obj, "data_summary", None)
+        )
         return format_html(
             '<span class="check check-{}"{}>{}</span>',
             obj.check_summary,

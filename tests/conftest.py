@@ -5,6 +5,7 @@ Celery tasks eagerly in-process (worker tests start real worker processes and se
 """
 
 import pytest
+from django.utils import translation
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
@@ -70,6 +71,17 @@ def eager_celery():
     celery_app.conf.task_eager_propagates = True
     yield
     celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = previous
+
+
+@pytest.fixture(autouse=True)
+def default_language_afterwards():
+    """Leave the default language active after each test.
+
+    A request in French activates French in its thread (LocaleMiddleware), and nothing switches it back:
+    the next test in the process would read stored messages and errors in French.
+    """
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

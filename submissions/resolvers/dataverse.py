@@ -26,9 +26,17 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, quote
 
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
+from portal import i18n
 from submissions.resolvers import fetching
-from submissions.resolvers.files import checksum, embargo_words, record_files, restricted_file
+from submissions.resolvers.files import (
+    checksum,
+    embargo_words,
+    record_files,
+    restricted_file,
+    restricted_words,
+)
 from submissions.resolvers.licences import hub_licence
 from submissions.resolvers.people import creator
 from submissions.resolvers.records import Record, RecordFile, ResolveError
@@ -64,17 +72,32 @@ def fetch(target, *, location):
     """Read the dataset through the installation's native API and return it as a Record."""
     pid = quote(target.persistent_id, safe=":/")
     api_url = f"{target.base}/api/datasets/:persistentId/?persistentId={pid}"
-    subject = f"dataset {target.persistent_id} at {target.host}"
+    subject = i18n.message(
+        gettext_noop("the dataset %(id)s at %(host)s"), id=target.persistent_id, host=target.host
+    )
     data = obj(obj(fetching.get_json(api_url, subject=subject)).get("data"))
     version = obj(data.get("latestVersion"))
     if not version:
         raise ResolveError(
-            f"{target.host} answered without a published version of {subject}. Check the address, or give the "
-            "data files' addresses one per line."
+            i18n.message(
+                gettext_noop(
+                    "%(host)s answered without a published version of %(subject)s. Check the address, or give "
+                    "the data files' addresses one per line."
+                ),
+                host=target.host,
+                subject=subject,
+            )
         )
     if text(version.get("versionState")).upper() == "DEACCESSIONED":
         raise ResolveError(
-            f"The {subject} was withdrawn (deaccessioned) by its repository, so its files cannot be used."
+            i18n.sentence(
+                i18n.message(
+                    gettext_noop(
+                        "%(subject)s was withdrawn (deaccessioned) by its repository, so its files cannot be used."
+                    ),
+                    subject=subject,
+                )
+            )
         )
     fields = {
         text(obj(field).get("typeName")): obj(field).get("value")
@@ -142,8 +165,15 @@ def _files(target, entries, *, subject):
     """Return the dataset's files, in their folders, with the original format of ingested tables."""
     if not entries:
         raise ResolveError(
-            f"The {subject} has no files. Give the address of a dataset with its data files, or the files' "
-            "addresses one per line."
+            i18n.sentence(
+                i18n.message(
+                    gettext_noop(
+                        "%(subject)s has no files. Give the address of a dataset with its data files, or the "
+                        "files' addresses one per line."
+                    ),
+                    subject=subject,
+                )
+            )
         )
     return record_files((_file(target, obj(entry), subject=subject) for entry in entries), subject=subject)
 
@@ -177,8 +207,16 @@ def _file(target, entry, *, subject):
         )
     if file_id is None:
         raise ResolveError(
-            f"The {subject} lists the file {path!r} without its file id, so it cannot be downloaded. Give the "
-            "files' addresses one per line."
+            i18n.sentence(
+                i18n.message(
+                    gettext_noop(
+                        "%(subject)s lists the file %(path)s without its file id, so it cannot be downloaded. "
+                        "Give the files' addresses one per line."
+                    ),
+                    subject=subject,
+                    path=repr(path),
+                )
+            )
         )
     url = f"{target.base}/api/access/datafile/{file_id}{query}"
     return RecordFile(path=path, url=url, size=size, checksums=checksums, media_type=media_type)
@@ -191,10 +229,10 @@ def _original_name(name, original_format):
 
 
 def _restriction(entry, data_file):
-    """Return why a file cannot be downloaded, in plain words, or ""."""
+    """Return why a file cannot be downloaded (a stored message), or None."""
     available = iso_date(obj(data_file.get("embargo")).get("dateAvailable"))
     if available and available > timezone.now().date().isoformat():
         return embargo_words(available)
     if entry.get("restricted") is True or data_file.get("restricted") is True:
-        return "restricted (needs permission)"
-    return ""
+        return restricted_words()
+    return None

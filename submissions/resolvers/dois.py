@@ -11,7 +11,9 @@ import re
 from urllib.parse import quote, unquote, urlsplit
 
 from django.conf import settings
+from django.utils.translation import gettext_noop
 
+from portal import i18n
 from submissions.locations import DOI as _DOI
 from submissions.resolvers.records import InvalidLocation
 
@@ -28,8 +30,13 @@ def parse(line):
         doi = _DOI_PREFIX.sub("", line, count=1)
         if not _DOI.match(doi):
             raise InvalidLocation(
-                f"{line!r} is not a DOI: a DOI starts with 10., a registrant number, a slash and a name, such "
-                "as doi:10.5281/zenodo.123."
+                i18n.message(
+                    gettext_noop(
+                        "%(line)s is not a DOI: a DOI starts with 10., a registrant number, a slash and a name, "
+                        "such as doi:10.5281/zenodo.123."
+                    ),
+                    line=repr(line),
+                )
             )
         return doi
     if _DOI.match(line):
@@ -42,8 +49,13 @@ def parse(line):
         doi = unquote(parts.path.lstrip("/"))
         if parts.username or parts.password or not _DOI.match(doi):
             raise InvalidLocation(
-                f"{line!r} is not the address of a DOI: write it as https://doi.org/10.5281/zenodo.123, or "
-                "give the DOI alone (10.5281/zenodo.123)."
+                i18n.message(
+                    gettext_noop(
+                        "%(line)s is not the address of a DOI: write it as https://doi.org/10.5281/zenodo.123, or "
+                        "give the DOI alone (10.5281/zenodo.123)."
+                    ),
+                    line=repr(line),
+                )
             )
         return doi
     return None

@@ -12,16 +12,17 @@ import time
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.utils.translation import gettext_noop
 
-from portal import safefetch
+from portal import i18n, safefetch
 from submissions.resolvers.records import ResolveError
-from submissions.resolvers.values import sentence
 
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 
 
 def get_json(url, *, subject):
-    """Return the JSON document at `url` (an API address); `subject` names it in messages ("Zenodo record 12")."""
+    """Return the JSON document at `url` (an API address); `subject` names it in messages (a stored message,
+    "record 12 at zenodo.org")."""
     host = urlsplit(url).hostname or url
     cap = settings.RESOLVER_MAX_JSON_BYTES
     waited = False
@@ -32,11 +33,27 @@ def get_json(url, *, subject):
                 body = b"".join(response.iter_chunks())
             break
         except safefetch.FetchBlocked as exc:
-            raise ResolveError(f"{sentence(subject)} cannot be read: {exc}", retryable=False) from exc
+            raise ResolveError(
+                i18n.sentence(
+                    i18n.message(
+                        gettext_noop("%(subject)s cannot be read: %(reason)s"),
+                        subject=subject,
+                        reason=str(exc),
+                    )
+                ),
+                retryable=False,
+            ) from exc
         except safefetch.FetchTooLarge as exc:
             raise ResolveError(
-                f"The description of {subject} that {host} sends is larger than {cap:,} bytes, more than the "
-                "portal reads. Split the record, or give its files' addresses one per line.",
+                i18n.message(
+                    gettext_noop(
+                        "The description of %(subject)s that %(host)s sends is larger than %(limit)s bytes, more "
+                        "than the portal reads. Split the record, or give its files' addresses one per line."
+                    ),
+                    subject=subject,
+                    host=host,
+                    limit=i18n.number(cap),
+                ),
                 retryable=False,
             ) from exc
         except safefetch.FetchError as exc:
@@ -48,17 +65,29 @@ def get_json(url, *, subject):
             raise status_error(exc, subject=subject, url=url) from exc
     if content_type in _HTML_TYPES or body.lstrip()[:1] == b"<":
         raise ResolveError(
-            f"{host} answered a web page instead of the data of {subject} (JSON), so it is not the repository "
-            "the address looks like, or it is down. Check the address (the record's own page or its DOI), "
-            "or give the data files' addresses one per line.",
+            i18n.message(
+                gettext_noop(
+                    "%(host)s answered a web page instead of the data of %(subject)s (JSON), so it is not the "
+                    "repository the address looks like, or it is down. Check the address (the record's own page "
+                    "or its DOI), or give the data files' addresses one per line."
+                ),
+                host=host,
+                subject=subject,
+            ),
             retryable=False,
         )
     try:
         return json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ResolveError(
-            f"{host} answered something that is not JSON for {subject}, so the record cannot be read. Try again "
-            "later; if it persists, give the data files' addresses one per line.",
+            i18n.message(
+                gettext_noop(
+                    "%(host)s answered something that is not JSON for %(subject)s, so the record cannot be read. "
+                    "Try again later; if it persists, give the data files' addresses one per line."
+                ),
+                host=host,
+                subject=subject,
+            ),
             retryable=False,
         ) from exc
 
@@ -68,7 +97,16 @@ def follow(url, *, subject):
     try:
         return safefetch.probe(url)
     except safefetch.FetchBlocked as exc:
-        raise ResolveError(f"{sentence(subject)} cannot be followed: {exc}", retryable=False) from exc
+        raise ResolveError(
+            i18n.sentence(
+                i18n.message(
+                    gettext_noop("%(subject)s cannot be followed: %(reason)s"),
+                    subject=subject,
+                    reason=str(exc),
+                )
+            ),
+            retryable=False,
+        ) from exc
     except safefetch.FetchError as exc:
         raise status_error(exc, subject=subject, url=url) from exc
 
@@ -79,35 +117,88 @@ def status_error(exc, *, subject, url):
     status = exc.status
     if status in (404, 410):
         return ResolveError(
-            f"{sentence(subject)} was not found at {host} ({status}): check the address or DOI for typos. A record that "
-            "is not published yet, was deleted or is private cannot be used.",
+            i18n.sentence(
+                i18n.message(
+                    gettext_noop(
+                        "%(subject)s was not found at %(host)s (%(status)s): check the address or DOI for typos. "
+                        "A record that is not published yet, was deleted or is private cannot be used."
+                    ),
+                    subject=subject,
+                    host=host,
+                    status=status,
+                )
+            ),
             retryable=False,
         )
     if status in (401, 403):
         return ResolveError(
-            f"{sentence(subject)} is not public: {host} answered {status}. Only public records can be used; ask the "
-            "repository to open it, or give the files' public addresses one per line.",
+            i18n.sentence(
+                i18n.message(
+                    gettext_noop(
+                        "%(subject)s is not public: %(host)s answered %(status)s. Only public records can be used; "
+                        "ask the repository to open it, or give the files' public addresses one per line."
+                    ),
+                    subject=subject,
+                    host=host,
+                    status=status,
+                )
+            ),
             retryable=False,
         )
     if status == 429:
-        after = f" (it asks to wait {exc.retry_after} s)" if exc.retry_after is not None else ""
-        return ResolveError(
-            f"{host} is limiting requests (429 Too Many Requests){after} while reading {subject}; the check "
-            "will try again later.",
-            retryable=True,
-        )
+        if exc.retry_after is not None:
+            limiting = i18n.message(
+                gettext_noop(
+                    "%(host)s is limiting requests (429 Too Many Requests) (it asks to wait %(seconds)s s) while "
+                    "reading %(subject)s; the check will try again later."
+                ),
+                host=host,
+                seconds=exc.retry_after,
+                subject=subject,
+            )
+        else:
+            limiting = i18n.message(
+                gettext_noop(
+                    "%(host)s is limiting requests (429 Too Many Requests) while reading %(subject)s; the check "
+                    "will try again later."
+                ),
+                host=host,
+                subject=subject,
+            )
+        return ResolveError(limiting, retryable=True)
     if status is not None and status >= 500:
         return ResolveError(
-            f"{host} failed ({status}) while reading {subject}; the check will try again later.",
+            i18n.message(
+                gettext_noop(
+                    "%(host)s failed (%(status)s) while reading %(subject)s; the check will try again later."
+                ),
+                host=host,
+                status=status,
+                subject=subject,
+            ),
             retryable=True,
         )
     if status is not None:
         return ResolveError(
-            f"{host} refused to give {subject} ({status}): check the address, or give the files' addresses "
-            "one per line.",
+            i18n.message(
+                gettext_noop(
+                    "%(host)s refused to give %(subject)s (%(status)s): check the address, or give the files' "
+                    "addresses one per line."
+                ),
+                host=host,
+                subject=subject,
+                status=status,
+            ),
             retryable=False,
         )
-    return ResolveError(f"{sentence(subject)} could not be read: {exc}", retryable=exc.retryable)
+    return ResolveError(
+        i18n.sentence(
+            i18n.message(
+                gettext_noop("%(subject)s could not be read: %(reason)s"), subject=subject, reason=str(exc)
+            )
+        ),
+        retryable=exc.retryable,
+    )
 
 
 def _short(seconds):

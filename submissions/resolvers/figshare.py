@@ -21,7 +21,9 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.utils.translation import gettext_noop
 
+from portal import i18n
 from submissions.resolvers import fetching
 from submissions.resolvers.files import (
     check_count,
@@ -34,7 +36,7 @@ from submissions.resolvers.files import (
 from submissions.resolvers.licences import hub_licence
 from submissions.resolvers.people import creator
 from submissions.resolvers.records import Record, RecordFile, ResolveError
-from submissions.resolvers.values import distinct, iso_date, items, obj, sentence, text, whole_number
+from submissions.resolvers.values import distinct, iso_date, items, obj, text, whole_number
 
 FAMILY = "figshare"
 PAGE_SIZE = 100
@@ -73,12 +75,24 @@ def fetch(target, *, location):
     api_url = f"{settings.FIGSHARE_API_URL}/articles/{target.article_id}"
     if target.version:
         api_url += f"/versions/{target.version}"
-    subject = f"figshare item {target.article_id}" + (f" version {target.version}" if target.version else "")
+    if target.version:
+        subject = i18n.message(
+            gettext_noop("figshare item %(id)s version %(version)s"),
+            id=target.article_id,
+            version=target.version,
+        )
+    else:
+        subject = i18n.message(gettext_noop("figshare item %(id)s"), id=target.article_id)
     data = obj(fetching.get_json(api_url, subject=subject))
     if not data:
         raise ResolveError(
-            f"figshare answered without the details of {subject}. Check the address, or give the data files' "
-            "addresses one per line."
+            i18n.message(
+                gettext_noop(
+                    "figshare answered without the details of %(subject)s. Check the address, or give the data "
+                    "files' addresses one per line."
+                ),
+                subject=subject,
+            )
         )
     licence = obj(data.get("license"))
     licence_name, licence_url = text(licence.get("name")), text(licence.get("url"))
@@ -106,12 +120,12 @@ def fetch(target, *, location):
 
 
 def _restriction(data):
-    """Return why the item's files cannot be downloaded, in plain words, or ""."""
+    """Return why the item's files cannot be downloaded (a stored message), or None."""
     if data.get("is_embargoed") is True:
         return embargo_words(iso_date(data.get("embargo_date")))
     if data.get("is_confidential") is True:
-        return "confidential (the files are not shared)"
-    return ""
+        return i18n.message(gettext_noop("confidential (the files are not shared)"))
+    return None
 
 
 def _files(api_url, restriction, *, subject):
@@ -120,7 +134,8 @@ def _files(api_url, restriction, *, subject):
     while True:
         answer = items(
             fetching.get_json(
-                f"{api_url}/files?page={page}&page_size={PAGE_SIZE}", subject=f"the files of {subject}"
+                f"{api_url}/files?page={page}&page_size={PAGE_SIZE}",
+                subject=i18n.message(gettext_noop("the files of %(subject)s"), subject=subject),
             )
         )
         first = text(obj(answer[0]).get("id")) if answer else ""
@@ -132,10 +147,30 @@ def _files(api_url, restriction, *, subject):
         if len(answer) < PAGE_SIZE:
             break
         page += 1
+    if not entries and restriction:
+        raise ResolveError(
+            i18n.sentence(
+                i18n.message(
+                    gettext_noop(
+                        "%(subject)s has no files that are listed (%(restriction)s). Give the address of an item "
+                        "with its data files, or the files' addresses one per line."
+                    ),
+                    subject=subject,
+                    restriction=restriction,
+                )
+            )
+        )
     if not entries:
         raise ResolveError(
-            f"{sentence(subject)} has no files{f' that are listed ({restriction})' if restriction else ''}. Give "
-            "the address of an item with its data files, or the files' addresses one per line."
+            i18n.sentence(
+                i18n.message(
+                    gettext_noop(
+                        "%(subject)s has no files. Give the address of an item with its data files, or the files' "
+                        "addresses one per line."
+                    ),
+                    subject=subject,
+                )
+            )
         )
     return record_files((_file(obj(entry), restriction) for entry in entries), subject=subject)
 
@@ -153,7 +188,7 @@ def _file(entry, restriction):
             size=size,
             checksums=checksums,
             media_type=media_type,
-            restriction="link only (the file is kept elsewhere)",
+            restriction=i18n.message(gettext_noop("link only (the file is kept elsewhere)")),
             url=url,
         )
     if restriction or not url:
@@ -162,6 +197,6 @@ def _file(entry, restriction):
             size=size,
             checksums=checksums,
             media_type=media_type,
-            restriction=restriction or "no https download address",
+            restriction=restriction or i18n.message(gettext_noop("no https download address")),
         )
     return RecordFile(path=name, url=url, size=size, checksums=checksums, media_type=media_type)

@@ -12,9 +12,11 @@ import re
 import unicodedata
 
 from django.conf import settings
+from django.utils.translation import gettext_noop
 
+from portal import i18n
 from submissions.resolvers.records import RecordFile, ResolveError
-from submissions.resolvers.values import sentence, text
+from submissions.resolvers.values import text
 
 # Hex digest lengths of the checksum kinds repositories announce.
 _DIGEST_LENGTHS = {"md5": 32, "sha1": 40, "sha256": 64, "sha512": 128}
@@ -36,10 +38,20 @@ def check_count(count, *, subject, partial=False):
     """Refuse a record of more than MAX_FILES_PER_DATASET files (`partial`: `count` is what was listed so far)."""
     limit = settings.MAX_FILES_PER_DATASET
     if count is not None and count > limit:
-        listed = f"at least {count:,}" if partial else f"{count:,}"
+        if partial:
+            words = gettext_noop(
+                "%(subject)s lists at least %(count)s files, more than the %(limit)s that one dataset may hold. "
+                "Split it into several submissions, or give an archive of its files instead."
+            )
+        else:
+            words = gettext_noop(
+                "%(subject)s lists %(count)s files, more than the %(limit)s that one dataset may hold. Split it "
+                "into several submissions, or give an archive of its files instead."
+            )
         raise ResolveError(
-            f"{sentence(subject)} lists {listed} files, more than the {limit:,} that one dataset may hold. Split "
-            "it into several submissions, or give an archive of its files instead."
+            i18n.sentence(
+                i18n.message(words, subject=subject, count=i18n.number(count), limit=i18n.number(limit))
+            )
         )
 
 
@@ -59,22 +71,22 @@ def prefixed_checksum(value):
 
 
 def path_problem(path):
-    """Return why `path` cannot be a file's path in a dataset, in plain words, or None when it can."""
+    """Return why `path` cannot be a file's path in a dataset (a stored message), or None when it can."""
     if not path:
-        return "has no name"
+        return i18n.message(gettext_noop("has no name"))
     if any(ord(char) < 32 or 127 <= ord(char) < 160 for char in path):
-        return "holds a NUL or another control character"
+        return i18n.message(gettext_noop("holds a NUL or another control character"))
     if "\\" in path:
-        return "holds a backslash"
+        return i18n.message(gettext_noop("holds a backslash"))
     if path.startswith("/"):
-        return "is an absolute path"
+        return i18n.message(gettext_noop("is an absolute path"))
     segments = path.split("/")
     if ".." in segments:
-        return "climbs out of the dataset's folder (../)"
+        return i18n.message(gettext_noop("climbs out of the dataset's folder (../)"))
     if "" in segments or "." in segments:
-        return "has an empty or '.' folder in its path"
+        return i18n.message(gettext_noop("has an empty or '.' folder in its path"))
     if len(path) > MAX_PATH_LENGTH or any(len(segment.encode()) > MAX_NAME_BYTES for segment in segments):
-        return "is too long"
+        return i18n.message(gettext_noop("is too long"))
     return None
 
 
@@ -87,15 +99,33 @@ def record_files(files, *, subject):
         problem = path_problem(file.path)
         if problem is not None:
             raise ResolveError(
-                f"{sentence(subject)} lists a file {file.path!r} whose name {problem}, so it cannot be stored in a dataset. "
-                "Ask the repository to correct the file's name, or give the other files' addresses one per line."
+                i18n.sentence(
+                    i18n.message(
+                        gettext_noop(
+                            "%(subject)s lists a file %(path)s whose name %(problem)s, so it cannot be stored in a "
+                            "dataset. Ask the repository to correct the file's name, or give the other files' "
+                            "addresses one per line."
+                        ),
+                        subject=subject,
+                        path=repr(file.path),
+                        problem=problem,
+                    )
+                )
             )
         # Names that differ only in their Unicode form look the same to a person and clash on some disks.
         key = unicodedata.normalize("NFC", file.path)
         if key in seen:
             raise ResolveError(
-                f"{sentence(subject)} lists the file {file.path!r} twice (or two files whose names look the same), so "
-                "one would overwrite the other. Ask the repository to rename one of them."
+                i18n.sentence(
+                    i18n.message(
+                        gettext_noop(
+                            "%(subject)s lists the file %(path)s twice (or two files whose names look the same), "
+                            "so one would overwrite the other. Ask the repository to rename one of them."
+                        ),
+                        subject=subject,
+                        path=repr(file.path),
+                    )
+                )
             )
         seen[key] = file
     for key in seen:
@@ -103,15 +133,24 @@ def record_files(files, *, subject):
         while folder:
             if folder in seen:
                 raise ResolveError(
-                    f"{sentence(subject)} lists {folder!r} both as a file and as a folder of {key!r}; a dataset cannot hold "
-                    "both. Ask the repository to rename one of them."
+                    i18n.sentence(
+                        i18n.message(
+                            gettext_noop(
+                                "%(subject)s lists %(folder)s both as a file and as a folder of %(path)s; a dataset "
+                                "cannot hold both. Ask the repository to rename one of them."
+                            ),
+                            subject=subject,
+                            folder=repr(folder),
+                            path=repr(key),
+                        )
+                    )
                 )
             folder = posixpath.dirname(folder)
     return files
 
 
 def restricted_file(*, path, size, checksums, media_type="", restriction, url=""):
-    """Return a RecordFile that is listed but never fetched."""
+    """Return a RecordFile that is listed but never fetched; `restriction` says why (a stored message)."""
     return RecordFile(
         path=path,
         url=url,
@@ -119,13 +158,21 @@ def restricted_file(*, path, size, checksums, media_type="", restriction, url=""
         checksums=checksums,
         media_type=media_type,
         restricted=True,
-        restriction=restriction,
+        restriction=i18n.english(restriction),
+        restriction_message=restriction,
     )
 
 
 def embargo_words(until):
-    """Return "embargoed until <date>" (or "embargoed" without a date)."""
-    return f"embargoed until {until}" if until else "embargoed"
+    """Return "embargoed until <date>" (or "embargoed" without a date), a stored message."""
+    if until:
+        return i18n.message(gettext_noop("embargoed until %(date)s"), date=until)
+    return i18n.message(gettext_noop("embargoed"))
+
+
+def restricted_words():
+    """Return "restricted (needs permission)", a stored message."""
+    return i18n.message(gettext_noop("restricted (needs permission)"))
 
 
 def https_or_empty(url):

@@ -25,6 +25,9 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from django.utils.translation import gettext_noop
+
+from portal import i18n
 from submissions.resolvers import fetching
 from submissions.resolvers.files import (
     check_count,
@@ -33,11 +36,12 @@ from submissions.resolvers.files import (
     prefixed_checksum,
     record_files,
     restricted_file,
+    restricted_words,
 )
 from submissions.resolvers.licences import hub_licence
 from submissions.resolvers.people import creator
 from submissions.resolvers.records import Record, RecordFile, ResolveError
-from submissions.resolvers.values import distinct, iso_date, items, obj, sentence, text, whole_number
+from submissions.resolvers.values import distinct, iso_date, items, obj, text, whole_number
 
 FAMILY = "invenio"
 
@@ -67,13 +71,19 @@ def match(parts):
 def fetch(target, *, location):
     """Read the record through the installation's API and return it as a Record."""
     api_url = f"{target.base}/api/records/{target.record_id}"
-    subject = f"record {target.record_id} at {target.host}"
+    subject = i18n.message(gettext_noop("record %(id)s at %(host)s"), id=target.record_id, host=target.host)
     data = obj(fetching.get_json(api_url, subject=subject))
     metadata = obj(data.get("metadata"))
     if not metadata:
         raise ResolveError(
-            f"{target.host} answered without the metadata of {subject}, so it is not an InvenioRDM record. "
-            "Check the address, or give the data files' addresses one per line."
+            i18n.message(
+                gettext_noop(
+                    "%(host)s answered without the metadata of %(subject)s, so it is not an InvenioRDM record. "
+                    "Check the address, or give the data files' addresses one per line."
+                ),
+                host=target.host,
+                subject=subject,
+            )
         )
     licence_id, licence_name, licence_url = _licence(metadata)
     links = obj(data.get("links"))
@@ -139,21 +149,21 @@ def _licence(metadata):
 
 
 def _restriction(data, metadata):
-    """Return why the record's files cannot be downloaded, in plain words, or "" when they are public."""
+    """Return why the record's files cannot be downloaded (a stored message), or None when they are public."""
     access = obj(data.get("access"))
     embargo = obj(access.get("embargo"))
     if embargo.get("active") is True:
         return embargo_words(iso_date(embargo.get("until")))
     if text(access.get("files")).lower() == "restricted":
-        return "restricted (needs permission)"
+        return restricted_words()
     access_right = text(metadata.get("access_right")).lower()
     if access_right == "embargoed":
         return embargo_words(iso_date(metadata.get("embargo_date")))
     if access_right == "restricted":
-        return "restricted (needs permission)"
+        return restricted_words()
     if access_right == "closed":
-        return "closed access (the files are not shared)"
-    return ""
+        return i18n.message(gettext_noop("closed access (the files are not shared)"))
+    return None
 
 
 def _files(target, data, metadata, *, subject):
@@ -169,9 +179,15 @@ def _files(target, data, metadata, *, subject):
         if entries is None and files.get("enabled") is not False:
             if restriction:
                 raise ResolveError(
-                    f"The files of {subject} are {restriction}, and the repository does not list them, so "
-                    "nothing can be taken from it. Give the address of an open version, or the files' public "
-                    "addresses one per line."
+                    i18n.message(
+                        gettext_noop(
+                            "The files of %(subject)s are %(restriction)s, and the repository does not list them, "
+                            "so nothing can be taken from it. Give the address of an open version, or the files' "
+                            "public addresses one per line."
+                        ),
+                        subject=subject,
+                        restriction=restriction,
+                    )
                 )
             listing = fetching.get_json(
                 f"{target.base}/api/records/{target.record_id}/files", subject=subject
@@ -180,10 +196,30 @@ def _files(target, data, metadata, *, subject):
         if isinstance(entries, dict):
             entries = list(entries.values())
     entries = items(entries)
+    if not entries and restriction:
+        raise ResolveError(
+            i18n.sentence(
+                i18n.message(
+                    gettext_noop(
+                        "%(subject)s has no files that are listed (%(restriction)s). Give the address of a record "
+                        "with its data files, or the files' addresses one per line."
+                    ),
+                    subject=subject,
+                    restriction=restriction,
+                )
+            )
+        )
     if not entries:
         raise ResolveError(
-            f"{sentence(subject)} has no files{f' that are listed ({restriction})' if restriction else ''}. "
-            "Give the address of a record with its data files, or the files' addresses one per line."
+            i18n.sentence(
+                i18n.message(
+                    gettext_noop(
+                        "%(subject)s has no files. Give the address of a record with its data files, or the "
+                        "files' addresses one per line."
+                    ),
+                    subject=subject,
+                )
+            )
         )
     check_count(len(entries), subject=subject)
     return record_files((_file(target, obj(entry), restriction) for entry in entries), subject=subject)

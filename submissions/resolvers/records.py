@@ -1,10 +1,13 @@
 """What a resolver hands back: a repository's record (or a plain file), and the two ways of failing.
 
 Plain data only: no network, no database. `submissions.resolvers` re-exports everything here; callers import
-from there.
+from there. Messages meant for people (an error, a file's restriction) are stored messages (`portal.i18n`),
+shown later in the reader's language.
 """
 
 from dataclasses import dataclass
+
+from portal import i18n
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,7 @@ class RecordFile:
     media_type: str = ""
     restricted: bool = False
     restriction: str = ""  # plain words: "restricted (needs permission)", "embargoed until 2027-03-01"
+    restriction_message: dict | None = None  # the same as a stored message (portal.i18n)
 
 
 @dataclass(frozen=True)
@@ -59,8 +63,12 @@ class PlainFile:
     path: str  # a safe file name from the URL's last path segment
 
 
-class ResolveError(Exception):
-    """A line that could not be resolved; the message says what to do. `retryable`: may heal by itself."""
+class ResolveError(i18n.MessageError):
+    """A line that could not be resolved; the message says what to do. `retryable`: may heal by itself.
+
+    Raised with a stored message (`portal.i18n.message`): `message` is kept by the location check, str()
+    says it in the active language (the form shows it).
+    """
 
     retryable = False
 

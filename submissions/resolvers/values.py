@@ -55,8 +55,3 @@ def distinct(values):
         if value and value not in seen:
             seen.append(value)
     return tuple(seen)
-
-
-def sentence(words):
-    """Return `words` with its first letter capitalised, to open a sentence."""
-    return words[:1].upper() + words[1:]

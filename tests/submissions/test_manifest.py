@@ -4,6 +4,7 @@ import dataclasses
 
 import pytest
 
+from portal import i18n
 from submissions import manifest
 from submissions.manifest import (
     ManifestProblem,
@@ -131,6 +132,7 @@ class File:
     media_type: str = ""
     restricted: bool = False
     restriction: str = ""
+    restriction_message: dict | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -178,8 +180,8 @@ def test_a_checksum_that_names_no_file_or_contradicts_the_record_is_a_problem():
             {"algorithm": "md5", "digest": MD5, "name": "b.csv"},
         ],
     )
-    assert any("not the one its repository gives" in problem for problem in built.problems)
-    assert any("“b.csv” names no file" in problem for problem in built.problems)
+    assert any("not the one its repository gives" in i18n.english(problem) for problem in built.problems)
+    assert any("“b.csv” names no file" in i18n.english(problem) for problem in built.problems)
 
 
 def test_two_records_with_a_file_of_one_name_and_too_many_files_are_problems(settings):
@@ -187,8 +189,8 @@ def test_two_records_with_a_file_of_one_name_and_too_many_files_are_problems(set
     first = Record(files=(File("data.csv", "https://r.test/1", 5, {}),), doi="10.5072/a")
     second = Record(files=(File("DATA.csv", "https://r.test/2", 5, {}),), doi="10.5072/b")
     built = manifest.build([(0, first, None, ""), (1, second, None, ""), plain("c.csv")])
-    assert any("Two files would both be DATA.csv" in problem for problem in built.problems)
-    assert any("more than the limit of 2" in problem for problem in built.problems)
+    assert any("Two files would both be DATA.csv" in i18n.english(problem) for problem in built.problems)
+    assert any("more than the limit of 2" in i18n.english(problem) for problem in built.problems)
 
 
 def test_a_plain_file_named_like_a_records_file_gets_another_name():
@@ -200,13 +202,18 @@ def test_a_plain_file_named_like_a_records_file_gets_another_name():
 
 def test_more_bytes_than_we_host_is_a_problem_only_when_hosting(settings):
     settings.MIRROR_MAX_BYTES = 100
-    assert any("more than the" in p for p in manifest.build([plain("a.csv", 500)], hosted=True).problems)
+    assert any(
+        "more than the" in i18n.english(p)
+        for p in manifest.build([plain("a.csv", 500)], hosted=True).problems
+    )
     assert manifest.build([plain("a.csv", 500)], hosted=False).problems == []
 
 
 def test_only_restricted_files_cannot_be_hosted():
     record = Record(files=(File("a.csv", "", 5, {}, restricted=True),))
-    assert any("restricted or embargoed" in p for p in manifest.build([(0, record, None, "")]).problems)
+    assert any(
+        "restricted or embargoed" in i18n.english(p) for p in manifest.build([(0, record, None, "")]).problems
+    )
     assert manifest.build([(0, record, None, "")], hosted=False).problems == []
 
 
@@ -292,7 +299,9 @@ def test_plain_files_of_one_name_are_told_apart_by_their_folders():
 def test_one_record_given_twice_is_a_problem_and_its_files_are_kept_once():
     record = Record(files=(File("a.csv", "https://r.test/1", 5, {}),))
     built = manifest.build([(0, record, None, ""), (1, record, None, "")])
-    assert any("Line 2 names the same record as line 1" in problem for problem in built.problems)
+    assert any(
+        "Line 2 names the same record as line 1" in i18n.english(problem) for problem in built.problems
+    )
     assert [entry.path for entry in built.entries] == ["a.csv"]
 
 
