@@ -5,6 +5,7 @@ The review queue (`review_admin`) routes to these views and links them; they rea
 """
 
 import datetime
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib import messages
@@ -13,7 +14,7 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
+from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -30,15 +31,23 @@ DECISION_COLOR = "#6f42c1"
 
 
 def format_duration(duration):
-    """Return a duration in words a curator reads at a glance: minutes, hours under two days, else days."""
+    """Return a duration in words a curator reads at a glance: minutes, hours under two days, else days.
+
+    In the reader's language, with its decimal mark: "1.5 h" in English, "1,5 h" in French.
+    """
     if duration is None:
         return "—"
     seconds = duration.total_seconds()
     if seconds < 3600:
         return _("{n} min").format(n=round(seconds / 60))
     if seconds < 48 * 3600:
-        return _("{n} h").format(n=f"{seconds / 3600:.1f}")
-    return _("{n} days").format(n=f"{seconds / 86400:.1f}")
+        return _("{n} h").format(n=_one_decimal(seconds / 3600))
+    return _("{n} days").format(n=_one_decimal(seconds / 86400))
+
+
+def _one_decimal(value):
+    """Return a number rounded to one decimal, written with the active language's decimal mark."""
+    return number_format(Decimal(f"{value:.1f}"), decimal_pos=1)
 
 
 def _hours_text(hours):
