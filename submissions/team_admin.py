@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 
 from submissions import admin_forms, charts, dashboard, services
 from submissions.curators import is_curator
@@ -116,10 +116,10 @@ def _claims_chart(rows):
     )
 
 
-def _pace_chart(weeks, *, field, count_field, color, key, title, what):
+def _pace_chart(weeks, *, field, count_field, color, key, title, what, nothing):
     points = [
         (
-            date_format(row.week, "j M"),
+            date_format(row.week, pgettext("a week's Monday, short (a date format)", "j M")),
             getattr(row, field).total_seconds() / 3600 if getattr(row, field) is not None else None,
         )
         for row in weeks
@@ -144,7 +144,7 @@ def _pace_chart(weeks, *, field, count_field, color, key, title, what):
             count=getattr(latest, count_field),
         )
     else:
-        summary = _("No {what} in the last {weeks} weeks.").format(what=what, weeks=len(weeks))
+        summary = nothing.format(weeks=len(weeks))
     return charts.column_bars(
         points,
         color=color,
@@ -186,6 +186,7 @@ def dashboard_view(request, *, admin_site):
             key="first-answer",
             title=_("Median time to the first answer, by week"),
             what=_("the first answer"),
+            nothing=_("No first answer in the last {weeks} weeks."),
         ),
         "decision_chart": _pace_chart(
             weeks,
@@ -195,6 +196,7 @@ def dashboard_view(request, *, admin_site):
             key="decision",
             title=_("Median time to the decision, by week"),
             what=_("the decision"),
+            nothing=_("No decision in the last {weeks} weeks."),
         ),
         "now": now,
     }
