@@ -31,8 +31,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language_info, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
 
 from portal import i18n
 from portal.markdown import render_markdown
@@ -519,6 +519,7 @@ class SubmissionAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
             "title": f"{submission.reference}: {submission.name}",
             "submission": submission,
+            "contributor_language": _language_name(submission.language),
             "revisions": revisions,
             "latest": latest,
             "card_html": mark_safe(render_markdown(card_body, heading_offset=2)) if card_body else "",  # noqa: S308 - sanitised
@@ -789,6 +790,14 @@ def short_age(age):
     if age < datetime.timedelta(days=1):
         return _("{n} h").format(n=int(age.total_seconds() // 3600))
     return _("{n} d").format(n=age.days)
+
+
+def _language_name(code):
+    """Return a language's own name ("Français" for "fr"), or its code when Django does not know it."""
+    try:
+        return get_language_info(code)["name_local"]
+    except KeyError:
+        return code
 
 
 def _correction_to_decide(submission):

@@ -68,6 +68,7 @@ def test_review_page_in_french(french_client, curator):
         f"responsable{NBSP}:",
         "En cours d’examen",
         "Copier les données sur le Hub",
+        "Langue du contributeur",
         "Attribuer",
         "Approuver et publier",
         "Demander des modifications",
@@ -227,3 +228,15 @@ def test_admin_home_and_app_names_in_french(french_client):
     page = text_of(french_client.get("/admin/"))
     for text in ("Curation", "File d’examen", "Votre récapitulatif quotidien", "Soumissions", "Catalogue"):
         assert text in page, text
+
+
+def test_review_page_shows_the_contributors_language(curator):
+    submission, _ = in_review(curator)
+    Submission.objects.filter(pk=submission.pk).update(language="fr")
+    client = Client()
+    client.force_login(curator)
+    row = re.search(r'<tr id="review-language">.*?</tr>', text_of(client.get(review_url(submission)))).group(
+        0
+    )
+    assert '<span lang="fr">Français</span>' in row
+    assert "write your messages in it" in row
