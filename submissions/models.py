@@ -355,8 +355,8 @@ class Submission(ModalitiesMixin, models.Model):
 
     @property
     def state_explanation(self):
-        """Return what the current state means for the contributor, in plain words."""
-        return STATE_EXPLANATIONS[self.state]
+        """Return what the current state means for the contributor, in plain words (in the active language)."""
+        return str(STATE_EXPLANATIONS[self.state])
 
 
 STATE_EXPLANATIONS = {
