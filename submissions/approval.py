@@ -58,7 +58,7 @@ def gate_for(submission):
                 _("The %(check)s check has not run yet: nobody has looked at it.") % {"check": label}
             )
             continue
-        summary = translated(check.summary)
+        summary = check.get_summary_display()
         if check.outcome == CheckResult.Outcome.FAIL:
             concerns.append(
                 _("The %(check)s check fails: %(summary)s") % {"check": label, "summary": summary}
