@@ -3,6 +3,7 @@
 
 from django.contrib import admin
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from catalog import hub
 from catalog.models import CardUpdate, Dataset, DoiRegistration, MirrorJob
@@ -28,7 +29,7 @@ class DatasetAdmin(DateHierarchyAdmin, ReadOnlyModelAdmin):
     date_hierarchy = "published_at"
     exclude = ["card"]
 
-    @admin.display(description="Hub repository", ordering="repo_id")
+    @admin.display(description=_("Hub repository"), ordering="repo_id")
     def repo_link(self, obj):
         return format_html(
             '<a href="{}" rel="noopener noreferrer" target="_blank">{}</a>',
@@ -53,13 +54,13 @@ class MirrorJobAdmin(ReadOnlyModelAdmin):
     list_select_related = ["dataset"]
     search_fields = ["dataset__repo_id", "dataset__name"]
 
-    @admin.display(description="progress")
+    @admin.display(description=_("progress"))
     def progress(self, obj):
         if obj.percent is None:
             return "—"
         return format_html('<progress max="100" value="{}"></progress> {} %', obj.percent, obj.percent)
 
-    @admin.display(description="last error")
+    @admin.display(description=_("last error"))
     def short_error(self, obj):
         return (obj.last_error[:120] + "…") if len(obj.last_error) > 120 else obj.last_error
 

@@ -67,55 +67,87 @@ class Dataset(ModalitiesMixin, models.Model):
     """A dataset of the catalog, mirrored (hosted) or linked on the Hub."""
 
     submission = models.OneToOneField(
-        Submission, null=True, blank=True, on_delete=models.PROTECT, related_name="dataset"
+        Submission,
+        verbose_name=_("submission"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="dataset",
     )
-    slug = models.SlugField(max_length=96, unique=True)
-    name = models.CharField(max_length=100)
-    name_key = models.CharField(max_length=100, db_index=True, editable=False)
-    repo_id = models.CharField(max_length=200, unique=True, help_text="Hub repository, organisation/name.")
-    hosted = models.BooleanField(help_text="Data copied to the Hub; otherwise the card links to the source.")
-    source_url = models.URLField(max_length=2000)
-    license = models.CharField(max_length=100, blank=True)
-    domain = models.CharField(max_length=60)
-    modalities = models.CharField(max_length=40, help_text="Comma-separated Modality values.")
-    languages = models.JSONField(default=list, blank=True)
-    tags = models.JSONField(default=list, blank=True)
-    summary = models.TextField(blank=True, help_text="The first paragraph of the card's description.")
-    card = models.TextField(blank=True, help_text="The README.md published on the Hub.")
-    hub_commit = models.CharField(max_length=40, blank=True)
+    slug = models.SlugField(_("slug"), max_length=96, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    name_key = models.CharField(_("name key"), max_length=100, db_index=True, editable=False)
+    repo_id = models.CharField(
+        _("Hub repository"), max_length=200, unique=True, help_text=_("Hub repository, organisation/name.")
+    )
+    hosted = models.BooleanField(
+        _("hosted"), help_text=_("Data copied to the Hub; otherwise the card links to the source.")
+    )
+    source_url = models.URLField(_("source URL"), max_length=2000)
+    license = models.CharField(_("licence"), max_length=100, blank=True)
+    domain = models.CharField(_("domain"), max_length=60)
+    modalities = models.CharField(
+        _("modalities"), max_length=40, help_text=_("Comma-separated Modality values.")
+    )
+    languages = models.JSONField(_("languages"), default=list, blank=True)
+    tags = models.JSONField(_("tags"), default=list, blank=True)
+    summary = models.TextField(
+        _("summary"), blank=True, help_text=_("The first paragraph of the card's description.")
+    )
+    card = models.TextField(_("card"), blank=True, help_text=_("The README.md published on the Hub."))
+    hub_commit = models.CharField(_("Hub commit"), max_length=40, blank=True)
     manifest = models.JSONField(
+        _("manifest"),
         default=list,
         blank=True,
-        help_text="Hosted: the files on the Hub (path, size, sha256). Linked: the files at their source "
-        "(path, url, size, checksums).",
+        help_text=_(
+            "Hosted: the files on the Hub (path, size, sha256). Linked: the files at their source "
+            "(path, url, size, checksums)."
+        ),
     )
     creators = models.JSONField(
+        _("creators"),
         default=list,
         blank=True,
-        help_text='The creators: [{"name", "orcid", "affiliation"}], from the records.',
+        help_text=_('The creators: [{"name", "orcid", "affiliation"}], from the records.'),
     )
     source_dois = models.JSONField(
-        default=list, blank=True, help_text="DOIs of the repository records the data comes from."
-    )
-    paper = models.CharField(max_length=500, blank=True, help_text="The paper's address (arXiv, DOI, https).")
-    code_url = models.CharField(max_length=2000, blank=True, help_text="The code's address.")
-    columns = models.JSONField(
+        _("source DOIs"),
         default=list,
         blank=True,
-        help_text='Columns of the data\'s table, from the data check before approval: a list of {"name": str, '
-        "\"type\": str}, in the table's order; type is the engine's name for it (BIGINT, DOUBLE, VARCHAR, DATE, "
-        'BOOLEAN, ...; "" when not inspected). For an archive, the first table in it. Empty when no table was found.',
+        help_text=_("DOIs of the repository records the data comes from."),
     )
-    downloads = models.PositiveBigIntegerField(default=0)
-    likes = models.PositiveIntegerField(default=0)
-    usage_refreshed_at = models.DateTimeField(null=True, blank=True)
+    paper = models.CharField(
+        _("paper"), max_length=500, blank=True, help_text=_("The paper's address (arXiv, DOI, https).")
+    )
+    code_url = models.CharField(
+        _("code URL"), max_length=2000, blank=True, help_text=_("The code's address.")
+    )
+    columns = models.JSONField(
+        _("columns"),
+        default=list,
+        blank=True,
+        help_text=_(
+            'Columns of the data\'s table, from the data check before approval: a list of {"name": str, '
+            "\"type\": str}, in the table's order; type is the engine's name for it (BIGINT, DOUBLE, VARCHAR, "
+            'DATE, BOOLEAN, ...; "" when not inspected). For an archive, the first table in it. Empty when no '
+            "table was found."
+        ),
+    )
+    downloads = models.PositiveBigIntegerField(_("downloads"), default=0)
+    likes = models.PositiveIntegerField(_("likes"), default=0)
+    usage_refreshed_at = models.DateTimeField(_("usage refreshed at"), null=True, blank=True)
     card_overrides = models.JSONField(
+        _("card overrides"),
         default=dict,
         blank=True,
-        help_text="Card header values set by accepted corrections (license, language, tags, pretty_name).",
+        help_text=_("Card header values set by accepted corrections (license, language, tags, pretty_name)."),
     )
     card_updated_at = models.DateTimeField(
-        null=True, blank=True, help_text="When a corrected card or a new card version last reached the Hub."
+        _("card updated at"),
+        null=True,
+        blank=True,
+        help_text=_("When a corrected card or a new card version last reached the Hub."),
     )
     doi = models.CharField(
         _("DOI"),
@@ -126,7 +158,7 @@ class Dataset(ModalitiesMixin, models.Model):
             "approving curator chose to reuse it; empty otherwise."
         ),
     )
-    published_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True, db_index=True)
     withdrawn_at = models.DateTimeField(
         _("withdrawn at"),
         null=True,
@@ -134,8 +166,8 @@ class Dataset(ModalitiesMixin, models.Model):
         help_text=_("When a curator withdrew the published dataset; its page stays and says why."),
     )
     withdrawal_reason = models.TextField(_("why it was withdrawn"), blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True, db_index=True)
     # Full-text search document on PostgreSQL, kept current by a trigger (migration 0002) so that every
     # way of writing a row (save, update, bulk_update, raw SQL) refreshes it; always NULL on SQLite.
     search_vector = SearchVectorField(null=True, editable=False)
@@ -164,6 +196,8 @@ class Dataset(ModalitiesMixin, models.Model):
             # Not declared here: the GIN index over facet_keys of migration 0010, PostgreSQL only, used by
             # catalog.search's facet filters.
         ]
+        verbose_name = _("dataset")
+        verbose_name_plural = _("datasets")
 
     def __str__(self):
         return self.repo_id
@@ -244,58 +278,77 @@ class MirrorJob(models.Model):
     """The work of putting one approved dataset on the Hub; every step is recorded so a re-run resumes."""
 
     class Step(models.TextChoices):
-        PENDING = "pending", "Waiting for a worker"
-        CREATE_REPO = "create_repo", "Creating the Hub repository"
-        WRITE_CARD = "write_card", "Writing the dataset card"
-        COPY = "copy", "Copying the files to the Hub"
-        VERIFY = "verify", "Verifying the files on the Hub"
-        DONE = "done", "Published"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Waiting for a worker")
+        CREATE_REPO = "create_repo", _("Creating the Hub repository")
+        WRITE_CARD = "write_card", _("Writing the dataset card")
+        COPY = "copy", _("Copying the files to the Hub")
+        VERIFY = "verify", _("Verifying the files on the Hub")
+        DONE = "done", _("Published")
+        FAILED = "failed", _("Failed")
 
-    dataset = models.OneToOneField(Dataset, on_delete=models.CASCADE, related_name="job")
-    step = models.CharField(max_length=20, choices=Step.choices, default=Step.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    bytes_fetched = models.PositiveBigIntegerField(default=0)
-    bytes_uploaded = models.PositiveBigIntegerField(default=0)
-    bytes_total = models.PositiveBigIntegerField(null=True, blank=True)
-    source_sha256 = models.CharField(max_length=64, blank=True)
-    source_content_type = models.CharField(max_length=200, blank=True)
+    dataset = models.OneToOneField(
+        Dataset, verbose_name=_("dataset"), on_delete=models.CASCADE, related_name="job"
+    )
+    step = models.CharField(_("step"), max_length=20, choices=Step.choices, default=Step.PENDING)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    bytes_fetched = models.PositiveBigIntegerField(_("bytes fetched"), default=0)
+    bytes_uploaded = models.PositiveBigIntegerField(_("bytes uploaded"), default=0)
+    bytes_total = models.PositiveBigIntegerField(_("bytes total"), null=True, blank=True)
+    source_sha256 = models.CharField(_("source SHA-256"), max_length=64, blank=True)
+    source_content_type = models.CharField(_("source content type"), max_length=200, blank=True)
     manifest = models.JSONField(
+        _("manifest"),
         default=list,
         blank=True,
-        help_text="Files published: path, size, sha256 (and git_oid for small ones).",
+        help_text=_("Files published: path, size, sha256 (and git_oid for small ones)."),
     )
     card_files = models.JSONField(
-        default=dict, blank=True, help_text="The card files committed with the first batch: {path: text}."
+        _("card files"),
+        default=dict,
+        blank=True,
+        help_text=_("The card files committed with the first batch: {path: text}."),
     )
     public_error = models.TextField(
-        blank=True, help_text="Why publishing failed, in words for the contributor (no internal detail)."
+        _("public error"),
+        blank=True,
+        help_text=_("Why publishing failed, in words for the contributor (no internal detail)."),
     )
-    commit_id = models.CharField(max_length=40, blank=True)
+    commit_id = models.CharField(_("commit id"), max_length=40, blank=True)
     repo_requested = models.CharField(
-        max_length=200, blank=True, help_text="The Hub repository this job asked the Hub to create."
+        _("repository requested"),
+        max_length=200,
+        blank=True,
+        help_text=_("The Hub repository this job asked the Hub to create."),
     )
     repo_ready = models.BooleanField(
-        default=False, help_text="The Hub repository exists and is this dataset's."
+        _("repository ready"), default=False, help_text=_("The Hub repository exists and is this dataset's.")
     )
     rejected_commits = models.JSONField(
-        default=list, blank=True, help_text="Commits whose files failed verification; never taken as done."
+        _("rejected commits"),
+        default=list,
+        blank=True,
+        help_text=_("Commits whose files failed verification; never taken as done."),
     )
-    last_error = models.TextField(blank=True)
-    lock_owner = models.CharField(max_length=64, blank=True)
-    lock_expires_at = models.DateTimeField(null=True, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    lock_owner = models.CharField(_("lock owner"), max_length=64, blank=True)
+    lock_expires_at = models.DateTimeField(_("lock expires at"), null=True, blank=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     progress_at = models.DateTimeField(
-        null=True, blank=True, help_text="Last time the job reported progress."
+        _("progress at"), null=True, blank=True, help_text=_("Last time the job reported progress.")
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = _("mirror job")
+        verbose_name_plural = _("mirror jobs")
 
     def __str__(self):
-        return f"Mirror of {self.dataset.repo_id}: {self.get_step_display()}"
+        return _("Mirror of %(repository)s: %(step)s") % {
+            "repository": self.dataset.repo_id,
+            "step": self.get_step_display(),
+        }
 
     @property
     def percent(self):
@@ -318,12 +371,12 @@ class MirrorBatch(models.Model):
     """
 
     class State(models.TextChoices):
-        PENDING = "pending", "Waiting for a worker"
-        FETCH = "fetch", "Downloading its files"
-        COMMIT = "commit", "Committing its files to the Hub"
-        VERIFY = "verify", "Verifying its files on the Hub"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Waiting for a worker")
+        FETCH = "fetch", _("Downloading its files")
+        COMMIT = "commit", _("Committing its files to the Hub")
+        VERIFY = "verify", _("Verifying its files on the Hub")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
 
     job = models.ForeignKey(MirrorJob, on_delete=models.CASCADE, related_name="batches")
     index = models.PositiveIntegerField()
@@ -380,15 +433,18 @@ class CardUpdate(models.Model):
     """
 
     class Step(models.TextChoices):
-        PENDING = "pending", "Waiting for a worker"
-        UPLOAD = "upload", "Committing the card to the Hub"
-        VERIFY = "verify", "Verifying the card on the Hub"
-        DONE = "done", "Published"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Waiting for a worker")
+        UPLOAD = "upload", _("Committing the card to the Hub")
+        VERIFY = "verify", _("Verifying the card on the Hub")
+        DONE = "done", _("Published")
+        FAILED = "failed", _("Failed")
 
-    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="card_updates")
+    dataset = models.ForeignKey(
+        Dataset, verbose_name=_("dataset"), on_delete=models.CASCADE, related_name="card_updates"
+    )
     correction = models.OneToOneField(
         CorrectionRequest,
+        verbose_name=_("correction request"),
         null=True,
         blank=True,
         on_delete=models.CASCADE,
@@ -396,28 +452,37 @@ class CardUpdate(models.Model):
         help_text=_("The accepted request this update publishes; empty for the portal's own (the DOI)."),
     )
     title = models.CharField(
+        _("title"),
         max_length=300,
         blank=True,
         help_text=_(
             "The commit title of an update without a correction request (it finds the commit again)."
         ),
     )
-    step = models.CharField(max_length=20, choices=Step.choices, default=Step.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    files = models.JSONField(default=dict, blank=True, help_text="The files committed: {path: text}.")
-    commit_id = models.CharField(max_length=40, blank=True)
-    rejected_commits = models.JSONField(default=list, blank=True)
-    last_error = models.TextField(blank=True)
-    lock_expires_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    step = models.CharField(_("step"), max_length=20, choices=Step.choices, default=Step.PENDING)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    files = models.JSONField(
+        _("files"), default=dict, blank=True, help_text=_("The files committed: {path: text}.")
+    )
+    commit_id = models.CharField(_("commit id"), max_length=40, blank=True)
+    rejected_commits = models.JSONField(_("rejected commits"), default=list, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    lock_expires_at = models.DateTimeField(_("lock expires at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = _("card update")
+        verbose_name_plural = _("card updates")
 
     def __str__(self):
         purpose = self.correction if self.correction_id else self.title
-        return f"Card update of {self.dataset.repo_id} for {purpose}: {self.get_step_display()}"
+        return _("Card update of %(repository)s for %(purpose)s: %(step)s") % {
+            "repository": self.dataset.repo_id,
+            "purpose": purpose,
+            "step": self.get_step_display(),
+        }
 
 
 class DoiRegistration(models.Model):
@@ -435,46 +500,59 @@ class DoiRegistration(models.Model):
         REGISTERED = "registered", _("Registered, not findable (the dataset was withdrawn)")
         FAILED = "failed", _("Failed")
 
-    dataset = models.OneToOneField(Dataset, on_delete=models.CASCADE, related_name="doi_registration")
+    dataset = models.OneToOneField(
+        Dataset, verbose_name=_("dataset"), on_delete=models.CASCADE, related_name="doi_registration"
+    )
     doi = models.CharField(_("DOI"), max_length=300, unique=True)
-    state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING, db_index=True)
+    state = models.CharField(
+        _("state"), max_length=20, choices=State.choices, default=State.PENDING, db_index=True
+    )
     findable = models.BooleanField(
-        default=True, help_text=_("Findable while published; registered only once the dataset is withdrawn.")
+        _("findable"),
+        default=True,
+        help_text=_("Findable while published; registered only once the dataset is withdrawn."),
     )
     datacite_state = models.CharField(
+        _("DataCite state"),
         max_length=20,
         blank=True,
         help_text=_("The state DataCite last reported: draft, registered, findable."),
     )
     create_sent = models.BooleanField(
+        _("creation sent"),
         default=False,
         help_text=_(
             "A creation was sent: a retry looks the DOI up first, since the answer may have been lost."
         ),
     )
-    publication_year = models.PositiveSmallIntegerField()
+    publication_year = models.PositiveSmallIntegerField(_("publication year"))
     revision = models.PositiveIntegerField(
-        default=0, help_text=_("Counts the requests to send; a run that saw an older one runs again.")
+        _("revision"),
+        default=0,
+        help_text=_("Counts the requests to send; a run that saw an older one runs again."),
     )
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
     card_update = models.OneToOneField(
         "CardUpdate",
+        verbose_name=_("card update"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="doi_registration",
         help_text=_("The commit that adds the DOI to the card and CITATION.cff on the Hub (once)."),
     )
-    lock_expires_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    registered_at = models.DateTimeField(null=True, blank=True)
+    lock_expires_at = models.DateTimeField(_("lock expires at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    registered_at = models.DateTimeField(_("registered at"), null=True, blank=True)
     synced_at = models.DateTimeField(
-        null=True, blank=True, help_text=_("When DataCite last took our metadata.")
+        _("synced at"), null=True, blank=True, help_text=_("When DataCite last took our metadata.")
     )
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = _("DOI registration")
+        verbose_name_plural = _("DOI registrations")
 
     def __str__(self):
         return f"{self.doi}: {self.get_state_display()}"

@@ -17,14 +17,14 @@ MESSAGE_LIMIT = settings.PORTAL_REPLY_MAX_CHARS
 
 class MessageForm(forms.Form):
     text = MultiLineField(
-        label="Message",
+        label=_("Message"),
         max_length=MESSAGE_LIMIT,
         widget=forms.Textarea(attrs={"rows": 4}),
-        error_messages={"required": "Write the message; it can't be empty."},
+        error_messages={"required": _("Write the message; it can't be empty.")},
     )
     public = forms.TypedChoiceField(
-        label="Who sees it",
-        choices=[("1", "The contributor (sent by e-mail)"), ("0", "Curators only (internal note)")],
+        label=_("Who sees it"),
+        choices=[("1", _("The contributor (sent by e-mail)")), ("0", _("Curators only (internal note)"))],
         coerce=lambda value: value == "1",
         initial="1",
         widget=forms.RadioSelect,
@@ -33,52 +33,52 @@ class MessageForm(forms.Form):
 
 class RequestChangesForm(forms.Form):
     message = MultiLineField(
-        label="What should change",
+        label=_("What should change"),
         max_length=MESSAGE_LIMIT,
         widget=forms.Textarea(attrs={"rows": 4}),
-        error_messages={"required": "Say what the contributor should change; the message is required."},
+        error_messages={"required": _("Say what the contributor should change; the message is required.")},
     )
 
 
 class ChangeLocationForm(LocationsMixin, forms.Form):
-    location = locations_field("New locations")
+    location = locations_field(_("New locations"))
     checksums = revision_checksums_field()
     message = MultiLineField(
-        label="Message to the contributor",
+        label=_("Message to the contributor"),
         max_length=MESSAGE_LIMIT,
         widget=forms.Textarea(attrs={"rows": 2}),
         error_messages={
-            "required": "Tell the contributor why the location changes; the message is required."
+            "required": _("Tell the contributor why the location changes; the message is required.")
         },
     )
 
 
 class RejectForm(forms.Form):
     reason = MultiLineField(
-        label="Reason (sent to the contributor)",
+        label=_("Reason (sent to the contributor)"),
         max_length=MESSAGE_LIMIT,
         widget=forms.Textarea(attrs={"rows": 4}),
         error_messages={
-            "required": "Give the reason for the decision; it is required and sent to the contributor."
+            "required": _("Give the reason for the decision; it is required and sent to the contributor.")
         },
     )
 
 
 class ApproveForm(forms.Form):
     override_reason = MultiLineField(
-        label="Override: why approve with unticked items",
+        label=_("Override: why approve with unticked items"),
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     note = MultiLineField(
-        label="Internal note (optional)",
+        label=_("Internal note (optional)"),
         required=False,
         max_length=MESSAGE_LIMIT,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     unpack_archives = forms.BooleanField(
-        label="Unpack zip and tar archives on the Hub (hosted datasets only)", required=False
+        label=_("Unpack zip and tar archives on the Hub (hosted datasets only)"), required=False
     )
 
     def __init__(self, *args, gate=None, record_doi=None, **kwargs):
@@ -103,17 +103,17 @@ class ApproveForm(forms.Form):
             self.fields["personal_data_reviewed"] = forms.BooleanField(
                 label=PERSONAL_DATA_ITEM,
                 required=True,
-                error_messages={"required": "Personal data was found: tick this item to approve."},
+                error_messages={"required": _("Personal data was found: tick this item to approve.")},
             )
             order.append("personal_data_reviewed")
         order.append("override_reason")
         if self.gate.needs_override:
             self.fields["concerns_override"] = MultiLineField(
-                label="Override: why approve despite the concerns above",
+                label=_("Override: why approve despite the concerns above"),
                 max_length=2000,
                 widget=forms.Textarea(attrs={"rows": 2}),
                 error_messages={
-                    "required": "A check fails or personal data was found: write why you approve anyway."
+                    "required": _("A check fails or personal data was found: write why you approve anyway.")
                 },
             )
             order.append("concerns_override")
@@ -121,10 +121,10 @@ class ApproveForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        unticked = [label for item, label in CHECKLIST_ITEMS.items() if not cleaned.get(item)]
+        unticked = [str(label) for item, label in CHECKLIST_ITEMS.items() if not cleaned.get(item)]
         if unticked and not cleaned.get("override_reason", "").strip():
             raise forms.ValidationError(
-                "Tick every item of the checklist, or write why you approve anyway. Unticked: %(items)s.",
+                _("Tick every item of the checklist, or write why you approve anyway. Unticked: %(items)s."),
                 params={"items": "; ".join(unticked)},
             )
         return cleaned
@@ -145,10 +145,13 @@ class ApproveForm(forms.Form):
 
 class AssignForm(forms.Form):
     curator = forms.ModelChoiceField(
-        label="Assign to",
+        label=_("Assign to"),
         queryset=get_user_model().objects.none(),
-        empty_label="— choose a curator —",
-        error_messages={"required": "Choose a curator.", "invalid_choice": "Choose a curator from the list."},
+        empty_label=_("— choose a curator —"),
+        error_messages={
+            "required": _("Choose a curator."),
+            "invalid_choice": _("Choose a curator from the list."),
+        },
     )
 
     def __init__(self, *args, **kwargs):
@@ -163,7 +166,7 @@ class AssignForm(forms.Form):
 
 class AcceptCorrectionForm(forms.Form):
     note = MultiLineField(
-        label="Note to the contributor (optional)",
+        label=_("Note to the contributor (optional)"),
         required=False,
         max_length=MESSAGE_LIMIT,
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -172,10 +175,10 @@ class AcceptCorrectionForm(forms.Form):
 
 class DeclineCorrectionForm(forms.Form):
     reason = MultiLineField(
-        label="Reason (sent to the contributor)",
+        label=_("Reason (sent to the contributor)"),
         max_length=MESSAGE_LIMIT,
         widget=forms.Textarea(attrs={"rows": 3}),
-        error_messages={"required": "Give the reason for declining; it is sent to the contributor."},
+        error_messages={"required": _("Give the reason for declining; it is sent to the contributor.")},
     )
 
 
@@ -234,8 +237,9 @@ class DuplicateForm(forms.Form):
         if original is None:
             raise forms.ValidationError(
                 _(
-                    "No submission has the reference {reference}; copy it from the queue or the other review page."
-                ).format(reference=reference)
+                    "No submission has the reference %(reference)s; copy it from the queue or the other review page."
+                )
+                % {"reference": reference}
             )
         return original
 

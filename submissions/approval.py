@@ -3,16 +3,21 @@
 A failing location, data or duplicates check, one that could not run (an error, or not run yet), or personal
 data found in the data, does not forbid approval (checks advise; curators decide), but approving then needs
 an explicit override with a reason, and personal data needs its own ticked item. `services.approve` enforces
-the rule; the review page's form shows it.
+the rule; the review page's form shows it. The concerns are worded in the active language when the gate is
+computed (the curator's, on the review page).
 """
 
 import dataclasses
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from portal.i18n import translated
 from submissions.models import CheckResult
 
 # Checks whose failure means the publication would fail or publish the wrong thing (a dataset twice).
 GATING_CHECKS = (CheckResult.Kind.LOCATION, CheckResult.Kind.DATA, CheckResult.Kind.DUPLICATE)
-PERSONAL_DATA_ITEM = (
+PERSONAL_DATA_ITEM = gettext_lazy(
     "I looked at the personal data found: it may be published (consent, or public by nature), "
     "or the contributor will remove it first"
 )
@@ -47,19 +52,32 @@ def gate_for(submission):
     }
     for kind in sorted(GATING_CHECKS):
         check = checks.get(kind)
-        label = CheckResult.Kind(kind).label.lower()
+        label = str(CheckResult.Kind(kind).label).lower()
         if check is None:
-            concerns.append(f"The {label} check has not run yet: nobody has looked at it.")
+            concerns.append(
+                _("The %(check)s check has not run yet: nobody has looked at it.") % {"check": label}
+            )
             continue
+        summary = check.get_summary_display()
         if check.outcome == CheckResult.Outcome.FAIL:
-            concerns.append(f"The {label} check fails: {check.summary}")
+            concerns.append(
+                _("The %(check)s check fails: %(summary)s") % {"check": label, "summary": summary}
+            )
         elif check.outcome == CheckResult.Outcome.ERROR:
             concerns.append(
-                f"The {label} check could not run ({check.summary}); run the checks again, or override."
+                _("The %(check)s check could not run (%(summary)s); run the checks again, or override.")
+                % {"check": label, "summary": summary}
             )
         if check.kind == CheckResult.Kind.DATA:
             for finding in (check.details or {}).get("personal_data", []):
-                personal.append(f"{finding['count']} {finding['label']} in {finding['place']}")
+                personal.append(
+                    _("%(count)s %(what)s in %(place)s")
+                    % {
+                        "count": finding["count"],
+                        "what": translated(finding["label"]),
+                        "place": translated(finding["place"]),
+                    }
+                )
     if personal:
-        concerns.append("Personal data was found: " + "; ".join(personal) + ".")
+        concerns.append(_("Personal data was found: %(findings)s.") % {"findings": "; ".join(personal)})
     return ApprovalGate(concerns=tuple(concerns), personal_data=tuple(personal))

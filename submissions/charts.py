@@ -1,4 +1,4 @@
-"""Bar charts of the curators' dashboard, drawn on the server as SVG (no JavaScript): geometry only.
+"""Bar charts of the curators' dashboard, drawn on the server as SVG (no JavaScript): geometry and tooltips.
 
 Like `portal.usage_chart`, this module computes coordinates; the template
 `admin/submissions/submission/includes/bar_chart.html` draws them with a title and a summary in words as
@@ -6,6 +6,8 @@ the chart's text alternative, and the dashboard shows the same figures as a tabl
 """
 
 from dataclasses import dataclass
+
+from django.utils.translation import gettext as _
 
 WIDTH = 560
 LABEL_WIDTH = 150  # room for a row's label left of a horizontal bar
@@ -98,7 +100,8 @@ def stacked_bars(rows, *, series, colors, key, title, summary):
                         width=width,
                         height=BAR_THICKNESS,
                         color=color,
-                        title=f"{label}, {name}: {value}",
+                        title=_("%(label)s, %(series)s: %(value)s")
+                        % {"label": label, "series": name, "value": value},
                     )
                 )
                 x = round(x + width, 1)
@@ -140,7 +143,7 @@ def column_bars(points, *, color, key, title, summary, value_text, axis_text):
                     width=round(slot * 0.7, 1),
                     height=height,
                     color=color,
-                    title=f"{label}: {value_text(value)}",
+                    title=_("%(label)s: %(value)s") % {"label": label, "value": value_text(value)},
                 )
             )
         if index in (0, len(points) - 1) or index % 2 == 0:

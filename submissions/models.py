@@ -21,10 +21,10 @@ from portal.orcid import Creator
 class Modality(models.TextChoices):
     """Kinds of data a dataset holds."""
 
-    TEXT = "text", "Text"
-    IMAGES = "images", "Images"
-    AUDIO = "audio", "Audio"
-    VIDEO = "video", "Video (may include audio)"
+    TEXT = "text", _("Text")
+    IMAGES = "images", _("Images")
+    AUDIO = "audio", _("Audio")
+    VIDEO = "video", _("Video (may include audio)")
 
 
 class ModalitiesMixin:
@@ -38,7 +38,7 @@ class ModalitiesMixin:
     def get_modalities_display(self):
         """Return the modalities as human labels, comma-separated."""
         labels = dict(Modality.choices)
-        return ", ".join(labels.get(value, value) for value in self.modality_list)
+        return ", ".join(str(labels.get(value, value)) for value in self.modality_list)
 
 
 def fold_name(name):
@@ -57,19 +57,23 @@ class Domain(models.Model):
     """A curated subject domain a contributor can choose; curators edit the list in the admin."""
 
     class Group(models.TextChoices):
-        GENERAL = "general", "General purpose"
-        SCIENCE = "science", "Science and industrial"
-        OTHER = "other", "Other"
+        GENERAL = "general", _("General purpose")
+        SCIENCE = "science", _("Science and industrial")
+        OTHER = "other", _("Other")
 
-    name = models.CharField(max_length=60, unique=True)
-    group = models.CharField(max_length=20, choices=Group.choices, default=Group.OTHER)
-    position = models.PositiveIntegerField(default=0, help_text="Order within its group; smaller first.")
+    name = models.CharField(_("name"), max_length=60, unique=True)
+    group = models.CharField(_("group"), max_length=20, choices=Group.choices, default=Group.OTHER)
+    position = models.PositiveIntegerField(
+        _("position"), default=0, help_text=_("Order within its group; smaller first.")
+    )
     active = models.BooleanField(
-        default=True, help_text="Inactive domains are no longer offered on the form."
+        _("active"), default=True, help_text=_("Inactive domains are no longer offered on the form.")
     )
 
     class Meta:
         ordering = ["group", "position", "name"]
+        verbose_name = _("domain")
+        verbose_name_plural = _("domains")
 
     def __str__(self):
         return self.name
@@ -78,16 +82,21 @@ class Domain(models.Model):
 class TermsVersion(models.Model):
     """One published version of the contribution terms; the newest is the one shown on the form."""
 
-    version = models.CharField(max_length=20, unique=True)
-    text = models.TextField()
-    published_on = models.DateField()
+    version = models.CharField(_("version"), max_length=20, unique=True)
+    text = models.TextField(_("text"))
+    published_on = models.DateField(_("published on"))
 
     class Meta:
         ordering = ["-published_on", "-id"]
         get_latest_by = ["published_on", "id"]
+        verbose_name = _("terms version")
+        verbose_name_plural = _("terms versions")
 
     def __str__(self):
-        return f"Terms {self.version} ({self.published_on:%Y-%m-%d})"
+        return _("Terms %(version)s (%(date)s)") % {
+            "version": self.version,
+            "date": f"{self.published_on:%Y-%m-%d}",
+        }
 
     @classmethod
     def current(cls):
@@ -99,16 +108,16 @@ class Submission(ModalitiesMixin, models.Model):
     """A dataset offered by a contributor, from the form until it is published or closed."""
 
     class State(models.TextChoices):
-        AWAITING_CONFIRMATION = "awaiting_confirmation", "Waiting for e-mail confirmation"
-        SUBMITTED = "submitted", "Submitted, waiting for a curator"
-        IN_REVIEW = "in_review", "In review"
-        CHANGES_REQUESTED = "changes_requested", "Changes requested"
-        APPROVED = "approved", "Approved, waiting to be published"
-        MIRRORING = "mirroring", "Being published to the Hub"
-        MIRROR_FAILED = "mirror_failed", "Publishing failed, curators are on it"
-        PUBLISHED = "published", "Published"
-        REJECTED = "rejected", "Not accepted"
-        WITHDRAWN = "withdrawn", "Withdrawn"
+        AWAITING_CONFIRMATION = "awaiting_confirmation", _("Waiting for e-mail confirmation")
+        SUBMITTED = "submitted", _("Submitted, waiting for a curator")
+        IN_REVIEW = "in_review", _("In review")
+        CHANGES_REQUESTED = "changes_requested", _("Changes requested")
+        APPROVED = "approved", _("Approved, waiting to be published")
+        MIRRORING = "mirroring", _("Being published to the Hub")
+        MIRROR_FAILED = "mirror_failed", _("Publishing failed, curators are on it")
+        PUBLISHED = "published", _("Published")
+        REJECTED = "rejected", _("Not accepted")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
         ABANDONED = "abandoned", _("Closed: no answer to the requested changes")
 
     # States in which a submission is still open for withdrawal by its contributor (an abandoned one
@@ -129,30 +138,43 @@ class Submission(ModalitiesMixin, models.Model):
     AWAITING_CURATORS_STATES = (State.SUBMITTED, State.IN_REVIEW)
 
     # NULL until the row has its id (the number is derived from it); NULLs never clash on unique.
-    reference = models.CharField(max_length=20, unique=True, null=True, editable=False)  # noqa: DJ001
-    name = models.CharField(max_length=100)
-    name_key = models.CharField(max_length=100, db_index=True, editable=False)
+    reference = models.CharField(  # noqa: DJ001
+        _("reference"), max_length=20, unique=True, null=True, editable=False
+    )
+    name = models.CharField(_("name"), max_length=100)
+    name_key = models.CharField(_("name key"), max_length=100, db_index=True, editable=False)
     location = models.TextField(
-        help_text="Where the data is: one https:// file address, repository record or DOI per line."
+        _("location"),
+        help_text=_("Where the data is: one https:// file address, repository record or DOI per line."),
     )
     announced_checksums = models.JSONField(
+        _("announced checksums"),
         default=list,
         blank=True,
-        help_text='Checksums the contributor gave (md5sum/sha256sum output): [{"algorithm", "digest", "name"}].',
+        help_text=_(
+            'Checksums the contributor gave (md5sum/sha256sum output): [{"algorithm", "digest", "name"}].'
+        ),
     )
     paper = models.CharField(
+        _("paper"),
         max_length=500,
         blank=True,
-        help_text="The paper that describes the data: an arXiv, DOI or https address.",
+        help_text=_("The paper that describes the data: an arXiv, DOI or https address."),
     )
-    code_url = models.CharField(max_length=2000, blank=True, help_text="The code that goes with the data.")
-    hosting_wanted = models.BooleanField(default=True)
-    modalities = models.CharField(max_length=40, help_text="Comma-separated Modality values.")
-    domain = models.ForeignKey(Domain, null=True, blank=True, on_delete=models.PROTECT)
-    suggested_domain = models.CharField(max_length=60, blank=True)
-    contact_email = models.EmailField(db_index=True)
+    code_url = models.CharField(
+        _("code URL"), max_length=2000, blank=True, help_text=_("The code that goes with the data.")
+    )
+    hosting_wanted = models.BooleanField(_("hosting wanted"), default=True)
+    modalities = models.CharField(
+        _("modalities"), max_length=40, help_text=_("Comma-separated Modality values.")
+    )
+    domain = models.ForeignKey(
+        Domain, verbose_name=_("domain"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    suggested_domain = models.CharField(_("suggested domain"), max_length=60, blank=True)
+    contact_email = models.EmailField(_("contact e-mail"), db_index=True)
     # The language of the contribution form (one of LANGUAGES): the contributor's e-mails go out in it.
-    language = models.CharField(max_length=8, default="en")
+    language = models.CharField(_("language"), max_length=8, default="en")
     # Filled only from an ORCID sign-in (the view passes the verified iD, the form never posts one); published
     # as the dataset's creator with the names below.
     contributor_orcid = models.CharField(
@@ -165,37 +187,48 @@ class Submission(ModalitiesMixin, models.Model):
     )
     contributor_given_names = models.CharField(_("contributor's given names"), max_length=100, blank=True)
     contributor_family_names = models.CharField(_("contributor's family names"), max_length=100, blank=True)
-    terms_version = models.ForeignKey(TermsVersion, on_delete=models.PROTECT)
-    terms_accepted_at = models.DateTimeField()
+    terms_version = models.ForeignKey(TermsVersion, verbose_name=_("terms version"), on_delete=models.PROTECT)
+    terms_accepted_at = models.DateTimeField(_("terms accepted at"))
     state = models.CharField(
-        max_length=30, choices=State.choices, default=State.AWAITING_CONFIRMATION, db_index=True
+        _("state"), max_length=30, choices=State.choices, default=State.AWAITING_CONFIRMATION, db_index=True
     )
-    state_changed_at = models.DateTimeField(help_text="When the current state began (waiting since).")
+    state_changed_at = models.DateTimeField(
+        _("state changed at"), help_text=_("When the current state began (waiting since).")
+    )
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assignee"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     submission_key = models.UUIDField(
+        _("submission key"),
         unique=True,
         null=True,
         editable=False,
-        help_text="One per form; a repeated POST finds its submission.",
+        help_text=_("One per form; a repeated POST finds its submission."),
     )
-    confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
     check_summary = models.CharField(
+        _("check summary"),
         max_length=10,
         choices=[
-            ("pending", "Pending"),
-            ("pass", "Pass"),
-            ("warn", "Warn"),
-            ("fail", "Fail"),
-            ("error", "Error"),
+            ("pending", _("Pending")),
+            ("pass", _("Pass")),
+            ("warn", _("Warn")),
+            ("fail", _("Fail")),
+            ("error", _("Error")),
         ],
         default="pending",
-        help_text="Worst outcome of the automatic checks on the newest card revision.",
+        help_text=_("Worst outcome of the automatic checks on the newest card revision."),
     )
-    review_checklist = models.JSONField(default=dict, blank=True, editable=False)
+    review_checklist = models.JSONField(_("review checklist"), default=dict, blank=True, editable=False)
     unpack_archives = models.BooleanField(
-        default=False, help_text="Chosen by the approving curator: unpack zip and tar archives on the Hub."
+        _("unpack archives"),
+        default=False,
+        help_text=_("Chosen by the approving curator: unpack zip and tar archives on the Hub."),
     )
     reuse_record_doi = models.BooleanField(
         _("reuse the record's DOI"),
@@ -205,10 +238,14 @@ class Submission(ModalitiesMixin, models.Model):
         ),
     )
     spam = models.BooleanField(
-        default=False, editable=False, help_text=_("Rejected as spam (left out of the team's pace figures).")
+        _("spam"),
+        default=False,
+        editable=False,
+        help_text=_("Rejected as spam (left out of the team's pace figures)."),
     )
     duplicate_of = models.ForeignKey(
         "self",
+        verbose_name=_("duplicate of"),
         null=True,
         blank=True,
         editable=False,
@@ -216,13 +253,14 @@ class Submission(ModalitiesMixin, models.Model):
         related_name="duplicates",
         help_text=_("The submission this one duplicates; it was closed in favour of that one."),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         ordering = ["state_changed_at", "id"]
         permissions = [("review_submission", "Can review submissions: claim, message, decide")]
-        verbose_name_plural = "submissions (review queue)"
+        verbose_name = _("submission")
+        verbose_name_plural = _("submissions (review queue)")
         constraints = [
             models.CheckConstraint(
                 name="submission_domain_xor_suggestion",
@@ -256,7 +294,9 @@ class Submission(ModalitiesMixin, models.Model):
     @property
     def domain_label(self):
         """Return the domain's name, or the suggested domain marked as such."""
-        return self.domain.name if self.domain_id else f"{self.suggested_domain} (suggested)"
+        if self.domain_id:
+            return self.domain.name
+        return _("%(domain)s (suggested)") % {"domain": self.suggested_domain}
 
     @property
     def creator(self):
@@ -315,31 +355,42 @@ class Submission(ModalitiesMixin, models.Model):
 
     @property
     def state_explanation(self):
-        """Return what the current state means for the contributor, in plain words."""
-        return STATE_EXPLANATIONS[self.state]
+        """Return what the current state means for the contributor, in plain words (in the active language)."""
+        return str(STATE_EXPLANATIONS[self.state])
 
 
 STATE_EXPLANATIONS = {
-    Submission.State.AWAITING_CONFIRMATION: "We are waiting for you to confirm your e-mail address with the "
-    "button on this page.",
-    Submission.State.SUBMITTED: "Your dataset is in the curators' queue. A curator will pick it up soon; "
-    "you can write to them meanwhile.",
-    Submission.State.IN_REVIEW: "A curator is reviewing your dataset card and its location. You can write to "
-    "them meanwhile.",
-    Submission.State.CHANGES_REQUESTED: "The curators asked for changes. Read their message below, then upload "
-    "a revised card or give a new location: either sends the dataset back to the curators. A message alone "
-    "keeps this state, so you can still revise afterwards.",
-    Submission.State.APPROVED: "Your dataset was approved and will be published to the Hugging Face Hub shortly.",
-    Submission.State.MIRROR_FAILED: "Publishing hit a problem and the curators have been told. If the data has "
-    "moved or its address is wrong, give the new location below; the curators then restart the publication. "
-    "Otherwise they fix the cause and retry; you can write to them.",
-    Submission.State.MIRRORING: "Your dataset is being copied and published to the Hugging Face Hub.",
-    Submission.State.PUBLISHED: "Your dataset is published. Thank you for contributing!",
-    Submission.State.REJECTED: "The curators decided not to include this dataset. Their reason is below.",
+    Submission.State.AWAITING_CONFIRMATION: _(
+        "We are waiting for you to confirm your e-mail address with the button on this page."
+    ),
+    Submission.State.SUBMITTED: _(
+        "Your dataset is in the curators' queue. A curator will pick it up soon; you can write to them meanwhile."
+    ),
+    Submission.State.IN_REVIEW: _(
+        "A curator is reviewing your dataset card and its location. You can write to them meanwhile."
+    ),
+    Submission.State.CHANGES_REQUESTED: _(
+        "The curators asked for changes. Read their message below, then upload a revised card or give a new "
+        "location: either sends the dataset back to the curators. A message alone keeps this state, so you "
+        "can still revise afterwards."
+    ),
+    Submission.State.APPROVED: _(
+        "Your dataset was approved and will be published to the Hugging Face Hub shortly."
+    ),
+    Submission.State.MIRROR_FAILED: _(
+        "Publishing hit a problem and the curators have been told. If the data has moved or its address is "
+        "wrong, give the new location below; the curators then restart the publication. Otherwise they fix "
+        "the cause and retry; you can write to them."
+    ),
+    Submission.State.MIRRORING: _("Your dataset is being copied and published to the Hugging Face Hub."),
+    Submission.State.PUBLISHED: _("Your dataset is published. Thank you for contributing!"),
+    Submission.State.REJECTED: _("The curators decided not to include this dataset. Their reason is below."),
     # Withdrawn by its contributor before approval, or by the curators after publication (their reason is
     # then the timeline's last state change, and the catalog page says it too).
-    Submission.State.WITHDRAWN: "This submission is withdrawn; nothing more will happen to it. If the curators "
-    "withdrew the published dataset, their reason is in the timeline below.",
+    Submission.State.WITHDRAWN: _(
+        "This submission is withdrawn; nothing more will happen to it. If the curators withdrew the "
+        "published dataset, their reason is in the timeline below."
+    ),
     Submission.State.ABANDONED: _(
         "The curators asked for changes and heard nothing back for a long time, so the submission was "
         "closed. Its name stays reserved for you: reopen it below to send the changes, or withdraw it."
@@ -371,24 +422,33 @@ def card_upload_to(revision, filename):
 class CardRevision(models.Model):
     """One uploaded dataset card; revisions are kept, never replaced."""
 
-    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="revisions")
-    number = models.PositiveIntegerField()
-    file = models.FileField(upload_to=card_upload_to, max_length=200)
-    original_filename = models.CharField(max_length=255)
-    sha256 = models.CharField(max_length=64)
-    size = models.PositiveIntegerField()
-    metadata = models.JSONField(default=dict, blank=True)
-    findings = models.JSONField(default=list, blank=True, help_text="Lint findings: level, code, message.")
-    uploaded_at = models.DateTimeField(auto_now_add=True)
+    submission = models.ForeignKey(
+        Submission, verbose_name=_("submission"), on_delete=models.CASCADE, related_name="revisions"
+    )
+    number = models.PositiveIntegerField(_("number"))
+    file = models.FileField(_("file"), upload_to=card_upload_to, max_length=200)
+    original_filename = models.CharField(_("original file name"), max_length=255)
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    size = models.PositiveIntegerField(_("size"))
+    metadata = models.JSONField(_("metadata"), default=dict, blank=True)
+    findings = models.JSONField(
+        _("findings"), default=list, blank=True, help_text=_("Lint findings: level, code, message.")
+    )
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
 
     class Meta:
         ordering = ["submission", "number"]
         constraints = [
             models.UniqueConstraint(fields=["submission", "number"], name="card_revision_number_unique")
         ]
+        verbose_name = _("card revision")
+        verbose_name_plural = _("card revisions")
 
     def __str__(self):
-        return f"{self.submission.reference} card r{self.number}"
+        return _("%(reference)s card r%(number)s") % {
+            "reference": self.submission.reference,
+            "number": self.number,
+        }
 
     def read_text(self):
         """Return the card's text, decoded as it was accepted."""
@@ -405,30 +465,34 @@ class CheckResult(models.Model):
     """The outcome of one automatic check on one card revision; checks advise, they never decide."""
 
     class Kind(models.TextChoices):
-        CARD = "card", "Card lint"
-        LOCATION = "location", "Location"
-        DUPLICATE = "duplicate", "Duplicates"
-        DATA = "data", "Data inspection"
+        CARD = "card", _("Card lint")
+        LOCATION = "location", _("Location")
+        DUPLICATE = "duplicate", _("Duplicates")
+        DATA = "data", _("Data inspection")
 
     class Outcome(models.TextChoices):
-        PASS = "pass", "Pass"
-        WARN = "warn", "Warn"
-        FAIL = "fail", "Fail"
-        ERROR = "error", "Error (the check itself failed; re-run it)"
+        PASS = "pass", _("Pass")
+        WARN = "warn", _("Warn")
+        FAIL = "fail", _("Fail")
+        ERROR = "error", _("Error (the check itself failed; re-run it)")
 
-    revision = models.ForeignKey(CardRevision, on_delete=models.CASCADE, related_name="checks")
-    kind = models.CharField(max_length=20, choices=Kind.choices)
-    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    revision = models.ForeignKey(
+        CardRevision, verbose_name=_("card revision"), on_delete=models.CASCADE, related_name="checks"
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices)
     # `summary` is the English text (the queue's tooltip, the admin's list, rows older than stored messages);
     # `summary_message` the same as a stored message (portal.i18n), shown in the reader's language.
-    summary = models.CharField(max_length=300)
-    summary_message = models.JSONField(null=True, blank=True)
-    details = models.JSONField(default=dict, blank=True)
-    ran_at = models.DateTimeField(auto_now=True)
+    summary = models.CharField(_("summary"), max_length=300)
+    summary_message = models.JSONField(_("summary (stored message)"), null=True, blank=True)
+    details = models.JSONField(_("details"), default=dict, blank=True)
+    ran_at = models.DateTimeField(_("ran at"), auto_now=True)
 
     class Meta:
         ordering = ["revision", "kind"]
         constraints = [models.UniqueConstraint(fields=["revision", "kind"], name="check_result_unique")]
+        verbose_name = _("check result")
+        verbose_name_plural = _("check results")
 
     def __str__(self):
         return f"{self.get_kind_display()}: {self.outcome} ({self.summary})"
@@ -462,53 +526,79 @@ class StatusLinkManager(models.Manager):
 class StatusLink(models.Model):
     """A private link to a submission's status page; only the token's hash is stored."""
 
-    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="status_links")
-    token_hash = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
+    submission = models.ForeignKey(
+        Submission, verbose_name=_("submission"), on_delete=models.CASCADE, related_name="status_links"
+    )
+    token_hash = models.CharField(_("token hash"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
 
     objects = StatusLinkManager()
 
+    class Meta:
+        verbose_name = _("status link")
+        verbose_name_plural = _("status links")
+
     def __str__(self):
-        return f"Status link of {self.submission.reference} ({self.created_at:%Y-%m-%d})"
+        return _("Status link of %(reference)s (%(date)s)") % {
+            "reference": self.submission.reference,
+            "date": f"{self.created_at:%Y-%m-%d}",
+        }
 
 
 class Event(models.Model):
     """One entry of a submission's timeline: a state change, a message or a note. Append-only."""
 
     class Kind(models.TextChoices):
-        STATE_CHANGE = "state_change", "State change"
-        MESSAGE = "message", "Message"
-        CARD_REVISION = "card_revision", "Card revision"
-        LOCATION_CHANGE = "location_change", "Location change"
-        ASSIGNMENT = "assignment", "Assignment"
-        CORRECTION = "correction", "Correction after publication"
-        OVERRIDE = "override", "Approval override"
+        STATE_CHANGE = "state_change", _("State change")
+        MESSAGE = "message", _("Message")
+        CARD_REVISION = "card_revision", _("Card revision")
+        LOCATION_CHANGE = "location_change", _("Location change")
+        ASSIGNMENT = "assignment", _("Assignment")
+        CORRECTION = "correction", _("Correction after publication")
+        OVERRIDE = "override", _("Approval override")
         REMINDER = "reminder", _("Reminder")
 
     class Actor(models.TextChoices):
-        CONTRIBUTOR = "contributor", "Contributor"
-        CURATOR = "curator", "Curator"
-        SYSTEM = "system", "Portal"
+        CONTRIBUTOR = "contributor", _("Contributor")
+        CURATOR = "curator", _("Curator")
+        SYSTEM = "system", _("Portal")
 
-    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="events")
-    kind = models.CharField(max_length=20, choices=Kind.choices)
-    actor_kind = models.CharField(max_length=20, choices=Actor.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    submission = models.ForeignKey(
+        Submission, verbose_name=_("submission"), on_delete=models.CASCADE, related_name="events"
     )
-    from_state = models.CharField(max_length=30, choices=Submission.State.choices, blank=True)
-    to_state = models.CharField(max_length=30, choices=Submission.State.choices, blank=True)
-    message = models.TextField(blank=True)
-    public = models.BooleanField(default=True, help_text="Shown to the contributor; internal notes are not.")
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    actor_kind = models.CharField(_("actor kind"), max_length=20, choices=Actor.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    from_state = models.CharField(
+        _("from state"), max_length=30, choices=Submission.State.choices, blank=True
+    )
+    to_state = models.CharField(_("to state"), max_length=30, choices=Submission.State.choices, blank=True)
+    message = models.TextField(_("message"), blank=True)
+    public = models.BooleanField(
+        _("public"), default=True, help_text=_("Shown to the contributor; internal notes are not.")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["submission", "created_at"], name="event_timeline_idx")]
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
 
     def __str__(self):
-        return f"{self.submission_id} {self.get_kind_display()} at {self.created_at:%Y-%m-%d %H:%M}"
+        return _("%(submission)s %(kind)s at %(time)s") % {
+            "submission": self.submission_id,
+            "kind": self.get_kind_display(),
+            "time": f"{self.created_at:%Y-%m-%d %H:%M}",
+        }
 
     def save(self, *args, **kwargs):
         """Insert the event; an event already written can never be changed."""
@@ -520,7 +610,7 @@ class Event(models.Model):
     def actor_label(self):
         """Return who acted, as shown to the contributor."""
         if self.actor_kind == self.Actor.CURATOR:
-            return "Curator"
+            return _("Curator")
         return self.get_actor_kind_display()
 
 
@@ -547,30 +637,39 @@ class CuratorPreferences(models.Model):
         verbose_name_plural = _("curators' preferences")
 
     def __str__(self):
-        return f"Preferences of {self.user}"
+        return _("Preferences of %(user)s") % {"user": self.user}
 
 
 class DigestDelivery(models.Model):
     """One curator's digest of one day, inserted before it is sent: the unique row makes it once a day."""
 
-    curator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    day = models.DateField(help_text=_("The day of the digest, in the portal's time zone."))
-    items = models.PositiveIntegerField(default=0, help_text=_("How many entries the digest listed."))
+    curator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("curator"), on_delete=models.CASCADE, related_name="+"
+    )
+    day = models.DateField(_("day"), help_text=_("The day of the digest, in the portal's time zone."))
+    items = models.PositiveIntegerField(
+        _("items"), default=0, help_text=_("How many entries the digest listed.")
+    )
     covers_until = models.DateTimeField(
+        _("covers until"),
         help_text=_(
             "The moment its lists were read: the next digest's new submissions are those confirmed since."
-        )
+        ),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["curator", "day"], name="one_digest_per_curator_and_day")
         ]
+        verbose_name = _("digest delivery")
         verbose_name_plural = _("digest deliveries")
 
     def __str__(self):
-        return f"Digest of {self.day:%Y-%m-%d} for {self.curator}"
+        return _("Digest of %(day)s for %(curator)s") % {
+            "day": f"{self.day:%Y-%m-%d}",
+            "curator": self.curator,
+        }
 
 
 def correction_card_upload_to(correction, filename):
@@ -587,56 +686,71 @@ class CorrectionRequest(models.Model):
     """
 
     class Kind(models.TextChoices):
-        CATEGORISATION = "categorisation", "Correction of the categorisation"
-        CARD = "card", "New version of the dataset card"
+        CATEGORISATION = "categorisation", _("Correction of the categorisation")
+        CARD = "card", _("New version of the dataset card")
 
     class State(models.TextChoices):
-        OPEN = "open", "Waiting for a curator"
-        ACCEPTED = "accepted", "Accepted, being published to the Hub"
-        PUBLISHED = "published", "Published"
-        DECLINED = "declined", "Declined"
-        FAILED = "failed", "Accepted, but publishing it failed; the curators are on it"
+        OPEN = "open", _("Waiting for a curator")
+        ACCEPTED = "accepted", _("Accepted, being published to the Hub")
+        PUBLISHED = "published", _("Published")
+        DECLINED = "declined", _("Declined")
+        FAILED = "failed", _("Accepted, but publishing it failed; the curators are on it")
 
     IN_PROGRESS_STATES = (State.OPEN, State.ACCEPTED)
     # The categorisation fields a contributor may ask to change, with their labels.
     FIELDS = {
-        "name": "Dataset name",
-        "domain": "Domain",
-        "modalities": "Modalities",
-        "license": "Licence",
-        "languages": "Languages",
-        "tags": "Tags",
+        "name": _("Dataset name"),
+        "domain": _("Domain"),
+        "modalities": _("Modalities"),
+        "license": _("Licence"),
+        "languages": _("Languages"),
+        "tags": _("Tags"),
     }
 
-    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="corrections")
-    number = models.PositiveIntegerField()
-    kind = models.CharField(max_length=20, choices=Kind.choices)
-    state = models.CharField(max_length=20, choices=State.choices, default=State.OPEN, db_index=True)
-    changes = models.JSONField(
-        default=dict, blank=True, help_text="Categorisation fields to change: {field: [published, proposed]}."
+    submission = models.ForeignKey(
+        Submission, verbose_name=_("submission"), on_delete=models.CASCADE, related_name="corrections"
     )
-    message = models.TextField(blank=True)
-    card_file = models.FileField(upload_to=correction_card_upload_to, max_length=200, blank=True)
-    card_filename = models.CharField(max_length=255, blank=True)
-    card_sha256 = models.CharField(max_length=64, blank=True)
-    card_size = models.PositiveIntegerField(default=0)
-    card_metadata = models.JSONField(default=dict, blank=True)
-    card_findings = models.JSONField(default=list, blank=True)
+    number = models.PositiveIntegerField(_("number"))
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    state = models.CharField(
+        _("state"), max_length=20, choices=State.choices, default=State.OPEN, db_index=True
+    )
+    changes = models.JSONField(
+        _("changes"),
+        default=dict,
+        blank=True,
+        help_text=_("Categorisation fields to change: {field: [published, proposed]}."),
+    )
+    message = models.TextField(_("message"), blank=True)
+    card_file = models.FileField(
+        _("card file"), upload_to=correction_card_upload_to, max_length=200, blank=True
+    )
+    card_filename = models.CharField(_("card file name"), max_length=255, blank=True)
+    card_sha256 = models.CharField(_("card SHA-256"), max_length=64, blank=True)
+    card_size = models.PositiveIntegerField(_("card size"), default=0)
+    card_metadata = models.JSONField(_("card metadata"), default=dict, blank=True)
+    card_findings = models.JSONField(_("card findings"), default=list, blank=True)
     revision = models.OneToOneField(
         CardRevision,
+        verbose_name=_("card revision"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="correction",
-        help_text="The card revision an accepted card version became.",
+        help_text=_("The card revision an accepted card version became."),
     )
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
-    decided_at = models.DateTimeField(null=True, blank=True)
-    decision_note = models.TextField(blank=True)
-    published_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         ordering = ["submission", "number"]
@@ -648,9 +762,15 @@ class CorrectionRequest(models.Model):
                 name="one_correction_in_progress",
             ),
         ]
+        verbose_name = _("correction request")
+        verbose_name_plural = _("correction requests")
 
     def __str__(self):
-        return f"{self.submission.reference} correction {self.number} ({self.get_kind_display().lower()})"
+        return _("%(reference)s correction %(number)s (%(kind)s)") % {
+            "reference": self.submission.reference,
+            "number": self.number,
+            "kind": self.get_kind_display().lower(),
+        }
 
     @property
     def change_rows(self):

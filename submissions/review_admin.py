@@ -31,8 +31,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language_info, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from portal import i18n
 from portal.markdown import render_markdown
@@ -45,7 +45,7 @@ State = Submission.State
 
 
 class ModalityFilter(admin.SimpleListFilter):
-    title = "modality"
+    title = gettext_lazy("modality")
     parameter_name = "modality"
 
     def lookups(self, request, model_admin):
@@ -59,11 +59,11 @@ class ModalityFilter(admin.SimpleListFilter):
 
 
 class AssigneeFilter(admin.SimpleListFilter):
-    title = "assignee"
+    title = gettext_lazy("assignee")
     parameter_name = "assignee"
 
     def lookups(self, request, model_admin):
-        return [("mine", "Mine"), ("unassigned", "Unassigned"), ("others", "Others'")]
+        return [("mine", _("Mine")), ("unassigned", _("Unassigned")), ("others", _("Others'"))]
 
     def queryset(self, request, queryset):
         if self.value() == "mine":
@@ -89,7 +89,7 @@ class OverdueFilter(admin.SimpleListFilter):
 
 
 class SuggestedDomainFilter(admin.SimpleListFilter):
-    title = "suggested domain"
+    title = gettext_lazy("suggested domain")
     parameter_name = "suggested"
 
     def lookups(self, request, model_admin):
@@ -108,11 +108,11 @@ class SuggestedDomainFilter(admin.SimpleListFilter):
 
 
 class OpenFilter(admin.SimpleListFilter):
-    title = "open or closed"
+    title = gettext_lazy("open or closed")
     parameter_name = "open"
 
     def lookups(self, request, model_admin):
-        return [("open", "Needs curators"), ("closed", "Published or closed")]
+        return [("open", _("Needs curators")), ("closed", _("Published or closed"))]
 
     def queryset(self, request, queryset):
         done = [State.PUBLISHED, *Submission.CLOSED_STATES]
@@ -126,11 +126,11 @@ class OpenFilter(admin.SimpleListFilter):
 
 
 class CorrectionFilter(admin.SimpleListFilter):
-    title = "correction requests"
+    title = gettext_lazy("correction requests")
     parameter_name = "correction"
 
     def lookups(self, request, model_admin):
-        return [("open", "A correction or card version waits for a decision")]
+        return [("open", _("A correction or card version waits for a decision"))]
 
     def queryset(self, request, queryset):
         if self.value() == "open":
@@ -141,17 +141,17 @@ class CorrectionFilter(admin.SimpleListFilter):
 class ConfirmationFilter(admin.SimpleListFilter):
     """Confirmed submissions by default: curators do not see a dataset until its e-mail address is confirmed."""
 
-    title = "e-mail confirmation"
+    title = gettext_lazy("e-mail confirmation")
     parameter_name = "confirmation"
 
     def lookups(self, request, model_admin):
-        return [("unconfirmed", "Unconfirmed only"), ("any", "Confirmed and unconfirmed")]
+        return [("unconfirmed", _("Unconfirmed only")), ("any", _("Confirmed and unconfirmed"))]
 
     def choices(self, changelist):
         yield {
             "selected": self.value() is None,
             "query_string": changelist.get_query_string(remove=[self.parameter_name]),
-            "display": "Confirmed",
+            "display": _("Confirmed"),
         }
         for lookup, title in self.lookup_choices:
             yield {
@@ -254,16 +254,16 @@ class SubmissionAdmin(admin.ModelAdmin):
 
     # Columns ------------------------------------------------------------------------------------
 
-    @admin.display(description="name", ordering="name")
+    @admin.display(description=gettext_lazy("name"), ordering="name")
     def name_column(self, obj):
         return format_html('<span class="queue-name" title="{}">{}</span>', obj.name, obj.name)
 
-    @admin.display(description="domain", ordering="domain__name")
+    @admin.display(description=gettext_lazy("domain"), ordering="domain__name")
     def domain_column(self, obj):
         label = obj.domain_label
         return format_html('<span class="queue-domain" title="{}">{}</span>', label, label)
 
-    @admin.display(description="modalities")
+    @admin.display(description=gettext_lazy("modalities"))
     def modalities_column(self, obj):
         # Short names, at most two shown ("Video (may include audio)" would widen the column for every row).
         names = [
@@ -274,11 +274,11 @@ class SubmissionAdmin(admin.ModelAdmin):
         shown = ", ".join(names[:2]) + (f" +{len(names) - 2}" if len(names) > 2 else "")
         return format_html('<span title="{}">{}</span>', obj.get_modalities_display(), shown)
 
-    @admin.display(description="hosting", ordering="hosting_wanted")
+    @admin.display(description=gettext_lazy("hosting"), ordering="hosting_wanted")
     def hosting_column(self, obj):
-        return "Hosted" if obj.hosting_wanted else "Linked"
+        return _("Hosted") if obj.hosting_wanted else _("Linked")
 
-    @admin.display(description="state", ordering="state")
+    @admin.display(description=gettext_lazy("state"), ordering="state")
     def state_column(self, obj):
         short = SHORT_STATE_LABELS[obj.state]
         if obj.state == State.REJECTED and obj.spam:
@@ -289,7 +289,7 @@ class SubmissionAdmin(admin.ModelAdmin):
             '<span class="state state-{}" title="{}">{}</span>', obj.state, obj.get_state_display(), short
         )
 
-    @admin.display(description="assignee", ordering="assignee__username")
+    @admin.display(description=gettext_lazy("assignee"), ordering="assignee__username")
     def assignee_column(self, obj):
         if obj.assignee_id is None:
             return "–"
@@ -311,7 +311,7 @@ class SubmissionAdmin(admin.ModelAdmin):
             short_age(now - obj.state_changed_at),
         )
 
-    @admin.display(description="checks", ordering="check_summary")
+    @admin.display(description=gettext_lazy("checks"), ordering="check_summary")
     def checks_column(self, obj):
         # The data check's one-line summary is the badge's tooltip: the row stays one line high.
         data = i18n.translated(
@@ -320,7 +320,7 @@ class SubmissionAdmin(admin.ModelAdmin):
         return format_html(
             '<span class="check check-{}"{}>{}</span>',
             obj.check_summary,
-            format_html(' title="Data: {}"', data) if data else "",
+            format_html(' title="{}"', _("Data: %(summary)s") % {"summary": data}) if data else "",
             obj.get_check_summary_display(),
         )
 
@@ -336,7 +336,7 @@ class SubmissionAdmin(admin.ModelAdmin):
 
     # Bulk action ----------------------------------------------------------------------------------
 
-    @admin.action(description="Claim the selected submissions", permissions=["review"])
+    @admin.action(description=gettext_lazy("Claim the selected submissions"), permissions=["review"])
     def claim_selected(self, request, queryset):
         claimed = 0
         for submission in queryset:
@@ -346,7 +346,12 @@ class SubmissionAdmin(admin.ModelAdmin):
             except services.InvalidTransition as exc:
                 self.message_user(request, str(exc), messages.WARNING)
         if claimed:
-            self.message_user(request, f"Claimed {claimed} submission(s).", messages.SUCCESS)
+            self.message_user(
+                request,
+                ngettext("Claimed %(count)d submission.", "Claimed %(count)d submissions.", claimed)
+                % {"count": claimed},
+                messages.SUCCESS,
+            )
 
     @admin.action(
         description=gettext_lazy("Reject as spam (no e-mail to the senders)…"), permissions=["review"]
@@ -366,7 +371,14 @@ class SubmissionAdmin(admin.ModelAdmin):
                     self.message_user(request, str(exc), messages.WARNING)
             if done:
                 self.message_user(
-                    request, _("Rejected {count} submission(s) as spam.").format(count=done), messages.SUCCESS
+                    request,
+                    ngettext(
+                        "Rejected %(count)d submission as spam.",
+                        "Rejected %(count)d submissions as spam.",
+                        done,
+                    )
+                    % {"count": done},
+                    messages.SUCCESS,
                 )
             return None
         context = {
@@ -380,12 +392,14 @@ class SubmissionAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/submissions/submission/reject_as_spam.html", context)
 
-    @admin.action(description="Add their suggested domains to the curated list", permissions=["review"])
+    @admin.action(
+        description=gettext_lazy("Add their suggested domains to the curated list"), permissions=["review"]
+    )
     def adopt_suggested_domains(self, request, queryset):
         names = sorted(set(queryset.exclude(suggested_domain="").values_list("suggested_domain", flat=True)))
         if not names:
             self.message_user(
-                request, "None of the selected submissions suggests a domain.", messages.WARNING
+                request, _("None of the selected submissions suggests a domain."), messages.WARNING
             )
             return
         for name in names:
@@ -394,7 +408,9 @@ class SubmissionAdmin(admin.ModelAdmin):
             except services.InvalidTransition as exc:
                 self.message_user(request, str(exc), messages.WARNING)
         self.message_user(
-            request, "Added to the curated domains: " + ", ".join(names) + ".", messages.SUCCESS
+            request,
+            _("Added to the curated domains: %(names)s.") % {"names": ", ".join(names)},
+            messages.SUCCESS,
         )
 
     def has_review_permission(self, request):
@@ -450,7 +466,7 @@ class SubmissionAdmin(admin.ModelAdmin):
         )
         quick["mine_selected"] = request.GET.get("assignee") == "mine"
         context = {
-            "title": "Review queue",
+            "title": _("Review queue"),
             # The queue needs its width for its columns at a laptop's 1280 px; the breadcrumbs lead home.
             "is_nav_sidebar_enabled": False,
             "quick": quick,
@@ -503,6 +519,7 @@ class SubmissionAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
             "title": f"{submission.reference}: {submission.name}",
             "submission": submission,
+            "contributor_language": _language_name(submission.language),
             "revisions": revisions,
             "latest": latest,
             "card_html": mark_safe(render_markdown(card_body, heading_offset=2)) if card_body else "",  # noqa: S308 - sanitised
@@ -565,7 +582,7 @@ class SubmissionAdmin(admin.ModelAdmin):
         extra = form_kwargs(submission) if form_kwargs else {}
         form = form_class(request.POST, **extra) if form_class else None
         if form is not None and not form.is_valid():
-            messages.error(request, "The action was not done: correct the form below.")
+            messages.error(request, _("The action was not done: correct the form below."))
             return self._render_review(request, submission, forms={name: form}, status=400)
         try:
             done = perform(submission, form.cleaned_data if form else {}, form)
@@ -578,14 +595,17 @@ class SubmissionAdmin(admin.ModelAdmin):
     def claim_view(self, request, object_id):
         def perform(submission, data, form):
             services.claim(submission, by=request.user)
-            return f"You are now reviewing {submission.reference}."
+            return _("You are now reviewing %(reference)s.") % {"reference": submission.reference}
 
         return self._action(request, object_id, name="claim", perform=perform)
 
     def assign_view(self, request, object_id):
         def perform(submission, data, form):
             services.assign(submission, to=data["curator"], by=request.user)
-            return f"{submission.reference} is assigned to {data['curator']}."
+            return _("%(reference)s is assigned to %(curator)s.") % {
+                "reference": submission.reference,
+                "curator": data["curator"],
+            }
 
         return self._action(
             request, object_id, name="assign", form_class=admin_forms.AssignForm, perform=perform
@@ -594,7 +614,7 @@ class SubmissionAdmin(admin.ModelAdmin):
     def message_view(self, request, object_id):
         def perform(submission, data, form):
             services.send_message(submission, by=request.user, text=data["text"], public=data["public"])
-            return "Message sent to the contributor." if data["public"] else "Internal note added."
+            return _("Message sent to the contributor.") if data["public"] else _("Internal note added.")
 
         return self._action(
             request, object_id, name="message", form_class=admin_forms.MessageForm, perform=perform
@@ -603,7 +623,7 @@ class SubmissionAdmin(admin.ModelAdmin):
     def request_changes_view(self, request, object_id):
         def perform(submission, data, form):
             services.request_changes(submission, by=request.user, message=data["message"])
-            return "Changes requested; the contributor has been told."
+            return _("Changes requested; the contributor has been told.")
 
         return self._action(
             request,
@@ -624,7 +644,9 @@ class SubmissionAdmin(admin.ModelAdmin):
                 reuse_record_doi=data.get("reuse_record_doi", False),
                 **form.gate_kwargs(),
             )
-            return f"{submission.reference} is approved; publication to the Hub has been queued."
+            return _("%(reference)s is approved; publication to the Hub has been queued.") % {
+                "reference": submission.reference
+            }
 
         return self._action(
             request,
@@ -641,7 +663,9 @@ class SubmissionAdmin(admin.ModelAdmin):
     def reject_view(self, request, object_id):
         def perform(submission, data, form):
             services.reject(submission, by=request.user, reason=data["reason"])
-            return f"{submission.reference} is rejected; the contributor has been told."
+            return _("%(reference)s is rejected; the contributor has been told.") % {
+                "reference": submission.reference
+            }
 
         return self._action(
             request, object_id, name="reject", form_class=admin_forms.RejectForm, perform=perform
@@ -651,8 +675,11 @@ class SubmissionAdmin(admin.ModelAdmin):
         def perform(submission, data, form):
             services.mark_duplicate(submission, of=data["original"], by=request.user, message=data["message"])
             return _(
-                "{reference} is closed as a duplicate of {original}; the contributor has been told."
-            ).format(reference=submission.reference, original=data["original"].reference)
+                "%(reference)s is closed as a duplicate of %(original)s; the contributor has been told."
+            ) % {
+                "reference": submission.reference,
+                "original": data["original"].reference,
+            }
 
         return self._action(
             request, object_id, name="mark-duplicate", form_class=admin_forms.DuplicateForm, perform=perform
@@ -661,7 +688,7 @@ class SubmissionAdmin(admin.ModelAdmin):
     def retry_mirror_view(self, request, object_id):
         def perform(submission, data, form):
             services.retry_mirror(submission, by=request.user)
-            return f"Publication of {submission.reference} restarted."
+            return _("Publication of %(reference)s restarted.") % {"reference": submission.reference}
 
         return self._action(request, object_id, name="retry-mirror", perform=perform)
 
@@ -674,7 +701,7 @@ class SubmissionAdmin(admin.ModelAdmin):
                 checksums=data["announced_checksums"],
                 message=data["message"],
             )
-            return "The location is changed and the checks run again; the contributor has been told."
+            return _("The location is changed and the checks run again; the contributor has been told.")
 
         return self._action(
             request,
@@ -687,7 +714,7 @@ class SubmissionAdmin(admin.ModelAdmin):
     def rerun_checks_view(self, request, object_id):
         def perform(submission, data, form):
             services.rerun_checks(submission, by=request.user)
-            return "The automatic checks will run again in a moment."
+            return _("The automatic checks will run again in a moment.")
 
         return self._action(request, object_id, name="rerun-checks", perform=perform)
 
@@ -695,7 +722,9 @@ class SubmissionAdmin(admin.ModelAdmin):
         def perform(submission, data, form):
             correction = _correction_to_decide(submission)
             services.accept_correction(correction, by=request.user, note=data["note"])
-            return f"Request {correction.number} accepted; the catalog is updated and the card is queued for the Hub."
+            return _(
+                "Request %(number)s accepted; the catalog is updated and the card is queued for the Hub."
+            ) % {"number": correction.number}
 
         return self._action(
             request,
@@ -709,7 +738,9 @@ class SubmissionAdmin(admin.ModelAdmin):
         def perform(submission, data, form):
             correction = _correction_to_decide(submission)
             services.decline_correction(correction, by=request.user, reason=data["reason"])
-            return f"Request {correction.number} declined; the contributor has been told."
+            return _("Request %(number)s declined; the contributor has been told.") % {
+                "number": correction.number
+            }
 
         return self._action(
             request,
@@ -723,7 +754,7 @@ class SubmissionAdmin(admin.ModelAdmin):
         def perform(submission, data, form):
             correction = _correction_to_decide(submission)
             services.retry_correction(correction, by=request.user)
-            return f"Publication of request {correction.number} restarted."
+            return _("Publication of request %(number)s restarted.") % {"number": correction.number}
 
         return self._action(request, object_id, name="retry-correction", perform=perform)
 
@@ -761,10 +792,20 @@ def short_age(age):
     return _("{n} d").format(n=age.days)
 
 
+def _language_name(code):
+    """Return a language's own name ("Français" for "fr"), or its code when Django does not know it."""
+    try:
+        return get_language_info(code)["name_local"]
+    except KeyError:
+        return code
+
+
 def _correction_to_decide(submission):
     correction = selectors.correction_in_progress(submission)
     if correction is None:
-        raise services.InvalidTransition("This submission has no correction request waiting for a decision.")
+        raise services.InvalidTransition(
+            _("This submission has no correction request waiting for a decision.")
+        )
     return correction
 
 
@@ -803,8 +844,8 @@ def _revision_diffs(revisions):
         lines = _diff_lines(
             texts[older.number],
             texts[newer.number],
-            fromfile=f"revision {older.number}",
-            tofile=f"revision {newer.number}",
+            fromfile=_("revision %(number)s") % {"number": older.number},
+            tofile=_("revision %(number)s") % {"number": newer.number},
         )
         diffs.append((older, newer, lines))
     return diffs
@@ -836,6 +877,6 @@ def _correction_diff(correction, revisions):
     return _diff_lines(
         old,
         new,
-        fromfile=f"revision {published[-1].number}" if published else "nothing",
-        tofile=f"request {correction.number}",
+        fromfile=_("revision %(number)s") % {"number": published[-1].number} if published else _("nothing"),
+        tofile=_("request %(number)s") % {"number": correction.number},
     )

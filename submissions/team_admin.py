@@ -5,6 +5,7 @@ The review queue (`review_admin`) routes to these views and links them; they rea
 """
 
 import datetime
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib import messages
@@ -13,9 +14,9 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
+from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 
 from submissions import admin_forms, charts, dashboard, services
 from submissions.curators import is_curator
@@ -30,15 +31,23 @@ DECISION_COLOR = "#6f42c1"
 
 
 def format_duration(duration):
-    """Return a duration in words a curator reads at a glance: minutes, hours under two days, else days."""
+    """Return a duration in words a curator reads at a glance: minutes, hours under two days, else days.
+
+    In the reader's language, with its decimal mark: "1.5 h" in English, "1,5 h" in French.
+    """
     if duration is None:
         return "—"
     seconds = duration.total_seconds()
     if seconds < 3600:
         return _("{n} min").format(n=round(seconds / 60))
     if seconds < 48 * 3600:
-        return _("{n} h").format(n=f"{seconds / 3600:.1f}")
-    return _("{n} days").format(n=f"{seconds / 86400:.1f}")
+        return _("{n} h").format(n=_one_decimal(seconds / 3600))
+    return _("{n} days").format(n=_one_decimal(seconds / 86400))
+
+
+def _one_decimal(value):
+    """Return a number rounded to one decimal, written with the active language's decimal mark."""
+    return number_format(Decimal(f"{value:.1f}"), decimal_pos=1)
 
 
 def _hours_text(hours):
@@ -107,10 +116,10 @@ def _claims_chart(rows):
     )
 
 
-def _pace_chart(weeks, *, field, count_field, color, key, title, what):
+def _pace_chart(weeks, *, field, count_field, color, key, title, what, nothing):
     points = [
         (
-            date_format(row.week, "j M"),
+            date_format(row.week, pgettext("a week's Monday, short (a date format)", "j M")),
             getattr(row, field).total_seconds() / 3600 if getattr(row, field) is not None else None,
         )
         for row in weeks
@@ -135,7 +144,7 @@ def _pace_chart(weeks, *, field, count_field, color, key, title, what):
             count=getattr(latest, count_field),
         )
     else:
-        summary = _("No {what} in the last {weeks} weeks.").format(what=what, weeks=len(weeks))
+        summary = nothing.format(weeks=len(weeks))
     return charts.column_bars(
         points,
         color=color,
@@ -177,6 +186,7 @@ def dashboard_view(request, *, admin_site):
             key="first-answer",
             title=_("Median time to the first answer, by week"),
             what=_("the first answer"),
+            nothing=_("No first answer in the last {weeks} weeks."),
         ),
         "decision_chart": _pace_chart(
             weeks,
@@ -186,6 +196,7 @@ def dashboard_view(request, *, admin_site):
             key="decision",
             title=_("Median time to the decision, by week"),
             what=_("the decision"),
+            nothing=_("No decision in the last {weeks} weeks."),
         ),
         "now": now,
     }

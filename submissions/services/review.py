@@ -261,11 +261,14 @@ def request_changes(submission, *, by, message):
     return submission
 
 
+# The labels are lazy: the review page's form shows them in the curator's language.
 CHECKLIST_ITEMS = {
-    "licence_compatible": "The licence is compatible with the contribution terms",
-    "no_personal_data": "No personal or sensitive data, or a documented basis for it",
-    "provenance_stated": "The provenance of the data is stated",
-    "card_usable": "The card is complete enough to use the dataset",
+    "licence_compatible": translation.gettext_lazy("The licence is compatible with the contribution terms"),
+    "no_personal_data": translation.gettext_lazy(
+        "No personal or sensitive data, or a documented basis for it"
+    ),
+    "provenance_stated": translation.gettext_lazy("The provenance of the data is stated"),
+    "card_usable": translation.gettext_lazy("The card is complete enough to use the dataset"),
 }
 
 
@@ -287,7 +290,7 @@ class ReviewChecklist:
     @property
     def missing(self):
         """Return the labels of the unticked items."""
-        return [CHECKLIST_ITEMS[item] for item, ticked in self.ticks.items() if not ticked]
+        return [str(CHECKLIST_ITEMS[item]) for item, ticked in self.ticks.items() if not ticked]
 
     def as_record(self):
         """Return the checklist as stored with the submission."""

@@ -426,7 +426,7 @@ def test_claim_from_the_queue_as_a_bulk_action(admin_client, curator):
     response = admin_client.post(
         QUEUE, {"action": "claim_selected", "_selected_action": [first.pk, second.pk]}, follow=True
     )
-    assert "Claimed 2 submission(s)." in page_text(response)
+    assert "Claimed 2 submissions." in page_text(response)
     assert set(Submission.objects.values_list("state", flat=True)) == {State.IN_REVIEW}
 
 

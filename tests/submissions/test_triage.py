@@ -106,7 +106,7 @@ def test_spam_action_asks_for_one_reason_on_a_confirmation_page(admin_client, cu
             },
             follow=True,
         )
-    assert "Rejected 2 submission(s) as spam." in page_text(done)
+    assert "Rejected 2 submissions as spam." in page_text(done)
     assert set(Submission.objects.filter(spam=True).values_list("pk", flat=True)) == {first.pk, second.pk}
     assert Event.objects.filter(to_state=State.REJECTED, message="Adverts.").count() == 2
     decided.refresh_from_db()
