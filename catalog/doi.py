@@ -24,7 +24,7 @@ import re
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from catalog import citation, croissant, datacite, hub, selectors
 from catalog.errors import RetryLater
@@ -175,6 +175,11 @@ def sizes_and_formats(dataset):
     return sizes, formats
 
 
+def _in_english(label):
+    with translation.override("en"):
+        return label()
+
+
 def metadata(dataset, *, publication_year, issued=None, withdrawn_at=None):
     """Return the DOI's metadata (DataCite Metadata Schema 4, as the REST API's JSON attributes).
 
@@ -194,7 +199,11 @@ def metadata(dataset, *, publication_year, issued=None, withdrawn_at=None):
         "titles": [{"title": dataset.name}],
         "publisher": settings.DATACITE_PUBLISHER,
         "publicationYear": publication_year,
-        "types": {"resourceTypeGeneral": "Dataset", "resourceType": dataset.get_modalities_display()},
+        # DataCite's metadata is English, whatever language the worker or a request has active.
+        "types": {
+            "resourceTypeGeneral": "Dataset",
+            "resourceType": _in_english(dataset.get_modalities_display),
+        },
         "subjects": [{"subject": word} for word in [dataset.domain, *dataset.modality_list] if word],
         "dates": dates,
         "language": dataset.languages[0] if len(dataset.languages) == 1 else None,

@@ -94,6 +94,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     # The page's language: the visitor's choice (the switcher's cookie), else the browser's Accept-Language.
     "django.middleware.locale.LocaleMiddleware",
+    "portal.languages.MachineReadableInEnglishMiddleware",
     # Django's CommonMiddleware, its slash redirect also for a POST with DEBUG on (portal/slashes.py).
     "portal.slashes.AppendSlashMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
