@@ -35,11 +35,12 @@ TIME_GOAL_RATIO = 1.5
 INSPECT_CODE = """
 import json, time, django
 django.setup()
+from portal.i18n import english
 from submissions.inspection.report import inspect_location
 started = time.perf_counter()
 outcome, summary, details = inspect_location({url!r}, modalities=["text"])
 seconds = time.perf_counter() - started
-print(seconds, json.dumps({{"outcome": outcome, "summary": summary, "read": details.get("sampled_bytes", 0)}}))
+print(seconds, json.dumps({{"outcome": outcome, "summary": english(summary), "read": details.get("sampled_bytes", 0)}}))
 """
 
 DESCRIBE_CODE = """

@@ -16,12 +16,18 @@ ngettext's, and the reader's language picks the form (French says "1 fichier", "
 
 Parameters are JSON values (strings, numbers); a parameter that must itself be translated is a nested stored
 message. A number or a size that the reader's language writes its own way is a parameter made by `number(n)`
-("12,000" / "12 000") or `file_size(n)` ("1.5 MB" / "1,5 Mo"), rendered at display like the message.
+("12,000" / "12 000") or `file_size(n)` ("1.5 MB" / "1,5 Mo"), rendered at display like the message; a list
+of stored messages is one made by `joined(parts)`, its separators translated too.
 """
 
 from django.template.defaultfilters import filesizeformat
 from django.utils import formats, translation
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, gettext_noop, ngettext
+
+# Translators: a list's items, one after the other: "CSV, 4 columns, 59 rows". Keep both placeholders.
+LIST = gettext_noop("%(first)s, %(then)s")
+# Translators: a list of clauses: "1 column holds e-mail addresses; the text holds phone numbers".
+CLAUSES = gettext_noop("%(first)s; %(then)s")
 
 
 def message(msgid, *, plural=None, count=None, **params):
@@ -56,6 +62,14 @@ def number(value):
 def file_size(value):
     """Return a size parameter in bytes, written in the reader's language at display ("1.5 MB", "1,5 Mo")."""
     return {"file_size": value}
+
+
+def joined(parts, *, separator=LIST):
+    """Return stored messages (or plain strings) as one list, a stored message; "" for none."""
+    parts = list(parts)
+    if len(parts) <= 1:
+        return parts[0] if parts else ""
+    return message(separator, first=parts[0], then=joined(parts[1:], separator=separator))
 
 
 def is_message(value):

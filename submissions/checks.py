@@ -447,7 +447,12 @@ def check_data(submission, revision):
         return first["outcome"], first["summary"], details
     details["others"] = reports[1:]
     details["personal_data"] = [
-        dict(finding, place=f"{report['path']}: {finding.get('place', '')}".rstrip(": "))
+        dict(
+            finding,
+            place=i18n.message(
+                gettext_noop("%(path)s: %(place)s"), path=report["path"], place=finding["place"]
+            ),
+        )
         for report in reports
         for finding in report["details"].get("personal_data", [])
     ]
@@ -457,10 +462,7 @@ def check_data(submission, revision):
         i18n.message(gettext_noop("%(path)s: %(summary)s"), path=report["path"], summary=report["summary"])
         for report in reports
     ]
-    summary = parts[-1]
-    for part in reversed(parts[:-1]):
-        summary = i18n.message(gettext_noop("%(first)s; %(then)s"), first=part, then=summary)
-    return worst["outcome"], summary, details
+    return worst["outcome"], i18n.joined(parts, separator=i18n.CLAUSES), details
 
 
 def _similar(key, other):

@@ -1,11 +1,27 @@
-"""Compare what the contributor declared (modalities, the card's configs and features) with what was found."""
+"""Compare what the contributor declared (modalities, the card's configs and features) with what was found.
+
+Notes are stored messages (`portal.i18n`), warnings of the data check.
+"""
 
 import fnmatch
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
 
+from django.utils.translation import gettext_noop
+
+from portal.i18n import joined, message
 from submissions.inspection import formats
 from submissions.models import Modality
+
+# The modalities in words, as a note names them ("Declared images, but ...").
+MODALITY_WORDS = {
+    Modality.TEXT: gettext_noop("text"),
+    Modality.IMAGES: gettext_noop("images"),
+    Modality.AUDIO: gettext_noop("audio"),
+    Modality.VIDEO: gettext_noop("video"),
+}
+# Documents made for people to read, not for a program to load as rows, text or media.
+DOCUMENT_FORMATS = (formats.PDF,)
 
 _FORMAT_MODALITY = {
     formats.IMAGE: Modality.IMAGES,
@@ -20,7 +36,7 @@ def found_modalities(format_token, member_types=()):
     found = set()
     if format_token in _FORMAT_MODALITY:
         found.add(_FORMAT_MODALITY[format_token])
-    elif format_token in formats.TABULAR or format_token in (formats.TEXT, formats.PDF):
+    elif format_token in formats.TABULAR or format_token == formats.TEXT:
         found.add(Modality.TEXT)
     for member_type in member_types:
         top = member_type.split("/", 1)[0]
@@ -28,24 +44,49 @@ def found_modalities(format_token, member_types=()):
     return found
 
 
+def _words(modalities):
+    return joined(message(MODALITY_WORDS[value]) for value in modalities)
+
+
 def compare_modalities(declared, found, *, partial):
     """Return notes on modalities declared but not found (and found but not declared)."""
     notes = []
-    labels = dict(Modality.choices)
     # Video may include audio, and a dataset of media usually carries text (captions, labels) beside it.
     missing = [value for value in declared if value not in found and value != Modality.TEXT]
     extra = [value for value in found if value not in declared and value != Modality.TEXT]
     if missing and found:
-        seen = ", ".join(labels[value].lower() for value in sorted(found)) or "nothing recognisable"
-        notes.append(
-            f"Declared {', '.join(labels[value].lower() for value in missing)}, but the "
-            f"{'sampled part of the ' if partial else ''}data holds {seen}."
+        msgid = (
+            gettext_noop("Declared %(declared)s, but the sampled part of the data holds %(found)s.")
+            if partial
+            else gettext_noop("Declared %(declared)s, but the data holds %(found)s.")
         )
+        notes.append(message(msgid, declared=_words(missing), found=_words(sorted(found))))
     if extra:
         notes.append(
-            f"The data holds {', '.join(labels[value].lower() for value in extra)}, which was not declared."
+            message(gettext_noop("The data holds %(found)s, which was not declared."), found=_words(extra))
         )
     return notes
+
+
+def compare_format(declared, format_token):
+    """Return a note when the data is a document (a PDF) where data was declared, else none.
+
+    A PDF holds text and pictures for people to read; neither the Hub's viewer nor the datasets library
+    loads it as rows, text or media, so it is rarely the data a contributor means to share.
+    """
+    if format_token not in DOCUMENT_FORMATS:
+        return []
+    return [
+        message(
+            gettext_noop(
+                "Declared %(declared)s, but the data is a %(format)s, made for people to read: tools cannot "
+                "load it as a dataset. Point the location at the data itself, or say in the card why a document "
+                "is the data."
+            ),
+            declared=_words(declared) if declared else message(gettext_noop("data")),
+            format=message(formats.LABELS[format_token]),
+        )
+    ]
 
 
 def card_data_files(metadata):
@@ -89,18 +130,24 @@ def compare_card(metadata, *, files, columns, partial):
         ]
         if unmatched:
             notes.append(
-                "The card's configs name data files that the data does not hold: "
-                + ", ".join(unmatched[:5])
-                + "."
+                message(
+                    gettext_noop(
+                        "The card's configs name data files that the data does not hold: %(files)s."
+                    ),
+                    files=", ".join(unmatched[:5]),
+                )
             )
     features = card_features(metadata)
     if features and columns:
         missing = [name for name in features if name not in columns]
         if missing:
             notes.append(
-                "The card's features name columns that the table does not have: "
-                + ", ".join(missing[:10])
-                + "."
+                message(
+                    gettext_noop(
+                        "The card's features name columns that the table does not have: %(columns)s."
+                    ),
+                    columns=", ".join(missing[:10]),
+                )
             )
     return notes
 

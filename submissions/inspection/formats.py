@@ -13,6 +13,9 @@ import tarfile
 
 import charset_normalizer
 import filetype
+from django.utils.translation import gettext_noop
+
+from portal.i18n import message
 
 # How much of the start of a file is read to recognise it.
 SNIFF_BYTES = 64 * 1024
@@ -38,24 +41,25 @@ UNKNOWN = "unknown"
 TABULAR = frozenset({PARQUET, ARROW, CSV, TSV, JSON, JSONL})
 ARCHIVES = frozenset({ZIP, TAR})
 
+# The formats in words (message ids of `portal.i18n`: a label is stored, then read in the reader's language).
 LABELS = {
-    PARQUET: "Parquet",
-    ARROW: "Arrow/Feather",
-    ZIP: "zip archive",
-    TAR: "tar archive",
-    GZIP: "gzip",
-    CSV: "CSV",
-    TSV: "TSV",
-    JSON: "JSON",
-    JSONL: "JSON Lines",
-    TEXT: "plain text",
-    HTML: "HTML web page",
-    PDF: "PDF document",
-    IMAGE: "image",
-    AUDIO: "audio",
-    VIDEO: "video",
-    EMPTY: "empty file",
-    UNKNOWN: "unknown binary data",
+    PARQUET: gettext_noop("Parquet"),
+    ARROW: gettext_noop("Arrow/Feather"),
+    ZIP: gettext_noop("zip archive"),
+    TAR: gettext_noop("tar archive"),
+    GZIP: gettext_noop("gzip"),
+    CSV: gettext_noop("CSV"),
+    TSV: gettext_noop("TSV"),
+    JSON: gettext_noop("JSON"),
+    JSONL: gettext_noop("JSON Lines"),
+    TEXT: gettext_noop("plain text"),
+    HTML: gettext_noop("HTML web page"),
+    PDF: gettext_noop("PDF document"),
+    IMAGE: gettext_noop("image"),
+    AUDIO: gettext_noop("audio"),
+    VIDEO: gettext_noop("video"),
+    EMPTY: gettext_noop("empty file"),
+    UNKNOWN: gettext_noop("unknown binary data"),
 }
 
 DELIMITERS = ",\t;|"
@@ -88,10 +92,15 @@ class Sniffed:
 
     @property
     def label(self):
-        """Return the format in words, with the delimiter or encoding when they matter."""
-        label = LABELS[self.format]
+        """Return the format in words (a stored message), with the encoding when it matters."""
+        label = message(LABELS[self.format])
         if self.encoding and self.encoding not in ("utf_8", "ascii"):
-            label += f" ({self.encoding.replace('_', '-')})"
+            # Translators: a format and its text encoding: "CSV (utf-16)".
+            return message(
+                gettext_noop("%(format)s (%(encoding)s)"),
+                format=label,
+                encoding=self.encoding.replace("_", "-"),
+            )
         return label
 
 

@@ -1,15 +1,16 @@
-"""List what a sampled zip or tar archive holds, under the project's archive limits, and pull out a few members.
+"""List what a sampled zip or tar archive holds, under the portal's archive policy, and pull out a few members.
 
-The limits are the mirroring's (`MIRROR_MAX_FILES`, `MIRROR_MAX_RATIO`, `MIRROR_MAX_BYTES`): an archive that
-the mirror would refuse to unpack is reported here, before approval. Nothing is unpacked to disk but the
-first tabular member and a few images or sounds, each copied under the inspection's byte cap. A zip is read
-from its central directory (the end of the sampled file); a tar is read as a stream from the sample's start,
-so its listing covers the sampled part only when the archive is larger than the sample.
+The rules are the mirror's own (`portal.archive_policy`: entry names, links and special files, encryption,
+duplicate paths, and the limits `MIRROR_MAX_FILES`, `MIRROR_MAX_BYTES`, `MIRROR_MAX_RATIO`): an archive
+that the mirror would refuse to unpack is a refusal here, a failing finding before approval. Nothing is
+unpacked to disk but the first tabular member and a few images or sounds, each copied under the
+inspection's byte cap. A zip is read from its central directory (the end of the sampled file); a tar is read
+as a stream from the sample's start, so its listing covers the sampled part only when the archive is larger
+than the sample.
 """
 
 import dataclasses
 import mimetypes
-import stat
 import tarfile
 import zipfile
 import zlib
@@ -17,15 +18,18 @@ from collections import Counter
 from pathlib import Path, PurePosixPath
 
 from django.conf import settings
+from django.utils.translation import gettext_noop
 
+from portal import archive_policy
+from portal.i18n import message, message_plural, number
 from submissions.inspection import media, personal_data
 from submissions.inspection.sampling import BoundedReader
 
 LISTED_ENTRIES = 200
 MEDIA_EXAMPLES = 5
 MEDIA_MEMBER_BYTES = 4 * 1024 * 1024
-# Small archives of empty cells compress extremely well and are harmless; the ratio counts beyond this.
-RATIO_GRACE_BYTES = 1024 * 1024
+# Entries refused one by one that are named in the findings; the others are counted.
+NAMED_REFUSALS = 5
 CHUNK_BYTES = 1024 * 1024
 TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".jsonl", ".ndjson", ".json", ".arrow", ".feather")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".tif", ".tiff", ".bmp")
@@ -44,8 +48,35 @@ class Listing:
     media: list = dataclasses.field(default_factory=list)
     problems: list = dataclasses.field(default_factory=list)
     refusals: list = dataclasses.field(default_factory=list)
+    unnamed_refusals: int = 0
     table_member: str = ""
     table_path: Path | None = None
+
+    def refuse(self, problem):
+        """Record what the archive policy refuses (a stored message); past a few entries, count them."""
+        if problem is None:
+            return
+        if len(self.refusals) < NAMED_REFUSALS:
+            self.refusals.append(problem)
+        else:
+            self.unnamed_refusals += 1
+
+    def findings(self):
+        """Return the refusals as the data check's failures, with what the curator can do about them."""
+        if not self.refusals:
+            return []
+        failures = list(self.refusals)
+        if self.unnamed_refusals:
+            failures.append(
+                message_plural(
+                    "%(more)s more entry of the archive is refused too.",
+                    "%(more)s more entries of the archive are refused too.",
+                    count=self.unnamed_refusals,
+                    more=number(self.unnamed_refusals),
+                )
+            )
+        failures.append(UNPACKING_REFUSED)
+        return failures
 
     def add(self, name, size):
         """Count one regular file of the archive."""
@@ -69,6 +100,14 @@ class Listing:
         }
 
 
+UNPACKING_REFUSED = message(
+    gettext_noop(
+        "The portal's mirror refuses to unpack this archive on the Hub: ask the contributor for a new one, or "
+        "approve with an override and leave the archive packed."
+    )
+)
+
+
 def member_type(name):
     """Return a member's type from its name (its bytes are mostly not in the sample)."""
     guessed = mimetypes.guess_type(name)[0]
@@ -78,14 +117,9 @@ def member_type(name):
     return guessed or "unknown"
 
 
-def _unsafe_name(name):
-    """Return why a member name could escape an unpacking folder, or ""."""
-    path = PurePosixPath(name.replace("\\", "/"))
-    if path.is_absolute() or (path.parts and ":" in path.parts[0]):
-        return "is an absolute path"
-    if ".." in path.parts:
-        return "climbs out of the folder with .."
-    return ""
+def _rules():
+    """The archive policy with the mirror's limits; names are quoted masked, as the listing shows them."""
+    return archive_policy.ArchiveRules.from_settings(shown=personal_data.mask_text)
 
 
 def list_zip(path: Path, scratch: Path, *, complete: bool) -> Listing:
@@ -95,37 +129,40 @@ def list_zip(path: Path, scratch: Path, *, complete: bool) -> Listing:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         if complete:
-            listing.refusals.append(f"The zip archive is damaged: {exc}.")
+            listing.refuse(message(gettext_noop("The zip archive is damaged: %(error)s."), error=str(exc)))
         else:
             listing.problems.append(
-                "The zip's table of contents (at its end) is not in the sample: the server does not send "
-                "byte ranges, so the members could not be listed."
+                message(
+                    gettext_noop(
+                        "The zip's table of contents (at its end) is not in the sample: the server does not "
+                        "send byte ranges, so the members could not be listed."
+                    )
+                )
             )
         return listing
+    rules = _rules()
     with archive:
         infos = archive.infolist()
+        listing.refuse(rules.too_many_entries(len(infos)))
+        listing.refuse(rules.too_large(sum(info.file_size for info in infos)))
         compressed = 0
+        files = []
         for info in infos:
-            if info.is_dir():
+            kind = archive_policy.zip_kind(info)
+            _parts, problem = rules.admit(
+                info.filename, kind=kind, encrypted=archive_policy.zip_encrypted(info)
+            )
+            listing.refuse(problem)
+            if kind != archive_policy.FILE:
                 continue
-            problem = _unsafe_name(info.filename)
-            if problem:
-                listing.refusals.append(
-                    f"The member {info.filename!r} {problem}; the archive cannot be unpacked."
-                )
-            if stat.S_ISLNK(info.external_attr >> 16):
-                listing.problems.append(
-                    f"The member {info.filename!r} is a link; links are refused when unpacking."
-                )
-                continue
+            listing.refuse(rules.entry_bomb(info.filename, info.file_size, info.compress_size))
             listing.add(info.filename, info.file_size)
             compressed += info.compress_size
-        _check_limits(listing, compressed=compressed)
+            files.append(info)
+        listing.refuse(rules.bomb(listing.total_size, compressed))
         if listing.refusals:
             return listing
-        for info in infos:
-            if info.is_dir() or stat.S_ISLNK(info.external_attr >> 16):
-                continue
+        for info in files:
             _pick(listing, info.filename, lambda info=info: archive.open(info), info.file_size, scratch)
     return listing
 
@@ -133,30 +170,21 @@ def list_zip(path: Path, scratch: Path, *, complete: bool) -> Listing:
 def list_tar(path: Path, scratch: Path, *, held: int) -> Listing:
     """List a (decompressed) tar from the start of the sample, as far as the sample goes."""
     listing = Listing()
+    rules = _rules()
     with path.open("rb") as raw:
         try:
             archive = tarfile.open(fileobj=BoundedReader(raw, held), mode="r|")  # noqa: SIM115 - closed below
         except (tarfile.TarError, EOFError, OSError) as exc:
-            listing.refusals.append(f"The tar archive is damaged: {exc}.")
+            listing.refuse(message(gettext_noop("The tar archive is damaged: %(error)s."), error=str(exc)))
             return listing
+        over_limit = None
         try:
             for member in archive:
-                problem = _unsafe_name(member.name)
-                if problem:
-                    listing.refusals.append(
-                        f"The member {member.name!r} {problem}; the archive cannot be unpacked."
-                    )
-                if member.issym() or member.islnk():
-                    listing.problems.append(
-                        f"The member {member.name!r} is a link to {member.linkname!r}; links are refused when "
-                        "unpacking."
-                    )
-                    continue
-                if not member.isfile():
-                    if not member.isdir():
-                        listing.problems.append(
-                            f"The member {member.name!r} is a device or pipe, not a file."
-                        )
+                over_limit = over_limit or rules.count(member.name)
+                kind = archive_policy.tar_kind(member)
+                _parts, problem = rules.admit(member.name, kind=kind, link_target=member.linkname or None)
+                listing.refuse(problem)
+                if kind != archive_policy.FILE:
                     continue
                 listing.add(member.name, member.size)
                 _pick(
@@ -171,27 +199,9 @@ def list_tar(path: Path, scratch: Path, *, held: int) -> Listing:
             listing.partial = True
         finally:
             archive.close()
-    _check_limits(listing, compressed=None)
+    listing.refuse(over_limit)
+    listing.refuse(rules.too_large(listing.total_size))
     return listing
-
-
-def _check_limits(listing, *, compressed):
-    """Refuse an archive over the mirror's caps on files, bytes or compression ratio."""
-    if listing.file_count > settings.MIRROR_MAX_FILES:
-        listing.refusals.append(
-            f"The archive holds {listing.file_count:,} files, more than the limit of {settings.MIRROR_MAX_FILES:,}."
-        )
-    if listing.total_size > settings.MIRROR_MAX_BYTES:
-        listing.refusals.append(
-            f"The archive expands to {listing.total_size:,} bytes, more than the limit of "
-            f"{settings.MIRROR_MAX_BYTES:,} bytes."
-        )
-    if compressed is not None and listing.total_size > RATIO_GRACE_BYTES:
-        ratio = listing.total_size / max(compressed, 1)
-        if ratio > settings.MIRROR_MAX_RATIO:
-            listing.refusals.append(
-                f"The archive expands {ratio:,.0f} times (limit {settings.MIRROR_MAX_RATIO}): a decompression bomb."
-            )
 
 
 def _pick(listing, name, opener, size, scratch):
@@ -219,7 +229,12 @@ def _copy_member(listing, name, opener, target, *, limit):
                 out.write(block)
                 written += len(block)
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, tarfile.TarError, RuntimeError, ValueError):
-        listing.problems.append(f"The member {name!r} could not be read from the sample.")
+        listing.problems.append(
+            message(
+                gettext_noop("The member %(member)s could not be read from the sample."),
+                member=repr(personal_data.mask_text(name)),
+            )
+        )
         target.unlink(missing_ok=True)
         return False
     return written > 0

@@ -9,15 +9,19 @@ through it, so the review page never shows what was found.
 
 import dataclasses
 import ipaddress
+import json
 import re
 
 import phonenumbers
+from django.utils.translation import gettext_noop
 from email_validator import EmailNotValidError, validate_email
 from stdnum import iban, luhn
 from stdnum.es import dni
 from stdnum.fr import nir
 from stdnum.it import codicefiscale
 from stdnum.us import ssn
+
+from portal.i18n import message
 
 EMAIL = "email"
 PHONE = "phone"
@@ -26,14 +30,16 @@ CARD = "card"
 IP = "ip"
 NATIONAL_ID = "national_id"
 
+# What each kind is, in words (message ids of `portal.i18n`, stored in the findings).
 KIND_LABELS = {
-    EMAIL: "e-mail addresses",
-    PHONE: "phone numbers",
-    IBAN: "IBANs",
-    CARD: "payment card numbers",
-    IP: "IP addresses",
-    NATIONAL_ID: "national identification numbers",
+    EMAIL: gettext_noop("e-mail addresses"),
+    PHONE: gettext_noop("phone numbers"),
+    IBAN: gettext_noop("IBANs"),
+    CARD: gettext_noop("payment card numbers"),
+    IP: gettext_noop("IP addresses"),
+    NATIONAL_ID: gettext_noop("national identification numbers"),
 }
+TEXT_PLACE = message(gettext_noop("the text"))
 MAX_EXAMPLES = 3
 # Cells longer than this are scanned only up to it: the findings are a sample, not a census.
 SCAN_CHARS = 2000
@@ -91,25 +97,44 @@ def mask_text(text: str) -> str:
     return text
 
 
+def column_place(column, *, member=""):
+    """Return where a finding sits when it is in a table's column (of an archive's member): a stored message."""
+    if member:
+        return message(gettext_noop("%(member)s, column %(column)s"), member=member, column=column)
+    return message(gettext_noop("column %(column)s"), column=column)
+
+
+def is_column(place):
+    """True when a finding's place is a table's column (not the text of a file)."""
+    return isinstance(place, dict) and "column" in (place.get("params") or {})
+
+
 class Tally:
-    """Counts findings per place (a column or a file) and kind, keeping a few masked examples."""
+    """Counts findings per place (a column or a file: a stored message) and kind, keeping a few masked examples."""
 
     def __init__(self):
         self._places = {}
 
-    def scan(self, place: str, text: str) -> None:
+    def scan(self, place, text: str) -> None:
         """Scan one cell or line of text found at `place`."""
         for item in find(text):
-            entry = self._places.setdefault((place, item.kind), {"count": 0, "examples": []})
+            key = (json.dumps(place, sort_keys=True), item.kind)
+            entry = self._places.setdefault(key, {"place": place, "count": 0, "examples": []})
             entry["count"] += 1
             if len(entry["examples"]) < MAX_EXAMPLES and item.masked not in entry["examples"]:
                 entry["examples"].append(item.masked)
 
     def results(self) -> list[dict]:
-        """Return one record per place and kind: place, kind, label, count, masked examples."""
+        """Return one record per place and kind: place, kind, label (stored messages), count, masked examples."""
         return [
-            {"place": place, "kind": kind, "label": KIND_LABELS[kind], **entry}
-            for (place, kind), entry in self._places.items()
+            {
+                "place": entry["place"],
+                "kind": kind,
+                "label": message(KIND_LABELS[kind]),
+                "count": entry["count"],
+                "examples": entry["examples"],
+            }
+            for (_place, kind), entry in self._places.items()
         ]
 
 

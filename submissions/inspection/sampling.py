@@ -4,7 +4,7 @@ The sample is fetched through `portal.safefetch.sample` only: at most `INSPECT_M
 `INSPECT_SECONDS`. Where the server accepts ranges, the last bytes are fetched too and written at their own
 offset in a sparse file, so readers that start at the end (a Parquet footer, a zip's central directory) work
 on a file of the real size that holds only the sampled bytes on disk. A gzip sample is unpacked into the
-same folder under the same byte cap and the archive limits' compression ratio.
+same folder under the same byte cap and the archive policy's compression ratio (`portal.archive_policy`).
 """
 
 import contextlib
@@ -16,14 +16,14 @@ import zlib
 from pathlib import Path
 
 from django.conf import settings
+from django.utils.translation import gettext_noop
 
-from portal import safefetch
+from portal import archive_policy, safefetch
+from portal.i18n import message
 
 CHUNK_BYTES = 1024 * 1024
 # zlib's window bits for a gzip header and trailer.
 GZIP_WBITS = 16 + zlib.MAX_WBITS
-# Small, highly compressible files are common and harmless; the ratio counts beyond this many bytes.
-RATIO_GRACE_BYTES = 1024 * 1024
 # Share of the byte cap spent on the end of a ranged resource (footers, central directories).
 TAIL_SHARE = 8
 
@@ -37,7 +37,8 @@ class Sample:
     held: list
     complete: bool
     timed_out: bool = False
-    gzip_problem: str = ""
+    gzip_problem: dict | None = None
+    gzip_bomb: bool = False
     deadline: float = 0.0
     scratch: Path = Path()
 
@@ -99,48 +100,57 @@ def gunzip(sample):
     """Return a Sample of what the gzip `sample` holds, unpacked from its prefix under the byte cap.
 
     zlib is fed block by block with a bound on each output, so neither a decompression bomb nor a long
-    stream can take more than the byte cap; a stream that stops before its end is reported when the
-    sample held the whole file (a prefix of a larger file is expected to stop early).
+    stream can take more than the byte cap. The ratio is that of the bytes written to the compressed bytes
+    zlib actually consumed (not the blocks read ahead), so a bomb is named as one as soon as it passes the
+    archive policy's ratio. A stream that stops before its end is reported as truncated only when the sample
+    held the whole file and zlib consumed all of it (a prefix of a larger file is expected to stop early, and
+    the byte cap stops a long stream before its end).
     """
     max_bytes = settings.INSPECT_MAX_BYTES
     max_ratio = settings.MIRROR_MAX_RATIO
     target = sample.scratch / "gunzipped"
-    written, consumed, problem = 0, 0, ""
+    written, fed, problem, bomb, capped = 0, 0, None, False, False
     decompressor = zlib.decompressobj(wbits=GZIP_WBITS)
     with sample.path.open("rb") as raw, target.open("wb") as out:
         source = BoundedReader(raw, sample.prefix_bytes)
         pending = b""
         try:
-            while written < max_bytes and not problem:
+            while True:
                 if not pending:
                     pending = source.read(CHUNK_BYTES)
-                    consumed += len(pending)
+                    fed += len(pending)
                     if not pending:
                         break
-                block = decompressor.decompress(pending, min(CHUNK_BYTES, max_bytes - written))
+                room = max_bytes - written
+                # With no room left, one more byte is asked for: whether the stream goes on past the cap.
+                block = decompressor.decompress(pending, max(room, 1))
                 pending = decompressor.unconsumed_tail
+                if archive_policy.ratio_exceeded(written + len(block), fed - len(pending), max_ratio):
+                    problem, bomb = archive_policy.gzip_bomb(max_ratio), True
+                capped = not room and bool(block)
+                if not room or bomb:
+                    break
                 out.write(block)
                 written += len(block)
                 if decompressor.eof:
                     # Data after the first gzip member (rare) is not inspected.
                     break
-                if written > RATIO_GRACE_BYTES and written > max_ratio * max(consumed, 1):
-                    problem = (
-                        f"the gzip expands more than {max_ratio} times (a decompression bomb); "
-                        "only its start was inspected"
-                    )
         except zlib.error as exc:
-            problem = f"the gzip stream is damaged ({exc})"
+            problem = message(gettext_noop("The gzip stream is damaged (%(error)s)."), error=str(exc))
+        input_left = bool(pending) or source.left > 0
     ended = decompressor.eof and written < max_bytes
-    if not problem and sample.complete and not decompressor.eof:
-        problem = "the gzip file is truncated: it ends before its compressed stream does"
+    if problem is None and sample.complete and not decompressor.eof and not input_left and not capped:
+        problem = message(
+            gettext_noop("The gzip file is truncated: it ends before its compressed stream does.")
+        )
     return Sample(
         path=target,
         size=written if ended and sample.complete else None,
         held=[(0, written)] if written else [],
-        complete=ended and sample.complete and not problem,
+        complete=ended and sample.complete and problem is None,
         timed_out=sample.timed_out,
         gzip_problem=problem,
+        gzip_bomb=bomb,
         deadline=sample.deadline,
         scratch=sample.scratch,
     )
@@ -151,14 +161,17 @@ class BoundedReader:
 
     def __init__(self, raw, limit):
         self._raw = raw
-        self._left = limit
+        self.left = limit
         self.consumed = 0
 
     def read(self, size=-1):
         """Read at most `size` bytes, never past the limit."""
-        if size is None or size < 0 or size > self._left:
-            size = self._left
+        if size is None or size < 0 or size > self.left:
+            size = self.left
         block = self._raw.read(size)
-        self._left -= len(block)
+        if len(block) < size:
+            self.left = 0  # the file ends before the limit
+        else:
+            self.left -= len(block)
         self.consumed += len(block)
         return block

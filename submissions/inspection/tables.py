@@ -17,7 +17,10 @@ import duckdb
 import pyarrow
 import pyarrow.ipc
 import pyarrow.parquet
+from django.utils.translation import gettext_noop
 
+from portal import i18n
+from portal.i18n import english, file_size, joined, message
 from submissions.inspection import formats, personal_data
 from submissions.inspection.sampling import BoundedReader
 
@@ -38,11 +41,82 @@ RAGGED_CHECK_ROWS = 2000
 ARROW_ROWS = 10_000
 DUCKDB_MEMORY = "256MB"
 CHUNK_BYTES = 1024 * 1024
-_LONG_LINE = f"A line is longer than {MAX_LINE_BYTES // 1024:,} KiB (a huge cell?); the rows from there on were not read."
 
 
 class TableUnreadable(Exception):
-    """The bytes claim to be a table but cannot be read as one; the message says why."""
+    """The bytes claim to be a table but cannot be read as one; `message` says why (a stored message)."""
+
+    def __init__(self, stored):
+        super().__init__(english(stored))
+        self.message = stored
+
+
+@dataclasses.dataclass(frozen=True)
+class LongLine:
+    """A line of a text longer than a limit: its number (from 1), where it starts, and its length in bytes.
+
+    `whole` is False when the line runs past the bytes held, so that its length is a lower bound.
+    """
+
+    number: int
+    start: int
+    length: int
+    whole: bool
+
+
+def first_long_line(path, held, *, complete, limit=MAX_LINE_BYTES, lines=None):
+    """Return the first line longer than `limit` bytes in the first `held` bytes of a text, or None.
+
+    Reads the held bytes once, block by block; `lines` stops the search after that many lines. A last line
+    without a line end is whole only when the sample holds the whole file (`complete`).
+    """
+    number, start, position = 1, 0, 0
+    with path.open("rb") as handle:
+        while position < held:
+            block = handle.read(min(CHUNK_BYTES, held - position))
+            if not block:
+                break
+            index = 0
+            while (found := block.find(b"\n", index)) >= 0:
+                end = position + found + 1
+                if end - start > limit:
+                    return LongLine(number, start, end - start, whole=True)
+                number, start, index = number + 1, end, found + 1
+                if lines is not None and number > lines:
+                    return None
+            position += len(block)
+    if position - start > limit:
+        return LongLine(number, start, position - start, whole=complete)
+    return None
+
+
+def long_line_problem(line, *, table):
+    """Return the finding for a line too long to be read: where it is, how long, what was read of the data."""
+    size = file_size(line.length)
+    if table and line.whole:
+        msgid = gettext_noop(
+            "Line %(line)s is %(size)s long (a huge cell?); the rows from there on were not read."
+        )
+    elif table:
+        msgid = gettext_noop(
+            "Line %(line)s is longer than %(size)s: it runs past the end of the sample (a huge cell?); the rows "
+            "from there on were not read."
+        )
+    elif line.number == 1 and line.whole:
+        msgid = gettext_noop(
+            "Line 1 is %(size)s long (a huge cell?), so the portal could not tell whether the data is a table: "
+            "it was read as plain text."
+        )
+    elif line.number == 1:
+        msgid = gettext_noop(
+            "Line 1 is longer than %(size)s: it runs past the end of the sample (a huge cell?), so the portal "
+            "could not tell whether the data is a table: it was read as plain text."
+        )
+    elif line.whole:
+        msgid = gettext_noop("Line %(line)s is %(size)s long (a huge cell?).")
+    else:
+        msgid = gettext_noop("Line %(line)s is longer than %(size)s: it runs past the end of the sample.")
+    return message(msgid, line=i18n.number(line.number), size=size)
 
 
 @dataclasses.dataclass
@@ -62,8 +136,10 @@ class Profile:
         return dataclasses.asdict(self)
 
 
-def profile(path: Path, sniffed: formats.Sniffed, *, complete: bool, total_size, held_prefix, scratch, place):
-    """Return the Profile of the table in `path`; raise TableUnreadable when it is not one."""
+def profile(
+    path: Path, sniffed: formats.Sniffed, *, complete: bool, total_size, held_prefix, scratch, member=""
+):
+    """Return the Profile of the table in `path` (an archive's `member`); raise TableUnreadable when it is not one."""
     problems, unprofiled = [], []
     with _duckdb(scratch) as con:
         if sniffed.format == formats.PARQUET:
@@ -71,6 +147,18 @@ def profile(path: Path, sniffed: formats.Sniffed, *, complete: bool, total_size,
         elif sniffed.format == formats.ARROW:
             relation, row_count, exact = _arrow(con, path, problems)
         else:
+            # A record longer than MAX_LINE_BYTES ends the records before it: DuckDB and the csv module refuse
+            # such a line (DuckDB with a misleading "Error on Line: 1"). It is reported with its number and
+            # length, and the rows before it are counted, not scaled to the file's size. (A JSON document is
+            # not made of lines: its reader has its own bounds.)
+            long = (
+                None
+                if sniffed.format == formats.JSON
+                else first_long_line(path, held_prefix, complete=complete)
+            )
+            if long is not None:
+                problems.append(long_line_problem(long, table=True))
+                held_prefix, complete, total_size = long.start, True, None
             text_path = _utf8_records(
                 path, sniffed, held=held_prefix, complete=complete, scratch=scratch, problems=problems
             )
@@ -78,14 +166,16 @@ def profile(path: Path, sniffed: formats.Sniffed, *, complete: bool, total_size,
                 unprofiled = _narrow(text_path, sniffed.delimiter)
             relation = _read_text(con, text_path, sniffed, problems, complete=complete)
             sampled_rows = con.execute(f"SELECT count(*) FROM {relation}").fetchone()[0]  # noqa: S608 - our own view name
-            row_count, exact = _estimate(sampled_rows, complete=complete, total=total_size, held=held_prefix)
+            row_count, exact = _estimate(
+                sampled_rows, complete=complete and long is None, total=total_size, held=held_prefix
+            )
         return _profile_relation(
             con,
             relation,
             row_count=row_count,
             exact=exact,
             problems=problems,
-            place=place,
+            member=member,
             unprofiled=unprofiled,
         )
 
@@ -139,10 +229,7 @@ def _utf8_records(path, sniffed, *, held, complete, scratch, problems):
 
 def _cut_in_place(path, *, held, complete, problems):
     """Truncate a UTF-8 sample after the last whole line of its held prefix."""
-    end = held if complete else _last_line_end(path, held)
-    if held - end > MAX_LINE_BYTES:
-        problems.append(_LONG_LINE)
-    os.truncate(path, end)
+    os.truncate(path, held if complete else _last_line_end(path, held))
     return path
 
 
@@ -172,12 +259,8 @@ def _transcoded(path, sniffed, *, held, complete, scratch, problems):
             cut = text.rfind("\n") + 1
             out.write(text[:cut].lstrip("\ufeff") if out.tell() == 0 else text[:cut])
             pending = text[cut:]
-            if len(pending) > MAX_LINE_BYTES:
-                break
         pending += decoder.decode(b"", final=True)
-        if len(pending) > MAX_LINE_BYTES:
-            problems.append(_LONG_LINE)
-        elif complete:
+        if complete:
             out.write(pending)
     return target
 
@@ -221,15 +304,26 @@ def _check_records(path, delimiter, problems):
                     break
         except csv.Error as exc:
             problems.append(
-                f"Row {reader.line_num} cannot be read as CSV ({exc}); long or broken rows are skipped."
+                message(
+                    gettext_noop(
+                        "Row %(row)s cannot be read as CSV (%(error)s); long or broken rows are skipped."
+                    ),
+                    row=i18n.number(reader.line_num),
+                    error=str(exc),
+                )
             )
             return
     if widths:
-        first = min(widths.values())
         problems.append(
-            f"Ragged rows: the header has {len(header)} fields but some rows have "
-            + ", ".join(str(width) for width in sorted(widths))
-            + f" (first at line {first}); missing cells are read as empty."
+            message(
+                gettext_noop(
+                    "Ragged rows: the header has %(fields)s fields but some rows have %(widths)s (first at line "
+                    "%(line)s); missing cells are read as empty."
+                ),
+                fields=i18n.number(len(header)),
+                widths=joined(i18n.number(width) for width in sorted(widths)),
+                line=i18n.number(min(widths.values())),
+            )
         )
 
 
@@ -250,11 +344,19 @@ def _read_text(con, path, sniffed, problems, *, complete):
             relation = con.read_json(str(path), format="newline_delimited", ignore_errors=True)
         else:
             if not complete:
-                raise TableUnreadable("The JSON document is larger than the sample, so it could not be read.")
+                raise TableUnreadable(
+                    message(
+                        gettext_noop("The JSON document is larger than the sample, so it could not be read.")
+                    )
+                )
             relation = con.read_json(str(path), format="auto")
     except duckdb.Error as exc:
         raise TableUnreadable(
-            f"It could not be read as {formats.LABELS[sniffed.format]}: {_first_line(exc)}"
+            message(
+                gettext_noop("It could not be read as %(format)s: %(error)s"),
+                format=message(formats.LABELS[sniffed.format]),
+                error=_first_line(exc),
+            )
         ) from exc
     relation.create_view("sampled")
     return "sampled"
@@ -272,7 +374,13 @@ def _check_json_lines(path, problems):
                 json.loads(line)
             except ValueError as exc:
                 problems.append(
-                    f"Line {number} is not valid JSON ({exc.msg}); broken lines are read as empty rows."
+                    message(
+                        gettext_noop(
+                            "Line %(line)s is not valid JSON (%(error)s); broken lines are read as empty rows."
+                        ),
+                        line=i18n.number(number),
+                        error=exc.msg,
+                    )
                 )
                 return
 
@@ -283,7 +391,10 @@ def _parquet(con, path, problems, *, held_prefix):
         parquet = pyarrow.parquet.ParquetFile(str(path))
     except (pyarrow.ArrowException, OSError) as exc:
         raise TableUnreadable(
-            f"The Parquet file's footer is damaged or not Parquet: {_first_line(exc)}"
+            message(
+                gettext_noop("The Parquet file's footer is damaged or not Parquet: %(error)s"),
+                error=_first_line(exc),
+            )
         ) from exc
     metadata = parquet.metadata
     table = parquet.schema_arrow.empty_table()
@@ -291,8 +402,12 @@ def _parquet(con, path, problems, *, held_prefix):
         end = _row_group_end(metadata.row_group(0))
         if end > held_prefix:
             problems.append(
-                f"The first row group ({end / 1024**2:,.1f} MiB) is larger than the sample: schema and row "
-                "count only."
+                message(
+                    gettext_noop(
+                        "The first row group (%(size)s) is larger than the sample: schema and row count only."
+                    ),
+                    size=file_size(end),
+                )
             )
         else:
             table = _first_batch(
@@ -339,7 +454,9 @@ def _arrow(con, path, problems):
             try:
                 stream = pyarrow.ipc.open_stream(handle)
             except (pyarrow.ArrowException, OSError) as exc:
-                raise TableUnreadable(f"The Arrow file is damaged: {_first_line(exc)}") from exc
+                raise TableUnreadable(
+                    message(gettext_noop("The Arrow file is damaged: %(error)s"), error=_first_line(exc))
+                ) from exc
             table = _first_batch(lambda: iter(stream), stream.schema, problems)
         rows = None
     con.register("sampled", table)
@@ -353,12 +470,15 @@ def _first_batch(batches, schema, problems, **options):
             return pyarrow.Table.from_batches([batch.slice(0, ARROW_ROWS)])
     except (pyarrow.ArrowException, OSError) as exc:
         problems.append(
-            f"The first rows are not in the sample or are damaged ({_first_line(exc)}); schema only."
+            message(
+                gettext_noop("The first rows are not in the sample or are damaged (%(error)s); schema only."),
+                error=_first_line(exc),
+            )
         )
     return schema.empty_table()
 
 
-def _profile_relation(con, name, *, row_count, exact, problems, place, unprofiled):
+def _profile_relation(con, name, *, row_count, exact, problems, member, unprofiled):
     """Compute the schema, statistics, first rows and personal-data findings of a DuckDB view."""
     described = con.execute(f"DESCRIBE {name}").fetchall()
     names = [row[0] for row in described]
@@ -375,7 +495,11 @@ def _profile_relation(con, name, *, row_count, exact, problems, place, unprofile
     ]
     if len(names) + len(unprofiled) > STAT_COLUMNS:
         problems.append(
-            f"{len(names) + len(unprofiled):,} columns: statistics cover the first {STAT_COLUMNS}."
+            message(
+                gettext_noop("%(columns)s columns: statistics cover the first %(shown)s."),
+                columns=i18n.number(len(names) + len(unprofiled)),
+                shown=STAT_COLUMNS,
+            )
         )
     tally = personal_data.Tally()
     # Cast in SQL: every type (time zones, decimals, nested values) becomes text without Python converters.
@@ -384,7 +508,7 @@ def _profile_relation(con, name, *, row_count, exact, problems, place, unprofile
     if shown:
         rows = con.execute(f"SELECT {', '.join(shown)} FROM {name} LIMIT {FIRST_ROWS}").fetchall()  # noqa: S608 - identifiers quoted
         first_rows = [[_cell(value) for value in row] for row in rows]
-    _scan(con, name, names, types, tally, place=place)
+    _scan(con, name, names, types, tally, member=member)
     return Profile(
         columns=columns,
         column_count=len(names) + len(unprofiled),
@@ -420,7 +544,7 @@ def _statistics(con, name, names):
     return stats
 
 
-def _scan(con, name, names, types, tally, *, place):
+def _scan(con, name, names, types, tally, *, member):
     """Scan the text columns of the first rows of the sample for personal data."""
     text_columns = [column for column, kind in zip(names, types, strict=False) if kind == "VARCHAR"]
     if not text_columns:
@@ -432,7 +556,7 @@ def _scan(con, name, names, types, tally, *, place):
         for row in batch:
             for column, value in zip(text_columns, row, strict=False):
                 if value:
-                    tally.scan(f"{place}column {column}" if place else f"column {column}", value)
+                    tally.scan(personal_data.column_place(column, member=member), value)
 
 
 def _cell(value):

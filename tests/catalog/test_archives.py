@@ -234,7 +234,9 @@ def test_tar_with_too_many_files_is_refused_and_cleaned(tmp_path, dest):
 
 def test_zip_declaring_too_many_bytes_is_refused(tmp_path, dest):
     archive = _zip(tmp_path / "big.zip", {"a.bin": os.urandom(600), "b.bin": os.urandom(600)})
-    assert_refused(archive, dest, r"declares 1200 bytes, over the limit of 1000", max_total_bytes=1000)
+    assert_refused(
+        archive, dest, r"declares 1,200 bytes, over the limit of 1,000 bytes", max_total_bytes=1000
+    )
 
 
 def test_tar_over_total_size_is_refused_while_writing(tmp_path, dest):
@@ -242,7 +244,10 @@ def test_tar_over_total_size_is_refused_while_writing(tmp_path, dest):
         tmp_path / "big.tar", {"a.bin": os.urandom(400), "b.bin": os.urandom(400), "c.bin": b"x" * 400}
     )
     assert_refused(
-        archive, dest, r"entry 'c.bin' takes the unpacked size over the limit of 1000", max_total_bytes=1000
+        archive,
+        dest,
+        r"entry 'c.bin' takes the unpacked size over the limit of 1,000 bytes",
+        max_total_bytes=1000,
     )
 
 
@@ -280,7 +285,7 @@ def test_encrypted_zip_entry_is_refused(tmp_path, dest):
 def test_truncated_zip_is_refused(tmp_path, dest):
     archive = _zip(tmp_path / "cut.zip", {"a.bin": os.urandom(10_000)})
     archive.write_bytes(archive.read_bytes()[:5000])
-    assert_refused(archive, dest, r"the archive is corrupt or not a zip file")
+    assert_refused(archive, dest, r"The archive is corrupt or not a zip file")
 
 
 def test_zip_with_bad_crc_is_refused(tmp_path, dest):

@@ -37,6 +37,15 @@ def test_numbers_and_sizes_are_written_the_readers_way():
         assert i18n.english(stored).startswith(f"The files add up to 1.4{NB}MB")
 
 
+def test_a_list_of_stored_messages_takes_the_readers_separators():
+    kinds = [i18n.message(gettext_noop("e-mail addresses")), i18n.message(gettext_noop("phone numbers"))]
+    clauses = i18n.joined(["CSV", i18n.number(4_000), *kinds], separator=i18n.CLAUSES)
+    assert i18n.english(clauses) == "CSV; 4,000; e-mail addresses; phone numbers"
+    assert french(clauses) == f"CSV{NB}; 4{NB}000{NB}; adresses e-mail{NB}; numéros de téléphone"
+    assert i18n.english(i18n.joined(["a", "b"])) == "a, b"
+    assert (i18n.joined([]), i18n.joined(["only"])) == ("", "only")
+
+
 def test_a_sentence_that_opens_with_a_parameter_is_capitalised_in_each_language():
     subject = i18n.message(gettext_noop("record %(id)s at %(host)s"), id="12", host="zenodo.org")
     stored = i18n.sentence(

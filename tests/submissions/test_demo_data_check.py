@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 from devhub.datasource import PERSONAL_DATA_FILE, ensure_personal_data_file
+from portal.i18n import english
 from submissions import cards
 from submissions.inspection.report import inspect_location
 
@@ -18,9 +19,9 @@ def test_demo_survey_shows_a_personal_data_finding(source_server, tmp_path):
     outcome, summary, details = inspect_location(
         source_server.url(f"/{PERSONAL_DATA_FILE}"), modalities=["text"], card_metadata=metadata
     )
-    assert (outcome, summary) == ("warn", "CSV, 6 columns, 72 rows; 1 column holds e-mail addresses")
+    assert (outcome, english(summary)) == ("warn", "CSV, 6 columns, 72 rows; 1 column holds e-mail addresses")
     [finding] = details["personal_data"]
-    assert finding["place"] == "column contact" and finding["count"] == 72
+    assert english(finding["place"]) == "column contact" and finding["count"] == 72
     assert finding["examples"] == ["j***@c***.example", "m***@c***.example", "l***@c***.example"]
     assert details["declared"] == []
     assert "@coastwatch.example" not in json.dumps(details)
