@@ -19,6 +19,8 @@ from pathlib import PurePosixPath
 import yaml
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from huggingface_hub import DatasetCard
 from huggingface_hub.repocard import REGEX_YAML_BLOCK
 from huggingface_hub.repocard_data import DatasetCardData
@@ -37,13 +39,13 @@ WARNING = "warning"
 INFO = "info"
 
 _BINARY_SIGNATURES = {
-    b"\x89PNG\r\n\x1a\n": "a PNG image",
-    b"%PDF-": "a PDF document",
-    b"PK\x03\x04": "a ZIP archive (or a Word/OpenDocument file)",
-    b"\x1f\x8b": "a gzip archive",
-    b"\xff\xd8\xff": "a JPEG image",
-    b"GIF8": "a GIF image",
-    b"\xd0\xcf\x11\xe0": "an old Microsoft Office document",
+    b"\x89PNG\r\n\x1a\n": gettext_lazy("a PNG image"),
+    b"%PDF-": gettext_lazy("a PDF document"),
+    b"PK\x03\x04": gettext_lazy("a ZIP archive (or a Word/OpenDocument file)"),
+    b"\x1f\x8b": gettext_lazy("a gzip archive"),
+    b"\xff\xd8\xff": gettext_lazy("a JPEG image"),
+    b"GIF8": gettext_lazy("a GIF image"),
+    b"\xd0\xcf\x11\xe0": gettext_lazy("an old Microsoft Office document"),
 }
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 # Unicode control characters (category Cc) except tab, line feed, vertical tab, form feed, carriage return.
@@ -114,21 +116,25 @@ class ParsedCard:
 def check_card_filename(filename: str) -> None:
     """Refuse a filename with path parts, control characters or an extension not .md/.markdown/.txt."""
     if not filename or not filename.strip():
-        raise CardRejected("The card has no file name. Upload a file named like README.md.", code="filename")
+        raise CardRejected(
+            _("The card has no file name. Upload a file named like README.md."), code="filename"
+        )
     # Cf covers invisible format characters such as U+202E, which can disguise an extension.
     if any(unicodedata.category(char) in ("Cc", "Cf") for char in filename):
         raise CardRejected(
-            "The card's file name contains control characters. Rename the file to something like README.md.",
+            _(
+                "The card's file name contains control characters. Rename the file to something like README.md."
+            ),
             code="filename",
         )
     if "/" in filename or "\\" in filename or ".." in filename:
         raise CardRejected(
-            "The card's file name must be a plain name without folders or '..'. Rename it to README.md.",
+            _("The card's file name must be a plain name without folders or '..'. Rename it to README.md."),
             code="filename",
         )
     if PurePosixPath(filename).suffix.lower() not in ALLOWED_EXTENSIONS:
         raise CardRejected(
-            "The card must be a .md, .markdown or .txt file. Upload the README.md of your dataset.",
+            _("The card must be a .md, .markdown or .txt file. Upload the README.md of your dataset."),
             code="extension",
         )
 
@@ -254,28 +260,36 @@ def _lint_placeholders(body: str) -> list[Finding]:
 def _check_bytes(raw: bytes, *, max_bytes: int) -> None:
     if not raw.strip():
         raise CardRejected(
-            "The card is empty. Upload the README.md of your dataset, with a YAML header and a description.",
+            _(
+                "The card is empty. Upload the README.md of your dataset, with a YAML header and a description."
+            ),
             code="empty",
         )
     if len(raw) > max_bytes:
         raise CardRejected(
-            f"The card is {_human_size(len(raw))}, more than the limit of {_human_size(max_bytes)}. "
-            "Move long tables or lists out of the card and link to them.",
+            _(
+                "The card is %(size)s, more than the limit of %(limit)s. Move long tables or lists out of the "
+                "card and link to them."
+            )
+            % {"size": _human_size(len(raw)), "limit": _human_size(max_bytes)},
             code="too-large",
         )
     for signature, kind in _BINARY_SIGNATURES.items():
         if raw.startswith(signature):
             raise CardRejected(
-                f"The card looks like {kind}, not text. Upload the README.md of your dataset as plain text.",
+                _(
+                    "The card looks like %(kind)s, not text. Upload the README.md of your dataset as plain text."
+                )
+                % {"kind": kind},
                 code="binary",
             )
     if raw.startswith(_UTF16_BOMS):
         raise CardRejected(
-            "The card is saved as UTF-16. Save it as UTF-8 text and upload it again.", code="not-utf8"
+            _("The card is saved as UTF-16. Save it as UTF-8 text and upload it again."), code="not-utf8"
         )
     if b"\x00" in raw:
         raise CardRejected(
-            "The card contains NUL bytes, so it is not a text file. Upload the README.md of your dataset.",
+            _("The card contains NUL bytes, so it is not a text file. Upload the README.md of your dataset."),
             code="binary",
         )
 
@@ -286,20 +300,27 @@ def _decode(raw: bytes) -> str:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise CardRejected(
-            f"The card is not UTF-8 text (invalid byte at position {exc.start}). "
-            "Save it as UTF-8 in your editor and upload it again.",
+            _(
+                "The card is not UTF-8 text (invalid byte at position %(position)s). Save it as UTF-8 in your "
+                "editor and upload it again."
+            )
+            % {"position": exc.start},
             code="not-utf8",
         ) from exc
     if not text.strip():
         raise CardRejected(
-            "The card is empty. Upload the README.md of your dataset, with a YAML header and a description.",
+            _(
+                "The card is empty. Upload the README.md of your dataset, with a YAML header and a description."
+            ),
             code="empty",
         )
     controls = len(_CONTROL_CHARS.findall(text))
     if controls > len(text) * MAX_CONTROL_RATIO:
         raise CardRejected(
-            "The card contains many control characters, so it looks like a binary file. "
-            "Upload the README.md of your dataset as plain text.",
+            _(
+                "The card contains many control characters, so it looks like a binary file. Upload the "
+                "README.md of your dataset as plain text."
+            ),
             code="binary",
         )
     return text
@@ -342,9 +363,11 @@ def _scan_header(header: str, *, first_line: int) -> list[Finding]:
         for event in yaml.parse(header, Loader=loader):
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
                 raise CardRejected(
-                    f"Line {first_line + event.start_mark.line}: the YAML header uses an anchor or alias "
-                    "('&name' or '*name'). Anchors and aliases are not supported in a card; "
-                    "write the values out in full.",
+                    _(
+                        "Line %(line)s: the YAML header uses an anchor or alias ('&name' or '*name'). Anchors "
+                        "and aliases are not supported in a card; write the values out in full."
+                    )
+                    % {"line": first_line + event.start_mark.line},
                     code="yaml-alias",
                 )
             if isinstance(event, yaml.SequenceEndEvent | yaml.MappingEndEvent):
@@ -370,15 +393,20 @@ def _scan_header(header: str, *, first_line: int) -> list[Finding]:
                 stack.append(_Frame(kind=kind, path=path, top_level=not stack))
                 if len(stack) > MAX_HEADER_DEPTH:
                     raise CardRejected(
-                        f"Line {line}: the YAML header nests more than {MAX_HEADER_DEPTH} levels deep. "
-                        "Flatten the metadata.",
+                        _(
+                            "Line %(line)s: the YAML header nests more than %(depth)s levels deep. Flatten the "
+                            "metadata."
+                        )
+                        % {"line": line, "depth": MAX_HEADER_DEPTH},
                         code="yaml-too-deep",
                     )
     except yaml.MarkedYAMLError as exc:
         raise _yaml_error(exc, first_line=first_line) from exc
     except yaml.YAMLError as exc:
         raise CardRejected(
-            f"The YAML header could not be read ({exc}). Check it with a YAML validator.", code="yaml-invalid"
+            _("The YAML header could not be read (%(error)s). Check it with a YAML validator.")
+            % {"error": exc},
+            code="yaml-invalid",
         ) from exc
     return findings
 
@@ -390,8 +418,11 @@ def _check_tag(event, *, line: int) -> None:
         return
     shown = tag.replace("tag:yaml.org,2002:", "!!")
     raise CardRejected(
-        f"Line {line}: the YAML header uses the tag '{shown}'. Tags (like !!python/object) are not "
-        "supported in a card; remove the tag and write a plain value.",
+        _(
+            "Line %(line)s: the YAML header uses the tag '%(tag)s'. Tags (like !!python/object) are not supported "
+            "in a card; remove the tag and write a plain value."
+        )
+        % {"line": line, "tag": shown},
         code="yaml-tag",
     )
 
@@ -399,7 +430,8 @@ def _check_tag(event, *, line: int) -> None:
 def _check_key(event, *, frame: _Frame, line: int, resolver) -> list[Finding]:
     if not isinstance(event, yaml.ScalarEvent):
         raise CardRejected(
-            f"Line {line}: a key in the YAML header is a list or mapping. Keys must be plain text.",
+            _("Line %(line)s: a key in the YAML header is a list or mapping. Keys must be plain text.")
+            % {"line": line},
             code="yaml-key",
         )
     key = event.value
@@ -426,26 +458,36 @@ def _check_top_level_key(event, *, line: int, resolver) -> None:
     resolved = resolver.resolve(yaml.ScalarNode, key, event.implicit) if event.implicit[0] else None
     if resolved is not None and resolved != "tag:yaml.org,2002:str":
         raise CardRejected(
-            f"Line {line}: the header key '{key}' is read as a number, date or boolean. "
-            "Top-level keys must be text, such as 'license'; quote it or rename it.",
+            _(
+                "Line %(line)s: the header key '%(key)s' is read as a number, date or boolean. Top-level keys "
+                "must be text, such as 'license'; quote it or rename it."
+            )
+            % {"line": line, "key": key},
             code="yaml-key",
         )
     if key in _RESERVED_KEYS:
         raise CardRejected(
-            f"Line {line}: the header key '{key}' is reserved by the card parser. Rename it.",
+            _("Line %(line)s: the header key '%(key)s' is reserved by the card parser. Rename it.")
+            % {"line": line, "key": key},
             code="yaml-key",
         )
 
 
 def _yaml_error(exc: yaml.MarkedYAMLError, *, first_line: int) -> CardRejected:
     mark = exc.problem_mark or exc.context_mark
-    where = f"line {first_line + mark.line}" if mark is not None else "the header"
+    # PyYAML's own words for the problem stay in English: it has no translations.
     problem = exc.problem or "invalid YAML"
-    return CardRejected(
-        f"The YAML header is broken at {where}: {problem}. Fix the YAML between the '---' lines "
-        "(check indentation, colons and quotes).",
-        code="yaml-invalid",
-    )
+    if mark is None:
+        message = _(
+            "The YAML header is broken: %(problem)s. Fix the YAML between the '---' lines (check indentation, "
+            "colons and quotes)."
+        ) % {"problem": problem}
+    else:
+        message = _(
+            "The YAML header is broken at line %(line)s: %(problem)s. Fix the YAML between the '---' lines "
+            "(check indentation, colons and quotes)."
+        ) % {"line": first_line + mark.line, "problem": problem}
+    return CardRejected(message, code="yaml-invalid")
 
 
 def _load_card(text: str, *, first_line: int) -> DatasetCard:
@@ -455,20 +497,26 @@ def _load_card(text: str, *, first_line: int) -> DatasetCard:
         raise _yaml_error(exc, first_line=first_line) from exc
     except yaml.YAMLError as exc:
         raise CardRejected(
-            f"The YAML header could not be read ({exc}). Check it with a YAML validator.", code="yaml-invalid"
+            _("The YAML header could not be read (%(error)s). Check it with a YAML validator.")
+            % {"error": exc},
+            code="yaml-invalid",
         ) from exc
     except ValueError as exc:
         # The library's only ValueError here: the header parsed to a list or a scalar.
         raise CardRejected(
-            "The YAML header must be a mapping of keys to values (like 'license: mit'), "
-            "not a list or a single value.",
+            _(
+                "The YAML header must be a mapping of keys to values (like 'license: mit'), not a list or a "
+                "single value."
+            ),
             code="yaml-not-mapping",
         ) from exc
     except (TypeError, AttributeError, RecursionError) as exc:
         # Keys the scan let through can still break CardData (docs/developing/design.md, "Card parsing"): say so plainly.
         raise CardRejected(
-            "The YAML header could not be read as card metadata. Use text keys such as 'license' "
-            "and plain values.",
+            _(
+                "The YAML header could not be read as card metadata. Use text keys such as 'license' and plain "
+                "values."
+            ),
             code="yaml-invalid",
         ) from exc
 
@@ -522,8 +570,10 @@ def _json_safe(value, *, converted_keys: list[str]):
     if isinstance(value, datetime.date | datetime.datetime):
         return value.isoformat()
     raise CardRejected(
-        "The YAML header holds a value that cannot be stored as card metadata. Use text, numbers, "
-        "lists and mappings only.",
+        _(
+            "The YAML header holds a value that cannot be stored as card metadata. Use text, numbers, lists and "
+            "mappings only."
+        ),
         code="yaml-invalid",
     )
 
@@ -547,8 +597,11 @@ def _check_metadata_size(metadata: dict) -> None:
     size = len(json.dumps(metadata, ensure_ascii=False).encode("utf-8"))
     if size > limit:
         raise CardRejected(
-            f"The YAML header is too large ({_human_size(size)} as JSON, limit {_human_size(limit)}). "
-            "Keep the header to the card's metadata and move long lists to files in the dataset.",
+            _(
+                "The YAML header is too large (%(size)s as JSON, limit %(limit)s). Keep the header to the card's "
+                "metadata and move long lists to files in the dataset."
+            )
+            % {"size": _human_size(size), "limit": _human_size(limit)},
             code="metadata-too-large",
         )
 

@@ -13,14 +13,21 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.formats import date_format
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from portal import queues
 from submissions.models import StatusLink
 
 logger = logging.getLogger(__name__)
+
+
+def _rendered_later(function, *args):
+    """Return `function(*args)` as a lazy string: a subject's parameter rendered in the message's language
+    (a date's month, a choice's label), not in the language of whoever triggered the message."""
+    return lazy(function, str)(*args)
 
 
 def status_url(token):
@@ -105,26 +112,29 @@ def _to_curators(submission, *, template, subject, subject_params=None, to=None,
 def send_changes_requested(submission, *, message):
     """Tell the contributor what the curators ask them to change."""
     return _to_contributor(
-        submission, template="changes_requested", subject="The curators ask for changes", message=message
+        submission, template="changes_requested", subject=_("The curators ask for changes"), message=message
     )
 
 
 def send_curator_message(submission, *, event):
     """Forward a curator's public message to the contributor."""
     return _to_contributor(
-        submission, template="curator_message", subject="A message from the curators", message=event.message
+        submission,
+        template="curator_message",
+        subject=_("A message from the curators"),
+        message=event.message,
     )
 
 
 def send_approved(submission):
     """Tell the contributor the dataset was approved and will be published."""
-    return _to_contributor(submission, template="approved", subject="Your dataset was approved")
+    return _to_contributor(submission, template="approved", subject=_("Your dataset was approved"))
 
 
 def send_rejected(submission, *, reason):
     """Tell the contributor the dataset was not accepted, and why."""
     return _to_contributor(
-        submission, template="rejected", subject="Your dataset was not accepted", reason=reason
+        submission, template="rejected", subject=_("Your dataset was not accepted"), reason=reason
     )
 
 
@@ -133,7 +143,7 @@ def send_published(submission, *, hub_url, catalog_url):
     return _to_contributor(
         submission,
         template="published",
-        subject="Your dataset is published",
+        subject=_("Your dataset is published"),
         hub_url=hub_url,
         catalog_url=catalog_url,
     )
@@ -144,7 +154,7 @@ def send_location_changed(submission, *, previous, message):
     return _to_contributor(
         submission,
         template="location_changed",
-        subject="The curators changed your dataset's location",
+        subject=_("The curators changed your dataset's location"),
         previous=previous,
         message=message,
     )
@@ -152,15 +162,17 @@ def send_location_changed(submission, *, previous, message):
 
 def send_mirror_failed(submission):
     """Tell the contributor publishing failed, and what they can do about it."""
-    return _to_contributor(submission, template="mirror_failed", subject="Publishing your dataset failed")
+    return _to_contributor(submission, template="mirror_failed", subject=_("Publishing your dataset failed"))
 
 
-def send_sign_in_link(*, email, token):
-    """Send the single-use link that lists every submission of an address."""
+def send_sign_in_link(*, email, token, language=None):
+    """Send the single-use link that lists every submission of an address, in the language it was asked in."""
     url = settings.PORTAL_BASE_URL + reverse("submissions:my_submissions", args=[token])
     return _send(
         template="sign_in",
-        subject=f"Your submissions to {settings.PORTAL_NAME}",
+        subject=_("Your submissions to %(portal)s"),
+        subject_params={"portal": settings.PORTAL_NAME},
+        language=language,
         to=[email],
         context={"sign_in_url": url},
     )
@@ -168,18 +180,23 @@ def send_sign_in_link(*, email, token):
 
 def notify_curators_new_submission(submission):
     """Tell the curators a confirmed submission is waiting in the queue."""
-    return _to_curators(submission, template="curators_new", subject=f"New dataset: {submission.name}")
+    return _to_curators(
+        submission,
+        template="curators_new",
+        subject=_("New dataset: %(name)s"),
+        subject_params={"name": submission.name},
+    )
 
 
 def notify_curators_reply(submission, *, text):
     """Forward a contributor's message to the curators."""
-    return _to_curators(submission, template="curators_reply", subject="The contributor wrote", text=text)
+    return _to_curators(submission, template="curators_reply", subject=_("The contributor wrote"), text=text)
 
 
 def notify_curators_revision(submission, *, revision):
     """Tell the curators a revised card arrived."""
     return _to_curators(
-        submission, template="curators_revision", subject="A revised card arrived", revision=revision
+        submission, template="curators_revision", subject=_("A revised card arrived"), revision=revision
     )
 
 
@@ -188,20 +205,20 @@ def notify_curators_location(submission, *, previous):
     return _to_curators(
         submission,
         template="curators_location",
-        subject="New data locations or checksums arrived",
+        subject=_("New data locations or checksums arrived"),
         previous=previous,
     )
 
 
 def notify_curators_withdrawn(submission):
     """Tell the curators the contributor withdrew a submission."""
-    return _to_curators(submission, template="curators_withdrawn", subject="Withdrawn by the contributor")
+    return _to_curators(submission, template="curators_withdrawn", subject=_("Withdrawn by the contributor"))
 
 
 def notify_curators_mirror_failed(submission, *, reason):
     """Tell the curators a publication failed and needs them."""
     return _to_curators(
-        submission, template="curators_mirror_failed", subject="Publishing failed", reason=reason
+        submission, template="curators_mirror_failed", subject=_("Publishing failed"), reason=reason
     )
 
 
@@ -210,20 +227,29 @@ def notify_curators_correction(submission, *, correction):
     return _to_curators(
         submission,
         template="curators_correction",
-        subject=f"Request {correction.number}: {correction.get_kind_display().lower()}",
+        subject=_("Request %(number)s: %(kind)s"),
+        subject_params={
+            "number": correction.number,
+            "kind": _rendered_later(lambda: correction.get_kind_display().lower()),
+        },
         correction=correction,
     )
 
 
 def send_correction_decided(submission, *, correction):
     """Tell the contributor whether their correction or card version was accepted."""
-    verdict = "accepted" if correction.state != correction.State.DECLINED else "declined"
+    accepted = correction.state != correction.State.DECLINED
+    if accepted:
+        subject = _("Your request %(number)s was accepted")
+    else:
+        subject = _("Your request %(number)s was declined")
     return _to_contributor(
         submission,
         template="correction_decided",
-        subject=f"Your request {correction.number} was {verdict}",
+        subject=subject,
+        subject_params={"number": correction.number},
         correction=correction,
-        verdict=verdict,
+        accepted=accepted,
     )
 
 
@@ -232,7 +258,7 @@ def send_withdrawn_by_curators(submission, *, reason):
     return _to_contributor(
         submission,
         template="withdrawn_by_curators",
-        subject="Your dataset was withdrawn from the catalog",
+        subject=_("Your dataset was withdrawn from the catalog"),
         reason=reason,
     )
 
@@ -240,19 +266,16 @@ def send_withdrawn_by_curators(submission, *, reason):
 # The curation team's pace: reminders, abandonment, duplicates, the daily digest -------------------------
 
 
-def _day(moment):
-    return date_format(timezone.localtime(moment), "j F Y")
-
-
 def send_review_reminder(submission, *, curator, waiting_since):
     """Remind the assignee that a submission waits for the curators past the review deadline."""
     return _to_curators(
         submission,
         template="review_reminder",
-        subject=_("Waiting past the review deadline: {name}").format(name=submission.name),
+        subject=_("Waiting past the review deadline: %(name)s"),
+        subject_params={"name": submission.name},
         to=[curator.email],
         curator=curator,
-        waiting_since=_day(waiting_since),
+        waiting_since=waiting_since,
         sla_days=settings.REVIEW_SLA_DAYS,
     )
 
@@ -263,7 +286,7 @@ def send_changes_reminder(submission, *, closes_on):
         submission,
         template="changes_reminder",
         subject=_("The curators are waiting for your changes"),
-        closes_on=_day(closes_on),
+        closes_on=closes_on,
     )
 
 
@@ -298,9 +321,8 @@ def send_digest(*, curator, digest, day):
     queue = settings.PORTAL_BASE_URL + reverse("admin:submissions_submission_changelist")
     return _send(
         template="curator_digest",
-        subject=_("{portal}: the curators' digest of {day}").format(
-            portal=settings.PORTAL_NAME, day=date_format(day, "j F Y")
-        ),
+        subject=_("%(portal)s: the curators' digest of %(day)s"),
+        subject_params={"portal": settings.PORTAL_NAME, "day": _rendered_later(date_format, day, "j F Y")},
         to=[curator.email],
         context={
             "curator": curator,

@@ -2,6 +2,8 @@
 
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from submissions import locations, manifest, resolvers
 from submissions.textfields import MultiLineField
@@ -15,13 +17,13 @@ def read_checksum_upload(upload):
         return ""
     if upload.size > CHECKSUM_FILE_MAX_BYTES:
         raise forms.ValidationError(
-            "The checksum file is larger than 2 MiB; give the checksums of the data only."
+            _("The checksum file is larger than 2 MiB; give the checksums of the data only.")
         )
     try:
         return upload.read(CHECKSUM_FILE_MAX_BYTES + 1).decode("utf-8-sig")
     except UnicodeDecodeError:
         raise forms.ValidationError(
-            "The checksum file is not UTF-8 text; upload md5sum or sha256sum output."
+            _("The checksum file is not UTF-8 text; upload md5sum or sha256sum output.")
         ) from None
 
 
@@ -48,12 +50,14 @@ def clean_checksums(form, cleaned):
         return
     _matched, unmatched = manifest.match_checksums(entries, manifest.plain_file_paths(lines))
     if unmatched:
+        names = ", ".join(f"“{name}”" for name in unmatched[:5]) + (" …" if len(unmatched) > 5 else "")
         form.add_error(
             field,
-            "These checksums name no file of the locations: "
-            + ", ".join(f"“{name}”" for name in unmatched[:5])
-            + (" …" if len(unmatched) > 5 else "")
-            + ". Correct the file names or remove those lines.",
+            _(
+                "These checksums name no file of the locations: %(names)s. Correct the file names or remove "
+                "those lines."
+            )
+            % {"names": names},
         )
 
 
@@ -66,16 +70,28 @@ def clean_locations(text):
     """
     lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
     if not lines:
-        raise forms.ValidationError("Enter the https:// address of the data, or the DOI of its record.")
+        raise forms.ValidationError(_("Enter the https:// address of the data, or the DOI of its record."))
     limit = settings.MAX_LOCATIONS
     if len(lines) > limit:
         raise forms.ValidationError(
-            f"Give at most {limit} locations (there are {len(lines)}); for more files, give the record that "
-            "holds them or an archive."
+            _(
+                "Give at most %(limit)s locations (there are %(count)s); for more files, give the record that "
+                "holds them or an archive."
+            )
+            % {"limit": limit, "count": len(lines)}
         )
     cleaned, seen, errors = [], {}, []
+
+    def located(number, line, problem):
+        if len(lines) == 1:
+            return problem
+        return _("Line %(number)s (%(line)s): %(problem)s") % {
+            "number": number,
+            "line": _shorten(line),
+            "problem": problem,
+        }
+
     for number, line in enumerate(lines, start=1):
-        prefix = f"Line {number} ({_shorten(line)}): " if len(lines) > 1 else ""
         doi = locations.doi_of(line)
         try:
             value = (
@@ -83,14 +99,17 @@ def clean_locations(text):
             )
             resolvers.classify(value)
         except forms.ValidationError as exc:
-            errors.append(prefix + " ".join(exc.messages))
+            errors.append(located(number, line, " ".join(exc.messages)))
             continue
         except resolvers.InvalidLocation as exc:
-            errors.append(prefix + str(exc))
+            errors.append(located(number, line, str(exc)))
             continue
         key = f"doi:{doi}" if doi is not None else value
         if key in seen:
-            errors.append(f"Line {number} repeats line {seen[key]}; give each location once.")
+            errors.append(
+                _("Line %(number)s repeats line %(first)s; give each location once.")
+                % {"number": number, "first": seen[key]}
+            )
             continue
         seen[key] = number
         cleaned.append(value)
@@ -127,12 +146,16 @@ def locations_field(label):
     return MultiLineField(
         label=label,
         max_length=settings.MAX_LOCATIONS * (settings.PORTAL_URL_MAX_LENGTH + 2),
-        help_text="One per line: the https:// address of a file, the page of a repository record (Zenodo, "
-        "Dataverse, figshare) or its DOI. The checks run again on the new locations.",
+        help_text=gettext_lazy(
+            "One per line: the https:// address of a file, the page of a repository record (Zenodo, "
+            "Dataverse, figshare) or its DOI. The checks run again on the new locations."
+        ),
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "https://", "spellcheck": "false"}),
         error_messages={
-            "required": "Enter the https:// address of the data, or the DOI of its record.",
-            "max_length": "The locations are too long: give at most %(limit_value)d characters.",
+            "required": gettext_lazy("Enter the https:// address of the data, or the DOI of its record."),
+            "max_length": gettext_lazy(
+                "The locations are too long: give at most %(limit_value)d characters."
+            ),
         },
     )
 
@@ -140,9 +163,9 @@ def locations_field(label):
 def revision_checksums_field():
     """Return the checksums field of a location revision (prefilled with the ones given before)."""
     return MultiLineField(
-        label="Checksums (optional)",
+        label=gettext_lazy("Checksums (optional)"),
         required=False,
         max_length=2 * 1024 * 1024,
-        help_text="md5sum or sha256sum output, one line per file; leave empty to give none.",
+        help_text=gettext_lazy("md5sum or sha256sum output, one line per file; leave empty to give none."),
         widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false", "class": "font-monospace"}),
     )

@@ -33,11 +33,13 @@ CARD_GUIDE_URL = "https://huggingface.co/docs/hub/datasets-cards"
 def read_card_upload(upload):
     """Validate an uploaded card file; return (ParsedCard, raw bytes, file name) or raise ValidationError."""
     if not upload:
-        raise forms.ValidationError("Choose the dataset card file to upload (.md, .markdown or .txt).")
+        raise forms.ValidationError(_("Choose the dataset card file to upload (.md, .markdown or .txt)."))
     max_bytes = settings.PORTAL_CARD_MAX_BYTES
     if upload.size > max_bytes:
         raise forms.ValidationError(
-            "The card is %(size)s KiB; the limit is %(limit)s KiB. Shorten it or move long parts into the data.",
+            _(
+                "The card is %(size)s KiB; the limit is %(limit)s KiB. Shorten it or move long parts into the data."
+            ),
             params={"size": upload.size // 1024, "limit": max_bytes // 1024},
         )
     raw = upload.read(max_bytes + 1)
@@ -52,9 +54,12 @@ def read_card(*, raw, filename):
         raise forms.ValidationError(str(exc), code="card") from None
     if parsed.metadata.get("license") == cards.LICENSE_PLACEHOLDER:
         raise forms.ValidationError(
-            f"Replace {cards.LICENSE_PLACEHOLDER} in the card's header with the licence of the data, as a Hub "
-            "licence id (for example cc-by-4.0 or cc0-1.0).",
+            _(
+                "Replace %(placeholder)s in the card's header with the licence of the data, as a Hub licence id "
+                "(for example cc-by-4.0 or cc0-1.0)."
+            ),
             code="card",
+            params={"placeholder": cards.LICENSE_PLACEHOLDER},
         )
     return parsed
 
@@ -74,107 +79,117 @@ class ContributionForm(forms.Form):
 
     submission_key = forms.UUIDField(widget=forms.HiddenInput)
     name = SingleLineField(
-        label="Dataset name",
+        label=_("Dataset name"),
         min_length=3,
         max_length=100,
-        help_text="A descriptive name, 3 to 100 characters, e.g. “Baltic Sea buoy temperatures 2010–2024”.",
+        help_text=_(
+            "A descriptive name, 3 to 100 characters, e.g. “Baltic Sea buoy temperatures 2010–2024”."
+        ),
         error_messages={
-            "required": "Enter the dataset's name.",
-            "min_length": "Use at least 3 characters for the name (it has %(show_value)d).",
-            "max_length": "Use at most 100 characters for the name (it has %(show_value)d).",
+            "required": _("Enter the dataset's name."),
+            "min_length": _("Use at least 3 characters for the name (it has %(show_value)d)."),
+            "max_length": _("Use at most 100 characters for the name (it has %(show_value)d)."),
         },
     )
     location = MultiLineField(
-        label="Dataset location",
+        label=_("Dataset location"),
         max_length=settings.MAX_LOCATIONS * (settings.PORTAL_URL_MAX_LENGTH + 2),
         help_text="",  # set in __init__: it names the limit
         widget=forms.Textarea(attrs={"rows": 4, "placeholder": "https://", "spellcheck": "false"}),
         error_messages={
-            "required": "Enter the https:// address of the data, or the DOI of its record.",
-            "max_length": "The locations are too long: give at most %(limit_value)d characters.",
+            "required": _("Enter the https:// address of the data, or the DOI of its record."),
+            "max_length": _("The locations are too long: give at most %(limit_value)d characters."),
         },
     )
     hosting_wanted = forms.BooleanField(
-        label="I want you to host this dataset",
+        label=_("I want you to host this dataset"),
         required=False,
         initial=True,
-        help_text="Checked: we copy the data to the Hugging Face Hub. Unchecked: the catalog and the Hub card "
-        "point at the location above, and the data stays where it is.",
+        help_text=_(
+            "Checked: we copy the data to the Hugging Face Hub. Unchecked: the catalog and the Hub card "
+            "point at the location above, and the data stays where it is."
+        ),
     )
     card = forms.FileField(
-        label="Dataset card",
+        label=_("Dataset card"),
         required=False,
         help_text="",  # set in __init__: it holds a link
         widget=forms.ClearableFileInput(attrs={"accept": ".md,.markdown,.txt,text/markdown,text/plain"}),
     )
     modalities = forms.MultipleChoiceField(
-        label="Modalities",
+        label=_("Modalities"),
         choices=Modality.choices,
         widget=forms.CheckboxSelectMultiple,
-        help_text="Tick every kind of data the dataset holds.",
+        help_text=_("Tick every kind of data the dataset holds."),
         error_messages={
-            "required": "Tick at least one modality.",
-            "invalid_choice": "Choose among text, images, audio and video.",
+            "required": _("Tick at least one modality."),
+            "invalid_choice": _("Choose among text, images, audio and video."),
         },
     )
     domain = EitherOrChoiceField(
-        label="Domain",
+        label=_("Domain"),
         required=True,
         coerce=int,
         empty_value=None,
-        help_text="The subject the data belongs to. If none fits, leave this empty and suggest one below.",
-        error_messages={"invalid_choice": "Choose a domain from the list."},
+        help_text=_("The subject the data belongs to. If none fits, leave this empty and suggest one below."),
+        error_messages={"invalid_choice": _("Choose a domain from the list.")},
     )
     suggested_domain = SingleLineField(
-        label="Or suggest another domain",
+        label=_("Or suggest another domain"),
         required=False,
         min_length=2,
         max_length=60,
-        help_text="Only if no domain in the list fits, 2 to 60 characters. Curators may add it to the list.",
+        help_text=_(
+            "Only if no domain in the list fits, 2 to 60 characters. Curators may add it to the list."
+        ),
         error_messages={
-            "min_length": "Use at least 2 characters for the suggested domain.",
-            "max_length": "Use at most 60 characters for the suggested domain (it has %(show_value)d).",
+            "min_length": _("Use at least 2 characters for the suggested domain."),
+            "max_length": _("Use at most 60 characters for the suggested domain (it has %(show_value)d)."),
         },
     )
     checksums = MultiLineField(
-        label="Checksums (optional)",
+        label=_("Checksums (optional)"),
         required=False,
         max_length=2 * 1024 * 1024,
-        help_text="Paste the output of md5sum or sha256sum: one line per file, the checksum, two spaces and the "
-        "file name. We check every file against it while we copy it.",
+        help_text=_(
+            "Paste the output of md5sum or sha256sum: one line per file, the checksum, two spaces and the "
+            "file name. We check every file against it while we copy it."
+        ),
         widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "class": "font-monospace"}),
     )
     checksums_file = forms.FileField(
-        label="Or upload a checksum file (optional)",
+        label=_("Or upload a checksum file (optional)"),
         required=False,
-        help_text="A file such as MD5SUMS or SHA256SUMS, in the same format.",
+        help_text=_("A file such as MD5SUMS or SHA256SUMS, in the same format."),
         widget=forms.ClearableFileInput(attrs={"accept": ".txt,.md5,.sha256,text/plain"}),
     )
     paper = SingleLineField(
-        label="Paper (optional)",
+        label=_("Paper (optional)"),
         required=False,
         max_length=500,
-        help_text="The paper that describes the data: its arXiv identifier (2101.00001), DOI or https:// address.",
+        help_text=_(
+            "The paper that describes the data: its arXiv identifier (2101.00001), DOI or https:// address."
+        ),
     )
     code_url = SingleLineField(
-        label="Code (optional)",
+        label=_("Code (optional)"),
         required=False,
         max_length=settings.PORTAL_URL_MAX_LENGTH,
-        help_text="The https:// address of the code that goes with the data (e.g. on GitHub).",
+        help_text=_("The https:// address of the code that goes with the data (e.g. on GitHub)."),
         widget=forms.URLInput(attrs={"placeholder": "https://", "inputmode": "url"}),
     )
     contact_email = EmailAddressField(
-        label="Your e-mail address",
-        help_text="We send your private status link here; it is never published.",
+        label=_("Your e-mail address"),
+        help_text=_("We send your private status link here; it is never published."),
         error_messages={
-            "required": "Enter your e-mail address.",
-            "invalid": "Enter an e-mail address such as name@example.org.",
+            "required": _("Enter your e-mail address."),
+            "invalid": _("Enter an e-mail address such as name@example.org."),
         },
     )
     accept_terms = forms.BooleanField(
-        label="I accept the contribution terms",
+        label=_("I accept the contribution terms"),
         error_messages={
-            "required": "Tick the box to accept the contribution terms, or the dataset can't be taken."
+            "required": _("Tick the box to accept the contribution terms, or the dataset can't be taken.")
         },
     )
 
@@ -196,34 +211,43 @@ class ContributionForm(forms.Form):
         self.card_filename = None
         if not self.is_bound:
             self.initial.setdefault("submission_key", uuid.uuid4())
-        self.fields["domain"].choices = [("", "— choose a domain —"), *self._grouped_domains()]
+        self.fields["domain"].choices = [("", _("— choose a domain —")), *self._grouped_domains()]
         self.fields["card"].help_text = format_html(
-            "The dataset card is the README of your dataset: a short YAML header (licence, language, "
-            "tasks) and a description of what the data is, how it was made and how to use and cite it. "
-            'Upload it as .md, .markdown or .txt, UTF-8, at most {} KiB. See the <a href="{}" '
-            'target="_blank" rel="noopener">Hub\'s guide to dataset cards</a>.',
-            settings.PORTAL_CARD_MAX_BYTES // 1024,
-            CARD_GUIDE_URL,
+            _(
+                "The dataset card is the README of your dataset: a short YAML header (licence, language, "
+                "tasks) and a description of what the data is, how it was made and how to use and cite it. "
+                'Upload it as .md, .markdown or .txt, UTF-8, at most {limit} KiB. See the <a href="{guide}" '
+                'target="_blank" rel="noopener">Hub\'s guide to dataset cards</a>.'
+            ),
+            limit=settings.PORTAL_CARD_MAX_BYTES // 1024,
+            guide=CARD_GUIDE_URL,
         )
         self.fields["location"].help_text = format_html(
-            "Where the data can be downloaded today, one per line (at most {}): the https:// address of a "
-            "file or an archive, the page of a record in Zenodo, a Dataverse or figshare, or its DOI "
-            "(e.g. 10.5281/zenodo.1234567). We list every file of a record with its checksums.",
-            settings.MAX_LOCATIONS,
+            _(
+                "Where the data can be downloaded today, one per line (at most {limit}): the https:// address "
+                "of a file or an archive, the page of a record in Zenodo, a Dataverse or figshare, or its DOI "
+                "(e.g. 10.5281/zenodo.1234567). We list every file of a record with its checksums."
+            ),
+            limit=settings.MAX_LOCATIONS,
         )
         if settings.PORTAL_DEMO_DATA_URL:
             self.fields["location"].help_text = format_html(
-                '{} <strong class="d-block mt-1 demo-data-hint">Offline demo: put your own data file into '
-                "<code>{}</code>; it is served at <code>{}&lt;file name&gt;</code>.</strong>",
+                '{} <strong class="d-block mt-1 demo-data-hint">{}</strong>',
                 self.fields["location"].help_text,
-                settings.PORTAL_DEMO_DATA_DIR.relative_to(settings.BASE_DIR)
-                if settings.PORTAL_DEMO_DATA_DIR.is_relative_to(settings.BASE_DIR)
-                else settings.PORTAL_DEMO_DATA_DIR,
-                settings.PORTAL_DEMO_DATA_URL,
+                format_html(
+                    _(
+                        "Offline demo: put your own data file into <code>{folder}</code>; it is served at "
+                        "<code>{url}&lt;file name&gt;</code>."
+                    ),
+                    folder=settings.PORTAL_DEMO_DATA_DIR.relative_to(settings.BASE_DIR)
+                    if settings.PORTAL_DEMO_DATA_DIR.is_relative_to(settings.BASE_DIR)
+                    else settings.PORTAL_DEMO_DATA_DIR,
+                    url=settings.PORTAL_DEMO_DATA_URL,
+                ),
             )
         # Required unless a valid card from an earlier try is kept (then the upload may stay empty).
         self.fields["card"].required = not kept_card
-        self.fields["card"].error_messages["required"] = (
+        self.fields["card"].error_messages["required"] = _(
             "Choose the dataset card file to upload (.md, .markdown or .txt)."
         )
         if kept_card:
@@ -255,9 +279,9 @@ class ContributionForm(forms.Form):
         self.kept_card = (filename, raw)
         self.fields["card"].required = False
         self.fields["card"].help_text = self.fields["card"].help_text + format_html(
-            ' <strong class="d-block mt-1 kept-card">We kept “{}” from your last try; choose a file only '
-            "to replace it.</strong>",
-            filename,
+            ' <strong class="d-block mt-1 kept-card">{}</strong>',
+            _("We kept “%(name)s” from your last try; choose a file only to replace it.")
+            % {"name": filename},
         )
         # Bound fields copy the help text when first built (during validation); build this one again.
         self._bound_fields_cache.pop("card", None)
@@ -275,20 +299,19 @@ class ContributionForm(forms.Form):
         helper.form_show_errors = True
         terms_html = format_html(
             '<div class="terms-text border rounded p-3 mb-2 bg-light" id="terms-text" tabindex="0" '
-            'aria-label="Contribution terms {}"><h2 class="h6">Contribution terms, version {}</h2>'
-            '<div class="small terms-body">{}</div></div>',
-            self.terms.version,
-            self.terms.version,
+            'aria-label="{}"><h2 class="h6">{}</h2><div class="small terms-body">{}</div></div>',
+            _("Contribution terms %(version)s") % {"version": self.terms.version},
+            _("Contribution terms, version %(version)s") % {"version": self.terms.version},
             self.terms.text,
         )
         helper.layout = Layout(
             "submission_key",
-            Fieldset("The dataset", "name", "location", "hosting_wanted", "card"),
-            Fieldset("What it holds", Field("modalities"), "domain", "suggested_domain"),
-            Fieldset("Checksums and related work", "checksums", "checksums_file", "paper", "code_url"),
-            Fieldset("You", *self._you_fields()),
-            Fieldset("Terms", Div(HTML(terms_html), Field("accept_terms"), css_class="terms")),
-            Submit("submit", "Send the dataset for review", css_class="btn-primary btn-lg"),
+            Fieldset(_("The dataset"), "name", "location", "hosting_wanted", "card"),
+            Fieldset(_("What it holds"), Field("modalities"), "domain", "suggested_domain"),
+            Fieldset(_("Checksums and related work"), "checksums", "checksums_file", "paper", "code_url"),
+            Fieldset(_("You"), *self._you_fields()),
+            Fieldset(_("Terms"), Div(HTML(terms_html), Field("accept_terms"), css_class="terms")),
+            Submit("submit", _("Send the dataset for review"), css_class="btn-primary btn-lg"),
         )
         return helper
 
@@ -299,11 +322,11 @@ class ContributionForm(forms.Form):
             '<p class="orcid-credit small">{}</p>',
             format_html(
                 _(
-                    "Signed in with ORCID iD {}: the published dataset credits you as its creator with this iD. "
-                    '<a href="{}">Sign out</a> to contribute without it.'
+                    "Signed in with ORCID iD {orcid}: the published dataset credits you as its creator with this "
+                    'iD. <a href="{sign_out}">Sign out</a> to contribute without it.'
                 ),
-                format_html('<a href="{}" class="orcid-id">{}</a>', orcid_url(self.orcid), self.orcid),
-                reverse("account_logout"),
+                orcid=format_html('<a href="{}" class="orcid-id">{}</a>', orcid_url(self.orcid), self.orcid),
+                sign_out=reverse("account_logout"),
             ),
         )
         return [HTML(notice), "contributor_given_names", "contributor_family_names", "contact_email"]
@@ -322,7 +345,7 @@ class ContributionForm(forms.Form):
     def clean_name(self):
         name = " ".join(self.cleaned_data["name"].split())
         if len(name) < 3:
-            raise forms.ValidationError("Use at least 3 characters for the name.")
+            raise forms.ValidationError(_("Use at least 3 characters for the name."))
         existing = selectors.find_name_clash(name)
         if existing is not None:
             # Said early, beside the other errors; services.submit holds the rule under concurrency too.
@@ -361,7 +384,7 @@ class ContributionForm(forms.Form):
         try:
             return Domain.objects.get(pk=pk, active=True)
         except Domain.DoesNotExist:
-            raise forms.ValidationError("Choose a domain from the list.") from None
+            raise forms.ValidationError(_("Choose a domain from the list.")) from None
 
     def clean_suggested_domain(self):
         return " ".join(self.cleaned_data.get("suggested_domain", "").split())
@@ -374,10 +397,10 @@ class ContributionForm(forms.Form):
             if domain and suggestion:
                 self.add_error(
                     "suggested_domain",
-                    "Choose a domain from the list or suggest one, not both: clear one of the two.",
+                    _("Choose a domain from the list or suggest one, not both: clear one of the two."),
                 )
             elif not domain and not suggestion:
-                self.add_error("domain", "Choose a domain from the list, or suggest another one below.")
+                self.add_error("domain", _("Choose a domain from the list, or suggest another one below."))
         clean_checksums(self, cleaned)
         return cleaned
 
@@ -411,19 +434,19 @@ class ReplyForm(OwnIdsForm):
     id_prefix = "reply"
 
     text = MultiLineField(
-        label="Your message to the curators",
+        label=_("Your message to the curators"),
         max_length=settings.PORTAL_REPLY_MAX_CHARS,
         widget=forms.Textarea(attrs={"rows": 5}),
         error_messages={
-            "required": "Write your message; it can't be empty.",
-            "max_length": "Shorten your message to at most 10,000 characters (it has %(show_value)d).",
+            "required": _("Write your message; it can't be empty."),
+            "max_length": _("Shorten your message to at most 10,000 characters (it has %(show_value)d)."),
         },
     )
 
     def clean_text(self):
         text = self.cleaned_data["text"].strip()
         if not text:
-            raise forms.ValidationError("Write your message; it can't be empty.")
+            raise forms.ValidationError(_("Write your message; it can't be empty."))
         return text
 
 
@@ -433,13 +456,13 @@ class RevisionForm(OwnIdsForm):
     id_prefix = "revision"
 
     card = forms.FileField(
-        label="Revised dataset card",
+        label=_("Revised dataset card"),
         required=False,
-        help_text="The whole card again (.md, .markdown or .txt, UTF-8); earlier revisions are kept.",
+        help_text=_("The whole card again (.md, .markdown or .txt, UTF-8); earlier revisions are kept."),
         widget=forms.ClearableFileInput(attrs={"accept": ".md,.markdown,.txt,text/markdown,text/plain"}),
     )
     comment = MultiLineField(
-        label="What you changed (optional)",
+        label=_("What you changed (optional)"),
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -456,10 +479,10 @@ class LocationForm(LocationsMixin, OwnIdsForm):
 
     id_prefix = "location"
 
-    location = locations_field("Dataset locations")
+    location = locations_field(_("Dataset locations"))
     checksums = revision_checksums_field()
     comment = MultiLineField(
-        label="What changed (optional)",
+        label=_("What changed (optional)"),
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -470,11 +493,11 @@ class WithdrawForm(forms.Form):
     """The contributor's confirmation that they withdraw the submission."""
 
     confirm = forms.BooleanField(
-        label="Yes, withdraw this submission. I understand that it can't be undone.",
-        error_messages={"required": "Tick the box to confirm that you want to withdraw the submission."},
+        label=_("Yes, withdraw this submission. I understand that it can't be undone."),
+        error_messages={"required": _("Tick the box to confirm that you want to withdraw the submission.")},
     )
     reason = MultiLineField(
-        label="Why (optional, helps us improve)",
+        label=_("Why (optional, helps us improve)"),
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -485,10 +508,10 @@ class SignInForm(forms.Form):
     """The e-mail address whose submissions the contributor wants to see."""
 
     email = EmailAddressField(
-        label="Your e-mail address",
+        label=_("Your e-mail address"),
         error_messages={
-            "required": "Enter the e-mail address you used on the form.",
-            "invalid": "Enter an e-mail address such as name@example.org.",
+            "required": _("Enter the e-mail address you used on the form."),
+            "invalid": _("Enter an e-mail address such as name@example.org."),
         },
     )
 
@@ -498,26 +521,29 @@ class CorrectionForm(OwnIdsForm):
 
     id_prefix = "correction"
 
-    name = SingleLineField(label="Dataset name", max_length=100)
+    name = SingleLineField(label=_("Dataset name"), max_length=100)
     domain = SingleLineField(
-        label="Domain",
+        label=_("Domain"),
         widget=forms.Select,
-        help_text="To suggest a domain that is not in the list, write to the curators instead.",
+        help_text=_("To suggest a domain that is not in the list, write to the curators instead."),
     )
     modalities = forms.MultipleChoiceField(
-        label="Modalities", choices=Modality.choices, widget=forms.CheckboxSelectMultiple, required=False
+        label=_("Modalities"), choices=Modality.choices, widget=forms.CheckboxSelectMultiple, required=False
     )
     license = SingleLineField(
-        label="Licence",
+        label=_("Licence"),
         max_length=60,
-        help_text="The Hub's licence identifier, e.g. cc-by-4.0, mit or cdla-permissive-2.0.",
+        help_text=_("The Hub's licence identifier, e.g. cc-by-4.0, mit or cdla-permissive-2.0."),
     )
     languages = SingleLineField(
-        label="Languages", required=False, max_length=400, help_text="ISO 639 codes, comma-separated: en, fr."
+        label=_("Languages"),
+        required=False,
+        max_length=400,
+        help_text=_("ISO 639 codes, comma-separated: en, fr."),
     )
-    tags = SingleLineField(label="Tags", required=False, max_length=1200, help_text="Comma-separated.")
+    tags = SingleLineField(label=_("Tags"), required=False, max_length=1200, help_text=_("Comma-separated."))
     message = MultiLineField(
-        label="Why (optional, for the curators)",
+        label=_("Why (optional, for the curators)"),
         required=False,
         max_length=settings.PORTAL_REPLY_MAX_CHARS,
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -538,7 +564,7 @@ class CorrectionForm(OwnIdsForm):
         choices = [(name, name) for name in names]
         if current and current not in names:
             # A suggested domain, published as is: shown so that the form says what the catalog says.
-            choices.insert(0, (current, f"{current} (suggested, not in the list)"))
+            choices.insert(0, (current, _("%(domain)s (suggested, not in the list)") % {"domain": current}))
         self.fields["domain"].widget.choices = choices
 
     def clean(self):
@@ -570,8 +596,8 @@ class CardVersionForm(RevisionForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["card"].label = "New version of the dataset card"
-        self.fields["card"].help_text = (
+        self.fields["card"].label = _("New version of the dataset card")
+        self.fields["card"].help_text = _(
             "The whole card (.md, .markdown or .txt, UTF-8). Curators review the changes before it replaces "
             "the published card."
         )

@@ -11,6 +11,7 @@ from urllib.parse import unquote, urlsplit
 
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from portal import safefetch
 
@@ -47,33 +48,33 @@ def clean_location(location):
     location = location.strip()
     if len(location) > settings.PORTAL_URL_MAX_LENGTH:
         raise forms.ValidationError(
-            "Use an address of at most %(limit)s characters (it has %(length)s).",
+            _("Use an address of at most %(limit)s characters (it has %(length)s)."),
             params={"limit": f"{settings.PORTAL_URL_MAX_LENGTH:,}", "length": f"{len(location):,}"},
         )
     parts = urlsplit(location)
     if parts.scheme.lower() != "https":
         raise forms.ValidationError(
-            "Use an https:// address (http, ftp, file and other kinds of address are not accepted)."
+            _("Use an https:// address (http, ftp, file and other kinds of address are not accepted).")
         )
     if not parts.hostname:
-        raise forms.ValidationError("Enter a complete address such as https://example.org/data.zip.")
+        raise forms.ValidationError(_("Enter a complete address such as https://example.org/data.zip."))
     if parts.username or parts.password:
         raise forms.ValidationError(
-            "Remove the user name or password from the address; share a public link instead."
+            _("Remove the user name or password from the address; share a public link instead.")
         )
     if any(ch.isspace() or ord(ch) < 32 for ch in location):
-        raise forms.ValidationError("Remove spaces and control characters from the address.")
+        raise forms.ValidationError(_("Remove spaces and control characters from the address."))
     try:
         forms.URLField(assume_scheme="https").clean(location)
     except forms.ValidationError:
         raise forms.ValidationError(
-            "Enter a complete address such as https://example.org/data.zip."
+            _("Enter a complete address such as https://example.org/data.zip.")
         ) from None
     try:
         safefetch.check_url(location)
     except safefetch.FetchBlocked as exc:
         raise forms.ValidationError(
-            "Use the public address of the data; this one points to a private or local network: %(why)s",
+            _("Use the public address of the data; this one points to a private or local network: %(why)s"),
             params={"why": exc},
         ) from None
     return location
@@ -92,7 +93,9 @@ def clean_paper(text):
         return f"https://doi.org/{doi}"
     if not text.lower().startswith("https://"):
         raise forms.ValidationError(
-            "Give the paper as an arXiv identifier (2101.00001), a DOI (10.1234/abcd) or an https:// address."
+            _(
+                "Give the paper as an arXiv identifier (2101.00001), a DOI (10.1234/abcd) or an https:// address."
+            )
         )
     return _public_https(text)
 
@@ -103,16 +106,16 @@ def clean_code_url(text):
     if not text:
         return ""
     if not text.lower().startswith("https://"):
-        raise forms.ValidationError("Give the code's https:// address (e.g. its GitHub or GitLab page).")
+        raise forms.ValidationError(_("Give the code's https:// address (e.g. its GitHub or GitLab page)."))
     return _public_https(text)
 
 
 def _public_https(text):
     if any(ch.isspace() or ord(ch) < 32 for ch in text) or len(text) > settings.PORTAL_URL_MAX_LENGTH:
-        raise forms.ValidationError("Remove spaces and control characters from the address.")
+        raise forms.ValidationError(_("Remove spaces and control characters from the address."))
     try:
         forms.URLField(assume_scheme="https").clean(text)
         safefetch.check_url(text)
     except (forms.ValidationError, safefetch.FetchBlocked):
-        raise forms.ValidationError("Enter a complete public https:// address.") from None
+        raise forms.ValidationError(_("Enter a complete public https:// address.")) from None
     return text

@@ -38,9 +38,9 @@ def deliver_email(subject, text, html, to):
 
 
 @shared_task(ignore_result=True)
-def send_sign_in_link(email):
+def send_sign_in_link(email, language=None):
     """Send a "my submissions" sign-in link if the address has submissions (and has not asked too often)."""
-    services.request_sign_in(email)
+    services.request_sign_in(email, language=language)
 
 
 @shared_task(acks_late=True, ignore_result=True)

@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.cache import add_never_cache_headers
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
@@ -319,7 +320,7 @@ def confirm_address(request, token):
         services.confirm(submission)
         messages.success(
             request,
-            "Thank you, your e-mail address is confirmed. Your dataset is now in the curators' queue.",
+            _("Thank you, your e-mail address is confirmed. Your dataset is now in the curators' queue."),
         )
     return private_response(redirect("submissions:status", token=token))
 
@@ -352,7 +353,7 @@ def reply(request, token):
         form_class=ReplyForm,
         context_name="reply_form",
         perform=lambda submission, form: services.reply(submission, text=form.cleaned_data["text"]),
-        success="Your message was sent to the curators.",
+        success=_("Your message was sent to the curators."),
     )
 
 
@@ -371,7 +372,7 @@ def revise(request, token):
             card_filename=form.card_filename,
             comment=form.cleaned_data["comment"],
         ),
-        success="Thank you: the revised card is with the curators.",
+        success=_("Thank you: the revised card is with the curators."),
     )
 
 
@@ -381,7 +382,7 @@ def request_correction(request, token):
     _link, submission = _find_or_404(token)
     published = selectors.categorisation(submission)
     if published is None:
-        messages.error(request, "Only a published dataset can be corrected.")
+        messages.error(request, _("Only a published dataset can be corrected."))
         return private_response(redirect("submissions:status", token=token))
     return _status_form(
         request,
@@ -391,7 +392,7 @@ def request_correction(request, token):
         perform=lambda submission, form: services.request_correction(
             submission, proposal=form.proposal, message=form.cleaned_data["message"]
         ),
-        success="Thank you: your correction is with the curators.",
+        success=_("Thank you: your correction is with the curators."),
     )
 
 
@@ -410,7 +411,7 @@ def send_card_version(request, token):
             card_filename=form.card_filename,
             message=form.cleaned_data["comment"],
         ),
-        success="Thank you: the new card is with the curators.",
+        success=_("Thank you: the new card is with the curators."),
     )
 
 
@@ -428,7 +429,7 @@ def revise_location(request, token):
             checksums=form.cleaned_data["announced_checksums"],
             comment=form.cleaned_data["comment"],
         ),
-        success="Thank you: your changes are with the curators, and the checks run again.",
+        success=_("Thank you: your changes are with the curators, and the checks run again."),
     )
 
 
@@ -446,7 +447,7 @@ def withdraw(request, token):
         except services.InvalidTransition as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, "Your submission is withdrawn.")
+            messages.success(request, _("Your submission is withdrawn."))
             return private_response(redirect("submissions:status", token=token))
     status_code = 400 if request.method == "POST" else 200
     context = {"submission": submission, "form": form, "token": token}
@@ -513,7 +514,10 @@ def my_submissions(request):
     if request.method == "POST" and form.is_valid():
         # The lookup and the e-mail happen in a worker, so the answer takes the same time whether the
         # address is known or not; the page says the same either way.
-        queues.enqueue("submissions.tasks.send_sign_in_link", form.cleaned_data["email"])
+        # The e-mail goes out in the language of this page (there is no submission to take it from).
+        queues.enqueue(
+            "submissions.tasks.send_sign_in_link", form.cleaned_data["email"], translation.get_language()
+        )
         return render(request, "submissions/sign_in_sent.html", {"email": form.cleaned_data["email"]})
     return render(request, "submissions/my_submissions_form.html", {"form": form})
 

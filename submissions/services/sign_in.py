@@ -15,8 +15,9 @@ SIGN_IN_LINK_LIFETIME_MINUTES = 30
 SIGN_IN_LINKS_PER_HOUR = 5
 
 
-def request_sign_in(email):
-    """E-mail a single-use sign-in link listing an address's submissions, if it has any.
+def request_sign_in(email, *, language=None):
+    """E-mail a single-use sign-in link listing an address's submissions, if it has any, in `language` (the
+    page's where it was asked for; the portal's default when None).
 
     The caller answers the same whether or not the address is known.
     """
@@ -34,7 +35,7 @@ def request_sign_in(email):
         token_hash=hash_token(token),
         expires_at=now + datetime.timedelta(minutes=SIGN_IN_LINK_LIFETIME_MINUTES),
     )
-    after_commit(emails.send_sign_in_link, email=email, token=token)
+    after_commit(emails.send_sign_in_link, email=email, token=token, language=language)
     return link
 
 
