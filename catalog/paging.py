@@ -7,32 +7,26 @@ page shows that nearest page with the message above it. Checking the number agai
 any query also keeps absurd numbers (9223372036854775807, 10^30) away from the database's OFFSET.
 """
 
-from django.utils import translation
-from django.utils.formats import number_format
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_noop
+
+from portal import i18n
 
 
 class BadPage(ValueError):
     """A page parameter that names no page; `nearest` is the page the reader most likely wanted.
 
-    `say` returns the message in the active language. `str()` is the message in English (the JSON API and
-    the DCAT feed speak English); `localized()` is the same message in the reader's language, its numbers
-    written the reader's way (the list page).
+    `message` is a stored message (`portal.i18n`): `str()` says it in English (the JSON API and the DCAT feed
+    speak English), `localized()` in the reader's language, numbers written the reader's way (the list page).
     """
 
-    def __init__(self, say, *, nearest):
-        self.say = say
+    def __init__(self, message, *, nearest):
+        self.message = message
         self.nearest = nearest
-        with translation.override("en"):
-            super().__init__(say())
+        super().__init__(i18n.english(message))
 
     def localized(self):
         """Return the message in the active language."""
-        return self.say()
-
-
-def _number(value):
-    return number_format(value, force_grouping=True)
+        return i18n.translated(self.message)
 
 
 def page_number(raw, *, pages, capped_at=None):
@@ -48,34 +42,33 @@ def page_number(raw, *, pages, capped_at=None):
         number = int(raw)
     except (TypeError, ValueError):
         raise BadPage(
-            lambda: gettext("The page must be a whole number from 1, not “%(page)s”.") % {"page": shown},
+            i18n.message(gettext_noop("The page must be a whole number from 1, not “%(page)s”."), page=shown),
             nearest=1,
         ) from None
     if number < 1:
-        raise BadPage(lambda: gettext("The page must be at least 1."), nearest=1)
+        raise BadPage(i18n.message(gettext_noop("The page must be at least 1.")), nearest=1)
     if number > pages:
         if capped_at is not None:
             raise BadPage(
-                lambda: (
-                    ngettext(
-                        "Only the first %(cap)s results can be browsed page by page, on %(pages)s page; page "
-                        "%(page)s is past the last page: narrow the search or add a filter to reach the others.",
-                        "Only the first %(cap)s results can be browsed page by page, on %(pages)s pages; page "
-                        "%(page)s is past the last page: narrow the search or add a filter to reach the others.",
-                        pages,
-                    )
-                    % {"cap": _number(capped_at), "pages": _number(pages), "page": shown}
+                i18n.message_plural(
+                    "Only the first %(cap)s results can be browsed page by page, on %(pages)s page; page "
+                    "%(page)s is past the last page: narrow the search or add a filter to reach the others.",
+                    "Only the first %(cap)s results can be browsed page by page, on %(pages)s pages; page "
+                    "%(page)s is past the last page: narrow the search or add a filter to reach the others.",
+                    count=pages,
+                    cap=i18n.number(capped_at),
+                    pages=i18n.number(pages),
+                    page=shown,
                 ),
                 nearest=pages,
             )
         raise BadPage(
-            lambda: (
-                ngettext(
-                    "There is only %(pages)s page of results; page %(page)s is past the last page.",
-                    "There are only %(pages)s pages of results; page %(page)s is past the last page.",
-                    pages,
-                )
-                % {"pages": _number(pages), "page": shown}
+            i18n.message_plural(
+                "There is only %(pages)s page of results; page %(page)s is past the last page.",
+                "There are only %(pages)s pages of results; page %(page)s is past the last page.",
+                count=pages,
+                pages=i18n.number(pages),
+                page=shown,
             ),
             nearest=pages,
         )

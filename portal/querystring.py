@@ -12,9 +12,9 @@ from django.conf import settings
 from django.core.exceptions import TooManyFieldsSent
 from django.http import JsonResponse
 from django.shortcuts import render
-from django.utils import translation
-from django.utils.formats import number_format
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_noop
+
+from portal import i18n
 
 API_PREFIX = "/api/"
 TOO_MANY_PARAMETERS = gettext_noop(
@@ -38,24 +38,16 @@ class QueryStringMiddleware:
                 "\x00" in name or "\x00" in "".join(values) for name, values in request.GET.lists()
             )
         except TooManyFieldsSent:
-            return self.refuse(request, TOO_MANY_PARAMETERS, limit=settings.DATA_UPLOAD_MAX_NUMBER_FIELDS)
+            limit = i18n.number(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS)
+            return self.refuse(request, i18n.message(TOO_MANY_PARAMETERS, limit=limit))
         if holds_nul:
-            return self.refuse(request, HOLDS_NUL)
+            return self.refuse(request, i18n.message(HOLDS_NUL))
         return self.get_response(request)
 
     @staticmethod
-    def refuse(request, message, **numbers):
-        """The 400 answer: the page in the reader's language, or JSON in English on the API (it speaks JSON,
-        errors included)."""
+    def refuse(request, message):
+        """The 400 answer to a stored message (`portal.i18n`): the page in the reader's language, or JSON in
+        English on the API (it speaks JSON, errors included)."""
         if request.path_info.startswith(API_PREFIX):
-            with translation.override("en"):
-                return JsonResponse({"detail": _words(message, numbers)}, status=400)
-        return render(request, "400.html", {"message": _words(message, numbers)}, status=400)
-
-
-def _words(message, numbers):
-    """The message in the active language, its numbers written that language's way."""
-    text = gettext(message)
-    if not numbers:
-        return text  # no placeholder, and "%00" is no directive
-    return text % {name: number_format(value, force_grouping=True) for name, value in numbers.items()}
+            return JsonResponse({"detail": i18n.english(message)}, status=400)
+        return render(request, "400.html", {"message": i18n.translated(message)}, status=400)
