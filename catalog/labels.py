@@ -32,14 +32,6 @@ SEEDED_DOMAINS = frozenset(
     }
 )
 
-# `Modality`'s labels, marked here too so that the catalog holds their French whichever module marks them.
-MODALITY_LABELS = (
-    gettext_noop("Text"),
-    gettext_noop("Images"),
-    gettext_noop("Audio"),
-    gettext_noop("Video (may include audio)"),
-)
-
 
 def domain_label(name):
     """Return a domain as the page shows it: a seeded one in the reader's language, any other as typed."""
@@ -48,9 +40,7 @@ def domain_label(name):
 
 def modality_label(value):
     """Return a modality's label in the reader's language ("Images" for "images"), an unknown value as it is."""
-    label = dict(Modality.choices).get(value)
-    # str() first: the label may be a lazy translation or the English text itself.
-    return gettext(str(label)) if label is not None else value
+    return str(dict(Modality.choices).get(value, value))
 
 
 @functools.cache

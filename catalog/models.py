@@ -12,7 +12,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from catalog.labels import domain_label, language_label, modality_label
+from catalog.labels import domain_label, language_label
 from submissions.carddata import license_info
 from submissions.models import CorrectionRequest, ModalitiesMixin, Submission
 
@@ -223,11 +223,6 @@ class Dataset(ModalitiesMixin, models.Model):
     def language_names(self):
         """Return the languages' names in the reader's language ("English" for "en"), a code where none is known."""
         return [language_label(str(code)) for code in self.languages or []]
-
-    @property
-    def modality_names(self):
-        """Return the modalities' labels in the reader's language."""
-        return [modality_label(value) for value in self.modality_list]
 
     @property
     def domain_label(self):
