@@ -12,7 +12,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from submissions.carddata import language_name, license_info
+from catalog.labels import domain_label, language_label
+from submissions.carddata import license_info
 from submissions.models import CorrectionRequest, ModalitiesMixin, Submission
 
 # The cache key of the "catalog changed" stamp (catalog.search.catalog_stamp); a save forgets it, here and
@@ -220,8 +221,13 @@ class Dataset(ModalitiesMixin, models.Model):
 
     @property
     def language_names(self):
-        """Return the languages' names ("English" for "en"), a code where no name is known."""
-        return [language_name(str(code)) for code in self.languages or []]
+        """Return the languages' names in the reader's language ("English" for "en"), a code where none is known."""
+        return [language_label(str(code)) for code in self.languages or []]
+
+    @property
+    def domain_label(self):
+        """Return the domain as the page shows it: a seeded one in the reader's language, another as typed."""
+        return domain_label(self.domain)
 
     @property
     def total_size(self):

@@ -36,9 +36,12 @@ from django.db.models import (
     When,
 )
 from django.db.models.expressions import RawSQL
+from django.utils import translation
+from django.utils.translation import gettext, gettext_noop
 
+from catalog.labels import domain_label, language_label, modality_label
 from catalog.models import CATALOG_STAMP_KEY, LOCAL_STAMP, Dataset, FacetBitmap
-from submissions.carddata import language_codes, language_name, license_ids, license_info
+from submissions.carddata import language_codes, license_ids, license_info
 from submissions.models import Domain, Modality
 
 MAX_QUERY_CHARS = 200
@@ -52,11 +55,12 @@ COUNT_CAP = 1000
 SEARCH_CONFIG = "english"  # must match the trigger of migration 0002
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
+# The labels here are English, as the API gives them; a page shows them through gettext.
 SORTS = {
-    "relevance": "Relevance",
-    "newest": "Newest",
-    "downloads": "Most downloaded",
-    "likes": "Most liked",
+    "relevance": gettext_noop("Relevance"),
+    "newest": gettext_noop("Newest"),
+    "downloads": gettext_noop("Most downloaded"),
+    "likes": gettext_noop("Most liked"),
 }
 _SORT_ORDER = {
     "newest": ("-published_at", "-id"),
@@ -64,15 +68,16 @@ _SORT_ORDER = {
     "likes": ("-likes", "-id"),
 }
 
-HOSTING = {"hosted": "Hosted on the Hub", "linked": "Linked to the source"}
+HOSTING = {"hosted": gettext_noop("Hosted on the Hub"), "linked": gettext_noop("Linked to the source")}
+NO_LICENCE = gettext_noop("No licence given")
 
 # Request parameter -> label, in display order.
 FACETS = {
-    "domain": "Domain",
-    "modality": "Modality",
-    "license": "Licence",
-    "hosting": "Hosting",
-    "language": "Language",
+    "domain": gettext_noop("Domain"),
+    "modality": gettext_noop("Modality"),
+    "license": gettext_noop("Licence"),
+    "hosting": gettext_noop("Hosting"),
+    "language": gettext_noop("Language"),
 }
 
 
@@ -112,7 +117,7 @@ class CatalogQuery:
 
 @dataclasses.dataclass(frozen=True)
 class FacetValue:
-    """One value of a facet with the number of datasets it would show."""
+    """One value of a facet with the number of datasets it would show; `label` is English (the API's)."""
 
     value: str
     label: str
@@ -156,7 +161,8 @@ def parse_query(params, *, strict=False):
     """Read a `CatalogQuery` from request parameters; return (query, notices for the visitor).
 
     `params` is a QueryDict (or a dict of lists). Text is stripped and cut to MAX_QUERY_CHARS. Unknown facet
-    values and sorts are dropped with a notice, or raise `BadQuery` when `strict` (the API).
+    values and sorts are dropped with a notice (in the reader's language), or raise `BadQuery` when `strict`
+    (the API, which speaks English).
     """
     notices = []
 
@@ -172,7 +178,9 @@ def parse_query(params, *, strict=False):
     text = " ".join(texts[0].split()) if texts else ""
     if len(text) > MAX_QUERY_CHARS:
         text = text[:MAX_QUERY_CHARS].rstrip()
-        notices.append(f"The search text was cut to its first {MAX_QUERY_CHARS} characters.")
+        notices.append(
+            gettext("The search text was cut to its first %(count)s characters.") % {"count": MAX_QUERY_CHARS}
+        )
 
     filters = []
     for facet in FACETS:
@@ -189,10 +197,12 @@ def parse_query(params, *, strict=False):
                 continue
             known = allowed.get(value.casefold()) if len(value) <= MAX_FACET_VALUE_CHARS else None
             if known is None:
-                message = f"“{value[:40]}” is not a known {FACETS[facet].lower()}; it was ignored."
                 if strict:
                     raise BadQuery(f"Unknown {facet} value {value[:40]!r}.")
-                notices.append(message)
+                notices.append(
+                    gettext("“%(value)s” is not a known %(facet)s; it was ignored.")
+                    % {"value": value[:40], "facet": gettext(FACETS[facet]).lower()}
+                )
                 continue
             if known not in chosen:
                 chosen.append(known)
@@ -200,7 +210,8 @@ def parse_query(params, *, strict=False):
             if strict:
                 raise BadQuery(f"Choose at most {MAX_VALUES_PER_FACET} values of {facet}.")
             notices.append(
-                f"Only the first {MAX_VALUES_PER_FACET} values of {FACETS[facet].lower()} are used."
+                gettext("Only the first %(count)s values of %(facet)s are used.")
+                % {"count": MAX_VALUES_PER_FACET, "facet": gettext(FACETS[facet]).lower()}
             )
             chosen = chosen[:MAX_VALUES_PER_FACET]
         if chosen:
@@ -211,7 +222,9 @@ def parse_query(params, *, strict=False):
     if sort and sort not in SORTS:
         if strict:
             raise BadQuery(f"Unknown sort {sort[:40]!r}; use one of: {', '.join(SORTS)}.")
-        notices.append(f"“{sort[:40]}” is not a way to sort; the default order is used.")
+        notices.append(
+            gettext("“%(sort)s” is not a way to sort; the default order is used.") % {"sort": sort[:40]}
+        )
         sort = ""
     return CatalogQuery(text=text, filters=tuple(filters), sort=sort), notices
 
@@ -638,16 +651,21 @@ def _most_frequent(counts):
 
 
 def value_label(facet, value):
-    """Return how a facet's value reads on the page ("Images" for the modality "images")."""
+    """Return how a facet's value reads on the page, in the reader's language ("Images" for "images").
+
+    A licence reads as its name, which is not translated.
+    """
     if facet == "modality":
-        return dict(Modality.choices).get(value, value)
+        return modality_label(value)
     if facet == "hosting":
-        return HOSTING.get(value, value)
+        return gettext(HOSTING[value]) if value in HOSTING else value
     if facet == "license":
         info = license_info(value)
-        return info["name"] if info else (value or "No licence given")
+        return info["name"] if info else (value or gettext(NO_LICENCE))
     if facet == "language":
-        return language_name(value)
+        return language_label(value)
+    if facet == "domain":
+        return domain_label(value)
     return value
 
 
@@ -747,18 +765,21 @@ def _sampled_counts(query):
 def _counts(query, counted, **found):
     selected = query.selected
     facets = {}
-    for facet in FACETS:
-        chosen = selected.get(facet, ())
-        values = [
-            FacetValue(value=value, label=value_label(facet, value), count=n, selected=value in chosen)
-            for value, n in counted[facet].items()
-            if value
-        ]
-        # A selected value stays visible (with its count 0) so it can be removed.
-        values += [
-            FacetValue(value=v, label=value_label(facet, v), count=0, selected=True)
-            for v in chosen
-            if v not in counted[facet]
-        ]
-        facets[facet] = values
+    # Labels in English, whoever asked: the API gives them, and counts are kept in the shared cache for
+    # every reader (a page translates the values itself, through `value_label`).
+    with translation.override("en"):
+        for facet in FACETS:
+            chosen = selected.get(facet, ())
+            values = [
+                FacetValue(value=value, label=value_label(facet, value), count=n, selected=value in chosen)
+                for value, n in counted[facet].items()
+                if value
+            ]
+            # A selected value stays visible (with its count 0) so it can be removed.
+            values += [
+                FacetValue(value=v, label=value_label(facet, v), count=0, selected=True)
+                for v in chosen
+                if v not in counted[facet]
+            ]
+            facets[facet] = values
     return Counts(facets=facets, **found)

@@ -18,7 +18,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext
 from django.views.decorators.http import require_safe
 
 from catalog import citation, croissant, dcat, hub, paging, search, selectors, usage
@@ -78,16 +78,17 @@ def _page_number(raw, *, last, more):
     try:
         return paging.page_number(raw, pages=last, capped_at=search.COUNT_CAP if more else None), None
     except paging.BadPage as exc:
-        shown = "the first page" if exc.nearest == 1 else "the last page"
-        return exc.nearest, f"{exc} Showing {shown}."
+        shown = gettext("Showing the first page.") if exc.nearest == 1 else gettext("Showing the last page.")
+        return exc.nearest, f"{exc.localized()} {shown}"
 
 
 @require_safe
 def dataset_list(request):
     """The catalog: search box, facets with counts, sort, pagination; the URL holds the whole query.
 
-    For a visitor without cookies (no session, no pending message: crawlers, shared links) the page is the
-    same for everyone of a language, so its HTML is cached per URL and language for CATALOG_FACET_CACHE_SECONDS, keyed also by
+    For a visitor without cookies (no session, no pending message, no language chosen with the switcher:
+    crawlers, shared links) the page is the same for every reader of a language, so its HTML is cached per
+    URL and language (the one Accept-Language chose) for CATALOG_FACET_CACHE_SECONDS, keyed also by
     `search.catalog_stamp()`: any saved or published dataset changes the key, so changes show at once.
     Rendering the template costs far more than the queries; this is what makes the page cheap.
     """
@@ -124,14 +125,21 @@ def _render_list(request):
     facet_groups = [
         {
             "name": facet,
-            "label": label,
-            "values": [{"value": v, "link": link(toggle=(facet, v.value))} for v in facets[facet]],
+            "label": gettext(label),
+            "values": [
+                {
+                    "value": v,
+                    "label": search.value_label(facet, v.value),
+                    "link": link(toggle=(facet, v.value)),
+                }
+                for v in facets[facet]
+            ],
         }
         for facet, label in search.FACETS.items()
     ]
     removable = [
         {
-            "facet": search.FACETS[facet],
+            "facet": gettext(search.FACETS[facet]),
             "value": value,
             "label": search.value_label(facet, value),
             "link": link(toggle=(facet, value)),
@@ -147,7 +155,7 @@ def _render_list(request):
         "notices": notices,
         "facet_groups": facet_groups,
         "removable": removable,
-        "sorts": search.SORTS,
+        "sorts": {value: gettext(label) for value, label in search.SORTS.items()},
         "current_sort": query.effective_sort,
         "hidden_filters": [(f, v) for f, values in query.filters for v in values],
         "previous_link": link(page=page.previous_page_number()) if page.has_previous() else None,

@@ -1,11 +1,12 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class IdentityConfig(AppConfig):
     """Sign-in with OpenID Connect: ORCID for contributors, the institution's provider for curators."""
 
     name = "identity"
-    verbose_name = "Sign-in"
+    verbose_name = _("Sign-in")
 
     def ready(self):
         from allauth.account.signals import user_logged_in

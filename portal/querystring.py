@@ -12,8 +12,18 @@ from django.conf import settings
 from django.core.exceptions import TooManyFieldsSent
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext_noop
+
+from portal import i18n
 
 API_PREFIX = "/api/"
+TOO_MANY_PARAMETERS = gettext_noop(
+    "The address holds more than %(limit)s parameters, more than any page here reads. "
+    "Remove the repeated ones and try again."
+)
+HOLDS_NUL = gettext_noop(
+    "The address holds a NUL character (%00), which no page here reads. Remove it and try again."
+)
 
 
 class QueryStringMiddleware:
@@ -28,22 +38,16 @@ class QueryStringMiddleware:
                 "\x00" in name or "\x00" in "".join(values) for name, values in request.GET.lists()
             )
         except TooManyFieldsSent:
-            limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
-            return self.refuse(
-                request,
-                f"The address holds more than {limit:,} parameters, more than any page here reads. "
-                "Remove the repeated ones and try again.",
-            )
+            limit = i18n.number(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS)
+            return self.refuse(request, i18n.message(TOO_MANY_PARAMETERS, limit=limit))
         if holds_nul:
-            return self.refuse(
-                request,
-                "The address holds a NUL character (%00), which no page here reads. Remove it and try again.",
-            )
+            return self.refuse(request, i18n.message(HOLDS_NUL))
         return self.get_response(request)
 
     @staticmethod
     def refuse(request, message):
-        """The 400 answer: the page, or JSON on the API (it speaks JSON, errors included)."""
+        """The 400 answer to a stored message (`portal.i18n`): the page in the reader's language, or JSON in
+        English on the API (it speaks JSON, errors included)."""
         if request.path_info.startswith(API_PREFIX):
-            return JsonResponse({"detail": message}, status=400)
-        return render(request, "400.html", {"message": message}, status=400)
+            return JsonResponse({"detail": i18n.english(message)}, status=400)
+        return render(request, "400.html", {"message": i18n.translated(message)}, status=400)

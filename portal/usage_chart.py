@@ -1,12 +1,17 @@
 """A small line chart of a dataset's usage history, drawn on the server as SVG (no JavaScript needed).
 
 Both the public dataset page and the contributor's status page show it, so it lives here rather than in
-either app. `usage_chart` only computes coordinates and words; `templates/includes/usage_chart.html`
-draws them, with a text summary and a table as the chart's text alternative.
+either app. `usage_chart` only computes coordinates and words (in the reader's language, so it is called
+while the page is drawn); `templates/includes/usage_chart.html` draws them, with a text summary and a table
+as the chart's text alternative.
 """
 
 import datetime
 from dataclasses import dataclass
+
+from django.utils.dateformat import format as format_date
+from django.utils.formats import number_format
+from django.utils.translation import gettext
 
 WIDTH = 320
 HEIGHT = 130
@@ -76,12 +81,29 @@ def _series(history, *, key, label):
         y = span_y[1] - (span_y[1] - span_y[0]) * share
         dots.append((round(x, 1), round(y, 1)))
     change = values[-1] - values[0]
-    trend = "unchanged" if change == 0 else f"{'up' if change > 0 else 'down'} {abs(change):,}"
-    summary = (
-        f"{label}: {values[-1]:,} on {last:%-d %B %Y}, {trend} since {first:%-d %B %Y}; highest {maximum:,}."
-        if len(history) > 1
-        else f"{label}: {values[-1]:,} on {last:%-d %B %Y}."
-    )
+    words = {
+        "label": label,
+        "latest": _number(values[-1]),
+        "last": format_date(last, "j F Y"),
+        "first": format_date(first, "j F Y"),
+        "change": _number(abs(change)),
+        "maximum": _number(maximum),
+    }
+    if len(history) == 1:
+        template = gettext("%(label)s: %(latest)s on %(last)s.")
+    elif change > 0:
+        template = gettext(
+            "%(label)s: %(latest)s on %(last)s, up %(change)s since %(first)s; highest %(maximum)s."
+        )
+    elif change < 0:
+        template = gettext(
+            "%(label)s: %(latest)s on %(last)s, down %(change)s since %(first)s; highest %(maximum)s."
+        )
+    else:
+        template = gettext(
+            "%(label)s: %(latest)s on %(last)s, unchanged since %(first)s; highest %(maximum)s."
+        )
+    summary = template % words
     return Series(
         key=key,
         label=label,
@@ -93,6 +115,10 @@ def _series(history, *, key, label):
     )
 
 
+def _number(value):
+    return number_format(value, force_grouping=True)
+
+
 def usage_chart(history):
     """Return a `UsageChart` for usage points (any order), or None when there is no history yet."""
     history = sorted(history, key=lambda point: point.day)
@@ -101,8 +127,8 @@ def usage_chart(history):
     return UsageChart(
         history=history,
         series=[
-            _series(history, key="downloads", label="Downloads"),
-            _series(history, key="likes", label="Likes"),
+            _series(history, key="downloads", label=gettext("Downloads")),
+            _series(history, key="likes", label=gettext("Likes")),
         ],
         first_day=history[0].day,
         last_day=history[-1].day,
