@@ -7,7 +7,8 @@ card is always built from accepted revisions only.
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
 
 from submissions import emails, publishing, selectors
 from submissions.cards import ParsedCard
@@ -31,16 +32,20 @@ def _open_correction_guard(submission):
     """Refuse a correction for a dataset that is not published, or while another one is in progress."""
     if submission.state != State.PUBLISHED:
         raise InvalidTransition(
-            f"This submission is {submission.get_state_display().lower()}: only a published dataset can be "
-            "corrected."
+            _("This submission is %(state)s: only a published dataset can be corrected.")
+            % {"state": submission.get_state_display().lower()}
         )
     pending = submission.corrections.filter(state__in=CorrectionRequest.IN_PROGRESS_STATES).first()
     if pending is None:
         pending = submission.corrections.filter(state=CorrectionRequest.State.FAILED).first()
     if pending is not None:
         raise InvalidTransition(
-            f"Your request {pending.number} ({pending.get_kind_display().lower()}) is "
-            f"“{pending.get_state_display().lower()}”; send another change once it is settled."
+            _("Your request %(number)s (%(kind)s) is “%(state)s”; send another change once it is settled.")
+            % {
+                "number": pending.number,
+                "kind": pending.get_kind_display().lower(),
+                "state": pending.get_state_display().lower(),
+            }
         )
 
 
@@ -58,14 +63,17 @@ def request_correction(submission, *, proposal, message=""):
     message = (message or "").strip()
     if len(message) > settings.PORTAL_REPLY_MAX_CHARS:
         raise InvalidProposal(
-            {"message": f"Shorten the message to {settings.PORTAL_REPLY_MAX_CHARS:,} characters."}
+            {
+                "message": _("Shorten the message to %(limit)s characters.")
+                % {"limit": formats.number_format(settings.PORTAL_REPLY_MAX_CHARS, force_grouping=True)}
+            }
         )
     with transaction.atomic():
         submission = locked(submission)
         _open_correction_guard(submission)
         published = publishing.publisher().categorisation(submission)
         if published is None:
-            raise InvalidTransition("The dataset is not in the catalog; write to the curators instead.")
+            raise InvalidTransition(_("The dataset is not in the catalog; write to the curators instead."))
         proposal = clean_proposal(proposal, current_domain=published.domain)
         current = {
             "name": published.name,
@@ -82,11 +90,14 @@ def request_correction(submission, *, proposal, message=""):
             clash = selectors.find_name_clash(proposal["name"])
             if clash is not None:
                 raise InvalidProposal(
-                    {"name": f"Another dataset already has this name: {clash}. Choose another."}
+                    {
+                        "name": _("Another dataset already has this name: %(existing)s. Choose another.")
+                        % {"existing": clash}
+                    }
                 )
         if not changes:
             raise InvalidTransition(
-                "Nothing would change: every proposed value is the one already published."
+                _("Nothing would change: every proposed value is the one already published.")
             )
         correction = CorrectionRequest.objects.create(
             submission=submission,
@@ -117,7 +128,7 @@ def submit_card_version(submission, *, card: ParsedCard, card_raw: bytes, card_f
             latest = submission.latest_revision
             if latest is not None and latest.sha256 == card.sha256:
                 raise InvalidTransition(
-                    "This card is the one already published; change it before sending it."
+                    _("This card is the one already published; change it before sending it.")
                 )
             correction = CorrectionRequest(
                 submission=submission,
@@ -161,11 +172,11 @@ def accept_correction(correction, *, by, note=""):
             submission, correction = _locked_correction(correction)
             if correction.state != CorrectionRequest.State.OPEN:
                 raise InvalidTransition(
-                    f"Request {correction.number} is “{correction.get_state_display().lower()}”; only an open "
-                    "request can be accepted."
+                    _("Request %(number)s is “%(state)s”; only an open request can be accepted.")
+                    % {"number": correction.number, "state": correction.get_state_display().lower()}
                 )
             if submission.state != State.PUBLISHED:
-                raise InvalidTransition("Only a published dataset can be corrected.")
+                raise InvalidTransition(_("Only a published dataset can be corrected."))
             if correction.kind == CorrectionRequest.Kind.CARD:
                 with correction.card_file.open("rb") as handle:
                     card_raw = handle.read()
@@ -204,13 +215,15 @@ def accept_correction(correction, *, by, note=""):
 
 def decline_correction(correction, *, by, reason):
     """A curator declines a correction or card version; the reason is required and sent to the contributor."""
-    reason = required_text(reason, what="the reason for the decision", limit=settings.PORTAL_REPLY_MAX_CHARS)
+    reason = required_text(
+        reason, what=_("the reason for the decision"), limit=settings.PORTAL_REPLY_MAX_CHARS
+    )
     with transaction.atomic():
         submission, correction = _locked_correction(correction)
         if correction.state != CorrectionRequest.State.OPEN:
             raise InvalidTransition(
-                f"Request {correction.number} is “{correction.get_state_display().lower()}”; only an open "
-                "request can be declined."
+                _("Request %(number)s is “%(state)s”; only an open request can be declined.")
+                % {"number": correction.number, "state": correction.get_state_display().lower()}
             )
         correction.state = CorrectionRequest.State.DECLINED
         correction.decided_by = by
@@ -233,7 +246,10 @@ def retry_correction(correction, *, by):
     with transaction.atomic():
         submission, correction = _locked_correction(correction)
         if correction.state != CorrectionRequest.State.FAILED:
-            raise InvalidTransition(f"Request {correction.number} did not fail; there is nothing to retry.")
+            raise InvalidTransition(
+                _("Request %(number)s did not fail; there is nothing to retry.")
+                % {"number": correction.number}
+            )
         correction.state = CorrectionRequest.State.ACCEPTED
         correction.save(update_fields=["state"])
         record_event(
@@ -255,7 +271,9 @@ def mark_correction_published(correction, *, hub_url):
         if correction.state == CorrectionRequest.State.PUBLISHED:
             return correction
         if correction.state != CorrectionRequest.State.ACCEPTED:
-            raise InvalidTransition(f"Request {correction.number} is not being published.")
+            raise InvalidTransition(
+                _("Request %(number)s is not being published.") % {"number": correction.number}
+            )
         correction.state = CorrectionRequest.State.PUBLISHED
         correction.published_at = timezone.now()
         correction.save(update_fields=["state", "published_at"])

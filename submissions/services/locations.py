@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from submissions import emails
 from submissions.models import Event, Submission
@@ -25,10 +26,12 @@ def set_location(submission, *, location, checksums=None):
     """
     location = "\n".join(line.strip() for line in (location or "").splitlines() if line.strip())
     if not location:
-        raise InvalidTransition("Enter the new https:// address of the data, or the DOI of its record.")
+        raise InvalidTransition(_("Enter the new https:// address of the data, or the DOI of its record."))
     checksums = submission.announced_checksums if checksums is None else checksums
     if location == submission.location and checksums == submission.announced_checksums:
-        raise InvalidTransition("These are already the dataset's locations and checksums; change them first.")
+        raise InvalidTransition(
+            _("These are already the dataset's locations and checksums; change them first.")
+        )
     previous = submission.location
     submission.location = location
     submission.announced_checksums = checksums
@@ -65,8 +68,10 @@ def revise_location(submission, *, location, checksums=None, comment=""):
         submission = locked(submission)
         if not submission.accepts_location_revision:
             raise InvalidTransition(
-                "New locations can be given while the curators ask for changes, while a check of the "
-                "location fails, or after publishing failed."
+                _(
+                    "New locations can be given while the curators ask for changes, while a check of the "
+                    "location fails, or after publishing failed."
+                )
             )
         previous = set_location(submission, location=location, checksums=checksums)
         comment = (comment or "").strip()[:2000]
@@ -104,14 +109,14 @@ def change_location(submission, *, by, location, message, checksums=None):
     The caller validates the address (`forms.clean_location`).
     """
     message = required_text(
-        message, what="a message to the contributor", limit=settings.PORTAL_REPLY_MAX_CHARS
+        message, what=_("a message to the contributor"), limit=settings.PORTAL_REPLY_MAX_CHARS
     )
     with transaction.atomic():
         submission = locked(submission)
         if submission.state not in LOCATION_EDITABLE_BY_CURATORS:
             raise InvalidTransition(
-                f"{submission.reference} is “{submission.get_state_display()}”; its location can't be "
-                "changed now."
+                _("%(reference)s is “%(state)s”; its location can't be changed now.")
+                % {"reference": submission.reference, "state": submission.get_state_display()}
             )
         previous = set_location(submission, location=location, checksums=checksums)
         record_event(

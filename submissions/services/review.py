@@ -44,8 +44,11 @@ class NameTaken(Exception):
 
     def __init__(self, existing):
         super().__init__(
-            f"A dataset with this name already exists: {existing}. Choose a more specific name; if it is "
-            "your own submission, follow the status link in its e-mail instead of submitting again."
+            _(
+                "A dataset with this name already exists: %(existing)s. Choose a more specific name; if it is "
+                "your own submission, follow the status link in its e-mail instead of submitting again."
+            )
+            % {"existing": existing}
         )
 
 
@@ -182,8 +185,8 @@ def claim(submission, *, by):
         submission = locked(submission)
         if submission.state == State.IN_REVIEW and submission.assignee_id not in (None, by.pk):
             raise InvalidTransition(
-                f"{submission.reference} is already being reviewed by {submission.assignee}. "
-                "Use “assign” to take it over."
+                _("%(reference)s is already being reviewed by %(curator)s. Use “assign” to take it over.")
+                % {"reference": submission.reference, "curator": submission.assignee}
             )
         if submission.state == State.IN_REVIEW and submission.assignee_id == by.pk:
             return submission
@@ -205,7 +208,10 @@ def assign(submission, *, to, by):
     with transaction.atomic():
         submission = locked(submission)
         if submission.state in (*Submission.CLOSED_STATES, State.PUBLISHED):
-            raise InvalidTransition(f"{submission.reference} is closed; there is nothing left to assign.")
+            raise InvalidTransition(
+                _("%(reference)s is closed; there is nothing left to assign.")
+                % {"reference": submission.reference}
+            )
         if submission.assignee_id == to.pk:
             return submission
         previous = submission.assignee
@@ -224,12 +230,14 @@ def assign(submission, *, to, by):
 
 def send_message(submission, *, by, text, public=True):
     """A curator writes to the contributor (public) or leaves an internal note for other curators."""
-    text = required_text(text, what="the message", limit=settings.PORTAL_REPLY_MAX_CHARS)
+    text = required_text(text, what=_("the message"), limit=settings.PORTAL_REPLY_MAX_CHARS)
     with transaction.atomic():
         submission = locked(submission)
         if public and submission.state == State.AWAITING_CONFIRMATION:
             raise InvalidTransition(
-                "The contributor has not confirmed their e-mail address yet; leave an internal note instead."
+                _(
+                    "The contributor has not confirmed their e-mail address yet; leave an internal note instead."
+                )
             )
         event = record_event(
             submission,
@@ -246,7 +254,7 @@ def send_message(submission, *, by, text, public=True):
 
 def request_changes(submission, *, by, message):
     """Send a submission back to its contributor with what to change (a message is required)."""
-    message = required_text(message, what="what should change", limit=settings.PORTAL_REPLY_MAX_CHARS)
+    message = required_text(message, what=_("what should change"), limit=settings.PORTAL_REPLY_MAX_CHARS)
     with transaction.atomic():
         submission = locked(submission)
         move(
@@ -317,19 +325,24 @@ def approve(
     """
     if checklist.missing and not checklist.override_reason:
         raise InvalidTransition(
-            "Tick every item of the review checklist, or give a reason to override it. Unticked: "
-            + "; ".join(checklist.missing)
-            + "."
+            _(
+                "Tick every item of the review checklist, or give a reason to override it. Unticked: %(items)s."
+            )
+            % {"items": "; ".join(checklist.missing)}
         )
     concerns_override = (concerns_override or "").strip()
     with transaction.atomic():
         submission = locked(submission)
         gate = approval.gate_for(submission)
         if gate.needs_override and not concerns_override:
-            raise InvalidTransition("Approving needs an override with a reason: " + " ".join(gate.concerns))
+            raise InvalidTransition(
+                _("Approving needs an override with a reason: %(concerns)s")
+                % {"concerns": " ".join(str(concern) for concern in gate.concerns)}
+            )
         if gate.needs_personal_data_tick and not personal_data_reviewed:
             raise InvalidTransition(
-                f"Personal data was found in the data: tick “{approval.PERSONAL_DATA_ITEM}” to approve."
+                _("Personal data was found in the data: tick “%(item)s” to approve.")
+                % {"item": approval.PERSONAL_DATA_ITEM}
             )
         record_doi = selectors.reusable_record_doi(submission) if reuse_record_doi else None
         if reuse_record_doi and record_doi is None:
@@ -400,7 +413,9 @@ def _start_publication(submission):
 
 def reject(submission, *, by, reason):
     """Decline a submission in review; the reason is required and shown to the contributor."""
-    reason = required_text(reason, what="the reason for the decision", limit=settings.PORTAL_REPLY_MAX_CHARS)
+    reason = required_text(
+        reason, what=_("the reason for the decision"), limit=settings.PORTAL_REPLY_MAX_CHARS
+    )
     with transaction.atomic():
         submission = locked(submission)
         move(
@@ -436,7 +451,9 @@ def rerun_checks(submission, *, by):
     with transaction.atomic():
         submission = locked(submission)
         if submission.state == State.AWAITING_CONFIRMATION:
-            raise InvalidTransition("The checks run once the contributor has confirmed their e-mail address.")
+            raise InvalidTransition(
+                _("The checks run once the contributor has confirmed their e-mail address.")
+            )
         submission.check_summary = "pending"
         submission.save(update_fields=["check_summary", "updated_at"])
         record_event(
@@ -542,12 +559,13 @@ def reply(submission, *, text):
     A reply to a change request keeps "changes requested", so the contributor can still send a revised
     card or location afterwards (a reply alone changes nothing a curator must review again).
     """
-    text = required_text(text, what="your message", limit=settings.PORTAL_REPLY_MAX_CHARS)
+    text = required_text(text, what=_("your message"), limit=settings.PORTAL_REPLY_MAX_CHARS)
     with transaction.atomic():
         submission = locked(submission)
         if not submission.accepts_reply:
             raise InvalidTransition(
-                f"This submission is {submission.get_state_display().lower()}; it no longer takes messages."
+                _("This submission is %(state)s; it no longer takes messages.")
+                % {"state": submission.get_state_display().lower()}
             )
         record_event(submission, kind=Event.Kind.MESSAGE, actor_kind=Event.Actor.CONTRIBUTOR, message=text)
         after_commit(emails.notify_curators_reply, submission, text=text)
@@ -566,8 +584,11 @@ def revise_card(submission, *, card: ParsedCard, card_raw: bytes, card_filename:
             submission = locked(submission)
             if not submission.accepts_revision:
                 raise InvalidTransition(
-                    f"This submission is {submission.get_state_display().lower()}: a revised card can be sent only "
-                    "before the curators decide. Once published, send a new version of the card instead."
+                    _(
+                        "This submission is %(state)s: a revised card can be sent only before the curators "
+                        "decide. Once published, send a new version of the card instead."
+                    )
+                    % {"state": submission.get_state_display().lower()}
                 )
             revision = add_revision(submission, card=card, card_raw=card_raw, card_filename=card_filename)
             stored.append(revision.file.name)
@@ -602,7 +623,8 @@ def withdraw(submission, *, reason=""):
         submission = locked(submission)
         if not submission.is_withdrawable:
             raise InvalidTransition(
-                f"This submission is {submission.get_state_display().lower()}; it can no longer be withdrawn."
+                _("This submission is %(state)s; it can no longer be withdrawn.")
+                % {"state": submission.get_state_display().lower()}
             )
         move(
             submission,
@@ -619,7 +641,7 @@ def adopt_domain(name, *, by):
     """Add a contributor's suggested domain to the curated list (group "Other"); return the domain."""
     name = " ".join((name or "").split())
     if not 2 <= len(name) <= 60:
-        raise InvalidTransition("A domain name has 2 to 60 characters.")
+        raise InvalidTransition(_("A domain name has 2 to 60 characters."))
     existing = Domain.objects.filter(name__iexact=name).first()
     if existing is not None:
         if not existing.active:

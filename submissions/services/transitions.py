@@ -9,7 +9,8 @@ import logging
 
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
 
 from portal import queues
 from submissions.models import Event, Submission
@@ -20,7 +21,11 @@ State = Submission.State
 
 
 class InvalidTransition(Exception):
-    """The submission's current state does not allow the requested step; the message says why."""
+    """The submission's current state does not allow the requested step; the message says why.
+
+    The message is read by the person who asked (a contributor's form error, a curator's admin message):
+    raise it with `gettext`, at request time, so that it is in their language.
+    """
 
 
 def delete_files(names):
@@ -41,8 +46,12 @@ def move(submission, *, to, actor_kind, actor=None, message="", public=True, all
     """Change the locked `submission` to state `to` if its state is in `allowed`, and record the event."""
     if submission.state not in allowed:
         raise InvalidTransition(
-            f"{submission.reference} is “{submission.get_state_display()}”; it can't be "
-            f"moved to “{State(to).label}” from there."
+            _("%(reference)s is “%(state)s”; it can't be moved to “%(to)s” from there.")
+            % {
+                "reference": submission.reference,
+                "state": submission.get_state_display(),
+                "to": State(to).label,
+            }
         )
     from_state = submission.state
     submission.state = to
@@ -78,10 +87,23 @@ def enqueue_checks(submission):
 
 
 def required_text(text, *, what, limit=None):
-    """Return `text` stripped, or raise InvalidTransition when it is empty or longer than `limit`."""
+    """Return `text` stripped, or raise InvalidTransition when it is empty or longer than `limit`.
+
+    `what` names the text in the reader's language, as the object of "Write …" ("the reason for the decision").
+    """
     text = (text or "").strip()
     if not text:
-        raise InvalidTransition(f"Write {what}; it can't be empty.")
+        # Translators: %(what)s names the text to write, e.g. "the reason for the decision".
+        raise InvalidTransition(_("Write %(what)s; it can't be empty.") % {"what": what})
     if limit is not None and len(text) > limit:
-        raise InvalidTransition(f"Shorten {what} to at most {limit:,} characters (it has {len(text):,}).")
+        raise InvalidTransition(
+            # Translators: %(what)s names the text, e.g. "the reason for the decision".
+            _("Shorten %(what)s to at most %(limit)s characters (it has %(count)s).")
+            % {"what": what, "limit": _number(limit), "count": _number(len(text))}
+        )
     return text
+
+
+def _number(value):
+    """Return a count written the reader's way ("10,000", "10 000")."""
+    return formats.number_format(value, force_grouping=True)

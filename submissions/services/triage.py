@@ -7,7 +7,8 @@ duplicate's contributor is told which submission it duplicates.
 
 from django.conf import settings
 from django.db import transaction
-from django.utils.translation import gettext_lazy as _
+from django.utils import formats
+from django.utils.translation import gettext as _
 
 from submissions import emails
 from submissions.models import Event, Submission
@@ -41,9 +42,8 @@ def reject_as_spam(submission, *, by, reason):
         submission = locked(submission)
         if submission.state not in SPAM_STATES:
             raise InvalidTransition(
-                _(
-                    "{reference} is “{state}”: only a submission not yet decided can be rejected as spam."
-                ).format(reference=submission.reference, state=submission.get_state_display())
+                _("%(reference)s is “%(state)s”: only a submission not yet decided can be rejected as spam.")
+                % {"reference": submission.reference, "state": submission.get_state_display()}
             )
         submission.spam = True
         submission.save(update_fields=["spam", "updated_at"])
@@ -67,9 +67,8 @@ def mark_duplicate(submission, *, of, by, message=""):
     message = (message or "").strip()
     if len(message) > settings.PORTAL_REPLY_MAX_CHARS:
         raise InvalidTransition(
-            _("Shorten the message to at most {limit:,} characters.").format(
-                limit=settings.PORTAL_REPLY_MAX_CHARS
-            )
+            _("Shorten the message to at most %(limit)s characters.")
+            % {"limit": formats.number_format(settings.PORTAL_REPLY_MAX_CHARS, force_grouping=True)}
         )
     if of.pk == submission.pk:
         raise InvalidTransition(
@@ -84,27 +83,29 @@ def mark_duplicate(submission, *, of, by, message=""):
         submission, original = rows[submission.pk], rows[of.pk]
         if original.duplicate_of_id == submission.pk:
             raise InvalidTransition(
-                _("{reference} is already closed as a duplicate of this submission.").format(
-                    reference=original.reference
-                )
+                _("%(reference)s is already closed as a duplicate of this submission.")
+                % {"reference": original.reference}
             )
         if original.state in Submission.RELEASED_STATES:
             if original.duplicate_of_id:
                 raise InvalidTransition(
-                    _("{reference} is itself closed as a duplicate of {original}: use that one.").format(
-                        reference=original.reference, original=original.duplicate_of.reference
-                    )
+                    _("%(reference)s is itself closed as a duplicate of %(original)s: use that one.")
+                    % {"reference": original.reference, "original": original.duplicate_of.reference}
                 )
             raise InvalidTransition(
                 _(
-                    "{reference} is “{state}”: a submission can only duplicate one that is still open or published."
-                ).format(reference=original.reference, state=original.get_state_display())
+                    "%(reference)s is “%(state)s”: a submission can only duplicate one that is still open or "
+                    "published."
+                )
+                % {"reference": original.reference, "state": original.get_state_display()}
             )
         if submission.state not in DUPLICATE_STATES:
             raise InvalidTransition(
                 _(
-                    "{reference} is “{state}”: only a confirmed submission not yet decided can be closed as a duplicate."
-                ).format(reference=submission.reference, state=submission.get_state_display())
+                    "%(reference)s is “%(state)s”: only a confirmed submission not yet decided can be closed as "
+                    "a duplicate."
+                )
+                % {"reference": submission.reference, "state": submission.get_state_display()}
             )
         submission.duplicate_of = original
         submission.save(update_fields=["duplicate_of", "updated_at"])
