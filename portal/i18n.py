@@ -22,6 +22,7 @@ of stored messages is one made by `joined(parts)`, its separators translated too
 
 from django.template.defaultfilters import filesizeformat
 from django.utils import formats, translation
+from django.utils.functional import lazy
 from django.utils.translation import gettext, gettext_noop, ngettext
 
 # Translators: a list's items, one after the other: "CSV, 4 columns, 59 rows". Keep both placeholders.
@@ -110,6 +111,11 @@ def translated(stored):
     if not is_message(stored):
         return "" if stored is None else str(stored)
     return _render(stored, gettext, ngettext)
+
+
+# For a value that code renders later in a language it chooses (an e-mail, in its recipient's language): the
+# stored message is translated when it is turned into text, not now.
+translated_lazy = lazy(translated, str)
 
 
 def english(stored):
