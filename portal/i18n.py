@@ -50,6 +50,16 @@ def message_plural(singular, plural, *, count, **params):
     return message(singular, plural=plural, count=count, **params)
 
 
+def label_message(label):
+    """Return a stored message of a label marked with `gettext_lazy` (a model's choice, a checklist item).
+
+    str() of a lazy label is already in the active language; the message keeps its English id instead, so
+    that the label is translated where the message is read.
+    """
+    with translation.override("en"):
+        return message(str(label))
+
+
 def sentence(stored):
     """Return the stored message marked to open a sentence: its first letter is capitalised once rendered."""
     return {**stored, "sentence": True}
