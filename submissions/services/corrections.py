@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from portal import i18n
@@ -244,7 +245,9 @@ def accept_correction(correction, *, by, note=""):
 
 def decline_correction(correction, *, by, reason):
     """A curator declines a correction or card version; the reason is required and sent to the contributor."""
-    reason = required_text(reason, what="the reason for the decision", limit=settings.PORTAL_REPLY_MAX_CHARS)
+    reason = required_text(
+        reason, what=_("the reason for the decision"), limit=settings.PORTAL_REPLY_MAX_CHARS
+    )
     with transaction.atomic():
         submission, correction = _locked_correction(correction)
         if correction.state != CorrectionRequest.State.OPEN:

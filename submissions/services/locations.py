@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from portal import i18n
@@ -116,7 +117,7 @@ def change_location(submission, *, by, location, message, checksums=None):
     The caller validates the address (`forms.clean_location`).
     """
     message = required_text(
-        message, what="a message to the contributor", limit=settings.PORTAL_REPLY_MAX_CHARS
+        message, what=_("a message to the contributor"), limit=settings.PORTAL_REPLY_MAX_CHARS
     )
     with transaction.atomic():
         submission = locked(submission)

@@ -244,7 +244,7 @@ def assign(submission, *, to, by):
 
 def send_message(submission, *, by, text, public=True):
     """A curator writes to the contributor (public) or leaves an internal note for other curators."""
-    text = required_text(text, what="the message", limit=settings.PORTAL_REPLY_MAX_CHARS)
+    text = required_text(text, what=_("the message"), limit=settings.PORTAL_REPLY_MAX_CHARS)
     with transaction.atomic():
         submission = locked(submission)
         if public and submission.state == State.AWAITING_CONFIRMATION:
@@ -266,7 +266,7 @@ def send_message(submission, *, by, text, public=True):
 
 def request_changes(submission, *, by, message):
     """Send a submission back to its contributor with what to change (a message is required)."""
-    message = required_text(message, what="what should change", limit=settings.PORTAL_REPLY_MAX_CHARS)
+    message = required_text(message, what=_("what should change"), limit=settings.PORTAL_REPLY_MAX_CHARS)
     with transaction.atomic():
         submission = locked(submission)
         move(
@@ -434,7 +434,9 @@ def _start_publication(submission):
 
 def reject(submission, *, by, reason):
     """Decline a submission in review; the reason is required and shown to the contributor."""
-    reason = required_text(reason, what="the reason for the decision", limit=settings.PORTAL_REPLY_MAX_CHARS)
+    reason = required_text(
+        reason, what=_("the reason for the decision"), limit=settings.PORTAL_REPLY_MAX_CHARS
+    )
     with transaction.atomic():
         submission = locked(submission)
         move(
@@ -585,7 +587,7 @@ def reply(submission, *, text):
     A reply to a change request keeps "changes requested", so the contributor can still send a revised
     card or location afterwards (a reply alone changes nothing a curator must review again).
     """
-    text = required_text(text, what="your message", limit=settings.PORTAL_REPLY_MAX_CHARS)
+    text = required_text(text, what=_("your message"), limit=settings.PORTAL_REPLY_MAX_CHARS)
     with transaction.atomic():
         submission = locked(submission)
         if not submission.accepts_reply:

@@ -14,6 +14,8 @@ import logging
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 
 from portal import i18n, queues
 from submissions.models import Event, Submission
@@ -108,10 +110,20 @@ def enqueue_checks(submission):
 
 
 def required_text(text, *, what, limit=None):
-    """Return `text` stripped, or raise InvalidTransition when it is empty or longer than `limit`."""
+    """Return `text` stripped, or raise InvalidTransition when it is empty or longer than `limit`.
+
+    `what` names the text in the active language ("the reason"): the message is worded in it.
+    """
     text = (text or "").strip()
     if not text:
-        raise InvalidTransition(f"Write {what}; it can't be empty.")
+        raise InvalidTransition(_("Write %(what)s; it can't be empty.") % {"what": what})
     if limit is not None and len(text) > limit:
-        raise InvalidTransition(f"Shorten {what} to at most {limit:,} characters (it has {len(text):,}).")
+        raise InvalidTransition(
+            _("Shorten %(what)s to at most %(limit)s characters (it has %(count)s).")
+            % {
+                "what": what,
+                "limit": number_format(limit, force_grouping=True),
+                "count": number_format(len(text), force_grouping=True),
+            }
+        )
     return text

@@ -7,6 +7,7 @@ duplicate's contributor is told which submission it duplicates.
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
@@ -70,9 +71,8 @@ def mark_duplicate(submission, *, of, by, message=""):
     message = (message or "").strip()
     if len(message) > settings.PORTAL_REPLY_MAX_CHARS:
         raise InvalidTransition(
-            _("Shorten the message to at most {limit:,} characters.").format(
-                limit=settings.PORTAL_REPLY_MAX_CHARS
-            )
+            _("Shorten the message to at most %(limit)s characters.")
+            % {"limit": number_format(settings.PORTAL_REPLY_MAX_CHARS, force_grouping=True)}
         )
     if of.pk == submission.pk:
         raise InvalidTransition(

@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from submissions import services
 from submissions.models import CardRevision, Event, Submission
@@ -199,3 +199,18 @@ def test_timeline_pages_make_as_many_queries_with_more_portal_sentences(curator,
             services.send_message(submission, by=curator, text="A question about the units.")
     assert Submission.objects.get(pk=submission.pk).events.count() > 8
     assert counts() == before
+
+
+def test_a_refused_action_is_explained_in_the_curators_language(curator):
+    submission, _ = in_review(curator)
+    with translation.override("fr"), pytest.raises(services.InvalidTransition) as refused:
+        services.reject(submission, by=curator, reason="   ")
+    assert str(refused.value) == f"Écrivez le motif de la décision{NB}; le texte ne peut pas être vide."
+    with translation.override("fr"), pytest.raises(services.InvalidTransition) as refused:
+        services.send_message(submission, by=curator, text="x" * 10_001)
+    assert str(refused.value) == (
+        f"Raccourcissez le message à 10{NB}000 caractères au plus (le texte en compte 10{NB}001)."
+    )
+    with pytest.raises(services.InvalidTransition) as refused:
+        services.send_message(submission, by=curator, text="x" * 10_001)
+    assert str(refused.value) == "Shorten the message to at most 10,000 characters (it has 10,001)."
