@@ -24,7 +24,7 @@ from django.utils import timezone
 from catalog import citation, doi, hub, mirror
 from catalog.errors import RetryLater
 from catalog.models import CardUpdate, Dataset
-from portal import queues
+from portal import i18n, queues
 from submissions import cards, services
 from submissions.models import fold_name
 
@@ -209,7 +209,10 @@ def _publish(update, dataset):
 
 
 def fail(update_id, *, reason):
-    """Stop an update that will not succeed by retrying; the workflow tells the curators."""
+    """Stop an update that will not succeed by retrying; the workflow tells the curators.
+
+    `reason`: plain text, or a stored message (`portal.i18n.message`); the update keeps its English.
+    """
     with transaction.atomic():
         update = (
             CardUpdate.objects.select_for_update(of=("self",)).select_related("correction").get(pk=update_id)
@@ -217,7 +220,7 @@ def fail(update_id, *, reason):
         if update.step in (Step.DONE, Step.FAILED):
             return False
         update.step = Step.FAILED
-        update.last_error = reason[:2000]
+        update.last_error = i18n.english(reason)[:2000]
         update.finished_at = timezone.now()
         update.save(update_fields=["step", "last_error", "finished_at"])
         if update.correction is not None:

@@ -1,5 +1,7 @@
 """The two ways a mirroring step can fail: it may heal (retry later) or it will not (the job fails)."""
 
+from portal import i18n
+
 
 class RetryLater(Exception):
     """A step failed in a way that may heal; try the job again after `countdown` seconds.
@@ -15,4 +17,12 @@ class RetryLater(Exception):
 
 
 class MirrorFailed(Exception):
-    """A step failed in a way that retrying will not heal; the message is for the curator."""
+    """A step failed in a way that retrying will not heal; the message is for the curator.
+
+    `message` is plain text or a stored message (`portal.i18n.message`), kept as `stored` for the timeline,
+    where each curator reads it in their language; str(exc) is its English (the job's error, the logs).
+    """
+
+    def __init__(self, message):
+        super().__init__(i18n.english(message))
+        self.stored = message

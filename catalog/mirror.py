@@ -34,11 +34,12 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from catalog import archives, citation, doi, hub, lease, passthrough, selectors
 from catalog.errors import MirrorFailed, RetryLater
 from catalog.models import Dataset, MirrorBatch, MirrorJob
-from portal import queues, safefetch
+from portal import i18n, queues, safefetch
 from submissions import cards, manifest, services
 from submissions.models import ManifestFile, Submission
 
@@ -63,7 +64,8 @@ def backoff(attempt, *, retry_after=None):
 
 class ContributorError(MirrorFailed):
     """A failure the contributor can mend (a wrong location, a file that is not what its checksum says);
-    `public` says what happened and what to do, in plain words, without internal detail."""
+    `public` says what happened and what to do, in plain words, without internal detail (a stored message,
+    `portal.i18n.message`, shown in the contributor's language)."""
 
     def __init__(self, message, *, public):
         super().__init__(message)
@@ -99,7 +101,7 @@ def run(job_id):
                 services.start_mirroring(submission)
             to_enqueue = _run_steps(job, lease.Progress(job, owner, heartbeat=heartbeat))
         except MirrorFailed as exc:
-            _fail(job, reason=str(exc), public=getattr(exc, "public", ""))
+            _fail(job, reason=exc.stored, public=getattr(exc, "public", ""))
             return Step.FAILED
         except RetryLater as exc:
             exc.attempts = job.attempts
@@ -132,8 +134,12 @@ def _run_steps(job, progress):
     if job.step == Step.WRITE_CARD:
         if dataset.hosted and dataset.submission is not None and not planned_files(dataset):
             raise MirrorFailed(
-                "The dataset has no file to copy: its location check has not listed any (or every file is "
-                "restricted at its source). Run the checks again, or correct the location, then retry."
+                i18n.message(
+                    gettext_noop(
+                        "The dataset has no file to copy: its location check has not listed any (or every file "
+                        "is restricted at its source). Run the checks again, or correct the location, then retry."
+                    )
+                )
             )
         plan_batches(job)
         _write_card(job, dataset, progress)
@@ -142,7 +148,7 @@ def _run_steps(job, progress):
         batches = list(job.batches.order_by("index").values_list("pk", "state", "last_error"))
         failed = [error for _pk, state, error in batches if state == BatchState.FAILED]
         if failed:
-            raise MirrorFailed(failed[0] or "A batch of files failed.")
+            raise MirrorFailed(failed[0] or i18n.message(gettext_noop("A batch of files failed.")))
         waiting = [pk for pk, state, _error in batches if state != BatchState.DONE]
         if waiting:
             return waiting
@@ -196,7 +202,12 @@ def _create_repo(job, dataset):
     while _hub("exists", hub.repo_exists, repo_id) and not _is_ours(job, repo_id):
         number += 1
         if number > 50:
-            raise MirrorFailed(f"Every name like {dataset.repo_id} is taken on the Hub; rename the dataset.")
+            raise MirrorFailed(
+                i18n.message(
+                    gettext_noop("Every name like %(repo)s is taken on the Hub; rename the dataset."),
+                    repo=dataset.repo_id,
+                )
+            )
         slug = f"{base}-{number}"
         if Dataset.objects.filter(slug=slug).exclude(pk=dataset.pk).exists():
             continue
@@ -378,7 +389,7 @@ def run_batch(batch_id):
             MirrorBatch.objects.filter(pk=batch.pk).update(
                 state=BatchState.FAILED, last_error=str(exc)[:2000], finished_at=timezone.now()
             )
-            _fail(job, reason=str(exc), public=getattr(exc, "public", ""))
+            _fail(job, reason=exc.stored, public=getattr(exc, "public", ""))
             return BatchState.FAILED
         except RetryLater as exc:
             exc.attempts = batch.attempts
@@ -673,12 +684,23 @@ def _chunk_size(size):
 
 def _checksum_mismatch(entry, algorithm, announced, measured):
     name = PurePosixPath(entry["path"]).relative_to(DATA_DIR)
+    facts = {"name": str(name), "algorithm": algorithm.upper(), "announced": announced, "measured": measured}
     return ContributorError(
-        f"{name}: its {algorithm.upper()} was announced as {announced}, but the bytes received have "
-        f"{measured}. Nothing was published.",
-        public=f"The file {name} is not the one its checksum describes: its {algorithm.upper()} should be "
-        f"{announced}, the file we downloaded has {measured}. Check the file at its location (or the "
-        "checksum you gave), then give the right location or checksum below.",
+        i18n.message(
+            gettext_noop(
+                "%(name)s: its %(algorithm)s was announced as %(announced)s, but the bytes received have "
+                "%(measured)s. Nothing was published."
+            ),
+            **facts,
+        ),
+        public=i18n.message(
+            gettext_noop(
+                "The file %(name)s is not the one its checksum describes: its %(algorithm)s should be "
+                "%(announced)s, the file we downloaded has %(measured)s. Check the file at its location (or the "
+                "checksum you gave), then give the right location or checksum below."
+            ),
+            **facts,
+        ),
     )
 
 
@@ -699,20 +721,38 @@ def _download(url, target, *, report, early, extra_digests=(), chunk_size=safefe
         )
     except safefetch.FetchBlocked as exc:
         raise ContributorError(
-            f"The data location is not allowed: {exc}",
-            public=f"We may not download {url}: {exc} Give a public https:// address of the data below.",
+            i18n.message(gettext_noop("The data location is not allowed: %(reason)s"), reason=str(exc)),
+            public=i18n.message(
+                gettext_noop(
+                    "We may not download %(url)s: %(reason)s Give a public https:// address of the data below."
+                ),
+                url=url,
+                reason=str(exc),
+            ),
         ) from exc
     except safefetch.FetchTooLarge as exc:
         raise ContributorError(
             str(exc),
-            public=f"The file {name} is larger than we can host ({exc}). Untick hosting, or split it.",
+            public=i18n.message(
+                gettext_noop(
+                    "The file %(name)s is larger than we can host (%(reason)s). Untick hosting, or split it."
+                ),
+                name=name,
+                reason=str(exc),
+            ),
         ) from exc
     except safefetch.FetchError as exc:
         if exc.retryable:
             raise RetryLater(f"Downloading the data failed: {exc}", countdown=exc.retry_after) from exc
         raise ContributorError(
-            f"Downloading the data failed: {exc}",
-            public=f"We could not download {url}: {exc} If the data has moved, give its new location below.",
+            i18n.message(gettext_noop("Downloading the data failed: %(reason)s"), reason=str(exc)),
+            public=i18n.message(
+                gettext_noop(
+                    "We could not download %(url)s: %(reason)s If the data has moved, give its new location below."
+                ),
+                url=url,
+                reason=str(exc),
+            ),
         ) from exc
 
 
@@ -741,10 +781,20 @@ def _digest_mismatch(entry, exc, *, previous_error):
     reason = f"{DIGEST_MISMATCH}: {exc} Nothing was published."
     if previous_error.startswith(DIGEST_MISMATCH):
         return ContributorError(
-            f"{reason} It happened twice in a row: ask the contributor to check the file at the location "
-            "(or its server's digest header), then retry.",
-            public=f"The file at {entry['url']} changed while we downloaded it, or its server states a "
-            "checksum that does not match it, twice in a row. Check the file, then give its location again.",
+            i18n.message(
+                gettext_noop(
+                    "%(reason)s It happened twice in a row: ask the contributor to check the file at the "
+                    "location (or its server's digest header), then retry."
+                ),
+                reason=reason,
+            ),
+            public=i18n.message(
+                gettext_noop(
+                    "The file at %(url)s changed while we downloaded it, or its server states a checksum that "
+                    "does not match it, twice in a row. Check the file, then give its location again."
+                ),
+                url=entry["url"],
+            ),
         )
     return RetryLater(f"{reason} The file is fetched again from its start.")
 
@@ -765,7 +815,9 @@ def _lay_out(job, entry, result, folder, *, single):
                 max_ratio=settings.MIRROR_MAX_RATIO,
             )
         except archives.UnsafeArchive as exc:
-            raise MirrorFailed(f"The archive was not unpacked: {exc}") from exc
+            raise MirrorFailed(
+                i18n.message(gettext_noop("The archive was not unpacked: %(reason)s"), reason=exc.message)
+            ) from exc
         path.unlink()  # before the members move: one of them may have the archive's own name
         items = []
         for item in extracted:
@@ -794,8 +846,14 @@ def _check_layout(items, batch):
     for item in items:
         if item["path"] in seen:
             raise MirrorFailed(
-                f"Two files of batch {batch.index + 1} would both be {item['path']} on the Hub (an archive "
-                "unpacked over another file); rename one."
+                i18n.message(
+                    gettext_noop(
+                        "Two files of batch %(batch)s would both be %(path)s on the Hub (an archive unpacked "
+                        "over another file); rename one."
+                    ),
+                    batch=batch.index + 1,
+                    path=item["path"],
+                )
             )
         seen.add(item["path"])
 
@@ -941,6 +999,7 @@ def _publish(job, dataset):
             finished_at=timezone.now(),
             last_error="",
             public_error="",
+            public_error_message=None,
             commit_id=head,
             manifest=published,
             bytes_fetched=totals["fetched"] or 0,
@@ -969,12 +1028,20 @@ def _publish(job, dataset):
 
 
 def _fail(job, *, reason, public=""):
-    """Stop a job as failed and its submission as "publishing failed", both or neither (one transaction)."""
-    logger.warning("Mirror job %s failed: %s", job.pk, reason)
+    """Stop a job as failed and its submission as "publishing failed", both or neither (one transaction).
+
+    `reason` (for the curators) and `public` (for the contributor) are plain text or stored messages
+    (`portal.i18n.message`); the job keeps their English, and `public` also as stored, for the status page.
+    """
+    logger.warning("Mirror job %s failed: %s", job.pk, i18n.english(reason))
     _discard_repo(job)
     with transaction.atomic():
         MirrorJob.objects.filter(pk=job.pk).update(
-            step=Step.FAILED, last_error=reason[:2000], public_error=public[:2000], finished_at=timezone.now()
+            step=Step.FAILED,
+            last_error=i18n.english(reason)[:2000],
+            public_error=i18n.english(public)[:2000],
+            public_error_message=public if i18n.is_message(public) else None,
+            finished_at=timezone.now(),
         )
         submission = job.dataset.submission
         if submission is not None:
@@ -1006,7 +1073,7 @@ def give_up(job_id, *, reason):
         return False
     try:
         job = MirrorJob.objects.select_related("dataset__submission").get(pk=job_id)
-        _fail(job, reason=f"Gave up after {job.attempts} attempts. {reason}")
+        _fail(job, reason=gave_up_reason(reason, attempts=job.attempts))
     finally:
         lease.release(job_id, owner)
     return True
@@ -1019,12 +1086,31 @@ def give_up_batch(batch_id, *, reason):
         return False
     try:
         batch = MirrorBatch.objects.select_related("job__dataset__submission").get(pk=batch_id)
-        reason = f"Gave up on batch {batch.index + 1} after {batch.attempts} attempts. {reason}"
+        reason = gave_up_reason(reason, attempts=batch.attempts, batch=batch.index + 1)
         MirrorBatch.objects.filter(pk=batch.pk).update(
-            state=BatchState.FAILED, last_error=reason[:2000], finished_at=timezone.now()
+            state=BatchState.FAILED, last_error=i18n.english(reason)[:2000], finished_at=timezone.now()
         )
         if batch.job.step not in (Step.DONE, Step.FAILED):
             _fail(batch.job, reason=reason)
     finally:
         lease.release(batch_id, owner, model=MirrorBatch)
     return True
+
+
+def gave_up_reason(reason, *, attempts, batch=None):
+    """Return why work was given up after its retries (a job, one of its batches: `batch`, its number, or a
+    card update), as a stored message (`portal.i18n.message`) with the last error."""
+    if batch is None:
+        return i18n.message_plural(
+            "Gave up after %(count)s attempt. %(reason)s",
+            "Gave up after %(count)s attempts. %(reason)s",
+            count=attempts,
+            reason=reason,
+        )
+    return i18n.message_plural(
+        "Gave up on batch %(batch)s after %(count)s attempt. %(reason)s",
+        "Gave up on batch %(batch)s after %(count)s attempts. %(reason)s",
+        count=attempts,
+        batch=batch,
+        reason=reason,
+    )

@@ -319,6 +319,9 @@ class MirrorJob(models.Model):
         blank=True,
         help_text=_("Why publishing failed, in words for the contributor (no internal detail)."),
     )
+    # The same as a stored message (portal.i18n), shown in the contributor's language; `public_error` keeps
+    # its English (the admin, rows older than stored messages).
+    public_error_message = models.JSONField(null=True, blank=True)
     commit_id = models.CharField(_("commit id"), max_length=40, blank=True)
     repo_requested = models.CharField(
         _("repository requested"),

@@ -125,6 +125,7 @@ def queue_mirror(dataset):
         job.batches.all().delete()
         job.step = MirrorJob.Step.PENDING
         job.last_error = job.public_error = ""
+        job.public_error_message = None
         job.finished_at = None
         job.bytes_fetched = job.bytes_uploaded = 0
         job.bytes_total = None
@@ -137,6 +138,7 @@ def queue_mirror(dataset):
                 "step",
                 "last_error",
                 "public_error",
+                "public_error_message",
                 "finished_at",
                 "bytes_fetched",
                 "bytes_uploaded",
@@ -239,7 +241,7 @@ class CatalogPublisher:
             repo_id=dataset.repo_id,
             commit_id=job.commit_id,
             last_error=job.last_error,
-            public_error=job.public_error,
+            public_error=job.public_error_message or job.public_error,
             batches=batches,
             batches_done=done,
             hub_url=hub.dataset_url(dataset.repo_id) if published else None,

@@ -5,11 +5,12 @@ import logging
 
 from celery import shared_task
 from django.conf import settings
+from django.utils.translation import gettext_noop
 
 from catalog import card_update, doi, hub, lease, mirror, selectors
 from catalog.errors import RetryLater
 from catalog.models import Dataset
-from portal import requestlog
+from portal import i18n, requestlog
 from submissions import services
 
 logger = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ def update_card(self, update_id):
             exc,
             what=f"Card update {update_id}",
             give_up=lambda error: card_update.fail(
-                update_id, reason=f"Gave up after {error.attempts} attempts. {error}"
+                update_id, reason=mirror.gave_up_reason(str(error), attempts=error.attempts)
             ),
         )
 
@@ -147,6 +148,12 @@ def _repository_not_hidden(dataset, error):
     if dataset.submission is not None:
         services.note_publication_problem(
             dataset.submission,
-            reason=f"The Hub repository {dataset.repo_id} of the withdrawn dataset could not be made private: "
-            f"{error} Make it private on the Hub by hand.",
+            reason=i18n.message(
+                gettext_noop(
+                    "The Hub repository %(repo)s of the withdrawn dataset could not be made private: %(error)s "
+                    "Make it private on the Hub by hand."
+                ),
+                repo=dataset.repo_id,
+                error=str(error),
+            ),
         )

@@ -22,6 +22,7 @@ of stored messages is one made by `joined(parts)`, its separators translated too
 
 from django.template.defaultfilters import filesizeformat
 from django.utils import formats, translation
+from django.utils.functional import lazy
 from django.utils.translation import gettext, gettext_noop, ngettext
 
 # Translators: a list's items, one after the other: "CSV, 4 columns, 59 rows". Keep both placeholders.
@@ -47,6 +48,16 @@ def message_plural(singular, plural, *, count, **params):
     `makemessages` extracts the pair (the portal's command adds this function as a keyword, like ngettext).
     """
     return message(singular, plural=plural, count=count, **params)
+
+
+def label_message(label):
+    """Return a stored message of a label marked with `gettext_lazy` (a model's choice, a checklist item).
+
+    str() of a lazy label is already in the active language; the message keeps its English id instead, so
+    that the label is translated where the message is read.
+    """
+    with translation.override("en"):
+        return message(str(label))
 
 
 def sentence(stored):
@@ -110,6 +121,11 @@ def translated(stored):
     if not is_message(stored):
         return "" if stored is None else str(stored)
     return _render(stored, gettext, ngettext)
+
+
+# For a value that code renders later in a language it chooses (an e-mail, in its recipient's language): the
+# stored message is translated when it is turned into text, not now.
+translated_lazy = lazy(translated, str)
 
 
 def english(stored):

@@ -2,7 +2,8 @@
 
 `parse_card` refuses what cannot be stored (not text, not UTF-8, broken or hostile YAML) with a
 `CardRejected` whose message tells the contributor what to do; `lint_card` lists what a curator should
-know (missing licence, unknown values, missing sections) as `Finding`s and never refuses.
+know (missing licence, unknown values, missing sections) as `Finding`s and never refuses. A finding is
+stored and read later, so its message is a `portal.i18n` stored message, shown in the reader's language.
 The traps handled here are measured against huggingface_hub 2.4 (docs/developing/design.md, "Card parsing").
 This module must not touch the database, the network or the Hub; it only reads bytes and returns values.
 """
@@ -20,12 +21,13 @@ import yaml
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 from huggingface_hub import DatasetCard
 from huggingface_hub.repocard import REGEX_YAML_BLOCK
 from huggingface_hub.repocard_data import DatasetCardData
 from markdown_it import MarkdownIt
 
+from portal import i18n
 from portal.orcid import Creator
 from submissions import carddata
 
@@ -67,11 +69,11 @@ RECOMMENDED_SECTIONS = {
     "citation": ("citation", "citations", "cite", "citing", "bibtex", "reference", "references"),
 }
 _SECTION_LABELS = {
-    "description": "a description (## Dataset Description)",
-    "uses": "its intended uses (## Uses)",
-    "structure": "its structure (## Dataset Structure)",
-    "licensing": "its licence (## Licensing Information)",
-    "citation": "how to cite it (## Citation)",
+    "description": gettext_noop("a description (## Dataset Description)"),
+    "uses": gettext_noop("its intended uses (## Uses)"),
+    "structure": gettext_noop("its structure (## Dataset Structure)"),
+    "licensing": gettext_noop("its licence (## Licensing Information)"),
+    "citation": gettext_noop("how to cite it (## Citation)"),
 }
 
 
@@ -85,20 +87,38 @@ class CardRejected(Exception):
 
 @dataclass(frozen=True)
 class Finding:
-    """One remark about a card for the curator: level "warning" or "info" and a stable code."""
+    """One remark about a card for the curator: level "warning" or "info" and a stable code.
+
+    `message` is in English (logs, the API, readers of the stored dict that know only it); `text` is the same
+    as a stored message (`portal.i18n.message`), shown in the reader's language. `remark` makes both.
+    """
 
     level: str
     code: str
     message: str
+    text: dict | None = None
+
+    @classmethod
+    def remark(cls, level: str, code: str, msgid, **params) -> "Finding":
+        """Return a finding whose message is `portal.i18n.message(msgid, **params)`."""
+        return cls.of(level, code, i18n.message(msgid, **params))
+
+    @classmethod
+    def of(cls, level: str, code: str, text: dict) -> "Finding":
+        """Return a finding of a stored message (`portal.i18n`), its English kept as `message`."""
+        return cls(level=level, code=code, message=i18n.english(text), text=text)
 
     def to_dict(self) -> dict:
-        """Return the finding as a JSON-safe dict."""
-        return {"level": self.level, "code": self.code, "message": self.message}
+        """Return the finding as a JSON-safe dict: level, code, message (English) and text (stored)."""
+        found = {"level": self.level, "code": self.code, "message": self.message}
+        if self.text is not None:
+            found["text"] = self.text
+        return found
 
     @classmethod
     def from_dict(cls, data: dict) -> "Finding":
-        """Build a finding from the dict `to_dict` returned."""
-        return cls(level=data["level"], code=data["code"], message=data["message"])
+        """Build a finding from the dict `to_dict` returned (older ones have no text)."""
+        return cls(level=data["level"], code=data["code"], message=data["message"], text=data.get("text"))
 
 
 @dataclass(frozen=True)
@@ -155,11 +175,14 @@ def parse_card(raw: bytes, *, filename: str, max_bytes: int | None = None) -> Pa
         reason = _why_header_ignored(text)
         if reason is not None:
             findings.append(
-                Finding(
+                Finding.remark(
                     WARNING,
                     "header-ignored",
-                    f"The YAML header was not read because {reason}, so the card has no metadata. "
-                    "Start the card with a line of exactly '---', the YAML lines, then a line '---'.",
+                    gettext_noop(
+                        "The YAML header was not read because %(reason)s, so the card has no metadata. "
+                        "Start the card with a line of exactly '---', the YAML lines, then a line '---'."
+                    ),
+                    reason=i18n.message(reason),
                 )
             )
     else:
@@ -191,8 +214,10 @@ def lint_card(metadata: dict, body: str) -> list[Finding]:
             metadata.get("size_categories"),
             allowed=frozenset(carddata.size_categories()),
             code="size-category-unknown",
-            what="size category",
-            hint="Use one of " + ", ".join(carddata.size_categories()) + ".",
+            msgid=gettext_noop(
+                "The size category %(value)s is not one the Hub knows. Use one of %(allowed)s."
+            ),
+            allowed_shown=", ".join(carddata.size_categories()),
         )
     )
     findings.extend(
@@ -200,8 +225,10 @@ def lint_card(metadata: dict, body: str) -> list[Finding]:
             metadata.get("task_categories"),
             allowed=carddata.task_categories(),
             code="task-category-unknown",
-            what="task category",
-            hint="Use a task from https://huggingface.co/tasks, e.g. text-classification.",
+            msgid=gettext_noop(
+                "The task category %(value)s is not one the Hub knows. Use a task from "
+                "https://huggingface.co/tasks, e.g. text-classification."
+            ),
         )
     )
     # The task id list is the Hub's current subtasks; older cards use retired ids, so only a note.
@@ -210,18 +237,21 @@ def lint_card(metadata: dict, body: str) -> list[Finding]:
             metadata.get("task_ids"),
             allowed=carddata.task_ids(),
             code="task-id-unknown",
-            what="task id",
-            hint="Check it against the Hub's task list.",
+            msgid=gettext_noop(
+                "The task id %(value)s is not one the Hub knows. Check it against the Hub's task list."
+            ),
             level=INFO,
         )
     )
     pretty_name = metadata.get("pretty_name")
     if not isinstance(pretty_name, str) or not pretty_name.strip():
         findings.append(
-            Finding(
+            Finding.remark(
                 WARNING,
                 "pretty-name-missing",
-                "The header has no pretty_name. Add a readable name, e.g. 'pretty_name: Baltic Sea Buoys'.",
+                gettext_noop(
+                    "The header has no pretty_name. Add a readable name, e.g. 'pretty_name: Baltic Sea Buoys'."
+                ),
             )
         )
     findings.extend(_lint_sections(body))
@@ -246,13 +276,30 @@ def _lint_placeholders(body: str) -> list[Finding]:
     left = [text for text in TEMPLATE_PLACEHOLDERS if text in body]
     if not left:
         return []
+    if len(left) == 1:
+        return [
+            Finding.remark(
+                WARNING,
+                "template-placeholder",
+                gettext_noop(
+                    "The card still holds the template's placeholder text (“%(first)s”). Replace it with what "
+                    "is true of this dataset."
+                ),
+                first=left[0],
+            )
+        ]
     return [
-        Finding(
+        Finding.of(
             WARNING,
             "template-placeholder",
-            f"The card still holds the template's placeholder text (“{left[0]}”"
-            + (f" and {len(left) - 1} more" if len(left) > 1 else "")
-            + "). Replace it with what is true of this dataset.",
+            i18n.message_plural(
+                "The card still holds the template's placeholder text (“%(first)s” and %(count)s more). "
+                "Replace it with what is true of this dataset.",
+                "The card still holds the template's placeholder text (“%(first)s” and %(count)s more). "
+                "Replace it with what is true of this dataset.",
+                count=len(left) - 1,
+                first=left[0],
+            ),
         )
     ]
 
@@ -327,17 +374,18 @@ def _decode(raw: bytes) -> str:
 
 
 def _why_header_ignored(text: str) -> str | None:
-    """Say why a card that starts like a YAML header has none for the library, or None if none was meant."""
+    """Say why a card that starts like a YAML header has none for the library (an English message id), or
+    None if none was meant."""
     lines = text.lstrip().splitlines()
     if not lines or lines[0].rstrip() != "---":
         return None
     if lines[0] != "---":
-        return "its opening '---' line has spaces or tabs after the dashes"
+        return gettext_noop("its opening '---' line has spaces or tabs after the dashes")
     if len(lines) > 1 and lines[1].rstrip(" \t") == "---":
-        return "it is empty (a '---' line directly followed by another)"
+        return gettext_noop("it is empty (a '---' line directly followed by another)")
     if not any(line.rstrip(" \t") == "---" for line in lines[1:]):
-        return "it has no closing '---' line"
-    return "it could not be found by the Hub's header rule"
+        return gettext_noop("it has no closing '---' line")
+    return gettext_noop("it could not be found by the Hub's header rule")
 
 
 @dataclass
@@ -439,13 +487,23 @@ def _check_key(event, *, frame: _Frame, line: int, resolver) -> list[Finding]:
     if frame.top_level:
         _check_top_level_key(event, line=line, resolver=resolver)
     if key in frame.keys:
-        where = "at the top level" if not frame.path else "under '" + ".".join(frame.path) + "'"
         return [
-            Finding(
+            Finding.remark(
                 WARNING,
                 "duplicate-key",
-                f"The header key '{key}' appears more than once {where} "
-                f"(lines {frame.keys[key]} and {line}); only the last one is used. Keep one.",
+                gettext_noop(
+                    "The header key '%(key)s' appears more than once under '%(path)s' (lines %(first)s and "
+                    "%(second)s); only the last one is used. Keep one."
+                )
+                if frame.path
+                else gettext_noop(
+                    "The header key '%(key)s' appears more than once at the top level (lines %(first)s and "
+                    "%(second)s); only the last one is used. Keep one."
+                ),
+                key=key,
+                path=".".join(frame.path),
+                first=frame.keys[key],
+                second=line,
             )
         ]
     frame.keys[key] = line
@@ -531,21 +589,27 @@ def _json_safe_metadata(metadata: dict) -> tuple[dict, list[Finding]]:
         if value is False or (isinstance(value, list) and False in value):
             safe[key] = "no" if value is False else ["no" if item is False else item for item in value]
             findings.append(
-                Finding(
+                Finding.remark(
                     INFO,
                     "language-no-as-false",
-                    f"'{key}: no' is read by YAML as false; it was kept as the language code 'no' "
-                    "(Norwegian). Write it quoted, 'no', to be explicit.",
+                    gettext_noop(
+                        "'%(key)s: no' is read by YAML as false; it was kept as the language code 'no' "
+                        "(Norwegian). Write it quoted, 'no', to be explicit."
+                    ),
+                    key=key,
                 )
             )
     if converted_keys:
         shown = ", ".join(sorted(set(converted_keys))[:5])
         findings.append(
-            Finding(
+            Finding.remark(
                 INFO,
                 "key-converted",
-                f"Header keys that YAML reads as numbers, dates or booleans were kept as text: {shown}. "
-                "Quote them to be explicit.",
+                gettext_noop(
+                    "Header keys that YAML reads as numbers, dates or booleans were kept as text: %(keys)s. "
+                    "Quote them to be explicit."
+                ),
+                keys=shown,
             )
         )
     return safe, findings
@@ -618,15 +682,21 @@ def _lint_license(metadata: dict) -> list[Finding]:
     if value is None and metadata.get("licenses") is not None:
         value = metadata["licenses"]
         findings.append(
-            Finding(INFO, "license-old-key", "The header uses the old key 'licenses'; use 'license'.")
+            Finding.remark(
+                INFO,
+                "license-old-key",
+                gettext_noop("The header uses the old key 'licenses'; use 'license'."),
+            )
         )
     items = [item for item in _as_list(value) if not (isinstance(item, str) and not item.strip())]
     if not items:
         findings.append(
-            Finding(
+            Finding.remark(
                 WARNING,
                 "license-missing",
-                "The header has no licence. Add one from the Hub's list, e.g. 'license: cc-by-4.0'.",
+                gettext_noop(
+                    "The header has no licence. Add one from the Hub's list, e.g. 'license: cc-by-4.0'."
+                ),
             )
         )
         return findings
@@ -634,28 +704,41 @@ def _lint_license(metadata: dict) -> list[Finding]:
     for item in items:
         if not isinstance(item, str):
             findings.append(
-                Finding(
+                Finding.remark(
                     WARNING,
                     "license-not-text",
-                    f"The licence list holds {item!r}, which is not text. Use licence ids such as 'mit'.",
+                    gettext_noop(
+                        "The licence list holds %(value)s, which is not text. Use licence ids such as 'mit'."
+                    ),
+                    value=repr(item),
                 )
             )
         elif item not in known:
-            hint = f" Did you mean '{item.lower()}'?" if item.lower() in known else ""
             findings.append(
-                Finding(
+                Finding.remark(
                     WARNING,
                     "license-unknown",
-                    f"The licence '{item}' is not one the Hub knows.{hint} Use an id from "
-                    "https://huggingface.co/docs/hub/repositories-licenses, or 'other' with license_name.",
+                    gettext_noop(
+                        "The licence '%(value)s' is not one the Hub knows. Did you mean '%(suggestion)s'? Use an id "
+                        "from https://huggingface.co/docs/hub/repositories-licenses, or 'other' with license_name."
+                    )
+                    if item.lower() in known
+                    else gettext_noop(
+                        "The licence '%(value)s' is not one the Hub knows. Use an id from "
+                        "https://huggingface.co/docs/hub/repositories-licenses, or 'other' with license_name."
+                    ),
+                    value=item,
+                    suggestion=item.lower(),
                 )
             )
     if "other" in items and not metadata.get("license_name"):
         findings.append(
-            Finding(
+            Finding.remark(
                 INFO,
                 "license-other-unnamed",
-                "The licence is 'other' but the header has no license_name. Name the licence, link its text.",
+                gettext_noop(
+                    "The licence is 'other' but the header has no license_name. Name the licence, link its text."
+                ),
             )
         )
     return findings
@@ -667,28 +750,37 @@ def _lint_languages(metadata: dict) -> list[Finding]:
     if metadata.get("language") is None and metadata.get("languages") is not None:
         key = "languages"
         findings.append(
-            Finding(INFO, "language-old-key", "The header uses the old key 'languages'; use 'language'.")
+            Finding.remark(
+                INFO,
+                "language-old-key",
+                gettext_noop("The header uses the old key 'languages'; use 'language'."),
+            )
         )
     findings.extend(
         _lint_values(
             metadata.get(key),
             allowed=carddata.language_codes(),
             code="language-unknown",
-            what="language code",
-            hint="Use ISO 639-1 (two letters, e.g. 'en') or ISO 639-3 (three letters, e.g. 'yue') codes.",
+            msgid=gettext_noop(
+                "The language code %(value)s is not one the Hub knows. Use ISO 639-1 (two letters, e.g. 'en') "
+                "or ISO 639-3 (three letters, e.g. 'yue') codes."
+            ),
         )
     )
     return findings
 
 
 def _lint_values(
-    value, *, allowed: frozenset[str], code: str, what: str, hint: str, level: str = WARNING
+    value, *, allowed: frozenset[str], code: str, msgid: str, level: str = WARNING, allowed_shown: str = ""
 ) -> list[Finding]:
+    """Return a finding for each item of `value` not in `allowed`; `msgid` names it %(value)s and may list
+    the allowed values, %(allowed)s (`allowed_shown`)."""
     findings = []
     for item in _as_list(value):
         if isinstance(item, str) and item in allowed:
             continue
-        findings.append(Finding(level, code, f"The {what} {item!r} is not one the Hub knows. {hint}"))
+        params = {"value": repr(item), "allowed": allowed_shown} if allowed_shown else {"value": repr(item)}
+        findings.append(Finding.remark(level, code, msgid, **params))
     return findings
 
 
@@ -715,11 +807,14 @@ def _lint_sections(body: str) -> list[Finding]:
             if any(f" {synonym} " in words for synonym in synonyms):
                 found.add(section)
     return [
-        Finding(
+        Finding.remark(
             WARNING,
             f"section-missing-{section}",
-            f"The card has no section on {_SECTION_LABELS[section]}. Add one; the Hub's dataset card "
-            "template shows what to write.",
+            gettext_noop(
+                "The card has no section on %(section)s. Add one; the Hub's dataset card template shows what "
+                "to write."
+            ),
+            section=i18n.message(_SECTION_LABELS[section]),
         )
         for section in RECOMMENDED_SECTIONS
         if section not in found

@@ -81,7 +81,9 @@ def check_card(submission, revision):
             i18n.message(gettext_noop("The card has the recommended metadata and sections.")),
             {},
         )
-    return Outcome.WARN, _and_more(warnings[0]["message"], len(warnings) - 1), {"findings": warnings}
+    # The first finding as a stored message (a finding stored before lint messages has only its English).
+    first = warnings[0].get("text") or warnings[0]["message"]
+    return Outcome.WARN, _and_more(first, len(warnings) - 1), {"findings": warnings}
 
 
 def _and_more(first, more):

@@ -581,7 +581,11 @@ class Event(models.Model):
         _("from state"), max_length=30, choices=Submission.State.choices, blank=True
     )
     to_state = models.CharField(_("to state"), max_length=30, choices=Submission.State.choices, blank=True)
+    # `message` is the English text (search, logs, the admin's list, rows older than stored messages);
+    # `portal_message` a sentence of the portal's own as a stored message (portal.i18n), shown in the reader's
+    # language, and empty for what a person typed (shown as typed). See `get_message_display`.
     message = models.TextField(_("message"), blank=True)
+    portal_message = models.JSONField(null=True, blank=True)
     public = models.BooleanField(
         _("public"), default=True, help_text=_("Shown to the contributor; internal notes are not.")
     )
@@ -612,6 +616,10 @@ class Event(models.Model):
         if self.actor_kind == self.Actor.CURATOR:
             return _("Curator")
         return self.get_actor_kind_display()
+
+    def get_message_display(self):
+        """Return what the timeline shows: the portal's sentence in the active language, or the text as typed."""
+        return i18n.translated(self.portal_message) if self.portal_message else self.message
 
 
 class CuratorPreferences(models.Model):

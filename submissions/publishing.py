@@ -16,6 +16,7 @@ from typing import Protocol
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from portal import i18n
 from portal.usage_chart import UsagePoint
 from submissions.models import ModalitiesMixin
 
@@ -37,7 +38,7 @@ class Publication:
     last_error: str
     hub_url: str | None
     catalog_url: str | None
-    public_error: str = ""  # why publishing failed, in words for the contributor
+    public_error: str | dict = ""  # why publishing failed, for the contributor (`portal.i18n` stored message)
     batches: int = 0  # while copying: how many batches of files, and how many are done
     batches_done: int = 0
     doi: str = ""  # the dataset's DOI (shown once registered, or the record's when reused)
@@ -66,8 +67,10 @@ class Publication:
     )
 
     def public(self):
-        """Return the fields a contributor may see, as a dict (for the status page's JSON)."""
-        return {name: getattr(self, name) for name in self.PUBLIC_FIELDS}
+        """Return the fields a contributor may see, as a dict (for the status page's JSON, in its language)."""
+        fields = {name: getattr(self, name) for name in self.PUBLIC_FIELDS}
+        fields["public_error"] = i18n.translated(self.public_error)
+        return fields
 
 
 @dataclass(frozen=True)

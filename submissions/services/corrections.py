@@ -9,7 +9,9 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from portal import i18n
 from submissions import emails, publishing, selectors
 from submissions.cards import ParsedCard
 from submissions.categorisation import InvalidProposal, clean_proposal
@@ -19,6 +21,7 @@ from submissions.services.transitions import (
     InvalidTransition,
     after_commit,
     delete_files,
+    lines,
     locked,
     record_event,
     required_text,
@@ -110,12 +113,37 @@ def request_correction(submission, *, proposal, message=""):
             submission,
             kind=Event.Kind.CORRECTION,
             actor_kind=Event.Actor.CONTRIBUTOR,
-            message=f"Asked for a correction (request {correction.number}): "
-            + "; ".join(f"{label}: {old} → {new}" for label, old, new in correction.change_rows)
-            + (f"\n{message}" if message else ""),
+            message=lines(
+                i18n.message(
+                    gettext_noop("Asked for a correction (request %(number)s): %(changes)s"),
+                    number=correction.number,
+                    changes=_changes(correction),
+                ),
+                message,
+            ),
         )
         after_commit(emails.notify_curators_correction, submission, correction=correction)
     return correction
+
+
+def _changes(correction):
+    """Return a correction's changes as a stored message: "Domain: Climate → Marine; Tags: a → a, b"."""
+    rows = []
+    for field, (old, new) in correction.changes.items():
+        label = CorrectionRequest.FIELDS.get(field)
+        rows.append(
+            i18n.message(
+                "%(label)s: %(old)s → %(new)s",
+                label=i18n.label_message(label) if label else field,
+                old=_shown(old),
+                new=_shown(new),
+            )
+        )
+    return i18n.joined(rows, separator=i18n.CLAUSES)
+
+
+def _shown(value):
+    return ", ".join(value) if isinstance(value, list) else str(value)
 
 
 def submit_card_version(submission, *, card: ParsedCard, card_raw: bytes, card_filename: str, message=""):
@@ -148,8 +176,13 @@ def submit_card_version(submission, *, card: ParsedCard, card_raw: bytes, card_f
                 submission,
                 kind=Event.Kind.CORRECTION,
                 actor_kind=Event.Actor.CONTRIBUTOR,
-                message=f"Sent a new version of the dataset card (request {correction.number})."
-                + (f"\n{correction.message}" if correction.message else ""),
+                message=lines(
+                    i18n.message(
+                        gettext_noop("Sent a new version of the dataset card (request %(number)s)."),
+                        number=correction.number,
+                    ),
+                    correction.message,
+                ),
             )
             after_commit(emails.notify_curators_correction, submission, correction=correction)
     except BaseException:
@@ -201,9 +234,16 @@ def accept_correction(correction, *, by, note=""):
                 kind=Event.Kind.CORRECTION,
                 actor_kind=Event.Actor.CURATOR,
                 actor=by,
-                message=f"Accepted request {correction.number}; the catalog is updated and the card is being "
-                "published to the Hub."
-                + (f"\n{correction.decision_note}" if correction.decision_note else ""),
+                message=lines(
+                    i18n.message(
+                        gettext_noop(
+                            "Accepted request %(number)s; the catalog is updated and the card is being "
+                            "published to the Hub."
+                        ),
+                        number=correction.number,
+                    ),
+                    correction.decision_note,
+                ),
             )
             publishing.publisher().publish_correction(correction)
             after_commit(emails.send_correction_decided, submission, correction=correction)
@@ -235,7 +275,11 @@ def decline_correction(correction, *, by, reason):
             kind=Event.Kind.CORRECTION,
             actor_kind=Event.Actor.CURATOR,
             actor=by,
-            message=f"Declined request {correction.number}: {reason}",
+            message=i18n.message(
+                gettext_noop("Declined request %(number)s: %(reason)s"),
+                number=correction.number,
+                reason=reason,
+            ),
         )
         after_commit(emails.send_correction_decided, submission, correction=correction)
     return correction
@@ -257,7 +301,9 @@ def retry_correction(correction, *, by):
             kind=Event.Kind.CORRECTION,
             actor_kind=Event.Actor.CURATOR,
             actor=by,
-            message=f"Restarted the publication of request {correction.number}.",
+            message=i18n.message(
+                gettext_noop("Restarted the publication of request %(number)s."), number=correction.number
+            ),
             public=False,
         )
         publishing.publisher().publish_correction(correction)
@@ -281,13 +327,22 @@ def mark_correction_published(correction, *, hub_url):
             submission,
             kind=Event.Kind.CORRECTION,
             actor_kind=Event.Actor.SYSTEM,
-            message=f"Request {correction.number} is published: the updated card is on the Hub at {hub_url}",
+            message=i18n.message(
+                gettext_noop(
+                    "Request %(number)s is published: the updated card is on the Hub at %(hub_url)s"
+                ),
+                number=correction.number,
+                hub_url=hub_url,
+            ),
         )
     return correction
 
 
 def mark_correction_failed(correction, *, reason):
-    """Publishing an accepted correction stopped on an error retrying will not heal; curators see why."""
+    """Publishing an accepted correction stopped on an error retrying will not heal; curators see why.
+
+    `reason`: plain text, or a stored message (`portal.i18n.message`) shown in each curator's language.
+    """
     with transaction.atomic():
         submission, correction = _locked_correction(correction)
         if correction.state != CorrectionRequest.State.ACCEPTED:
@@ -298,10 +353,13 @@ def mark_correction_failed(correction, *, reason):
             submission,
             kind=Event.Kind.CORRECTION,
             actor_kind=Event.Actor.SYSTEM,
-            message=f"Publishing request {correction.number} to the Hub failed; the curators have been told.",
+            message=i18n.message(
+                gettext_noop("Publishing request %(number)s to the Hub failed; the curators have been told."),
+                number=correction.number,
+            ),
         )
         record_event(
             submission, kind=Event.Kind.MESSAGE, actor_kind=Event.Actor.SYSTEM, message=reason, public=False
         )
-        after_commit(emails.notify_curators_mirror_failed, submission, reason=reason)
+        after_commit(emails.notify_curators_mirror_failed, submission, reason=i18n.translated_lazy(reason))
     return correction

@@ -3,13 +3,16 @@
 from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from portal import i18n
 from submissions import emails
 from submissions.models import Event, Submission
 from submissions.services.transitions import (
     InvalidTransition,
     after_commit,
     enqueue_checks,
+    lines,
     locked,
     move,
     record_event,
@@ -42,17 +45,24 @@ def set_location(submission, *, location, checksums=None):
 
 
 def describe_change(previous, current):
-    """Return a timeline line saying how the locations changed."""
+    """Return a timeline line saying how the locations changed (a stored message, `portal.i18n`)."""
     before, after = previous.splitlines(), current.splitlines()
     if before == after:
-        return "Changed the checksums of the data."
+        return i18n.message(gettext_noop("Changed the checksums of the data."))
     if len(before) == len(after) == 1:
-        return f"Changed the data location from {before[0]} to {after[0]}."
-    return "Changed the data locations:\n" + "\n".join(
-        [
-            *(f"− {line}" for line in before if line not in after),
-            *(f"+ {line}" for line in after if line not in before),
-        ]
+        return i18n.message(
+            gettext_noop("Changed the data location from %(before)s to %(after)s."),
+            before=before[0],
+            after=after[0],
+        )
+    return i18n.message(
+        gettext_noop("Changed the data locations:\n%(changes)s"),
+        changes="\n".join(
+            [
+                *(f"− {line}" for line in before if line not in after),
+                *(f"+ {line}" for line in after if line not in before),
+            ]
+        ),
     )
 
 
@@ -79,14 +89,16 @@ def revise_location(submission, *, location, checksums=None, comment=""):
             submission,
             kind=Event.Kind.LOCATION_CHANGE,
             actor_kind=Event.Actor.CONTRIBUTOR,
-            message=describe_change(previous, submission.location) + (f"\n{comment}" if comment else ""),
+            message=lines(describe_change(previous, submission.location), comment),
         )
         if submission.state == State.CHANGES_REQUESTED:
             move(
                 submission,
                 to=State.SUBMITTED,
                 actor_kind=Event.Actor.CONTRIBUTOR,
-                message="The dataset is back in the curators' queue with the new location.",
+                message=i18n.message(
+                    gettext_noop("The dataset is back in the curators' queue with the new location.")
+                ),
                 allowed=[State.CHANGES_REQUESTED],
             )
         after_commit(emails.notify_curators_location, submission, previous=previous)
@@ -124,7 +136,7 @@ def change_location(submission, *, by, location, message, checksums=None):
             kind=Event.Kind.LOCATION_CHANGE,
             actor_kind=Event.Actor.CURATOR,
             actor=by,
-            message=f"{describe_change(previous, submission.location)}\n{message}",
+            message=lines(describe_change(previous, submission.location), message),
         )
         after_commit(emails.send_location_changed, submission, previous=previous, message=message)
     return submission

@@ -10,7 +10,9 @@ stops being findable, its Hub repository becomes private.
 from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from portal import i18n
 from submissions import emails, publishing
 from submissions.models import CorrectionRequest, Event, Submission
 from submissions.services.transitions import (
@@ -33,21 +35,29 @@ def mark_doi_registered(submission, *, doi, url):
             submission,
             kind=Event.Kind.MESSAGE,
             actor_kind=Event.Actor.SYSTEM,
-            message=_("The dataset's DOI is registered with DataCite: %(doi)s\nCite it as %(url)s")
-            % {"doi": doi, "url": url},
+            message=i18n.message(
+                gettext_noop("The dataset's DOI is registered with DataCite: %(doi)s\nCite it as %(url)s"),
+                doi=doi,
+                url=url,
+            ),
         )
     return submission
 
 
 def mark_doi_failed(submission, *, doi, reason):
-    """Registering the dataset's DOI stopped on an error that retrying will not heal: tell the curators."""
+    """Registering the dataset's DOI stopped on an error that retrying will not heal: tell the curators.
+
+    `reason`: plain text, or a stored message (`portal.i18n.message`).
+    """
     with transaction.atomic():
         submission = locked(submission)
         record_event(
             submission,
             kind=Event.Kind.MESSAGE,
             actor_kind=Event.Actor.SYSTEM,
-            message=_("Registering the DOI %(doi)s failed: %(reason)s") % {"doi": doi, "reason": reason},
+            message=i18n.message(
+                gettext_noop("Registering the DOI %(doi)s failed: %(reason)s"), doi=doi, reason=reason
+            ),
             public=False,
         )
     return submission
@@ -70,14 +80,17 @@ def retry_doi(submission, *, by):
             kind=Event.Kind.MESSAGE,
             actor_kind=Event.Actor.CURATOR,
             actor=by,
-            message=_("Asked for the DOI to be registered again."),
+            message=i18n.message(gettext_noop("Asked for the DOI to be registered again.")),
             public=False,
         )
     return submission
 
 
 def note_publication_problem(submission, *, reason):
-    """A step after publication failed for good (the Hub refused something): an internal note for curators."""
+    """A step after publication failed for good (the Hub refused something): an internal note for curators.
+
+    `reason`: plain text, or a stored message (`portal.i18n.message`).
+    """
     with transaction.atomic():
         submission = locked(submission)
         record_event(
@@ -111,7 +124,9 @@ def withdraw_published(submission, *, by, reason):
             to=State.WITHDRAWN,
             actor_kind=Event.Actor.CURATOR,
             actor=by,
-            message=_("The curators withdrew the published dataset: %(reason)s") % {"reason": reason},
+            message=i18n.message(
+                gettext_noop("The curators withdrew the published dataset: %(reason)s"), reason=reason
+            ),
             allowed=[State.PUBLISHED],
         )
         publishing.publisher().withdraw(submission, reason=reason)

@@ -8,15 +8,25 @@ is sent once however many runs race. Every reminder is an `Event` on the timelin
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
+from portal import i18n
 from submissions import emails, selectors
 from submissions.models import Event, Submission
-from submissions.services.transitions import after_commit, locked, move
+from submissions.services.transitions import after_commit, locked, message_fields, move
 
 State = Submission.State
+
+
+def _day(moment):
+    """Return the day of `moment` as a stored message: "3 December 2026", or "3 décembre 2026" for a French reader."""
+    day = timezone.localtime(moment)
+    with translation.override("en"):
+        # The month's English name is a message id of Django's own catalog: translated where it is read.
+        month = date_format(day, "F")
+    return i18n.message("%(day)s %(month)s %(year)s", day=day.day, month=i18n.message(month), year=day.year)
 
 
 def _due(query, submission):
@@ -37,27 +47,32 @@ def remind_assignee(submission):
         curator = submission.assignee
         waiting_since = submission.state_changed_at
         sent = bool(curator.email) and curator.is_active
+        facts = {"count": settings.REVIEW_SLA_DAYS, "curator": str(curator), "since": _day(waiting_since)}
         message = (
-            _(
-                "Reminder e-mailed to {curator}: waiting for the curators since {since}, past the review "
-                "deadline of {days} days."
+            i18n.message_plural(
+                "Reminder e-mailed to %(curator)s: waiting for the curators since %(since)s, past the "
+                "review deadline of %(count)s day.",
+                "Reminder e-mailed to %(curator)s: waiting for the curators since %(since)s, past the "
+                "review deadline of %(count)s days.",
+                **facts,
             )
             if sent
-            else _(
-                "Reminder due for {curator}, who can't be e-mailed (no address on file, or the account is "
-                "inactive): waiting for the curators since {since}, past the review deadline of {days} days."
+            else i18n.message_plural(
+                "Reminder due for %(curator)s, who can't be e-mailed (no address on file, or the account "
+                "is inactive): waiting for the curators since %(since)s, past the review deadline of "
+                "%(count)s day.",
+                "Reminder due for %(curator)s, who can't be e-mailed (no address on file, or the account "
+                "is inactive): waiting for the curators since %(since)s, past the review deadline of "
+                "%(count)s days.",
+                **facts,
             )
         )
         event = Event.objects.create(
             submission=submission,
             kind=Event.Kind.REMINDER,
             actor_kind=Event.Actor.SYSTEM,
-            message=message.format(
-                curator=curator,
-                since=date_format(timezone.localtime(waiting_since), "j F Y"),
-                days=settings.REVIEW_SLA_DAYS,
-            ),
             public=False,
+            **message_fields(message),
         )
         if sent:
             after_commit(
@@ -79,16 +94,19 @@ def remind_contributor(submission):
             return None
         now = timezone.now()
         closes_on = selectors.abandonment_deadline(active_at=due.contributor_active_at, reminded_at=now)
-        shown = date_format(timezone.localtime(closes_on), "j F Y")
+        message = i18n.message(
+            gettext_noop(
+                "Reminder: the curators are waiting for the changes they asked for. Without a revised card, "
+                "a new location or a message by %(day)s, the submission will be closed; you could reopen it."
+            ),
+            day=_day(closes_on),
+        )
         event = Event.objects.create(
             submission=submission,
             kind=Event.Kind.REMINDER,
             actor_kind=Event.Actor.SYSTEM,
-            message=_(
-                "Reminder: the curators are waiting for the changes they asked for. Without a revised card, "
-                "a new location or a message by {day}, the submission will be closed; you could reopen it."
-            ).format(day=shown),
             public=True,
+            **message_fields(message),
         )
         after_commit(emails.send_changes_reminder, submission, closes_on=closes_on)
     return event
@@ -107,10 +125,13 @@ def abandon(submission):
             submission,
             to=State.ABANDONED,
             actor_kind=Event.Actor.SYSTEM,
-            message=_(
-                "Closed: the requested changes were not answered in {days} days. The contributor can reopen "
-                "the submission from its status page."
-            ).format(days=settings.CHANGES_ABANDON_DAYS),
+            message=i18n.message_plural(
+                "Closed: the requested changes were not answered in %(count)s day. The contributor can "
+                "reopen the submission from its status page.",
+                "Closed: the requested changes were not answered in %(count)s days. The contributor can "
+                "reopen the submission from its status page.",
+                count=settings.CHANGES_ABANDON_DAYS,
+            ),
             allowed=[State.CHANGES_REQUESTED],
         )
         after_commit(emails.send_abandoned, submission)
@@ -125,9 +146,11 @@ def reopen(submission):
             submission,
             to=State.CHANGES_REQUESTED,
             actor_kind=Event.Actor.CONTRIBUTOR,
-            message=_(
-                "Reopened by the contributor: the requested changes are awaited again (a revised card, a new "
-                "location or a message)."
+            message=i18n.message(
+                gettext_noop(
+                    "Reopened by the contributor: the requested changes are awaited again (a revised card, a "
+                    "new location or a message)."
+                )
             ),
             allowed=[State.ABANDONED],
         )

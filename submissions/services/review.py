@@ -10,7 +10,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from portal import i18n
 from portal.orcid import is_orcid
 from submissions import approval, emails, publishing, selectors
 from submissions.cards import ParsedCard
@@ -29,7 +31,9 @@ from submissions.services.transitions import (
     after_commit,
     delete_files,
     enqueue_checks,
+    lines,
     locked,
+    message_fields,
     move,
     record_event,
     required_text,
@@ -128,8 +132,16 @@ def submit(
                 kind=Event.Kind.STATE_CHANGE,
                 actor_kind=Event.Actor.CONTRIBUTOR,
                 to_state=State.AWAITING_CONFIRMATION,
-                message="Submitted through the contribution form"
-                + (f", signed in with ORCID iD {contributor_orcid}." if contributor_orcid else "."),
+                **message_fields(
+                    i18n.message(
+                        gettext_noop(
+                            "Submitted through the contribution form, signed in with ORCID iD %(orcid)s."
+                        ),
+                        orcid=contributor_orcid,
+                    )
+                    if contributor_orcid
+                    else i18n.message(gettext_noop("Submitted through the contribution form."))
+                ),
             )
             token = StatusLink.objects.issue(submission)
             transaction.on_commit(lambda: emails.send_confirmation(submission, token=token))
@@ -163,7 +175,9 @@ def confirm(submission):
             submission,
             to=State.SUBMITTED,
             actor_kind=Event.Actor.CONTRIBUTOR,
-            message="E-mail address confirmed; the dataset is waiting for a curator.",
+            message=i18n.message(
+                gettext_noop("E-mail address confirmed; the dataset is waiting for a curator.")
+            ),
             allowed=[State.AWAITING_CONFIRMATION],
         )
         enqueue_checks(submission)
@@ -197,7 +211,7 @@ def claim(submission, *, by):
             to=State.IN_REVIEW,
             actor_kind=Event.Actor.CURATOR,
             actor=by,
-            message="A curator started reviewing the dataset.",
+            message=i18n.message(gettext_noop("A curator started reviewing the dataset.")),
             allowed=[State.SUBMITTED],
         )
     return submission
@@ -222,7 +236,13 @@ def assign(submission, *, to, by):
             kind=Event.Kind.ASSIGNMENT,
             actor_kind=Event.Actor.CURATOR,
             actor=by,
-            message=f"Assigned to {to}" + (f" (was {previous})." if previous else "."),
+            message=i18n.message(
+                gettext_noop("Assigned to %(curator)s (was %(previous)s)."),
+                curator=str(to),
+                previous=str(previous),
+            )
+            if previous
+            else i18n.message(gettext_noop("Assigned to %(curator)s."), curator=str(to)),
             public=False,
         )
     return submission
@@ -363,7 +383,9 @@ def approve(
             to=State.APPROVED,
             actor_kind=Event.Actor.CURATOR,
             actor=by,
-            message="Approved. The dataset will now be published to the Hugging Face Hub.",
+            message=i18n.message(
+                gettext_noop("Approved. The dataset will now be published to the Hugging Face Hub.")
+            ),
             allowed=[State.IN_REVIEW],
         )
         if gate.needs_override:
@@ -372,39 +394,51 @@ def approve(
                 kind=Event.Kind.OVERRIDE,
                 actor_kind=Event.Actor.CURATOR,
                 actor=by,
-                message="Approved despite: "
-                + " ".join(gate.concerns)
-                + (" Personal data reviewed." if gate.needs_personal_data_tick else "")
-                + f"\nReason: {concerns_override}",
+                message=lines(
+                    i18n.message(
+                        gettext_noop("Approved despite: %(concerns)s Personal data reviewed.")
+                        if gate.needs_personal_data_tick
+                        else gettext_noop("Approved despite: %(concerns)s"),
+                        concerns=" ".join(str(concern) for concern in gate.concerns),
+                    ),
+                    i18n.message(gettext_noop("Reason: %(reason)s"), reason=concerns_override),
+                ),
                 public=False,
             )
-        record = [
-            "Review checklist: "
-            + "; ".join(
-                f"{'✓' if ticked else '✗'} {CHECKLIST_ITEMS[item]}"
-                for item, ticked in checklist.ticks.items()
-            )
-        ]
-        if checklist.missing:
-            record.append(f"Checklist overridden: {checklist.override_reason}")
-        if record_doi is not None:
-            record.append(
-                _("The dataset is cited by its record's DOI %(doi)s; no new DOI is minted.")
-                % {"doi": record_doi}
-            )
-        if note.strip():
-            record.append(note.strip())
         record_event(
             submission,
             kind=Event.Kind.MESSAGE,
             actor_kind=Event.Actor.CURATOR,
             actor=by,
-            message="\n".join(record),
+            message=lines(
+                _checklist_record(checklist),
+                checklist.missing
+                and i18n.message(
+                    gettext_noop("Checklist overridden: %(reason)s"), reason=checklist.override_reason
+                ),
+                record_doi is not None
+                and i18n.message(
+                    gettext_noop("The dataset is cited by its record's DOI %(doi)s; no new DOI is minted."),
+                    doi=record_doi,
+                ),
+                note.strip(),
+            ),
             public=False,
         )
         _start_publication(submission)
         after_commit(emails.send_approved, submission)
     return submission
+
+
+def _checklist_record(checklist):
+    """Return the timeline's line of a review checklist: each item ticked (✓) or not (✗)."""
+    items = [
+        i18n.message(f"{'✓' if ticked else '✗'} %(item)s", item=i18n.label_message(CHECKLIST_ITEMS[item]))
+        for item, ticked in checklist.ticks.items()
+    ]
+    return i18n.message(
+        gettext_noop("Review checklist: %(items)s"), items=i18n.joined(items, separator=i18n.CLAUSES)
+    )
 
 
 def _start_publication(submission):
@@ -439,7 +473,7 @@ def retry_mirror(submission, *, by):
             to=State.APPROVED,
             actor_kind=Event.Actor.CURATOR,
             actor=by,
-            message="A curator restarted the publication.",
+            message=i18n.message(gettext_noop("A curator restarted the publication.")),
             allowed=[State.MIRROR_FAILED],
         )
         _start_publication(submission)
@@ -461,7 +495,7 @@ def rerun_checks(submission, *, by):
             kind=Event.Kind.MESSAGE,
             actor_kind=Event.Actor.CURATOR,
             actor=by,
-            message="Asked for the automatic checks to run again.",
+            message=i18n.message(gettext_noop("Asked for the automatic checks to run again.")),
             public=False,
         )
         enqueue_checks(submission)
@@ -506,7 +540,7 @@ def start_mirroring(submission):
             submission,
             to=State.MIRRORING,
             actor_kind=Event.Actor.SYSTEM,
-            message="Publishing to the Hugging Face Hub started.",
+            message=i18n.message(gettext_noop("Publishing to the Hugging Face Hub started.")),
             allowed=[State.APPROVED],
         )
     return submission
@@ -522,7 +556,13 @@ def mark_published(submission, *, hub_url, catalog_url):
             submission,
             to=State.PUBLISHED,
             actor_kind=Event.Actor.SYSTEM,
-            message=f"Published on the Hugging Face Hub: {hub_url}\nIn the catalog: {catalog_url}",
+            message=i18n.message(
+                gettext_noop(
+                    "Published on the Hugging Face Hub: %(hub_url)s\nIn the catalog: %(catalog_url)s"
+                ),
+                hub_url=hub_url,
+                catalog_url=catalog_url,
+            ),
             allowed=[State.APPROVED, State.MIRRORING],
         )
         after_commit(emails.send_published, submission, hub_url=hub_url, catalog_url=catalog_url)
@@ -530,7 +570,10 @@ def mark_published(submission, *, hub_url, catalog_url):
 
 
 def mark_mirror_failed(submission, *, reason):
-    """Publication stopped on an error that retrying will not heal; curators see the reason."""
+    """Publication stopped on an error that retrying will not heal; curators see the reason.
+
+    `reason`: plain text, or a stored message (`portal.i18n.message`) shown in each curator's language.
+    """
     with transaction.atomic():
         submission = locked(submission)
         if submission.state == State.MIRROR_FAILED:
@@ -539,13 +582,13 @@ def mark_mirror_failed(submission, *, reason):
             submission,
             to=State.MIRROR_FAILED,
             actor_kind=Event.Actor.SYSTEM,
-            message="Publishing failed; the curators have been told.",
+            message=i18n.message(gettext_noop("Publishing failed; the curators have been told.")),
             allowed=[State.APPROVED, State.MIRRORING],
         )
         record_event(
             submission, kind=Event.Kind.MESSAGE, actor_kind=Event.Actor.SYSTEM, message=reason, public=False
         )
-        after_commit(emails.notify_curators_mirror_failed, submission, reason=reason)
+        after_commit(emails.notify_curators_mirror_failed, submission, reason=i18n.translated_lazy(reason))
         after_commit(emails.send_mirror_failed, submission)
     return submission
 
@@ -596,15 +639,22 @@ def revise_card(submission, *, card: ParsedCard, card_raw: bytes, card_filename:
                 submission,
                 kind=Event.Kind.CARD_REVISION,
                 actor_kind=Event.Actor.CONTRIBUTOR,
-                message=f"Uploaded a revised dataset card (revision {revision.number})."
-                + (f"\n{comment.strip()}" if comment and comment.strip() else ""),
+                message=lines(
+                    i18n.message(
+                        gettext_noop("Uploaded a revised dataset card (revision %(number)s)."),
+                        number=revision.number,
+                    ),
+                    (comment or "").strip(),
+                ),
             )
             if submission.state == State.CHANGES_REQUESTED:
                 move(
                     submission,
                     to=State.SUBMITTED,
                     actor_kind=Event.Actor.CONTRIBUTOR,
-                    message="The dataset is back in the curators' queue with the revised card.",
+                    message=i18n.message(
+                        gettext_noop("The dataset is back in the curators' queue with the revised card.")
+                    ),
                     allowed=[State.CHANGES_REQUESTED],
                 )
             submission.check_summary = "pending"
@@ -630,7 +680,8 @@ def withdraw(submission, *, reason=""):
             submission,
             to=State.WITHDRAWN,
             actor_kind=Event.Actor.CONTRIBUTOR,
-            message=(reason or "").strip()[:2000] or "The contributor withdrew the submission.",
+            message=(reason or "").strip()[:2000]
+            or i18n.message(gettext_noop("The contributor withdrew the submission.")),
             allowed=Submission.WITHDRAWABLE_STATES,
         )
         after_commit(emails.notify_curators_withdrawn, submission)

@@ -3,6 +3,10 @@
 A service opens a transaction, takes `locked(submission)`, checks the state with `move(...)` (which records
 the state-change event) or adds another event with `record_event(...)`, and schedules side effects with
 `after_commit(...)`. Nothing here decides a business rule.
+
+An event's `message` is either text a person typed (kept as typed) or a sentence of the portal's own, made
+with `portal.i18n.message` so that each reader sees it in their language (`Event.portal_message`; its English
+goes to `Event.message`). `lines(...)` joins both kinds, one per line.
 """
 
 import logging
@@ -12,7 +16,7 @@ from django.db import transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from portal import queues
+from portal import i18n, queues
 from submissions.models import Event, Submission
 
 logger = logging.getLogger(__name__)
@@ -42,8 +46,28 @@ def locked(submission):
     return Submission.objects.select_for_update().get(pk=submission.pk)
 
 
+def message_fields(message):
+    """Return an event's message fields: English text, and the stored message when the portal wrote it."""
+    if i18n.is_message(message):
+        return {"message": i18n.english(message), "portal_message": message}
+    return {"message": message}
+
+
+# Lines are no sentence to translate: makemessages is not meant to find this id, and it renders as it is.
+LINES = "%(first)s\n%(then)s"
+
+
+def lines(*parts):
+    """Return `parts` (stored messages or typed text) one per line, as one stored message; empty ones are left
+    out, and a single part is returned as it is."""
+    return i18n.joined([part for part in parts if part], separator=LINES)
+
+
 def move(submission, *, to, actor_kind, actor=None, message="", public=True, allowed):
-    """Change the locked `submission` to state `to` if its state is in `allowed`, and record the event."""
+    """Change the locked `submission` to state `to` if its state is in `allowed`, and record the event.
+
+    `message`: typed text, or a stored message (`portal.i18n.message`) for a sentence of the portal's own.
+    """
     if submission.state not in allowed:
         raise InvalidTransition(
             _("%(reference)s is “%(state)s”; it can't be moved to “%(to)s” from there.")
@@ -64,15 +88,21 @@ def move(submission, *, to, actor_kind, actor=None, message="", public=True, all
         actor=actor,
         from_state=from_state,
         to_state=to,
-        message=message,
         public=public,
+        **message_fields(message),
     )
 
 
 def record_event(submission, *, kind, actor_kind, actor=None, message="", public=True):
-    """Add an event other than a state change (a message, a note, a revision) to the timeline."""
+    """Add an event other than a state change (a message, a note, a revision) to the timeline (`message` as
+    in `move`)."""
     return Event.objects.create(
-        submission=submission, kind=kind, actor_kind=actor_kind, actor=actor, message=message, public=public
+        submission=submission,
+        kind=kind,
+        actor_kind=actor_kind,
+        actor=actor,
+        public=public,
+        **message_fields(message),
     )
 
 

@@ -9,12 +9,15 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import formats
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from portal import i18n
 from submissions import emails
 from submissions.models import Event, Submission
 from submissions.services.transitions import (
     InvalidTransition,
     after_commit,
+    lines,
     locked,
     move,
     record_event,
@@ -109,15 +112,17 @@ def mark_duplicate(submission, *, of, by, message=""):
             )
         submission.duplicate_of = original
         submission.save(update_fields=["duplicate_of", "updated_at"])
-        closing = _("Closed as a duplicate of {reference} “{name}”.").format(
-            reference=original.reference, name=original.name
+        closing = i18n.message(
+            gettext_noop("Closed as a duplicate of %(reference)s “%(name)s”."),
+            reference=original.reference,
+            name=original.name,
         )
         move(
             submission,
             to=State.REJECTED,
             actor_kind=Event.Actor.CURATOR,
             actor=by,
-            message=f"{closing}\n{message}" if message else closing,
+            message=lines(closing, message),
             allowed=DUPLICATE_STATES,
         )
         record_event(
@@ -125,8 +130,10 @@ def mark_duplicate(submission, *, of, by, message=""):
             kind=Event.Kind.MESSAGE,
             actor_kind=Event.Actor.CURATOR,
             actor=by,
-            message=_("{reference} “{name}” was closed as a duplicate of this submission.").format(
-                reference=submission.reference, name=submission.name
+            message=i18n.message(
+                gettext_noop("%(reference)s “%(name)s” was closed as a duplicate of this submission."),
+                reference=submission.reference,
+                name=submission.name,
             ),
             public=False,
         )
