@@ -29,10 +29,12 @@ pytestmark = [
 CONTRIBUTOR = "archives@musee-maritime.example"
 # The datasets' names are data, in English as most are; the status pages and the withdrawal page quote them in
 # their sentences, so the detector is told them. Each name would be taken for English if it were not.
+WAITING = "Tidal currents of the estuary"
 CHECKED = "Tide gauges of the North Sea"
 SENT_BACK = "Harbour photographs of the city and its docks"
 PUBLISHED = "Lighthouse logs of the Channel coast"
-NAMES = [CHECKED, SENT_BACK, PUBLISHED, *(entry["name"] for entry in DEMO)]
+SENT = "Sea ice charts of the Baltic"
+NAMES = [WAITING, CHECKED, SENT_BACK, PUBLISHED, SENT, *(entry["name"] for entry in DEMO)]
 # The data check reads this file at the location: three columns, one of e-mail addresses (a finding).
 SURVEY = "\n".join(
     ["station,observer,level_cm"] + [f"S{n},obs{n}@tides.example,{100 + n}" for n in range(40)]
@@ -81,7 +83,7 @@ def contributor_pages(portal, source_server, devhub):
     """Make the contributor's submissions; return the status pages to visit, by name."""
     source_server.add_bytes("/tides/levels.csv", SURVEY, content_type="text/csv")
     curator = make_curator_user("camille")
-    _, waiting = submit(name="Tidal currents of the estuary", email=CONTRIBUTOR)
+    _, waiting = submit(name=WAITING, email=CONTRIBUTOR)
     _, checked = confirmed(
         name=CHECKED, email=CONTRIBUTOR, location=source_server.url("/tides/levels.csv"), hosting=True
     )
@@ -131,7 +133,7 @@ def walk(page, portal, tmp_path, status_pages):
     with page.expect_navigation():
         submit_button(page).click()
     yield "contribution form: empty, sent"
-    page.fill("#id_name", "Sea ice charts of the Baltic")
+    page.fill("#id_name", SENT)
     page.fill("#id_location", "https://data.ice.example/charts/")
     page.set_input_files("#id_card", str(card_path(tmp_path)))
     page.check("input[name=modalities][value=images]")
