@@ -262,7 +262,13 @@ def main(argv=None):
         with Demo(var_dir) as demo, sync_playwright() as playwright:
             print(f"Demo at {demo.url} (folder {var_dir}); screenshots into {out.relative_to(ROOT)}/")
             write_data_file(demo)
-            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            # The browser's own controls (a file field's button) in the language too: Chromium takes it from
+            # LANGUAGE, with the translations of Debian's package chromium-l10n (English without it).
+            browser = playwright.chromium.launch(
+                executable_path=str(CHROMIUM),
+                args=[*CHROMIUM_ARGS, f"--lang={args.lang}"],
+                env={**os.environ, "LANGUAGE": args.lang},
+            )
             context = browser.new_context(
                 viewport={"width": WIDTH, "height": 900},
                 locale=args.lang,
