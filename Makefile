@@ -53,9 +53,11 @@ messages: $(VENV)/.installed-dev
 docs: $(VENV)/.installed-dev
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
-## Take the guides' screenshots again from a demo of their own (free ports, its own var folder): docs/images/.
+## Take the guides' screenshots again from a demo of their own (free ports, its own var folder), one demo per
+## language: docs/images/en/ and docs/images/fr/. One language: `make screenshots SCREENSHOT_LANGUAGES=fr`.
+SCREENSHOT_LANGUAGES ?= en fr
 screenshots: $(VENV)/.installed-dev
-	HF_HUB_DISABLE_XET=1 $(PY) docs/scripts/screenshots.py --lang en
+	for lang in $(SCREENSHOT_LANGUAGES); do HF_HUB_DISABLE_XET=1 $(PY) docs/scripts/screenshots.py --lang $$lang || exit 1; done
 
 ## The production stack on this machine (gunicorn, a worker per queue, beat, Redis, PostgreSQL, dev Hub, DEBUG off)
 ## driven over HTTP from the form to publication; stops all it started. Needs PostgreSQL (SMOKE_DATABASE_SERVER).

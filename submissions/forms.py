@@ -297,9 +297,11 @@ class ContributionForm(forms.Form):
         helper = FormHelper()
         helper.form_tag = False
         helper.form_show_errors = True
+        # The terms are one text per version, written in English: the page says so (`lang`), for screen readers
+        # and translators, whatever language the form around them is in.
         terms_html = format_html(
             '<div class="terms-text border rounded p-3 mb-2 bg-light" id="terms-text" tabindex="0" '
-            'aria-label="{}"><h2 class="h6">{}</h2><div class="small terms-body">{}</div></div>',
+            'aria-label="{}"><h2 class="h6">{}</h2><div class="small terms-body" lang="en">{}</div></div>',
             _("Contribution terms %(version)s") % {"version": self.terms.version},
             _("Contribution terms, version %(version)s") % {"version": self.terms.version},
             self.terms.text,

@@ -1,5 +1,5 @@
-"""Take the guides' screenshots from a demo of their own: `make screenshots`, or
-`.venv/bin/python docs/scripts/screenshots.py --lang en`.
+"""Take the guides' screenshots from a demo of their own: `make screenshots` (English, then French), or
+`.venv/bin/python docs/scripts/screenshots.py --lang fr`.
 
 It starts `manage.py runportal --demo` on free ports with its own PORTAL_VAR_DIR in a temporary folder (so a
 running `make run` and its var/ are never touched), drives Debian's Chromium with Playwright as a
@@ -152,13 +152,24 @@ def write_data_file(demo):
     (folder / DATA_FILE).write_text("\n".join(rows) + "\n", encoding="utf-8")
 
 
+def domain_value(demo, name):
+    """Return the value of the form's option for the domain `name`, read from the form in English (a domain's
+    name may be translated on the page in another language; its value is the same)."""
+    with urllib.request.urlopen(f"{demo.url}/contribute/") as answer:  # noqa: S310 - our demo
+        form = answer.read().decode("utf-8")
+    found = re.search(rf'<option value="(\d+)"[^>]*>\s*{re.escape(name)}\s*</option>', form)
+    if found is None:
+        sys.exit(f"The contribution form offers no domain {name!r}.")
+    return found.group(1)
+
+
 def contribute(page, demo, out):
     """Fill in the contribution form (screenshot), send it, and return the reference of the receipt."""
     page.goto(f"{demo.url}/contribute/")
     page.fill("input[name=name]", "Harbour water quality 2024")
     page.fill("[name=location]", demo.source_url + DATA_FILE)
     page.check("input[name=modalities][value=text]")
-    page.select_option("select[name=domain]", label="Marine")
+    page.select_option("select[name=domain]", value=domain_value(demo, "Marine"))
     page.set_input_files("input[name=card]", str(CARD))
     page.fill("input[name=contact_email]", CONTRIBUTOR)
     page.check("input[name=accept_terms]")
@@ -173,7 +184,7 @@ def status_page(page, demo, reference, out):
     demo.wait_for(lambda: demo.status_link(reference), f"the confirmation e-mail of {reference}")
     link = demo.status_link(reference)
     page.goto(link)  # opening the link changes nothing: the page's button confirms the address
-    page.get_by_role("button", name="Confirm my e-mail address").click()
+    page.click("#confirm button[type=submit]")
 
     def checked():
         page.goto(link)
@@ -231,7 +242,9 @@ def catalog_pages(page, demo, out):
 def main(argv=None):
     """Start the demo, take every screenshot in one language, stop the demo."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lang", default="en", help="language of the pages (en; others once translated)")
+    parser.add_argument(
+        "--lang", default="en", help="language of the pages: en, or fr (any with a catalogue)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the demo's folder and print where it is")
     args = parser.parse_args(argv)
     if args.lang not in languages():
@@ -249,7 +262,13 @@ def main(argv=None):
         with Demo(var_dir) as demo, sync_playwright() as playwright:
             print(f"Demo at {demo.url} (folder {var_dir}); screenshots into {out.relative_to(ROOT)}/")
             write_data_file(demo)
-            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            # The browser's own controls (a file field's button) in the language too: Chromium takes it from
+            # LANGUAGE, with the translations of Debian's package chromium-l10n (English without it).
+            browser = playwright.chromium.launch(
+                executable_path=str(CHROMIUM),
+                args=[*CHROMIUM_ARGS, f"--lang={args.lang}"],
+                env={**os.environ, "LANGUAGE": args.lang},
+            )
             context = browser.new_context(
                 viewport={"width": WIDTH, "height": 900},
                 locale=args.lang,
