@@ -147,3 +147,8 @@ class MessageError(Exception):
 
     def __str__(self):
         return translated(self.message)
+
+
+def of_error(exc):
+    """Return what an error says, to be stored: its stored message when it has one, else its text."""
+    return exc.message if isinstance(exc, MessageError) else str(exc)

@@ -38,8 +38,9 @@ from urllib.parse import quote, urljoin, urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_noop
 
-from portal import directio
+from portal import directio, i18n
 
 MAX_REDIRECTS = 5
 DEFAULT_CHUNK_SIZE = 1024 * 1024
@@ -51,34 +52,34 @@ USER_AGENT = "DatasetPortal-fetch/1.0"
 _BLOCKED_NETWORKS = [
     (ipaddress.ip_network(cidr), reason)
     for cidr, reason in [
-        ("0.0.0.0/8", "an unspecified or 'this network' address"),
-        ("10.0.0.0/8", "a private network address"),
-        ("100.64.0.0/10", "a shared (carrier-grade NAT) address"),
-        ("127.0.0.0/8", "a loopback address (this machine)"),
-        ("169.254.0.0/16", "a link-local address (used by cloud metadata services)"),
-        ("172.16.0.0/12", "a private network address"),
-        ("192.0.0.0/24", "a special-purpose address"),
-        ("192.0.2.0/24", "a documentation address"),
-        ("192.88.99.0/24", "a special-purpose relay address"),
-        ("192.168.0.0/16", "a private network address"),
-        ("198.18.0.0/15", "a benchmarking address"),
-        ("198.51.100.0/24", "a documentation address"),
-        ("203.0.113.0/24", "a documentation address"),
-        ("224.0.0.0/4", "a multicast address"),
-        ("240.0.0.0/4", "a reserved address"),
-        ("::/128", "an unspecified address"),
-        ("::1/128", "a loopback address (this machine)"),
-        ("::/96", "a deprecated IPv4-compatible address"),
-        ("64:ff9b:1::/48", "a local-use translation address"),
-        ("100::/64", "a discard-only address"),
-        ("2001::/23", "a special-purpose address (such as a Teredo tunnel)"),
-        ("2001:db8::/32", "a documentation address"),
-        ("3fff::/20", "a documentation address"),
-        ("5f00::/16", "a special-purpose routing address"),
-        ("fc00::/7", "a private network address (unique local)"),
-        ("fe80::/10", "a link-local address"),
-        ("fec0::/10", "a site-local address"),
-        ("ff00::/8", "a multicast address"),
+        ("0.0.0.0/8", gettext_noop("an unspecified or 'this network' address")),
+        ("10.0.0.0/8", gettext_noop("a private network address")),
+        ("100.64.0.0/10", gettext_noop("a shared (carrier-grade NAT) address")),
+        ("127.0.0.0/8", gettext_noop("a loopback address (this machine)")),
+        ("169.254.0.0/16", gettext_noop("a link-local address (used by cloud metadata services)")),
+        ("172.16.0.0/12", gettext_noop("a private network address")),
+        ("192.0.0.0/24", gettext_noop("a special-purpose address")),
+        ("192.0.2.0/24", gettext_noop("a documentation address")),
+        ("192.88.99.0/24", gettext_noop("a special-purpose relay address")),
+        ("192.168.0.0/16", gettext_noop("a private network address")),
+        ("198.18.0.0/15", gettext_noop("a benchmarking address")),
+        ("198.51.100.0/24", gettext_noop("a documentation address")),
+        ("203.0.113.0/24", gettext_noop("a documentation address")),
+        ("224.0.0.0/4", gettext_noop("a multicast address")),
+        ("240.0.0.0/4", gettext_noop("a reserved address")),
+        ("::/128", gettext_noop("an unspecified address")),
+        ("::1/128", gettext_noop("a loopback address (this machine)")),
+        ("::/96", gettext_noop("a deprecated IPv4-compatible address")),
+        ("64:ff9b:1::/48", gettext_noop("a local-use translation address")),
+        ("100::/64", gettext_noop("a discard-only address")),
+        ("2001::/23", gettext_noop("a special-purpose address (such as a Teredo tunnel)")),
+        ("2001:db8::/32", gettext_noop("a documentation address")),
+        ("3fff::/20", gettext_noop("a documentation address")),
+        ("5f00::/16", gettext_noop("a special-purpose routing address")),
+        ("fc00::/7", gettext_noop("a private network address (unique local)")),
+        ("fe80::/10", gettext_noop("a link-local address")),
+        ("fec0::/10", gettext_noop("a site-local address")),
+        ("ff00::/8", gettext_noop("a multicast address")),
     ]
 ]
 # IPv6 forms that carry an IPv4 address: the embedded address decides.
@@ -88,8 +89,11 @@ _HOST_LABEL = re.compile(r"^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$")
 _NUMERIC_LABEL = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$")
 
 
-class FetchFailed(Exception):
-    """Base of every failure of this module; the message is fit for a curator to read."""
+class FetchFailed(i18n.MessageError):
+    """Base of every failure of this module; the message is fit for a curator to read.
+
+    Raised with a stored message (`portal.i18n.message`): `exc.message` keeps it for whoever stores it, str(exc)
+    says it in the active language."""
 
 
 class FetchBlocked(FetchFailed):
@@ -176,7 +180,10 @@ def resolve(host, port):
     except socket.gaierror as exc:
         # A temporary resolver failure heals; a name that does not exist does not.
         retryable = exc.errno in (socket.EAI_AGAIN, getattr(socket, "EAI_SYSTEM", None))
-        raise FetchError(f"The host name {host} could not be resolved.", retryable=retryable) from exc
+        raise FetchError(
+            i18n.message(gettext_noop("The host name %(host)s could not be resolved."), host=host),
+            retryable=retryable,
+        ) from exc
     addresses = []
     for _family, _type, _proto, _canonname, sockaddr in infos:
         if sockaddr[0] not in addresses:
@@ -609,17 +616,25 @@ def _address_problem(address, allowed):
         if embedded is not None:
             # The socket reaches the mapped IPv4 address itself, so the allow-list applies to it.
             problem = _address_problem(embedded, allowed)
-            return None if problem is None else f"{problem} wrapped in IPv6"
+            return (
+                None
+                if problem is None
+                else i18n.message(gettext_noop("%(problem)s wrapped in IPv6"), problem=problem)
+            )
         if address in _NAT64 or address in _SIXTOFOUR:
             # Reached through a gateway: the embedded IPv4 must be public, never merely allowed.
             embedded = address.sixtofour or ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
             problem = _address_problem(embedded, [])
-            return None if problem is None else f"{problem} wrapped in IPv6"
+            return (
+                None
+                if problem is None
+                else i18n.message(gettext_noop("%(problem)s wrapped in IPv6"), problem=problem)
+            )
     for network, reason in _BLOCKED_NETWORKS:
         if address.version == network.version and address in network:
-            return reason
+            return i18n.message(reason)
     if not address.is_global:
-        return "not a public internet address"
+        return i18n.message(gettext_noop("not a public internet address"))
     return None
 
 
@@ -685,7 +700,9 @@ def _check_static(url):
     if ip is not None:
         problem = _address_problem(ip, _allowed_networks())
         if problem is not None:
-            raise FetchBlocked(f"The address {ip} is {problem}.")
+            raise FetchBlocked(
+                i18n.message(gettext_noop("The address %(ip)s is %(problem)s."), ip=str(ip), problem=problem)
+            )
         return str(ip), port, ip
     host = _ascii_host(host)
     if host == "localhost" or host.endswith(".localhost"):
@@ -701,14 +718,24 @@ def _check_target(url):
     else:
         addresses = resolve(host, port)
         if not addresses:
-            raise FetchError(f"The host name {host} has no address.", retryable=False)
+            raise FetchError(
+                i18n.message(gettext_noop("The host name %(host)s has no address."), host=host),
+                retryable=False,
+            )
         allowed = _allowed_networks()
         # Every address is checked, not only the first: the connection may use any of them.
         for text in addresses:
             address = ipaddress.ip_address(text.split("%", 1)[0])
             problem = _address_problem(address, allowed)
             if problem is not None:
-                raise FetchBlocked(f"The host {host} resolves to {problem} ({address}).")
+                raise FetchBlocked(
+                    i18n.message(
+                        gettext_noop("The host %(host)s resolves to %(problem)s (%(address)s)."),
+                        host=host,
+                        problem=problem,
+                        address=str(address),
+                    )
+                )
     parts = urlsplit(url)
     # Keep existing %-escapes, encode anything else that may not travel in a request line.
     safe = "/%:@!$&'()*+,;=-._~"
@@ -1085,15 +1112,26 @@ def _status_error(response, *, host):
     status = response.status
     retryable = status >= 500 or status in (408, 429)
     explanation = {
-        401: "the file needs a login",
-        403: "access to the file is forbidden",
-        404: "the file was not found",
-        410: "the file is gone",
-        416: "the requested byte range is past the end of the file",
-        429: "too many requests; try again later",
-    }.get(status, "the server failed; try again later" if status >= 500 else "the request was refused")
+        401: gettext_noop("the file needs a login"),
+        403: gettext_noop("access to the file is forbidden"),
+        404: gettext_noop("the file was not found"),
+        410: gettext_noop("the file is gone"),
+        416: gettext_noop("the requested byte range is past the end of the file"),
+        429: gettext_noop("too many requests; try again later"),
+    }.get(
+        status,
+        gettext_noop("the server failed; try again later")
+        if status >= 500
+        else gettext_noop("the request was refused"),
+    )
     return FetchError(
-        f"The server {host} answered {status} {response.reason}: {explanation}.",
+        i18n.message(
+            gettext_noop("The server %(host)s answered %(status)s %(reason)s: %(explanation)s."),
+            host=host,
+            status=status,
+            reason=response.reason,
+            explanation=i18n.message(explanation),
+        ),
         status=status,
         retryable=retryable,
         retry_after=_retry_after(response),
@@ -1107,16 +1145,28 @@ def _network_error(exc, *, host):
             f"The TLS certificate of {host} could not be verified: {exc.verify_message}.", retryable=False
         )
     if isinstance(exc, TimeoutError):
-        return FetchError(f"The server {host} did not answer in time.", retryable=True)
+        return FetchError(
+            i18n.message(gettext_noop("The server %(host)s did not answer in time."), host=host),
+            retryable=True,
+        )
     if isinstance(exc, ssl.SSLError):
         return FetchError(f"The secure connection to {host} failed: {exc.reason or exc}.", retryable=True)
     if isinstance(exc, ConnectionRefusedError):
-        return FetchError(f"The server {host} refused the connection.", retryable=True)
+        return FetchError(
+            i18n.message(gettext_noop("The server %(host)s refused the connection."), host=host),
+            retryable=True,
+        )
     return FetchError(f"The connection to {host} failed: {exc}.", retryable=True)
 
 
 def _too_large_message(max_bytes, *, declared=None):
     """Return the curator-facing message for a body over the cap."""
     if declared is not None:
-        return f"The file is {declared} bytes, more than the limit of {max_bytes} bytes."
-    return f"The file is larger than the limit of {max_bytes} bytes."
+        return i18n.message(
+            gettext_noop("The file is %(declared)s bytes, more than the limit of %(limit)s bytes."),
+            declared=declared,
+            limit=max_bytes,
+        )
+    return i18n.message(
+        gettext_noop("The file is larger than the limit of %(limit)s bytes."), limit=max_bytes
+    )

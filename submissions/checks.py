@@ -258,9 +258,9 @@ def _probe_file(url, *, hosted):
 def _fetch_failure(exc):
     """Return the failed line of an address that safefetch blocked or could not reach."""
     if isinstance(exc, safefetch.FetchBlocked):
-        blocked = i18n.message(gettext_noop("Blocked: %(reason)s"), reason=str(exc))
+        blocked = i18n.message(gettext_noop("Blocked: %(reason)s"), reason=i18n.of_error(exc))
         return {"outcome": Outcome.FAIL, "message": blocked, "blocked": True, "reason": str(exc)}
-    unreachable = i18n.message(gettext_noop("Unreachable: %(reason)s"), reason=str(exc))
+    unreachable = i18n.message(gettext_noop("Unreachable: %(reason)s"), reason=i18n.of_error(exc))
     return {"outcome": Outcome.FAIL, "message": unreachable, "reachable": False, "reason": str(exc)}
 
 

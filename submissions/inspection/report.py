@@ -50,10 +50,12 @@ def inspect_location(url, *, modalities=(), card_metadata=None):
         try:
             sample = sampling.fetch(url, folder)
         except safefetch.FetchBlocked as exc:
-            failure = message(gettext_noop("Blocked: %(reason)s"), reason=str(exc))
+            failure = message(gettext_noop("Blocked: %(reason)s"), reason=i18n.of_error(exc))
             return FAIL, failure, {"fetched": False, "failures": [failure]}
         except safefetch.FetchFailed as exc:
-            failure = message(gettext_noop("The data could not be fetched: %(reason)s"), reason=str(exc))
+            failure = message(
+                gettext_noop("The data could not be fetched: %(reason)s"), reason=i18n.of_error(exc)
+            )
             return FAIL, failure, {"fetched": False, "failures": [failure]}
         found = _Findings(
             details={

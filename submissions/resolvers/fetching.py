@@ -38,7 +38,7 @@ def get_json(url, *, subject):
                     i18n.message(
                         gettext_noop("%(subject)s cannot be read: %(reason)s"),
                         subject=subject,
-                        reason=str(exc),
+                        reason=i18n.of_error(exc),
                     )
                 ),
                 retryable=False,
@@ -102,7 +102,7 @@ def follow(url, *, subject):
                 i18n.message(
                     gettext_noop("%(subject)s cannot be followed: %(reason)s"),
                     subject=subject,
-                    reason=str(exc),
+                    reason=i18n.of_error(exc),
                 )
             ),
             retryable=False,
@@ -194,7 +194,9 @@ def status_error(exc, *, subject, url):
     return ResolveError(
         i18n.sentence(
             i18n.message(
-                gettext_noop("%(subject)s could not be read: %(reason)s"), subject=subject, reason=str(exc)
+                gettext_noop("%(subject)s could not be read: %(reason)s"),
+                subject=subject,
+                reason=i18n.of_error(exc),
             )
         ),
         retryable=exc.retryable,
