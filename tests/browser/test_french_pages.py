@@ -92,7 +92,8 @@ def contributor_pages(portal, source_server, devhub):
         curator,
         name=SENT_BACK,
         email=CONTRIBUTOR,
-        message="Pourriez-vous préciser dans la fiche où les photographies ont été prises ?",
+        # The curator writes in English: a person's words are shown as written, marked as such.
+        message="Could you say in the card where the photographs were taken, and add the licence of the scans?",
     )
     _, done = published(curator, name=PUBLISHED, email=CONTRIBUTOR)
     return {
