@@ -15,6 +15,7 @@ from typing import Protocol
 
 from django.conf import settings
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext
 
 from portal import i18n
 from portal.usage_chart import UsagePoint
@@ -86,6 +87,11 @@ class Categorisation(ModalitiesMixin):
     hosted: bool
     card: str
     card_updated_at: object  # a datetime, or None before the first change after publication
+
+    @property
+    def domain_label(self):
+        """Return the domain in the reader's language when it is one the portal seeds (and translates)."""
+        return gettext(self.domain) if self.domain else ""
 
 
 class Publisher(Protocol):
